@@ -1,0 +1,15 @@
+"""Errors a command may raise on purpose. The registry shows their text to the user."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the user can fix; the message is safe to show in chat."""
+
+
+class Forbidden(UserError):
+    """The user's role does not allow this."""
+
+
+class NotFound(UserError):
+    """The thing asked for does not exist."""
