@@ -1,0 +1,4 @@
+from idlbot.cli import main
+import sys
+
+sys.exit(main())

@@ -1,0 +1,214 @@
+"""Chat on mattermostautodriver's AsyncTypedDriver (REST only).
+
+Library quirks owned here, so nothing else has to know them:
+- `posts.create_post()` only sends the spec'd fields and drops `pending_post_id`, which
+  the server uses to drop repeats within 30 s; we post through `client.post()` instead.
+- the driver has no timeout unless `request_timeout` is set; we always set it.
+- the driver retries 429s itself (honouring Retry-After) but never retries a POST on
+  5xx or a refused connection; `classify()` turns every failure into a DeliveryError
+  with a retry decision, which the outbox turns into a durable retry.
+- errors come as MattermostError subclasses (with status_code), InvalidMattermostError
+  (non-JSON error body, e.g. a proxy's 502 page) or httpx transport errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from mattermostautodriver import AsyncTypedDriver
+from mattermostautodriver.exceptions import (
+    InvalidMattermostError,
+    MattermostError,
+    NoAccessTokenProvided,
+    TooManyRequests,
+)
+
+log = logging.getLogger(__name__)
+
+KEY_PROP = "idlbot_key"
+
+
+@dataclass(frozen=True)
+class DeliveryError(Exception):
+    """A failed call, with what to do about it."""
+
+    reason: str
+    retryable: bool
+    retry_after: float | None = None
+    status: int | None = None
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def classify(err: BaseException) -> DeliveryError:
+    """Map a driver/transport failure to a retry decision."""
+    if isinstance(err, TooManyRequests):
+        return DeliveryError("429 rate limited", True, retry_after=err.retry_after, status=429)
+    if isinstance(err, MattermostError):
+        status = int(err.status_code)
+        retryable = status >= 500 or status in (401, 408)
+        return DeliveryError(f"{status} {err.error_id}: {err}", retryable, status=status)
+    if isinstance(err, InvalidMattermostError):
+        status = int(err.status_code)
+        return DeliveryError(f"{status} non-JSON error body", status >= 500 or status == 429, status=status)
+    if isinstance(err, httpx.TimeoutException):
+        return DeliveryError(f"timeout: {type(err).__name__}", True)
+    if isinstance(err, httpx.TransportError):
+        return DeliveryError(f"connection: {type(err).__name__}: {err}", True)
+    return DeliveryError(f"{type(err).__name__}: {err}", False)
+
+
+def pending_post_id(bot_user_id: str, key: str) -> str:
+    """Deterministic per outbox key: a resend after a crash carries the same id, so the
+    server's 30-second duplicate filter drops it if the first attempt got through."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return f"{bot_user_id}:{digest}"
+
+
+def driver_options(url: str, token: str, timeout: float) -> dict[str, Any]:
+    parts = urlsplit(url)
+    scheme = parts.scheme or "https"
+    port = parts.port or (443 if scheme == "https" else 80)
+    return {
+        "scheme": scheme,
+        "url": parts.hostname or "localhost",
+        "port": port,
+        "token": token,
+        "request_timeout": timeout,
+        "timeout": timeout,
+        "max_retries": 2,
+        "retry_max_sleep": 10,
+    }
+
+
+class MattermostChat:
+    """The bot's REST side: identity, lookups, posts, DMs."""
+
+    USER_TTL = 300.0
+
+    def __init__(self, url: str, token: str, *, team: str, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.team_name = team
+        self._driver = AsyncTypedDriver(driver_options(self.url, token, timeout))
+        self._token = token
+        self.bot_user_id = ""
+        self.bot_username = ""
+        self.team_id = ""
+        self._users: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._dm_channels: dict[str, str] = {}
+        self._channel_ids: dict[str, str] = {}
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    async def close(self) -> None:
+        await self._driver.client.close()
+
+    async def login(self) -> dict[str, Any]:
+        me: dict[str, Any] = await self._driver.login()
+        self.bot_user_id = str(me["id"])
+        self.bot_username = str(me["username"])
+        team = await self._driver.teams.get_team_by_name(self.team_name)
+        self.team_id = str(team["id"])
+        return me
+
+    async def token_valid(self) -> bool:
+        """False only when the server says the token is bad (401); an unreachable server
+        is not an auth failure and must not trigger the slow auth-failure retry."""
+        try:
+            await self._driver.users.get_user("me")
+        except NoAccessTokenProvided:
+            return False
+        except Exception:  # noqa: BLE001 - anything else: not known to be an auth problem
+            return True
+        return True
+
+    async def channel_id(self, name: str) -> str:
+        """Channel id for a channel name in the course team (cached: names don't move)."""
+        if name not in self._channel_ids:
+            channel = await self._driver.channels.get_channel_by_name(self.team_id, name)
+            self._channel_ids[name] = str(channel["id"])
+        return self._channel_ids[name]
+
+    async def user(self, user_id: str) -> dict[str, Any]:
+        """User object with timezone; cached for a few minutes, as every command needs it."""
+        cached = self._users.get(user_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.USER_TTL:
+            return cached[1]
+        user: dict[str, Any] = await self._driver.users.get_user(user_id)
+        self._users[user_id] = (now, user)
+        return user
+
+    async def user_by_username(self, username: str) -> dict[str, Any]:
+        user: dict[str, Any] = await self._driver.users.get_user_by_username(username)
+        self._users[str(user["id"])] = (time.monotonic(), user)
+        return user
+
+    async def direct_channel(self, user_id: str) -> str:
+        if user_id not in self._dm_channels:
+            channel = await self._driver.channels.create_direct_channel([self.bot_user_id, user_id])
+            self._dm_channels[user_id] = str(channel["id"])
+        return self._dm_channels[user_id]
+
+    async def create_post(
+        self,
+        channel_id: str,
+        message: str,
+        *,
+        key: str,
+        props: Mapping[str, Any] | None = None,
+        root_id: str | None = None,
+    ) -> str:
+        body: dict[str, Any] = {
+            "channel_id": channel_id,
+            "message": message,
+            "props": {**(props or {}), KEY_PROP: key},
+            "pending_post_id": pending_post_id(self.bot_user_id, key),
+        }
+        if root_id:
+            body["root_id"] = root_id
+        post: dict[str, Any] = await self._driver.client.post("/api/v4/posts", options=body)
+        return str(post["id"])
+
+    async def posts_since(self, channel_id: str, since_ms: int) -> list[dict[str, Any]]:
+        """Posts created or edited after `since_ms`, oldest first (for re-syncs)."""
+        result: dict[str, Any] = await self._driver.posts.get_posts_for_channel(channel_id, since=since_ms)
+        posts = list(result.get("posts", {}).values())
+        posts.sort(key=lambda p: (int(p.get("create_at", 0)), str(p.get("id"))))
+        return posts
+
+    async def find_post_with_key(self, channel_id: str, key: str, since_ms: int) -> str | None:
+        """The id of our earlier post carrying this outbox key, if the server has it."""
+        for post in await self.posts_since(channel_id, since_ms):
+            if post.get("user_id") == self.bot_user_id and (post.get("props") or {}).get(KEY_PROP) == key:
+                return str(post["id"])
+        return None
+
+    async def dm_channel_ids(self) -> list[str]:
+        channels = await self._driver.channels.get_channels_for_team_for_user(self.bot_user_id, self.team_id)
+        return [str(c["id"]) for c in channels if c.get("type") == "D"]
+
+    async def list_commands(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self._driver.commands.list_commands(
+            team_id=self.team_id, custom_only=True
+        )
+        return result
+
+    async def create_command(self, command: dict[str, Any]) -> dict[str, Any]:
+        # the typed create_command() only sends 4 fields; autocomplete needs the rest
+        created: dict[str, Any] = await self._driver.client.post("/api/v4/commands", options=command)
+        return created
+
+    async def update_command(self, command_id: str, command: dict[str, Any]) -> dict[str, Any]:
+        updated: dict[str, Any] = await self._driver.commands.update_command(command_id, command)
+        return updated

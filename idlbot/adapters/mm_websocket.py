@@ -1,0 +1,225 @@
+"""The bot's Mattermost websocket, supervised.
+
+We run our own aiohttp websocket loop instead of mattermostautodriver's `Websocket`
+(see shared/mattermost/driver-report.md): the driver's loop reconnects at a fixed delay
+forever, retries a bad token in a loop without ever saying so, cannot be stopped except
+by cancelling, and has no watchdog. This supervisor:
+
+- authenticates with the `authentication_challenge` frame and waits for `hello` (seq 0);
+- reconnects after any drop (close codes 1000/1001/1006, TCP reset, server restart,
+  refused connection) with capped exponential backoff and full jitter;
+- runs a watchdog: nothing (event or ping) for 2x the ping interval means the socket is
+  dead even if TCP has not noticed (proxies, NAT timeouts), so it reconnects;
+- treats "closed before hello" as a possible auth failure and asks REST whether the token
+  is still valid; an auth failure is logged at ERROR and retried slowly, never in a loop;
+- calls `on_connected` after each hello, so the caller can fetch what was posted during
+  the gap (the server does not replay missed events to a fresh connection).
+
+The event callback is synchronous and must only parse and spawn: a slow handler would
+hold up the reading of the next frame, which the watchdog would take for a dead socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[dict[str, Any]], None]
+ConnectedHandler = Callable[[], Awaitable[None]]
+AuthCheck = Callable[[], Awaitable[bool]]
+
+
+class AuthFailed(Exception):
+    pass
+
+
+class WatchdogExpired(Exception):
+    pass
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
+    """Full jitter: uniform in [cap_n / 2, cap_n], cap_n = min(cap, base * 2**attempt)."""
+    ceiling = min(cap, base * (2 ** min(attempt, 30)))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+class WebsocketSupervisor:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        on_event: EventHandler,
+        on_connected: ConnectedHandler,
+        auth_ok: AuthCheck,
+        ping_interval: float = 30.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 15.0,
+        auth_retry: float = 60.0,
+        hello_timeout: float = 10.0,
+        on_reconnect: Callable[[], None] | None = None,
+    ) -> None:
+        base = url.rstrip("/")
+        self.ws_url = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/api/v4/websocket"
+        self._token = token
+        self._on_event = on_event
+        self._on_connected = on_connected
+        self._auth_ok = auth_ok
+        self.ping_interval = ping_interval
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.auth_retry = auth_retry
+        self.hello_timeout = hello_timeout
+        self._on_reconnect = on_reconnect
+        self.state = "starting"
+        self.connected = False
+        self.connections = 0
+        self.reconnects = 0
+        self.auth_failures = 0
+        self.last_error: str | None = None
+        self._stop = asyncio.Event()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self.connection_id: str | None = None
+
+    async def run(self) -> None:
+        attempt = 0
+        async with aiohttp.ClientSession() as session:
+            while not self._stop.is_set():
+                delay: float
+                try:
+                    await self._connect_once(session)
+                    reason = "closed by server"
+                except AuthFailed:
+                    self.auth_failures += 1
+                    self.state = "auth_failed"
+                    self.last_error = "authentication failed"
+                    log.error(
+                        "Mattermost websocket authentication FAILED: the bot token is invalid or revoked; "
+                        "retrying in %.0f s (fix IDLBOT_MATTERMOST_TOKEN)",
+                        self.auth_retry,
+                        extra={"event": "websocket", "outcome": "auth_failed"},
+                    )
+                    await self._pause(self.auth_retry)
+                    continue
+                except WatchdogExpired:
+                    reason = f"watchdog: nothing received for {2 * self.ping_interval:.0f} s"
+                except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
+                    reason = f"{type(err).__name__}: {err}"
+                finally:
+                    was_connected = self.connected
+                    self.connected = False
+                    self._ws = None
+                if self._stop.is_set():
+                    break
+                if was_connected:
+                    attempt = 0
+                self.last_error = reason
+                delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap)
+                attempt += 1
+                self.state = "reconnecting"
+                log.warning(
+                    "websocket down (%s); reconnecting in %.1f s",
+                    reason,
+                    delay,
+                    extra={"event": "websocket", "outcome": "down", "reason": reason},
+                )
+                await self._pause(delay)
+        self.state = "stopped"
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def stop(self) -> None:
+        self._stop.set()
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            await ws.close()
+
+    async def _connect_once(self, session: aiohttp.ClientSession) -> None:
+        self.state = "connecting"
+        async with session.ws_connect(self.ws_url, autoping=False, heartbeat=None) as ws:
+            self._ws = ws
+            await ws.send_str(
+                json.dumps({"seq": 1, "action": "authentication_challenge", "data": {"token": self._token}})
+            )
+            hello = await self._await_hello(ws)
+            self.connection_id = str(hello.get("data", {}).get("connection_id", ""))
+            self.connected = True
+            self.connections += 1
+            if self.connections > 1:
+                self.reconnects += 1
+                if self._on_reconnect is not None:
+                    self._on_reconnect()
+            self.state = "connected"
+            log.info(
+                "websocket connected (connection %s, reconnects %d)",
+                self.connection_id,
+                self.reconnects,
+                extra={"event": "websocket", "outcome": "connected"},
+            )
+            resync = asyncio.create_task(self._on_connected(), name="websocket resync")
+            try:
+                await self._read(ws)
+            finally:
+                if not resync.done():
+                    resync.cancel()
+                await asyncio.gather(resync, return_exceptions=True)
+
+    async def _await_hello(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.hello_timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError("no hello from the server")
+            msg = await ws.receive(timeout=remaining)
+            if msg.type == aiohttp.WSMsgType.PING:
+                await ws.pong(msg.data)
+                continue
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                # Mattermost closes the socket without an error frame on a bad token, so a
+                # close before hello may be an auth failure; REST tells us for sure.
+                if not await self._auth_ok():
+                    raise AuthFailed()
+                raise ConnectionError(f"socket closed before hello ({msg.type.name})")
+            frame = json.loads(msg.data)
+            if frame.get("event") == "hello" and frame.get("seq") == 0:
+                return dict(frame)
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        watchdog = 2 * self.ping_interval
+        while not self._stop.is_set():
+            try:
+                msg = await ws.receive(timeout=watchdog)
+            except TimeoutError:
+                raise WatchdogExpired() from None
+            if msg.type == aiohttp.WSMsgType.PING:
+                await ws.pong(msg.data)
+                continue
+            if msg.type == aiohttp.WSMsgType.PONG:
+                continue
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                try:
+                    frame = json.loads(msg.data)
+                except ValueError:
+                    log.warning("websocket frame is not JSON; ignored")
+                    continue
+                if "event" in frame:
+                    self._on_event(frame)
+                continue
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+                code = ws.close_code
+                raise ConnectionError(f"closed with code {code}")
+            if msg.type == aiohttp.WSMsgType.ERROR:
+                raise ConnectionError(f"socket error: {ws.exception()}")

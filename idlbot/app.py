@@ -1,0 +1,212 @@
+"""Composition root: config → adapters → registry → web, and the start/stop order.
+
+Start order matters for "never lose what it was told":
+1. the schema must be at head (else stop with the command that fixes it);
+2. rows a crash left in flight go back to pending (the worker checks them by key);
+3. the web server starts, so /healthz answers even while Mattermost is unreachable;
+4. the bot logs in, retrying with backoff: an outage at start is not a crash;
+5. the outbox worker and the websocket supervisor start; every (re)connect re-syncs DMs.
+Stop runs the other way round and drains in-flight command replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from idlbot.adapters.mattermost import MattermostChat
+from idlbot.adapters.mm_websocket import WebsocketSupervisor, backoff_delay
+from idlbot.clock import Clock, SystemClock
+from idlbot.commands import build_registry
+from idlbot.config import Settings
+from idlbot.delivery import OutboxWorker
+from idlbot.dispatch import Dispatcher
+from idlbot.healthcheck import BotHealth
+from idlbot.inbound import Inbound
+from idlbot.metrics import Metrics
+from idlbot.ports import HealthSnapshot
+from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
+from idlbot.storage.handled import SqlCursors, SqlHandledPosts
+from idlbot.storage.outbox import SqlOutbox
+from idlbot.tasks import TaskPool
+from idlbot.web.server import WebDeps, build_web_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Timings that tests shrink; production uses the defaults."""
+
+    ws_backoff_base: float = 0.5
+    ws_backoff_cap: float = 15.0
+    ws_auth_retry: float = 60.0
+    outbox_backoff_base: float = 1.0
+    outbox_backoff_cap: float = 30.0
+    outbox_poll: float = 1.0
+    inline_budget: float = 2.0
+    login_backoff_cap: float = 30.0
+
+
+class Bot:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, tuning: Tuning | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.tuning = tuning or Tuning()
+        self.metrics = Metrics()
+        self.tasks = TaskPool()
+        secrets = settings.secrets
+        self.chat = MattermostChat(
+            settings.mattermost.url,
+            secrets.mattermost_token or "",
+            team=settings.mattermost.team,
+            timeout=settings.mattermost.request_timeout,
+        )
+        self.engine = create_engine(settings.database.url)
+        sessions = sessionmaker(self.engine)
+        self.outbox = SqlOutbox(sessions)
+        self.handled = SqlHandledPosts(sessions)
+        self.cursors = SqlCursors(sessions)
+        self.health = BotHealth(engine=self.engine, outbox=self.outbox, started_at=self.clock.now())
+        self.registry = build_registry(observer=self.metrics.observe_command)
+        self.dispatcher = Dispatcher(
+            self.registry,
+            lookup_user=self.chat.user,
+            course=settings.course,
+            instructors=settings.roles.instructors,
+            tutors=settings.roles.tutors,
+            clock=self.clock,
+            health=self.health,
+        )
+        self.worker = OutboxWorker(
+            self.outbox, self.chat, self.clock, self.metrics,
+            backoff_base=self.tuning.outbox_backoff_base,
+            backoff_cap=self.tuning.outbox_backoff_cap,
+            poll=self.tuning.outbox_poll,
+        )
+        self.inbound: Inbound | None = None
+        self.websocket: WebsocketSupervisor | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self.ready = asyncio.Event()
+        self.port: int | None = None
+
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    async def start(self) -> None:
+        await ensure_up_to_date(self.engine)
+        recovered = await self.outbox.recover_inflight(self.clock.now())
+        if recovered:
+            log.warning("%d posts were in flight at the last stop; checking them before resending", recovered)
+        await self._start_web()
+        self.tasks.spawn(self._connect(), origin="mattermost login")
+
+    async def _start_web(self) -> None:
+        deps = WebDeps(
+            dispatcher=self.dispatcher,
+            slash_token=self.settings.secrets.slash_token or "",
+            tasks=self.tasks,
+            health=self.health,
+            metrics=self.metrics,
+            http=self.http,
+            inline_budget=self.tuning.inline_budget,
+            on_scrape=self._on_scrape,
+        )
+        self._runner = web.AppRunner(build_web_app(deps), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.server.host, self.settings.server.port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self.settings.server.port
+        log.info("listening on %s:%s", self.settings.server.host, self.port)
+
+    async def _on_scrape(self, snap: HealthSnapshot) -> None:
+        self.metrics.outbox_backlog.set(snap.outbox_backlog)
+        self.metrics.ws_connected.set(1 if snap.websocket_connected else 0)
+
+    async def _login(self) -> dict[str, Any]:
+        attempt = 0
+        while True:
+            try:
+                return await self.chat.login()
+            except Exception as err:  # noqa: BLE001 - Mattermost down at start is retried, not fatal
+                delay = backoff_delay(attempt, base=1.0, cap=self.tuning.login_backoff_cap)
+                attempt += 1
+                log.warning("Mattermost login failed (%s: %s); retrying in %.1f s", type(err).__name__, err, delay)
+                await asyncio.sleep(delay)
+
+    async def _connect(self) -> None:
+        me = await self._login()
+        log.info("logged in to Mattermost as @%s", me.get("username"))
+        self.inbound = Inbound(
+            bot_user_id=self.chat.bot_user_id,
+            bot_username=self.chat.bot_username,
+            dispatcher=self.dispatcher,
+            outbox=self.outbox,
+            handled=self.handled,
+            cursors=self.cursors,
+            tasks=self.tasks,
+            clock=self.clock,
+            list_dm_channels=self.chat.dm_channel_ids,
+            posts_since=self.chat.posts_since,
+            wake_outbox=self.worker.wake,
+        )
+        self.websocket = WebsocketSupervisor(
+            self.settings.mattermost.url,
+            self.chat.token,
+            on_event=self.inbound.on_event,
+            on_connected=self._on_connected,
+            auth_ok=self.chat.token_valid,
+            ping_interval=self.settings.mattermost.ping_interval,
+            backoff_base=self.tuning.ws_backoff_base,
+            backoff_cap=self.tuning.ws_backoff_cap,
+            auth_retry=self.tuning.ws_auth_retry,
+            on_reconnect=self.metrics.ws_reconnects.inc,
+        )
+        self.health.websocket = self.websocket
+        self.tasks.spawn(self.worker.run(), origin="outbox worker")
+        self.tasks.spawn(self.websocket.run(), origin="websocket")
+        self.ready.set()
+
+    async def _on_connected(self) -> None:
+        """The server is back: deliver what waited, then fetch what we missed."""
+        await self.outbox.reschedule_now(self.clock.now())
+        self.worker.wake()
+        if self.inbound is not None:
+            await self.inbound.resync()
+
+    async def stop(self) -> None:
+        if self.websocket is not None:
+            await self.websocket.stop()
+        await self.worker.stop()
+        await self.tasks.drain(timeout=5.0)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._http is not None:
+            await self._http.close()
+        await self.chat.close()
+        await self.engine.dispose()
+
+
+async def run_forever(settings: Settings) -> None:
+    bot = Bot(settings)
+    await bot.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await bot.stop()

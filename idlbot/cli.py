@@ -1,0 +1,150 @@
+"""The `idlbot` console script. Only this module exits the process.
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or outdated schema (something
+the operator must fix before trying again)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from idlbot import __version__
+
+
+def _load(path: str, *, require_secrets: bool = True):  # type: ignore[no-untyped-def]
+    from idlbot.config import load
+
+    return load(path, require_secrets=require_secrets)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _load(args.path, require_secrets=not args.no_secrets)
+    print(f"ok: {settings.summary()}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from idlbot.storage.db import upgrade
+
+    settings = _load(args.config, require_secrets=False)
+    asyncio.run(upgrade(settings.database.url))
+    print(f"database {settings.database.url} is at the newest schema")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from idlbot import logs
+    from idlbot.app import run_forever
+
+    settings = _load(args.config)
+    s = settings.secrets
+    logs.setup(args.log_level, secrets=(s.mattermost_token, s.slash_token, s.gitlab_token,
+                                         s.gitlab_webhook_secret, s.slurm_secret))
+    asyncio.run(run_forever(settings))
+    return 0
+
+
+def cmd_setup_mattermost(args: argparse.Namespace) -> int:
+    from idlbot.adapters.mattermost import MattermostChat
+    from idlbot.commands import build_registry
+    from idlbot.config import ConfigError
+    from idlbot.setup_mattermost import setup_command
+
+    settings = _load(args.config, require_secrets=False)
+    if not settings.secrets.mattermost_token:
+        raise ConfigError(["env IDLBOT_MATTERMOST_TOKEN: missing (the bot's access token)"])
+
+    async def go() -> None:
+        chat = MattermostChat(settings.mattermost.url, settings.secrets.mattermost_token or "",
+                              team=settings.mattermost.team, timeout=settings.mattermost.request_timeout)
+        try:
+            await chat.login()
+            action, command = await setup_command(chat, settings.server.public_url, build_registry())
+        finally:
+            await chat.close()
+        print(f"{action} /idl in team {settings.mattermost.team} → {command['url']}")
+        print(f"export IDLBOT_SLASH_TOKEN={command['token']}")
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from idlbot.demo import run_demo
+
+    asyncio.run(run_demo(data_dir=args.data_dir, bot_port=args.port, mm_port=args.mattermost_port,
+                         interactive=None if not args.no_prompt else False))
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from idlbot.demo import say
+
+    return asyncio.run(say(args.as_user, " ".join(args.text), data_dir=args.data_dir, dm=args.dm,
+                           wait=args.wait))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="idlbot", description="A Mattermost bot for a university course.")
+    p.add_argument("--version", action="version", version=f"idlbot {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the bot")
+    run.add_argument("--config", required=True)
+    run.add_argument("--log-level", default="INFO")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a config file and the secrets in the environment")
+    check.add_argument("path")
+    check.add_argument("--no-secrets", action="store_true", help="don't require the secrets in the environment")
+    check.set_defaults(func=cmd_check_config)
+
+    migrate = sub.add_parser("migrate", help="upgrade the database schema to the newest version")
+    migrate.add_argument("--config", required=True)
+    migrate.set_defaults(func=cmd_migrate)
+
+    setup = sub.add_parser("setup-mattermost", help="create or update the /idl slash command")
+    setup.add_argument("--config", required=True)
+    setup.set_defaults(func=cmd_setup_mattermost)
+
+    demo = sub.add_parser("demo", help="run the bot against a built-in Mattermost simulator")
+    demo.add_argument("--data-dir", default="idlbot-demo")
+    demo.add_argument("--port", type=int, default=8080, help="the bot's port (0 = any free port)")
+    demo.add_argument("--mattermost-port", type=int, default=8065, help="the simulator's port")
+    demo.add_argument("--no-prompt", action="store_true", help="no interactive prompt")
+    demo.set_defaults(func=cmd_demo)
+
+    say = sub.add_parser("say", help="talk to a running demo as one of its users")
+    say.add_argument("--as", dest="as_user", default="alice")
+    say.add_argument("--dm", action="store_true", help="send as a DM to the bot instead of a slash command")
+    say.add_argument("--data-dir", default="idlbot-demo")
+    say.add_argument("--wait", type=float, default=3.0, help="seconds to wait for later replies")
+    say.add_argument("text", nargs="+")
+    say.set_defaults(func=cmd_say)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from idlbot.config import ConfigError
+    from idlbot.storage.db import SchemaOutdated
+
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as err:
+        print(f"configuration has {len(err.problems)} problem(s):", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except SchemaOutdated as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""What every command gets: who asks, where, the clock and the ports. Nothing else:
+no driver, no session, no request, so a command cannot tell a slash command from a DM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from idlbot.clock import Clock
+from idlbot.domain.course import Course
+from idlbot.domain.roles import Role
+from idlbot.ports import Health
+
+Via = Literal["slash", "dm", "mention"]
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    role: Role
+    tz: ZoneInfo
+
+    @property
+    def tz_name(self) -> str:
+        return self.tz.key
+
+
+@dataclass(frozen=True)
+class Context:
+    user: User
+    channel_id: str
+    via: Via
+    clock: Clock
+    course: Course
+    health: Health

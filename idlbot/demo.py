@@ -1,0 +1,256 @@
+"""`idlbot demo`: the bot on SQLite against the built-in Mattermost simulator.
+
+Needs no arguments and no Mattermost. It seeds the example course's team, channels,
+staff and a few synthetic students into the simulator, registers `/idl` exactly as
+`setup-mattermost` would, and starts the real bot, which talks to the simulator over
+real sockets. The demo clock is set into the example term (the course ran in 2018), so
+`/idl deadlines` has something to show; it runs forward in real time from there.
+
+`idlbot say --as alice "/idl deadlines"` (a second terminal) talks to a running demo
+through the simulator's public API, like a user's client would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from idlbot.adapters.mattermost import MattermostChat
+from idlbot.app import Bot
+from idlbot.commands import build_registry
+from idlbot.config import Settings, example_config_path, load
+from idlbot.setup_mattermost import setup_command
+from idlbot.sim.mattermost import MattermostSim
+from idlbot.storage.db import upgrade
+
+DEMO_START = datetime(2018, 10, 22, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+STUDENTS = {"alice": "Europe/Berlin", "bob": "America/New_York", "carol": "Asia/Kolkata"}
+STATE_FILE = "demo.json"
+
+
+class ShiftedClock:
+    """Real time, shifted so that the demo starts at DEMO_START."""
+
+    def __init__(self, start: datetime) -> None:
+        self._offset = start.astimezone(UTC) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+def seed(sim: MattermostSim, settings: Settings) -> dict[str, Any]:
+    """Team, channels and people of the example course; returns ids and tokens."""
+    team = sim.add_team(settings.mattermost.team, "Introduction to Deep Learning")
+    bot = sim.add_user("idlbot", is_bot=True, first_name="idlbot")
+    tokens = {"idlbot": sim.issue_token(bot["id"])}
+    users = {"idlbot": bot}
+    staff = list(settings.roles.instructors) + [t for t in settings.roles.tutors
+                                                 if t not in settings.roles.instructors]
+    for name in staff:
+        users[name] = sim.add_user(name, roles="system_user")
+    for name, tz in STUDENTS.items():
+        users[name] = sim.add_user(name, timezone=tz)
+    channel_names = set(settings.mattermost.channels.values()) | {
+        g.channel for g in settings.course.groups if g.channel
+    }
+    channels = {name: sim.add_channel(team["id"], name) for name in sorted(channel_names)}
+    for user in users.values():
+        sim.add_team_member(team["id"], user["id"])
+        if user["username"] not in tokens:
+            tokens[user["username"]] = sim.issue_token(user["id"])
+        for channel in channels.values():
+            sim.add_channel_member(channel["id"], user["id"])
+    return {
+        "team_id": team["id"],
+        "channels": {name: c["id"] for name, c in channels.items()},
+        "users": {name: u["id"] for name, u in users.items()},
+        "tokens": tokens,
+    }
+
+
+def with_endpoints(settings: Settings, *, mattermost_url: str, port: int, database_url: str) -> Settings:
+    """The example course, pointed at a local simulator, port and database."""
+    return replace(
+        settings,
+        mattermost=replace(settings.mattermost, url=mattermost_url),
+        server=replace(settings.server, host="127.0.0.1", port=port, public_url=f"http://127.0.0.1:{port}"),
+        database=replace(settings.database, url=database_url),
+    )
+
+
+def demo_settings(data_dir: Path, mm_url: str, bot_port: int, env: dict[str, str]) -> Settings:
+    return with_endpoints(
+        load(example_config_path(), env=env),
+        mattermost_url=mm_url,
+        port=bot_port,
+        database_url=f"sqlite+aiosqlite:///{(data_dir / 'idlbot.db').resolve()}",
+    )
+
+
+async def start_demo(data_dir: Path, *, bot_port: int = 8080, mm_port: int = 8065) -> tuple[MattermostSim, Bot, dict[str, Any]]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sim = MattermostSim(ping_interval=30.0)
+    env = {"IDLBOT_MATTERMOST_TOKEN": "pending", "IDLBOT_SLASH_TOKEN": "pending"}
+    probe = load(example_config_path(), env=env)
+    info = seed(sim, probe)
+    mm_url = await sim.start(port=mm_port)
+    env["IDLBOT_MATTERMOST_TOKEN"] = info["tokens"]["idlbot"]
+    # the slash command's token is issued by the server when the command is registered
+    settings = demo_settings(data_dir, mm_url, bot_port, env)
+    chat = MattermostChat(mm_url, env["IDLBOT_MATTERMOST_TOKEN"], team=settings.mattermost.team)
+    try:
+        await chat.login()
+        _, command = await setup_command(chat, settings.server.public_url, build_registry())
+    finally:
+        await chat.close()
+    env["IDLBOT_SLASH_TOKEN"] = str(command["token"])
+    settings = demo_settings(data_dir, mm_url, bot_port, env)
+    await upgrade(settings.database.url)
+    bot = Bot(settings, clock=ShiftedClock(DEMO_START))
+    await bot.start()
+    if bot.port != bot_port:  # port 0: the command must point at the port we really got
+        settings = demo_settings(data_dir, mm_url, int(bot.port or 0), env)
+        chat = MattermostChat(mm_url, env["IDLBOT_MATTERMOST_TOKEN"], team=settings.mattermost.team)
+        try:
+            await chat.login()
+            await setup_command(chat, settings.server.public_url, build_registry())
+        finally:
+            await chat.close()
+    await asyncio.wait_for(bot.ready.wait(), timeout=30)
+    info.update({"mattermost_url": mm_url, "bot_url": f"http://127.0.0.1:{bot.port}",
+                 "town_square": info["channels"].get(settings.mattermost.channels["town_square"])})
+    (data_dir / STATE_FILE).write_text(json.dumps(info, indent=2))
+    return sim, bot, info
+
+
+def banner(info: dict[str, Any], data_dir: Path) -> str:
+    users = ", ".join(n for n in info["users"] if n != "idlbot")
+    return "\n".join([
+        f"idlbot demo is running: bot {info['bot_url']}, Mattermost simulator {info['mattermost_url']}",
+        f"The demo clock starts at {DEMO_START:%a %d %b %Y %H:%M %Z} (inside the 2018 example term).",
+        f"Users: {users}.",
+        "Try, in a second terminal:",
+        '  idlbot say --as alice "/idl deadlines"',
+        '  idlbot say --as bob "/idl help"          (bob lives in America/New_York)',
+        '  idlbot say --as sstober "/idl health"    (an instructor)',
+        '  idlbot say --as alice --dm "whoami"      (a DM to the bot)',
+        f"  (state in {data_dir / STATE_FILE}; use --data-dir if you started the demo elsewhere)",
+        "Or type here: `/idl deadlines`, `bob: /idl help`, `alice dm: whoami`. Ctrl-C stops.",
+    ])
+
+
+async def run_demo(*, data_dir: str = "idlbot-demo", bot_port: int = 8080, mm_port: int = 8065,
+                   interactive: bool | None = None) -> None:
+    path = Path(data_dir)
+    sim, bot, info = await start_demo(path, bot_port=bot_port, mm_port=mm_port)
+    print(banner(info, path), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    prompt: asyncio.Task[None] | None = None
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if interactive:
+        prompt = asyncio.create_task(_prompt_loop(path, stop))
+    try:
+        await stop.wait()
+    finally:
+        if prompt is not None:
+            prompt.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await prompt
+        await bot.stop()
+        await sim.stop()
+
+
+async def _prompt_loop(data_dir: Path, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            line = await loop.run_in_executor(None, input, "> ")
+        except EOFError:
+            stop.set()
+            return
+        user, dm, text = parse_prompt(line)
+        if text:
+            await say(user, text, data_dir=str(data_dir), dm=dm, wait=2.0)
+
+
+def parse_prompt(line: str) -> tuple[str, bool, str]:
+    """`bob: /idl help` → ("bob", False, "/idl help"); `alice dm: whoami` → ("alice", True, "whoami")."""
+    head, sep, rest = line.partition(":")
+    if sep and " " not in head.strip().removesuffix(" dm") and not head.strip().startswith("/"):
+        who = head.strip()
+        dm = who.endswith(" dm")
+        return who.removesuffix(" dm").strip() or "alice", dm, rest.strip()
+    return "alice", False, line.strip()
+
+
+async def say(user: str, text: str, *, data_dir: str = "idlbot-demo", dm: bool = False, wait: float = 3.0) -> int:
+    """Act as a demo user: run a slash command or DM the bot, print what the user sees."""
+    state_path = Path(data_dir) / STATE_FILE
+    if not state_path.exists():
+        print(f"no running demo found ({state_path} is missing); start one with `idlbot demo`", file=sys.stderr)
+        return 1
+    info = json.loads(state_path.read_text())
+    token = info["tokens"].get(user)
+    if token is None:
+        print(f"unknown demo user {user!r}; users: {', '.join(info['tokens'])}", file=sys.stderr)
+        return 1
+    base = info["mattermost_url"] + "/api/v4"
+    headers = {"Authorization": f"Bearer {token}"}
+    timeout = aiohttp.ClientTimeout(total=40)
+    async with aiohttp.ClientSession(headers=headers, timeout=timeout) as http:
+        if dm:
+            return await _say_dm(http, base, info, user, text, wait)
+        command = text if text.startswith("/") else f"/idl {text}"
+        async with http.post(f"{base}/commands/execute",
+                             json={"channel_id": info["town_square"], "command": command}) as resp:
+            body = await resp.json(content_type=None)
+        if resp.status != 200:
+            print(f"Mattermost: {body.get('message', body)}")
+            return 1
+        print(f"[{user}] {command}")
+        visibility = "only visible to you" if body.get("response_type", "ephemeral") == "ephemeral" else "in channel"
+        print(f"idlbot ({visibility}):\n{body.get('text', '')}\n")
+    return 0
+
+
+async def _say_dm(http: aiohttp.ClientSession, base: str, info: dict[str, Any], user: str, text: str,
+                  wait: float) -> int:
+    bot_id, user_id = info["users"]["idlbot"], info["users"][user]
+    async with http.post(f"{base}/channels/direct", json=[user_id, bot_id]) as resp:
+        channel = await resp.json(content_type=None)
+    async with http.post(f"{base}/posts", json={"channel_id": channel["id"], "message": text}) as resp:
+        sent = await resp.json(content_type=None)
+    print(f"[{user} → @idlbot] {text}")
+    deadline = time.monotonic() + max(wait, 0.5)
+    while time.monotonic() < deadline:
+        async with http.get(f"{base}/channels/{channel['id']}/posts",
+                            params={"since": str(int(sent["create_at"]))}) as resp:
+            page = await resp.json(content_type=None)
+        replies = [p for p in page.get("posts", {}).values()
+                   if p["user_id"] == bot_id and p["create_at"] >= sent["create_at"]]
+        if replies:
+            for post in sorted(replies, key=lambda p: p["create_at"]):
+                print(f"idlbot (DM):\n{post['message']}\n")
+            return 0
+        await asyncio.sleep(0.2)
+    print("(no reply yet)")
+    return 1
+

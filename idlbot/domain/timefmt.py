@@ -1,0 +1,141 @@
+"""Times as people read them, in their own zone, and the `/idl deadlines` list.
+
+Formatting is done by hand instead of with `strftime("%a %b")` because those names
+follow the process locale; a bot started under de_DE would otherwise say "Di" and
+"Okt". The zone abbreviation (CET/CEST, EST/EDT) is always printed: students in
+other zones must not have to guess which 12:00 is meant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from idlbot.domain.schedule import Occurrence
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MENTION = re.compile(r"@(?=(?:all|channel|here)\b)", re.IGNORECASE)
+_ZWSP = "\u200b"
+_DASH = "\u2013"  # en dash, the typographic range sign: "13:00\u201315:00"
+
+NOTHING_DUE = "Nothing is due in the rest of the term."
+
+
+def defuse_mentions(text: str) -> str:
+    """Put a zero-width space after the @ of @all, @channel and @here.
+
+    Mattermost notifies everybody for those words wherever they appear in a post,
+    so any text that did not come from our own templates (assignment titles, issue
+    titles, announcement bodies quoted back) goes through this before it is posted.
+    The text still reads the same to people.
+    """
+    return _MENTION.sub("@" + _ZWSP, text)
+
+
+def user_zone(mm_timezone: Mapping[str, str] | None, fallback: ZoneInfo) -> ZoneInfo:
+    """The zone a Mattermost user sees times in, from the user's `timezone` object.
+
+    Mattermost sends {"useAutomaticTimezone": "true"|"false", "automaticTimezone": ...,
+    "manualTimezone": ...} with strings, not booleans. The automatic zone wins when it
+    is switched on and known; otherwise the manual one; otherwise (or when the browser
+    reported a name this system's tz database does not know) the course zone.
+    """
+    if not mm_timezone:
+        return fallback
+    automatic = mm_timezone.get("automaticTimezone") or ""
+    manual = mm_timezone.get("manualTimezone") or ""
+    use_automatic = str(mm_timezone.get("useAutomaticTimezone", "")).lower() == "true"
+    name = automatic if use_automatic and automatic else manual
+    return _zone(name) or fallback
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def format_clock(at: datetime, tz: ZoneInfo) -> str:
+    """`Tue 23 Oct 2018, 12:00 CEST` — date, 24-hour time and zone abbreviation."""
+    local = at.astimezone(tz)
+    return f"{_day(local)}, {local:%H:%M} {local.tzname()}"
+
+
+def _day(local: datetime) -> str:
+    return f"{_DAYS[local.weekday()]} {local.day:02d} {_MONTHS[local.month - 1]} {local.year}"
+
+
+def relative(at: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """Say "in 45 min", "in 3 h", "tomorrow", "in 2 days" (or the same with "ago").
+
+    Under an hour counts minutes; within the same local day (or under 6 h) counts
+    hours; beyond that counts calendar days in `tz`, since "tomorrow" means the
+    reader's tomorrow. Always floors, so "in 3 h" never overstates the time left.
+    """
+    delta = at - now
+    future = delta >= timedelta(0)
+    span = delta if future else -delta
+    days = abs((at.astimezone(tz).date() - now.astimezone(tz).date()).days)
+    if span < timedelta(minutes=1):
+        return "now"
+    if span < timedelta(hours=1):
+        amount = f"{span // timedelta(minutes=1)} min"
+    elif days == 0 or span < timedelta(hours=6):
+        amount = f"{span // timedelta(hours=1)} h"
+    elif days == 1:
+        return "tomorrow" if future else "yesterday"
+    else:
+        amount = f"{days} days"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def format_when(at: datetime, tz: ZoneInfo, now: datetime) -> str:
+    """`Tue 23 Oct 2018, 12:00 CEST (in 2 days)`."""
+    return f"{format_clock(at, tz)} ({relative(at, now, tz)})"
+
+
+def format_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """`Thu 18 Oct 2018, 13:00\u201315:00 CEST` (en dash); the end gets its own date or zone name
+    only if they differ from the start's (a session seen from far away may cross
+    midnight)."""
+    first, last = start.astimezone(tz), end.astimezone(tz)
+    if first.date() == last.date() and first.tzname() == last.tzname():
+        return f"{_day(first)}, {first:%H:%M}{_DASH}{last:%H:%M} {last.tzname()}"
+    return f"{format_clock(first, tz)} {_DASH} {format_clock(last, tz)}"
+
+
+def render_occurrence(occurrence: Occurrence, tz: ZoneInfo, now: datetime) -> str:
+    """One Markdown list item for the deadlines list; titles are defused."""
+    title = defuse_mentions(occurrence.title)
+    if occurrence.kind == "assignment":
+        ident = occurrence.key.removeprefix("assignment:")
+        return f"- **{defuse_mentions(ident)}** {title} due {format_when(occurrence.at, tz, now)}"
+    if occurrence.kind == "questions":
+        where = f"[GitLab issues]({occurrence.where})" if occurrence.where else "GitLab issues"
+        return f"- **{title}** deadline ({where}) {format_when(occurrence.at, tz, now)}"
+    when = (
+        format_span(occurrence.at, occurrence.end, tz)
+        if occurrence.end is not None
+        else format_clock(occurrence.at, tz)
+    )
+    room = f", {defuse_mentions(occurrence.where)}" if occurrence.where else ""
+    return f"- **{title}** {when}{room}"
+
+
+def render_deadlines(
+    occurrences: Iterable[Occurrence], tz: ZoneInfo, now: datetime, *, zone_name: str
+) -> str:
+    """The reply to `/idl deadlines`: a line naming the zone, then one item per
+    occurrence. `zone_name` is what the reader knows their zone as (usually the IANA
+    name from their Mattermost profile), printed so nobody wonders whose 12:00 it is.
+    """
+    lines = [render_occurrence(o, tz, now) for o in occurrences]
+    if not lines:
+        return NOTHING_DUE
+    return "\n".join([f"Times are in {zone_name}.", *lines])

@@ -1,0 +1,55 @@
+"""Ports: what commands and services need from the outside world, as Protocols.
+
+Commands depend on these nouns only; the adapters (Mattermost, SQL) implement them.
+That keeps `idlbot.commands` free of aiohttp, SQLAlchemy and the Mattermost driver,
+and lets command tests run against in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class Outbox(Protocol):
+    """Durable queue of posts: every post the bot makes goes through it."""
+
+    async def enqueue(
+        self,
+        *,
+        key: str,
+        message: str,
+        now: datetime,
+        channel_id: str | None = None,
+        dm_user_id: str | None = None,
+        props: dict[str, Any] | None = None,
+        root_id: str | None = None,
+    ) -> bool: ...
+
+
+@dataclass(frozen=True)
+class HealthSnapshot:
+    """What `/idl health` and `/healthz` report."""
+
+    websocket_state: str
+    websocket_connected: bool
+    reconnects: int
+    database_ok: bool
+    schema_revision: str | None
+    schema_head: str
+    outbox_backlog: int
+    oldest_pending: datetime | None
+    last_errors: list[tuple[str, str]] = field(default_factory=list)
+    version: str = ""
+    started_at: datetime | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def degraded(self) -> bool:
+        return not (self.websocket_connected and self.database_ok)
+
+
+class Health(Protocol):
+    async def snapshot(self) -> HealthSnapshot: ...

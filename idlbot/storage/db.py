@@ -1,0 +1,203 @@
+"""Engines, sessions and schema management (alembic driven from code).
+
+Alembic is configured in code rather than from an ``alembic.ini`` so that
+``idlbot migrate`` works from a wheel install, where there is no ini file and the
+scripts live inside the package as ``idlbot.migrations``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from importlib.resources import files
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+__all__ = [
+    "SchemaOutdated",
+    "alembic_config",
+    "create_engine",
+    "current_revision",
+    "downgrade",
+    "downgrade_sync",
+    "ensure_up_to_date",
+    "head_revision",
+    "run_blocking",
+    "sessionmaker",
+    "upgrade",
+    "upgrade_sync",
+]
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class SchemaOutdated(RuntimeError):
+    """The database is not at the revision this code was written for.
+
+    Starting anyway would fail later, mid-operation, on a missing table or column;
+    failing at startup with the fix in the message is kinder.
+    """
+
+    def __init__(self, current: str | None, head: str, *, known: bool = True) -> None:
+        self.current = current
+        self.head = head
+        if not known:
+            msg = (
+                f"database schema is at revision {current!r}, which this version of idlbot does "
+                f"not know (it needs {head!r}); was it migrated by a newer idlbot?"
+            )
+        else:
+            where = "empty (no schema)" if current is None else f"at revision {current!r}"
+            msg = (
+                f"database schema is {where}, this version of idlbot needs {head!r}; "
+                "run `idlbot migrate --config PATH` to upgrade it"
+            )
+        super().__init__(msg)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    """WAL + busy_timeout, and let SQLAlchemy (not the driver) start transactions.
+
+    WAL lets readers proceed while one writer writes; busy_timeout makes a second
+    writer wait instead of failing at once with "database is locked". Turning off
+    the driver's own implicit BEGIN (``isolation_level = None``) lets
+    :func:`_sqlite_on_begin` issue ``BEGIN IMMEDIATE`` for every transaction.
+    """
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    """Take the write lock when the transaction starts, not halfway through it.
+
+    A deferred transaction that has read and then tries to write, after another
+    connection committed, gets SQLITE_BUSY immediately: the busy handler is not
+    consulted because waiting cannot help a stale snapshot. ``BEGIN IMMEDIATE``
+    waits (up to busy_timeout) for the lock up front, so the error cannot happen.
+    Transactions are short here, so serialising them costs nothing noticeable.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit (no lazy reload on attribute access,
+    which would need I/O outside an ``await`` and raises under asyncio)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    """An alembic Config built in code: scripts from the installed package, the given URL."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("idlbot.migrations")))
+    cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    # '%' is interpolation syntax in alembic's ConfigParser; URLs may contain it.
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(""))
+
+
+def head_revision() -> str:
+    head = _scripts().get_current_head()
+    if head is None:
+        raise RuntimeError("no migration scripts found in idlbot.migrations")
+    return head
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision stamped in the database, or None for an unmigrated database."""
+
+    def read(conn: Connection) -> str | None:
+        return MigrationContext.configure(conn).get_current_revision()
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+async def ensure_up_to_date(engine: AsyncEngine) -> None:
+    """Raise :class:`SchemaOutdated` unless the database is exactly at head."""
+    current = await current_revision(engine)
+    head = head_revision()
+    if current != head:
+        known = current is None or current in {rev.revision for rev in _scripts().walk_revisions()}
+        raise SchemaOutdated(current, head, known=known)
+
+
+async def _run_command(url: str, fn: Any, revision: str) -> None:
+    """Run an alembic command on a connection we own (connection sharing).
+
+    env.py sees ``config.attributes["connection"]`` and migrates on it directly
+    instead of calling ``asyncio.run``, which would fail inside a running loop.
+    All of it runs in one transaction, so a failing revision leaves nothing half done
+    (PostgreSQL, and SQLite with our explicit BEGIN).
+    """
+    cfg = alembic_config(url)
+    engine = create_engine(url)
+    try:
+
+        def run(conn: Connection) -> None:
+            cfg.attributes["connection"] = conn
+            fn(cfg, revision)
+
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    await _run_command(url, command.upgrade, revision)
+
+
+async def downgrade(url: str, revision: str) -> None:
+    await _run_command(url, command.downgrade, revision)
+
+
+def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even if this thread has a running loop.
+
+    ``asyncio.run`` refuses to nest; in that case the coroutine runs on a fresh loop
+    in a helper thread while the caller blocks (only for one-shot admin work).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="idlbot-migrate") as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def upgrade_sync(url: str, revision: str = "head") -> None:
+    run_blocking(upgrade(url, revision))
+
+
+def downgrade_sync(url: str, revision: str) -> None:
+    run_blocking(downgrade(url, revision))

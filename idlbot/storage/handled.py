@@ -1,0 +1,82 @@
+"""Dedup of handled posts and per-channel re-sync cursors.
+
+The websocket can drop; on reconnect the bot re-reads each DM channel's posts
+since its cursor. Posts seen on both paths must be acted on once, which the
+``handled_posts`` primary key guarantees even for two racing tasks/processes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage.models import ChannelCursorRow, HandledPostRow
+
+__all__ = ["SqlCursors", "SqlHandledPosts"]
+
+
+class SqlHandledPosts:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def claim(self, post_id: str, channel_id: str, now: datetime) -> bool:
+        """True for exactly one caller per post id, ever; False for every later one."""
+        async with transaction(self._db) as conn:
+            stmt = (
+                insert_for(conn, HandledPostRow.__table__)
+                .values(post_id=post_id, channel_id=channel_id, handled_at=now)
+                .on_conflict_do_nothing(index_elements=["post_id"])
+                .returning(HandledPostRow.post_id)
+            )
+            return (await conn.execute(stmt)).first() is not None
+
+    async def is_handled(self, post_id: str) -> bool:
+        """A cheap pre-check; only :meth:`claim` is race-safe, so decide with that."""
+        stmt = select(HandledPostRow.post_id).where(HandledPostRow.post_id == post_id)
+        async with transaction(self._db) as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def prune(self, before: datetime) -> int:
+        """Forget posts handled before ``before``; return how many.
+
+        Safe once ``before`` is older than any re-sync window: those posts are
+        behind every channel cursor and will not be fetched again.
+        """
+        stmt = delete(HandledPostRow).where(HandledPostRow.handled_at < before)
+        async with transaction(self._db) as conn:
+            return len((await conn.execute(stmt.returning(HandledPostRow.post_id))).all())
+
+
+class SqlCursors:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, channel_id: str) -> int | None:
+        stmt = select(ChannelCursorRow.last_post_at).where(ChannelCursorRow.channel_id == channel_id)
+        async with transaction(self._db) as conn:
+            return (await conn.execute(stmt)).scalar_one_or_none()
+
+    async def advance(self, channel_id: str, create_at_ms: int) -> bool:
+        """Move the cursor to ``create_at_ms`` if that is newer; True if it moved.
+
+        Only forward: posts can be processed out of order (websocket and re-sync
+        interleave), and moving back would re-fetch, moving past would skip.
+        Done as one upsert with a WHERE so concurrent advances cannot regress it.
+        """
+        async with transaction(self._db) as conn:
+            ins = insert_for(conn, ChannelCursorRow.__table__).values(
+                channel_id=channel_id, last_post_at=create_at_ms
+            )
+            stmt = ins.on_conflict_do_update(
+                index_elements=["channel_id"],
+                set_={"last_post_at": ins.excluded.last_post_at},
+                where=ChannelCursorRow.last_post_at < ins.excluded.last_post_at,
+            ).returning(ChannelCursorRow.channel_id)
+            return (await conn.execute(stmt)).first() is not None
+
+    async def all(self) -> dict[str, int]:
+        stmt = select(ChannelCursorRow.channel_id, ChannelCursorRow.last_post_at)
+        async with transaction(self._db) as conn:
+            return {cid: at for cid, at in (await conn.execute(stmt)).all()}

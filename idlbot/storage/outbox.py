@@ -1,0 +1,253 @@
+"""The outbox: messages to post, persisted before sending so none is lost or doubled.
+
+Life of a row: ``pending`` -> (claim) ``sending`` -> ``sent`` | ``failed``, or back to
+``pending`` via :meth:`SqlOutbox.mark_retry`. A crash while ``sending`` leaves the
+row there; :meth:`SqlOutbox.recover_inflight` puts it back at startup.
+
+Time is always passed in (``now``), never read here, so tests drive it with a
+FakeClock and the same instant is used for every row touched in one call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, func, select, update
+
+from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage.models import OUTBOX_STATES, OutboxRow, OutboxState
+
+__all__ = ["OutboxItem", "SqlOutbox"]
+
+_T = OutboxRow.__table__
+_COLUMNS = (
+    OutboxRow.id,
+    OutboxRow.key,
+    OutboxRow.channel_id,
+    OutboxRow.dm_user_id,
+    OutboxRow.message,
+    OutboxRow.props,
+    OutboxRow.root_id,
+    OutboxRow.state,
+    OutboxRow.attempts,
+    OutboxRow.next_attempt_at,
+    OutboxRow.created_at,
+    OutboxRow.post_id,
+    OutboxRow.last_error,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A snapshot of one outbox row; changing it changes nothing in the database.
+
+    ``attempts`` counts claims including the current one: a claimed item with
+    ``attempts > 1`` may already have reached Mattermost on an earlier try, so the
+    sender should look for the post before posting again.
+    """
+
+    id: int
+    key: str
+    channel_id: str | None
+    dm_user_id: str | None
+    message: str
+    props: dict[str, Any]
+    root_id: str | None
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    post_id: str | None
+    last_error: str | None
+
+
+def _item(row: Row[Any]) -> OutboxItem:
+    m = row._mapping
+    return OutboxItem(
+        id=m["id"],
+        key=m["key"],
+        channel_id=m["channel_id"],
+        dm_user_id=m["dm_user_id"],
+        message=m["message"],
+        props=dict(m["props"] or {}),
+        root_id=m["root_id"],
+        state=cast(OutboxState, m["state"]),
+        attempts=m["attempts"],
+        next_attempt_at=m["next_attempt_at"],
+        created_at=m["created_at"],
+        post_id=m["post_id"],
+        last_error=m["last_error"],
+    )
+
+
+class SqlOutbox:
+    """Outbox repository. Each method is one short transaction of its own.
+
+    Built from an ``AsyncEngine`` or an ``async_sessionmaker`` (see ``db.sessionmaker``).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue(
+        self,
+        *,
+        key: str,
+        message: str,
+        now: datetime,
+        channel_id: str | None = None,
+        dm_user_id: str | None = None,
+        props: dict[str, Any] | None = None,
+        root_id: str | None = None,
+    ) -> bool:
+        """Queue a message due at ``now``. False, and nothing changed, if ``key`` exists.
+
+        Exactly one of ``channel_id`` / ``dm_user_id`` (also enforced by a CHECK).
+        """
+        if (channel_id is None) == (dm_user_id is None):
+            raise ValueError("exactly one of channel_id and dm_user_id must be given")
+        async with transaction(self._db) as conn:
+            stmt = (
+                insert_for(conn, _T)
+                .values(
+                    key=key,
+                    channel_id=channel_id,
+                    dm_user_id=dm_user_id,
+                    message=message,
+                    props=props or {},
+                    root_id=root_id,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(OutboxRow.id)
+            )
+            return (await conn.execute(stmt)).first() is not None
+
+    async def claim_due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        """Move up to ``limit`` due pending rows to ``sending`` and return them, by id.
+
+        One ``WITH due AS MATERIALIZED (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)
+        UPDATE ... FROM due``. On PostgreSQL a second process skips rows the first
+        is claiming instead of waiting and then claiming them again, and the outer
+        ``state = 'pending'`` is re-checked on the locked row version. The CTE is
+        not a plain ``id IN (subquery)`` on purpose: PostgreSQL may re-run such a
+        locking subquery per outer row, and each re-run skips the rows already
+        locked, so more than ``limit`` rows get claimed. SQLite renders no FOR
+        UPDATE; there the transaction holds the database write lock (BEGIN
+        IMMEDIATE), so claimers simply run one after another.
+        """
+        due = (
+            select(OutboxRow.id)
+            .where(OutboxRow.state == "pending", OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.id == due.c.id, OutboxRow.state == "pending")
+            .values(state="sending", claimed_at=now, attempts=OutboxRow.attempts + 1)
+            .returning(*_COLUMNS)
+        )
+        async with transaction(self._db) as conn:
+            rows = (await conn.execute(stmt)).all()
+        return sorted((_item(r) for r in rows), key=lambda item: item.id)
+
+    async def _transition(self, item_id: int, values: dict[str, Any]) -> bool:
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id, OutboxRow.state == "sending")
+            .values(**values)
+            .returning(OutboxRow.id)
+        )
+        async with transaction(self._db) as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def mark_sent(self, item_id: int, *, post_id: str, now: datetime) -> bool:
+        """Record delivery. Only from ``sending``; False if the row was not in flight
+        (e.g. another process recovered and re-claimed it), so the caller can log it."""
+        return await self._transition(item_id, {"state": "sent", "post_id": post_id, "sent_at": now})
+
+    async def mark_retry(self, item_id: int, *, next_attempt_at: datetime, error: str) -> bool:
+        """Back to ``pending``, due at ``next_attempt_at`` (the caller picks the backoff)."""
+        return await self._transition(
+            item_id, {"state": "pending", "next_attempt_at": next_attempt_at, "last_error": error}
+        )
+
+    async def mark_failed(self, item_id: int, *, error: str) -> bool:
+        """Give up for good (bad channel, message rejected): never claimed again."""
+        return await self._transition(item_id, {"state": "failed", "last_error": error})
+
+    async def recover_inflight(self, now: datetime, *, claimed_before: datetime | None = None) -> int:
+        """Put rows stuck in ``sending`` back to ``pending``, due ``now``; return how many.
+
+        Call at startup: a crash between claim and mark leaves rows in ``sending``
+        forever otherwise. ``attempts`` is kept, which tells the sender an earlier
+        attempt may have reached the server. With several processes, pass
+        ``claimed_before`` so rows another live process is sending are left alone.
+        """
+        cond = [OutboxRow.state == "sending"]
+        if claimed_before is not None:
+            cond.append(OutboxRow.claimed_at < claimed_before)
+        stmt = update(OutboxRow).where(*cond).values(state="pending", next_attempt_at=now)
+        async with transaction(self._db) as conn:
+            rows = (await conn.execute(stmt.returning(OutboxRow.id))).all()
+        return len(rows)
+
+    async def reschedule_now(self, now: datetime) -> int:
+        """Make pending rows that wait on a backoff due ``now``; return how many.
+
+        Call when the server is reachable again (websocket reconnected): the
+        backoff was for an outage that is over, and waiting it out would delay
+        replies by up to the backoff cap for no reason.
+        """
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.state == "pending", OutboxRow.next_attempt_at > now)
+            .values(next_attempt_at=now)
+            .returning(OutboxRow.id)
+        )
+        async with transaction(self._db) as conn:
+            return len((await conn.execute(stmt)).all())
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """(rows not yet delivered or given up, oldest ``created_at`` among them)."""
+        stmt = select(func.count(), func.min(OutboxRow.created_at)).where(
+            OutboxRow.state.in_(("pending", "sending"))
+        )
+        async with transaction(self._db) as conn:
+            count, oldest = (await conn.execute(stmt)).one()
+        return int(count), oldest
+
+    async def recent_errors(self, limit: int = 5) -> list[tuple[str, str]]:
+        """(key, last_error) of rows that have an error, most recently attempted first."""
+        stmt = (
+            select(OutboxRow.key, OutboxRow.last_error)
+            .where(OutboxRow.last_error.is_not(None))
+            .order_by(func.coalesce(OutboxRow.claimed_at, OutboxRow.created_at).desc(), OutboxRow.id.desc())
+            .limit(limit)
+        )
+        async with transaction(self._db) as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [(key, error) for key, error in rows if error is not None]
+
+    async def get(self, key: str) -> OutboxItem | None:
+        async with transaction(self._db) as conn:
+            row = (await conn.execute(select(*_COLUMNS).where(OutboxRow.key == key))).first()
+        return None if row is None else _item(row)
+
+    async def count_by_state(self) -> dict[str, int]:
+        """Count per state; every state is present (0 if none) so metrics never go missing."""
+        stmt = select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
+        counts: dict[str, int] = dict.fromkeys(OUTBOX_STATES, 0)
+        async with transaction(self._db) as conn:
+            for state, count in (await conn.execute(stmt)).all():
+                counts[state] = int(count)
+        return counts

@@ -1,0 +1,154 @@
+"""aiohttp routes: /mattermost/command, /healthz, /metrics.
+
+The slash-command route fails closed: the token is compared in constant time, both in
+the `Authorization: Token …` header and in the `token` form field (Mattermost sends
+both), and a mismatch gets 401 before anything is parsed or run. Replies carry
+`Content-Type: application/json` exactly: without it Mattermost shows the JSON as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from idlbot.commands.reply import Reply
+from idlbot.dispatch import Dispatcher
+from idlbot.metrics import CONTENT_TYPE, Metrics
+from idlbot.ports import Health, HealthSnapshot
+from idlbot.tasks import TaskPool
+
+log = logging.getLogger(__name__)
+
+REQUIRED_FIELDS = ("user_id", "channel_id", "response_url")
+
+
+@dataclass
+class WebDeps:
+    dispatcher: Dispatcher
+    slash_token: str
+    tasks: TaskPool
+    health: Health
+    metrics: Metrics
+    http: Callable[[], aiohttp.ClientSession]
+    inline_budget: float = 2.0
+    on_scrape: Callable[[HealthSnapshot], Awaitable[None]] | None = None
+
+
+DEPS = web.AppKey("deps", WebDeps)
+
+
+def json_response(payload: Mapping[str, Any], status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(payload).encode(), status=status, content_type="application/json"
+    )
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "response_type": "ephemeral" if reply.ephemeral else "in_channel",
+        "text": reply.text,
+        "skip_slack_parsing": True,
+    }
+    if reply.props:
+        payload["props"] = reply.props
+    return payload
+
+
+def token_ok(expected: str, header: str | None, field: str | None) -> bool:
+    """Every token that was sent must match, and at least one must have been sent."""
+    sent = [t for t in (header, field) if t is not None]
+    if not sent or not expected:
+        return False
+    results = [hmac.compare_digest(t.encode(), expected.encode()) for t in sent]
+    return all(results)
+
+
+def header_token(request: web.Request) -> str | None:
+    value = request.headers.get("Authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "token" else ""
+
+
+async def mattermost_command(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    form: Mapping[str, Any] = await request.post() if request.method == "POST" else request.query
+    field = form.get("token")
+    if not token_ok(deps.slash_token, header_token(request), field if isinstance(field, str) else None):
+        log.warning("slash command rejected: bad or missing token from %s", request.remote,
+                    extra={"event": "slash", "outcome": "unauthorized"})
+        return json_response({"error": "unauthorized"}, status=401)
+    missing = [name for name in REQUIRED_FIELDS if not form.get(name)]
+    if missing:
+        return json_response({"error": f"missing fields: {', '.join(missing)}"}, status=400)
+    user_id = str(form["user_id"])
+    channel_id = str(form["channel_id"])
+    text = str(form.get("text", ""))
+    username = str(form.get("user_name", "")) or None
+    response_url = str(form["response_url"])
+
+    run = deps.dispatcher.run(user_id, channel_id, text, "slash", username)
+    if deps.dispatcher.registry.is_slow(text):
+        deps.tasks.spawn(_answer_later(deps, asyncio.ensure_future(run), response_url), origin="slash later")
+        return json_response({"response_type": "ephemeral", "text": "Working on it…"})
+    task = asyncio.ensure_future(run)
+    done, _ = await asyncio.wait({task}, timeout=deps.inline_budget)
+    if task in done:
+        return json_response(reply_payload(task.result()))
+    deps.tasks.spawn(_answer_later(deps, task, response_url), origin="slash later")
+    return json_response({"response_type": "ephemeral", "text": "Working on it…"})
+
+
+async def _answer_later(deps: WebDeps, task: asyncio.Future[Reply], response_url: str) -> None:
+    """Mattermost allows 5 uses of response_url within 30 minutes; one is enough."""
+    reply = await task
+    async with deps.http().post(
+        response_url, json=reply_payload(reply), timeout=aiohttp.ClientTimeout(total=10)
+    ) as resp:
+        if resp.status != 200:
+            log.warning("response_url answered %d", resp.status)
+
+
+def snapshot_json(snap: HealthSnapshot) -> dict[str, Any]:
+    return {
+        "status": "degraded" if snap.degraded else "ok",
+        "process": "up",
+        "websocket": {"state": snap.websocket_state, "connected": snap.websocket_connected,
+                      "reconnects": snap.reconnects},
+        "database": {"reachable": snap.database_ok, "schema_revision": snap.schema_revision,
+                     "schema_head": snap.schema_head},
+        "outbox": {"backlog": snap.outbox_backlog,
+                   "oldest_pending": snap.oldest_pending.isoformat() if snap.oldest_pending else None},
+        "version": snap.version,
+    }
+
+
+async def healthz(request: web.Request) -> web.Response:
+    snap = await request.app[DEPS].health.snapshot()
+    return json_response(snapshot_json(snap), status=503 if snap.degraded else 200)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    if deps.on_scrape is not None:
+        await deps.on_scrape(await deps.health.snapshot())
+    return web.Response(body=deps.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def build_web_app(deps: WebDeps) -> web.Application:
+    app = web.Application()
+    app[DEPS] = deps
+    app.router.add_post("/mattermost/command", mattermost_command)
+    app.router.add_get("/mattermost/command", mattermost_command)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,1 @@
+"""Alembic revisions. Name files ``NNNN_slug.py`` with ``--rev-id NNNN_slug``."""

@@ -1,0 +1,109 @@
+"""Database fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+Load with ``pytest_plugins = ["tests.dbfixtures"]`` (tests/conftest.py does).
+
+* ``empty_db_url``: a fresh, unmigrated database URL (param ``sqlite`` / ``postgres``).
+* ``db_url``: the same, migrated to head.
+* ``engine``: an :class:`AsyncEngine` on ``db_url``, disposed afterwards.
+* ``postgres_db_url``: PostgreSQL only, migrated, for tests of PostgreSQL behaviour
+  (row locks); not parametrized, so SQLite runs do not report a skip.
+
+PostgreSQL isolation: each test gets its own ``CREATE DATABASE idlbot_test_<pid>_<hex>``
+on the server from ``IDLBOT_TEST_POSTGRES_URL`` (default
+``postgresql+asyncpg://postgres@127.0.0.1:5432/test``), dropped ``WITH (FORCE)`` when
+the test ends, so tests (and concurrent test runs) never see each other's rows.
+Without the env var and with the default server unreachable, the postgres
+param is skipped with the reason shown in ``pytest -rs``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from idlbot.storage.db import create_engine, upgrade
+
+__all__ = ["db_url", "empty_db_url", "engine", "postgres_db_url"]
+
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+ENV_VAR = "IDLBOT_TEST_POSTGRES_URL"
+
+_reachable: dict[str, str | None] = {}  # url -> None if reachable, else the error
+
+
+def _postgres_admin_url() -> tuple[str, bool]:
+    explicit = os.environ.get(ENV_VAR)
+    return (explicit or DEFAULT_POSTGRES_URL), explicit is not None
+
+
+async def _probe(url: str) -> str | None:
+    if url not in _reachable:
+        eng = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 3})
+        try:
+            async with eng.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            _reachable[url] = None
+        except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
+            _reachable[url] = f"{type(exc).__name__}: {exc}"
+        finally:
+            await eng.dispose()
+    return _reachable[url]
+
+
+async def _postgres_database() -> AsyncIterator[str]:
+    admin_url, explicit = _postgres_admin_url()
+    error = await _probe(admin_url)
+    if error is not None:
+        if explicit:
+            pytest.fail(f"{ENV_VAR}={admin_url} is set but not usable: {error}")
+        pytest.skip(f"PostgreSQL not reachable at {admin_url} ({error}); set {ENV_VAR}")
+    name = f"idlbot_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = create_async_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'idlbot.db'}"
+        return
+    async for url in _postgres_database():
+        yield url
+
+
+@pytest.fixture
+async def db_url(empty_db_url: str) -> str:
+    await upgrade(empty_db_url)
+    return empty_db_url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(db_url)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+@pytest.fixture
+async def postgres_db_url() -> AsyncIterator[str]:
+    async for url in _postgres_database():
+        await upgrade(url)
+        yield url

@@ -1,0 +1,1 @@
+"""Tests of the Mattermost simulator (idlbot.sim) with real clients over real sockets."""

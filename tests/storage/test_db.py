@@ -1,0 +1,60 @@
+"""Engine setup and the UtcDateTime type."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from idlbot.storage.db import create_engine, sessionmaker
+from idlbot.storage.models import HandledPostRow
+
+
+async def test_sqlite_pragmas(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert int((await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()) >= 5000
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_two_writers_wait_instead_of_failing(tmp_path: Path) -> None:
+    """A write transaction that read first must not die with "database is locked"."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    engines = [create_engine(url), create_engine(url)]
+    try:
+        async with engines[0].begin() as conn:
+            await conn.execute(text("CREATE TABLE n (v INTEGER)"))
+            await conn.execute(text("INSERT INTO n VALUES (0)"))
+
+        async def bump(engine: AsyncEngine) -> None:
+            for _ in range(20):
+                async with engine.begin() as conn:
+                    v = (await conn.execute(text("SELECT v FROM n"))).scalar_one()
+                    await asyncio.sleep(0)
+                    await conn.execute(text("UPDATE n SET v = :v"), {"v": v + 1})
+
+        await asyncio.gather(*(bump(engines[n % 2]) for n in range(4)))
+        async with engines[0].connect() as conn:
+            assert (await conn.execute(text("SELECT v FROM n"))).scalar_one() == 80  # no lost update
+    finally:
+        for e in engines:
+            await e.dispose()
+
+
+async def test_utc_roundtrip_through_orm(engine: AsyncEngine) -> None:
+    plus5 = timezone(timedelta(hours=5))
+    when = datetime(2024, 3, 31, 6, 30, 15, 123456, tzinfo=plus5)
+    async with sessionmaker(engine)() as session, session.begin():
+        session.add(HandledPostRow(post_id="p", channel_id="c", handled_at=when))
+    async with sessionmaker(engine)() as session:
+        row = await session.get(HandledPostRow, "p")
+    assert row is not None
+    assert row.handled_at == when
+    assert row.handled_at.tzinfo is UTC
+    assert row.handled_at.hour == 1

@@ -1,0 +1,70 @@
+"""SqlHandledPosts / SqlCursors on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from idlbot.storage.db import create_engine, sessionmaker
+from idlbot.storage.handled import SqlCursors, SqlHandledPosts
+
+T0 = datetime(2024, 10, 1, 9, 0, tzinfo=UTC)
+
+
+async def test_claim_once(engine: AsyncEngine) -> None:
+    posts = SqlHandledPosts(sessionmaker(engine))
+    assert not await posts.is_handled("p1")
+    assert await posts.claim("p1", "c1", T0)
+    assert await posts.is_handled("p1")
+    assert not await posts.claim("p1", "c1", T0 + timedelta(seconds=1))
+    assert await posts.claim("p2", "c1", T0)
+
+
+async def test_claim_once_under_concurrency(db_url: str) -> None:
+    engines = [create_engine(db_url), create_engine(db_url)]
+    try:
+        stores = [SqlHandledPosts(e) for e in engines]
+        for post in ("p1", "p2", "p3"):
+            results = await asyncio.gather(*(stores[n % 2].claim(post, "c", T0) for n in range(20)))
+            assert results.count(True) == 1, (post, results)
+    finally:
+        for e in engines:
+            await e.dispose()
+
+
+async def test_prune(engine: AsyncEngine) -> None:
+    posts = SqlHandledPosts(engine)
+    await posts.claim("old", "c", T0)
+    await posts.claim("new", "c", T0 + timedelta(days=10))
+    assert await posts.prune(T0 + timedelta(days=1)) == 1
+    assert await posts.claim("old", "c", T0)
+    assert not await posts.claim("new", "c", T0)
+
+
+async def test_cursors_only_move_forward(engine: AsyncEngine) -> None:
+    cursors = SqlCursors(sessionmaker(engine))
+    assert await cursors.get("c1") is None
+    assert await cursors.all() == {}
+    big = 1_727_773_200_123  # ms epoch: needs BIGINT
+    assert await cursors.advance("c1", big)
+    assert not await cursors.advance("c1", big - 1)
+    assert not await cursors.advance("c1", big)
+    assert await cursors.get("c1") == big
+    assert await cursors.advance("c1", big + 5)
+    assert await cursors.advance("c2", 7)
+    assert await cursors.advance("*", 1)  # inbound's global cursor key
+    assert await cursors.all() == {"c1": big + 5, "c2": 7, "*": 1}
+
+
+async def test_cursor_concurrent_advances_keep_the_max(db_url: str) -> None:
+    engines = [create_engine(db_url), create_engine(db_url)]
+    try:
+        stores = [SqlCursors(e) for e in engines]
+        values = [1_000 + (n * 37) % 50 for n in range(30)]
+        await asyncio.gather(*(stores[n % 2].advance("c", v) for n, v in enumerate(values)))
+        assert await stores[0].get("c") == max(values)
+    finally:
+        for e in engines:
+            await e.dispose()
