@@ -1,4 +1,5 @@
-from idlbot.cli import main
 import sys
+
+from idlbot.cli import main
 
 sys.exit(main())

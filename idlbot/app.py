@@ -54,7 +54,9 @@ class Tuning:
 
 
 class Bot:
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, tuning: Tuning | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, tuning: Tuning | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.tuning = tuning or Tuning()
@@ -84,7 +86,10 @@ class Bot:
             health=self.health,
         )
         self.worker = OutboxWorker(
-            self.outbox, self.chat, self.clock, self.metrics,
+            self.outbox,
+            self.chat,
+            self.clock,
+            self.metrics,
             backoff_base=self.tuning.outbox_backoff_base,
             backoff_cap=self.tuning.outbox_backoff_cap,
             poll=self.tuning.outbox_poll,
@@ -141,7 +146,9 @@ class Bot:
             except Exception as err:  # noqa: BLE001 - Mattermost down at start is retried, not fatal
                 delay = backoff_delay(attempt, base=1.0, cap=self.tuning.login_backoff_cap)
                 attempt += 1
-                log.warning("Mattermost login failed (%s: %s); retrying in %.1f s", type(err).__name__, err, delay)
+                log.warning(
+                    "Mattermost login failed (%s: %s); retrying in %.1f s", type(err).__name__, err, delay
+                )
                 await asyncio.sleep(delay)
 
     async def _connect(self) -> None:

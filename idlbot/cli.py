@@ -40,8 +40,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _load(args.config)
     s = settings.secrets
-    logs.setup(args.log_level, secrets=(s.mattermost_token, s.slash_token, s.gitlab_token,
-                                         s.gitlab_webhook_secret, s.slurm_secret))
+    logs.setup(
+        args.log_level,
+        secrets=(s.mattermost_token, s.slash_token, s.gitlab_token, s.gitlab_webhook_secret, s.slurm_secret),
+    )
     asyncio.run(run_forever(settings))
     return 0
 
@@ -57,8 +59,12 @@ def cmd_setup_mattermost(args: argparse.Namespace) -> int:
         raise ConfigError(["env IDLBOT_MATTERMOST_TOKEN: missing (the bot's access token)"])
 
     async def go() -> None:
-        chat = MattermostChat(settings.mattermost.url, settings.secrets.mattermost_token or "",
-                              team=settings.mattermost.team, timeout=settings.mattermost.request_timeout)
+        chat = MattermostChat(
+            settings.mattermost.url,
+            settings.secrets.mattermost_token or "",
+            team=settings.mattermost.team,
+            timeout=settings.mattermost.request_timeout,
+        )
         try:
             await chat.login()
             action, command = await setup_command(chat, settings.server.public_url, build_registry())
@@ -74,16 +80,23 @@ def cmd_setup_mattermost(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from idlbot.demo import run_demo
 
-    asyncio.run(run_demo(data_dir=args.data_dir, bot_port=args.port, mm_port=args.mattermost_port,
-                         interactive=None if not args.no_prompt else False))
+    asyncio.run(
+        run_demo(
+            data_dir=args.data_dir,
+            bot_port=args.port,
+            mm_port=args.mattermost_port,
+            interactive=None if not args.no_prompt else False,
+        )
+    )
     return 0
 
 
 def cmd_say(args: argparse.Namespace) -> int:
     from idlbot.demo import say
 
-    return asyncio.run(say(args.as_user, " ".join(args.text), data_dir=args.data_dir, dm=args.dm,
-                           wait=args.wait))
+    return asyncio.run(
+        say(args.as_user, " ".join(args.text), data_dir=args.data_dir, dm=args.dm, wait=args.wait)
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -98,7 +111,9 @@ def parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a config file and the secrets in the environment")
     check.add_argument("path")
-    check.add_argument("--no-secrets", action="store_true", help="don't require the secrets in the environment")
+    check.add_argument(
+        "--no-secrets", action="store_true", help="don't require the secrets in the environment"
+    )
     check.set_defaults(func=cmd_check_config)
 
     migrate = sub.add_parser("migrate", help="upgrade the database schema to the newest version")

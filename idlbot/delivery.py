@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import defaultdict
@@ -31,9 +32,9 @@ SEARCH_SLACK_MS = 120_000
 
 
 def retry_delay(attempts: int, error: DeliveryError, *, base: float, cap: float) -> float:
-    backoff = min(cap, base * 2 ** max(0, attempts - 1)) * (0.5 + random.random() / 2)
+    backoff = min(cap, base * 2.0 ** max(0, attempts - 1)) * (0.5 + random.random() / 2)
     if error.retry_after is not None:
-        return max(backoff, error.retry_after)
+        return max(backoff, float(error.retry_after))
     return backoff
 
 
@@ -77,7 +78,7 @@ class OutboxWorker:
             try:
                 delivered = await self.run_once()
                 failures = 0
-            except Exception:  # noqa: BLE001 - a database outage must not end the worker
+            except Exception:
                 failures += 1
                 delay = min(self.backoff_cap, self.backoff_base * 2 ** min(failures, 10))
                 log.exception("outbox pass failed; retrying in %.1f s", delay)
@@ -87,10 +88,8 @@ class OutboxWorker:
                 await self._sleep(self.poll)
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
         self._wake.clear()
 
     async def run_once(self) -> int:
@@ -136,7 +135,10 @@ class OutboxWorker:
             await self._record_failure(item, error)
             log.warning(
                 "delivery %s failed attempt=%d retryable=%s: %s",
-                item.key, item.attempts, error.retryable, error,
+                item.key,
+                item.attempts,
+                error.retryable,
+                error,
                 extra={"event": "delivery", "key": item.key, "outcome": "failed"},
             )
             return False
@@ -144,7 +146,10 @@ class OutboxWorker:
         self._metrics.outbox_delivered.inc()
         log.info(
             "delivery %s ok post=%s attempt=%d %.1fms",
-            item.key, post_id, item.attempts, (loop.time() - started) * 1e3,
+            item.key,
+            post_id,
+            item.attempts,
+            (loop.time() - started) * 1e3,
             extra={"event": "delivery", "key": item.key, "outcome": "sent"},
         )
         return True

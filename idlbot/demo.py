@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ import aiohttp
 
 from idlbot.adapters.mattermost import MattermostChat
 from idlbot.app import Bot
+from idlbot.clock import ShiftedClock
 from idlbot.commands import build_registry
 from idlbot.config import Settings, example_config_path, load
 from idlbot.setup_mattermost import setup_command
@@ -39,27 +40,15 @@ STUDENTS = {"alice": "Europe/Berlin", "bob": "America/New_York", "carol": "Asia/
 STATE_FILE = "demo.json"
 
 
-class ShiftedClock:
-    """Real time, shifted so that the demo starts at DEMO_START."""
-
-    def __init__(self, start: datetime) -> None:
-        self._offset = start.astimezone(UTC) - datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
 def seed(sim: MattermostSim, settings: Settings) -> dict[str, Any]:
     """Team, channels and people of the example course; returns ids and tokens."""
     team = sim.add_team(settings.mattermost.team, "Introduction to Deep Learning")
     bot = sim.add_user("idlbot", is_bot=True, first_name="idlbot")
     tokens = {"idlbot": sim.issue_token(bot["id"])}
     users = {"idlbot": bot}
-    staff = list(settings.roles.instructors) + [t for t in settings.roles.tutors
-                                                 if t not in settings.roles.instructors]
+    staff = list(settings.roles.instructors) + [
+        t for t in settings.roles.tutors if t not in settings.roles.instructors
+    ]
     for name in staff:
         users[name] = sim.add_user(name, roles="system_user")
     for name, tz in STUDENTS.items():
@@ -69,7 +58,8 @@ def seed(sim: MattermostSim, settings: Settings) -> dict[str, Any]:
     }
     channels = {name: sim.add_channel(team["id"], name) for name in sorted(channel_names)}
     for user in users.values():
-        sim.add_team_member(team["id"], user["id"])
+        # the bot registers /idl itself, which needs team admin (manage_slash_commands)
+        sim.add_team_member(team["id"], user["id"], admin=user is bot)
         if user["username"] not in tokens:
             tokens[user["username"]] = sim.issue_token(user["id"])
         for channel in channels.values():
@@ -101,8 +91,10 @@ def demo_settings(data_dir: Path, mm_url: str, bot_port: int, env: dict[str, str
     )
 
 
-async def start_demo(data_dir: Path, *, bot_port: int = 8080, mm_port: int = 8065) -> tuple[MattermostSim, Bot, dict[str, Any]]:
-    data_dir.mkdir(parents=True, exist_ok=True)
+async def start_demo(
+    data_dir: Path, *, bot_port: int = 8080, mm_port: int = 8065
+) -> tuple[MattermostSim, Bot, dict[str, Any]]:
+    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
     sim = MattermostSim(ping_interval=30.0)
     env = {"IDLBOT_MATTERMOST_TOKEN": "pending", "IDLBOT_SLASH_TOKEN": "pending"}
     probe = load(example_config_path(), env=env)
@@ -131,30 +123,42 @@ async def start_demo(data_dir: Path, *, bot_port: int = 8080, mm_port: int = 806
         finally:
             await chat.close()
     await asyncio.wait_for(bot.ready.wait(), timeout=30)
-    info.update({"mattermost_url": mm_url, "bot_url": f"http://127.0.0.1:{bot.port}",
-                 "town_square": info["channels"].get(settings.mattermost.channels["town_square"])})
+    info.update(
+        {
+            "mattermost_url": mm_url,
+            "bot_url": f"http://127.0.0.1:{bot.port}",
+            "town_square": info["channels"].get(settings.mattermost.channels["town_square"]),
+        }
+    )
     (data_dir / STATE_FILE).write_text(json.dumps(info, indent=2))
     return sim, bot, info
 
 
 def banner(info: dict[str, Any], data_dir: Path) -> str:
     users = ", ".join(n for n in info["users"] if n != "idlbot")
-    return "\n".join([
-        f"idlbot demo is running: bot {info['bot_url']}, Mattermost simulator {info['mattermost_url']}",
-        f"The demo clock starts at {DEMO_START:%a %d %b %Y %H:%M %Z} (inside the 2018 example term).",
-        f"Users: {users}.",
-        "Try, in a second terminal:",
-        '  idlbot say --as alice "/idl deadlines"',
-        '  idlbot say --as bob "/idl help"          (bob lives in America/New_York)',
-        '  idlbot say --as sstober "/idl health"    (an instructor)',
-        '  idlbot say --as alice --dm "whoami"      (a DM to the bot)',
-        f"  (state in {data_dir / STATE_FILE}; use --data-dir if you started the demo elsewhere)",
-        "Or type here: `/idl deadlines`, `bob: /idl help`, `alice dm: whoami`. Ctrl-C stops.",
-    ])
+    return "\n".join(
+        [
+            f"idlbot demo is running: bot {info['bot_url']}, Mattermost simulator {info['mattermost_url']}",
+            f"The demo clock starts at {DEMO_START:%a %d %b %Y %H:%M %Z} (inside the 2018 example term).",
+            f"Users: {users}.",
+            "Try, in a second terminal:",
+            '  idlbot say --as alice "/idl deadlines"',
+            '  idlbot say --as bob "/idl help"          (bob lives in America/New_York)',
+            '  idlbot say --as sstober "/idl health"    (an instructor)',
+            '  idlbot say --as alice --dm "whoami"      (a DM to the bot)',
+            f"  (state in {data_dir / STATE_FILE}; use --data-dir if you started the demo elsewhere)",
+            "Or type here: `/idl deadlines`, `bob: /idl help`, `alice dm: whoami`. Ctrl-C stops.",
+        ]
+    )
 
 
-async def run_demo(*, data_dir: str = "idlbot-demo", bot_port: int = 8080, mm_port: int = 8065,
-                   interactive: bool | None = None) -> None:
+async def run_demo(
+    *,
+    data_dir: str = "idlbot-demo",
+    bot_port: int = 8080,
+    mm_port: int = 8065,
+    interactive: bool | None = None,
+) -> None:
     path = Path(data_dir)
     sim, bot, info = await start_demo(path, bot_port=bot_port, mm_port=mm_port)
     print(banner(info, path), flush=True)
@@ -201,11 +205,15 @@ def parse_prompt(line: str) -> tuple[str, bool, str]:
     return "alice", False, line.strip()
 
 
-async def say(user: str, text: str, *, data_dir: str = "idlbot-demo", dm: bool = False, wait: float = 3.0) -> int:
+async def say(
+    user: str, text: str, *, data_dir: str = "idlbot-demo", dm: bool = False, wait: float = 3.0
+) -> int:
     """Act as a demo user: run a slash command or DM the bot, print what the user sees."""
     state_path = Path(data_dir) / STATE_FILE
     if not state_path.exists():
-        print(f"no running demo found ({state_path} is missing); start one with `idlbot demo`", file=sys.stderr)
+        print(
+            f"no running demo found ({state_path} is missing); start one with `idlbot demo`", file=sys.stderr
+        )
         return 1
     info = json.loads(state_path.read_text())
     token = info["tokens"].get(user)
@@ -219,20 +227,24 @@ async def say(user: str, text: str, *, data_dir: str = "idlbot-demo", dm: bool =
         if dm:
             return await _say_dm(http, base, info, user, text, wait)
         command = text if text.startswith("/") else f"/idl {text}"
-        async with http.post(f"{base}/commands/execute",
-                             json={"channel_id": info["town_square"], "command": command}) as resp:
+        async with http.post(
+            f"{base}/commands/execute", json={"channel_id": info["town_square"], "command": command}
+        ) as resp:
             body = await resp.json(content_type=None)
         if resp.status != 200:
             print(f"Mattermost: {body.get('message', body)}")
             return 1
         print(f"[{user}] {command}")
-        visibility = "only visible to you" if body.get("response_type", "ephemeral") == "ephemeral" else "in channel"
+        visibility = (
+            "only visible to you" if body.get("response_type", "ephemeral") == "ephemeral" else "in channel"
+        )
         print(f"idlbot ({visibility}):\n{body.get('text', '')}\n")
     return 0
 
 
-async def _say_dm(http: aiohttp.ClientSession, base: str, info: dict[str, Any], user: str, text: str,
-                  wait: float) -> int:
+async def _say_dm(
+    http: aiohttp.ClientSession, base: str, info: dict[str, Any], user: str, text: str, wait: float
+) -> int:
     bot_id, user_id = info["users"]["idlbot"], info["users"][user]
     async with http.post(f"{base}/channels/direct", json=[user_id, bot_id]) as resp:
         channel = await resp.json(content_type=None)
@@ -241,11 +253,15 @@ async def _say_dm(http: aiohttp.ClientSession, base: str, info: dict[str, Any], 
     print(f"[{user} → @idlbot] {text}")
     deadline = time.monotonic() + max(wait, 0.5)
     while time.monotonic() < deadline:
-        async with http.get(f"{base}/channels/{channel['id']}/posts",
-                            params={"since": str(int(sent["create_at"]))}) as resp:
+        async with http.get(
+            f"{base}/channels/{channel['id']}/posts", params={"since": str(int(sent["create_at"]))}
+        ) as resp:
             page = await resp.json(content_type=None)
-        replies = [p for p in page.get("posts", {}).values()
-                   if p["user_id"] == bot_id and p["create_at"] >= sent["create_at"]]
+        replies = [
+            p
+            for p in page.get("posts", {}).values()
+            if p["user_id"] == bot_id and p["create_at"] >= sent["create_at"]
+        ]
         if replies:
             for post in sorted(replies, key=lambda p: p["create_at"]):
                 print(f"idlbot (DM):\n{post['message']}\n")
@@ -253,4 +269,3 @@ async def _say_dm(http: aiohttp.ClientSession, base: str, info: dict[str, Any], 
         await asyncio.sleep(0.2)
     print("(no reply yet)")
     return 1
-

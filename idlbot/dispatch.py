@@ -50,7 +50,7 @@ class Dispatcher:
             data = await self._lookup(user_id)
             username = str(data.get("username") or username_hint or user_id)
             timezone = data.get("timezone")
-        except Exception as err:  # noqa: BLE001 - any lookup failure degrades, never blocks
+        except Exception as err:
             if username_hint is None:
                 raise
             log.warning("user lookup for %s failed (%s); using defaults", user_id, type(err).__name__)
@@ -59,10 +59,16 @@ class Dispatcher:
         tz = user_zone(timezone if isinstance(timezone, dict) else None, self._course.tz)
         return User(id=user_id, username=username, role=role, tz=tz)
 
-    async def context(self, user_id: str, channel_id: str, via: Via, username_hint: str | None = None) -> Context:
+    async def context(
+        self, user_id: str, channel_id: str, via: Via, username_hint: str | None = None
+    ) -> Context:
         user = await self.user(user_id, username_hint)
         return Context(
-            user=user, channel_id=channel_id, via=via, clock=self._clock, course=self._course,
+            user=user,
+            channel_id=channel_id,
+            via=via,
+            clock=self._clock,
+            course=self._course,
             health=self._health,
         )
 

@@ -104,20 +104,25 @@ class Inbound:
         finally:
             self._in_progress.discard(post_id)
 
-    async def _send(self, reply: Reply, post: dict[str, Any], via: str, user_id: str, channel_id: str) -> None:
+    async def _send(
+        self, reply: Reply, post: dict[str, Any], via: str, user_id: str, channel_id: str
+    ) -> None:
         key = f"reply:{post['id']}"
         now = self._clock.now()
         if via == "dm":
-            await self._outbox.enqueue(key=key, message=reply.text, now=now, channel_id=channel_id,
-                                       props=reply.props)
+            await self._outbox.enqueue(
+                key=key, message=reply.text, now=now, channel_id=channel_id, props=reply.props
+            )
         elif reply.ephemeral:
             # the bot cannot post ephemerally (403 for non-admin bots): private answers go by DM
-            await self._outbox.enqueue(key=key, message=reply.text, now=now, dm_user_id=user_id,
-                                       props=reply.props)
+            await self._outbox.enqueue(
+                key=key, message=reply.text, now=now, dm_user_id=user_id, props=reply.props
+            )
         else:
             root = str(post.get("root_id") or post["id"])
-            await self._outbox.enqueue(key=key, message=reply.text, now=now, channel_id=channel_id,
-                                       root_id=root, props=reply.props)
+            await self._outbox.enqueue(
+                key=key, message=reply.text, now=now, channel_id=channel_id, root_id=root, props=reply.props
+            )
         self._wake_outbox()
 
     async def resync(self) -> None:
@@ -134,5 +139,8 @@ class Inbound:
                 recovered += 1
                 await self.handle_post(post, "D")
         if recovered:
-            log.info("re-sync handled %d posts from the gap", recovered,
-                     extra={"event": "resync", "outcome": "ok", "count": recovered})
+            log.info(
+                "re-sync handled %d posts from the gap",
+                recovered,
+                extra={"event": "resync", "outcome": "ok", "count": recovered},
+            )

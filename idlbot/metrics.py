@@ -13,11 +13,16 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.commands = Counter(
-            "idlbot_commands", "Commands run, by name and outcome.", ["command", "outcome"],
+            "idlbot_commands",
+            "Commands run, by name and outcome.",
+            ["command", "outcome"],
             registry=self.registry,
         )
         self.command_seconds = Histogram(
-            "idlbot_command_seconds", "Command latency.", ["command"], registry=self.registry,
+            "idlbot_command_seconds",
+            "Command latency.",
+            ["command"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
         self.outbox_backlog = Gauge(
@@ -27,7 +32,9 @@ class Metrics:
             "idlbot_outbox_delivered", "Posts delivered from the outbox.", registry=self.registry
         )
         self.outbox_failures = Counter(
-            "idlbot_outbox_delivery_failures", "Failed delivery attempts, by kind.", ["kind"],
+            "idlbot_outbox_delivery_failures",
+            "Failed delivery attempts, by kind.",
+            ["kind"],
             registry=self.registry,
         )
         self.ws_reconnects = Counter(

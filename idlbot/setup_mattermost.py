@@ -29,7 +29,9 @@ def command_spec(team_id: str, public_url: str, registry: Registry) -> dict[str,
     }
 
 
-async def setup_command(chat: MattermostChat, public_url: str, registry: Registry) -> tuple[str, dict[str, Any]]:
+async def setup_command(
+    chat: MattermostChat, public_url: str, registry: Registry
+) -> tuple[str, dict[str, Any]]:
     """Returns ("created" | "updated", the command as the server has it)."""
     spec = command_spec(chat.team_id, public_url, registry)
     for existing in await chat.list_commands():

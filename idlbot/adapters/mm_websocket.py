@@ -22,10 +22,11 @@ hold up the reading of the next frame, which the watchdog would take for a dead 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -33,7 +34,7 @@ import aiohttp
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict[str, Any]], None]
-ConnectedHandler = Callable[[], Awaitable[None]]
+ConnectedHandler = Callable[[], Coroutine[Any, Any, None]]
 AuthCheck = Callable[[], Awaitable[bool]]
 
 
@@ -45,10 +46,12 @@ class WatchdogExpired(Exception):
     pass
 
 
-def backoff_delay(attempt: int, *, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
+def backoff_delay(
+    attempt: int, *, base: float, cap: float, rng: Callable[[], float] = random.random
+) -> float:
     """Full jitter: uniform in [cap_n / 2, cap_n], cap_n = min(cap, base * 2**attempt)."""
-    ceiling = min(cap, base * (2 ** min(attempt, 30)))
-    return ceiling / 2 + rng() * ceiling / 2
+    ceiling = min(cap, base * 2.0 ** min(attempt, 30))
+    return float(ceiling / 2 + rng() * ceiling / 2)
 
 
 class WebsocketSupervisor:
@@ -68,7 +71,9 @@ class WebsocketSupervisor:
         on_reconnect: Callable[[], None] | None = None,
     ) -> None:
         base = url.rstrip("/")
-        self.ws_url = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/api/v4/websocket"
+        self.ws_url = (
+            base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/api/v4/websocket"
+        )
         self._token = token
         self._on_event = on_event
         self._on_connected = on_connected
@@ -135,10 +140,8 @@ class WebsocketSupervisor:
         self.state = "stopped"
 
     async def _pause(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def stop(self) -> None:
         self._stop.set()
@@ -168,7 +171,7 @@ class WebsocketSupervisor:
                 self.reconnects,
                 extra={"event": "websocket", "outcome": "connected"},
             )
-            resync = asyncio.create_task(self._on_connected(), name="websocket resync")
+            resync: asyncio.Task[None] = asyncio.create_task(self._on_connected(), name="websocket resync")
             try:
                 await self._read(ws)
             finally:

@@ -130,7 +130,7 @@ class Registry:
             except UserError as err:
                 outcome = "user_error"
                 reply = Reply.private(str(err))
-            except Exception:  # noqa: BLE001 - boundary: log once, never echo internals to chat
+            except Exception:
                 outcome = "error"
                 ref = short_ref()
                 log.exception("command %s failed ref=%s user=%s", name, ref, ctx.user.id)

@@ -105,6 +105,10 @@ class MattermostSim:
         self.state.tokens[token] = user_id
         return token
 
+    def revoke_token(self, token: str) -> None:
+        """An admin revoked the token: REST answers 401, the websocket closes without a frame."""
+        self.state.tokens.pop(token, None)
+
     def add_team_member(self, team_id: str, user_id: str, *, admin: bool = False) -> None:
         """`admin=True` gives team_admin (needed to manage slash commands unless system_admin)."""
         self.state.team_members[team_id][user_id] = admin
@@ -148,6 +152,15 @@ class MattermostSim:
     @property
     def port(self) -> int:
         return self._port
+
+    @property
+    def command_timeout(self) -> float:
+        """Seconds the server waits for the bot's slash-command answer (30 s like the server)."""
+        return self._commands.timeout
+
+    @command_timeout.setter
+    def command_timeout(self, value: float) -> None:
+        self._commands.timeout = value
 
     @property
     def ws_auth_timeout(self) -> float:

@@ -187,7 +187,8 @@ def make_team(tid: str, name: str, display_name: str, now: int) -> dict[str, Any
         "allow_open_invite": False,
         "scheme_id": "",
         "group_constrained": False,
-        "policy_id": None,
+        # policy_id (a Go *string, null when unset) is left out: the spec types it as a
+        # non-nullable string and the bot never reads it.
         "cloud_limits_archived": False,
     }
 

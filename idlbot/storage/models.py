@@ -115,6 +115,9 @@ class OutboxRow(Base):
         ),
         CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed')", name="state"),
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        # per-channel order: claim_due looks for an earlier unsent row of the same target
+        Index("ix_outbox_channel_id_id", "channel_id", "id"),
+        Index("ix_outbox_dm_user_id_id", "dm_user_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

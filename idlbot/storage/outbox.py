@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models import OUTBOX_STATES, OutboxRow, OutboxState
@@ -141,9 +142,23 @@ class SqlOutbox:
         UPDATE; there the transaction holds the database write lock (BEGIN
         IMMEDIATE), so claimers simply run one after another.
         """
+        earlier = aliased(OutboxRow)
+        # Posts to one target keep their order: a row waits while an earlier row of the
+        # same channel / DM is in flight or backing off after a failure.
+        held_back = exists().where(
+            earlier.id < OutboxRow.id,
+            or_(
+                earlier.state == "sending",
+                and_(earlier.state == "pending", earlier.next_attempt_at > now),
+            ),
+            or_(
+                and_(earlier.channel_id.is_not(None), earlier.channel_id == OutboxRow.channel_id),
+                and_(earlier.dm_user_id.is_not(None), earlier.dm_user_id == OutboxRow.dm_user_id),
+            ),
+        )
         due = (
             select(OutboxRow.id)
-            .where(OutboxRow.state == "pending", OutboxRow.next_attempt_at <= now)
+            .where(OutboxRow.state == "pending", OutboxRow.next_attempt_at <= now, ~held_back)
             .order_by(OutboxRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -46,9 +46,7 @@ DEPS = web.AppKey("deps", WebDeps)
 
 
 def json_response(payload: Mapping[str, Any], status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(payload).encode(), status=status, content_type="application/json"
-    )
+    return web.Response(body=json.dumps(payload).encode(), status=status, content_type="application/json")
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
@@ -84,8 +82,11 @@ async def mattermost_command(request: web.Request) -> web.Response:
     form: Mapping[str, Any] = await request.post() if request.method == "POST" else request.query
     field = form.get("token")
     if not token_ok(deps.slash_token, header_token(request), field if isinstance(field, str) else None):
-        log.warning("slash command rejected: bad or missing token from %s", request.remote,
-                    extra={"event": "slash", "outcome": "unauthorized"})
+        log.warning(
+            "slash command rejected: bad or missing token from %s",
+            request.remote,
+            extra={"event": "slash", "outcome": "unauthorized"},
+        )
         return json_response({"error": "unauthorized"}, status=401)
     missing = [name for name in REQUIRED_FIELDS if not form.get(name)]
     if missing:
@@ -122,12 +123,20 @@ def snapshot_json(snap: HealthSnapshot) -> dict[str, Any]:
     return {
         "status": "degraded" if snap.degraded else "ok",
         "process": "up",
-        "websocket": {"state": snap.websocket_state, "connected": snap.websocket_connected,
-                      "reconnects": snap.reconnects},
-        "database": {"reachable": snap.database_ok, "schema_revision": snap.schema_revision,
-                     "schema_head": snap.schema_head},
-        "outbox": {"backlog": snap.outbox_backlog,
-                   "oldest_pending": snap.oldest_pending.isoformat() if snap.oldest_pending else None},
+        "websocket": {
+            "state": snap.websocket_state,
+            "connected": snap.websocket_connected,
+            "reconnects": snap.reconnects,
+        },
+        "database": {
+            "reachable": snap.database_ok,
+            "schema_revision": snap.schema_revision,
+            "schema_head": snap.schema_head,
+        },
+        "outbox": {
+            "backlog": snap.outbox_backlog,
+            "oldest_pending": snap.oldest_pending.isoformat() if snap.oldest_pending else None,
+        },
         "version": snap.version,
     }
 

@@ -54,6 +54,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name=op.f("uq_outbox_key")),
     )
     op.create_index("ix_outbox_state_next_attempt_at", "outbox", ["state", "next_attempt_at"], unique=False)
+    op.create_index("ix_outbox_channel_id_id", "outbox", ["channel_id", "id"], unique=False)
+    op.create_index("ix_outbox_dm_user_id_id", "outbox", ["dm_user_id", "id"], unique=False)
 
     op.create_table(
         "handled_posts",
@@ -74,5 +76,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("channel_cursors")
     op.drop_table("handled_posts")
+    op.drop_index("ix_outbox_dm_user_id_id", table_name="outbox")
+    op.drop_index("ix_outbox_channel_id_id", table_name="outbox")
     op.drop_index("ix_outbox_state_next_attempt_at", table_name="outbox")
     op.drop_table("outbox")

@@ -24,10 +24,16 @@ ENV = {"IDLBOT_MATTERMOST_TOKEN": "bot-token-for-tests", "IDLBOT_SLASH_TOKEN": "
 class FakeHealth:
     def __init__(self) -> None:
         self.snap = HealthSnapshot(
-            websocket_state="connected", websocket_connected=True, reconnects=2, database_ok=True,
-            schema_revision="0001", schema_head="0001", outbox_backlog=3,
+            websocket_state="connected",
+            websocket_connected=True,
+            reconnects=2,
+            database_ok=True,
+            schema_revision="0001",
+            schema_head="0001",
+            outbox_backlog=3,
             oldest_pending=datetime(2018, 10, 22, 6, 59, tzinfo=ZoneInfo("UTC")),
-            last_errors=[("reply:abc", "503 server error")], version="0.1.0",
+            last_errors=[("reply:abc", "503 server error")],
+            version="0.1.0",
             started_at=datetime(2018, 10, 21, 7, 0, tzinfo=ZoneInfo("UTC")),
         )
 
@@ -52,10 +58,12 @@ def registry() -> Registry:
 
 @pytest.fixture
 def make_ctx(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
-    def make(username: str = "alice", role: Role = Role.STUDENT, tz: str = "Europe/Berlin",
-             via: Via = "slash") -> Context:
+    def make(
+        username: str = "alice", role: Role = Role.STUDENT, tz: str = "Europe/Berlin", via: Via = "slash"
+    ) -> Context:
         user = User(id=f"id-{username}", username=username, role=role, tz=ZoneInfo(tz))
-        return Context(user=user, channel_id="chan1", via=via, clock=clock, course=settings.course,
-                       health=FakeHealth())
+        return Context(
+            user=user, channel_id="chan1", via=via, clock=clock, course=settings.course, health=FakeHealth()
+        )
 
     return make

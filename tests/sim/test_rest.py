@@ -119,7 +119,9 @@ async def test_fail_next_and_latency(world: World, driver: AsyncTypedDriver) -> 
 
 async def test_rate_limit_retry_after(world: World) -> None:
     sim = world.sim
-    sim.faults.set_rate_limit(per_sec=2, burst=1)  # 2 instant requests pass, then 429
+    # 2 instant requests pass, then 429; one request per 2 s comes back, which leaves
+    # room for a loaded CI machine between the three requests below
+    sim.faults.set_rate_limit(per_sec=0.5, burst=1)
     async with httpx.AsyncClient(base_url=sim.url) as client:
         auth = {"Authorization": f"Bearer {world.bot_token}"}
         ok = await client.get("/api/v4/system/ping", headers=auth)
@@ -129,8 +131,8 @@ async def test_rate_limit_retry_after(world: World) -> None:
     assert limited.status_code == 429
     assert limited.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert limited.text == "limit exceeded\n"
-    assert limited.headers["Retry-After"] == "1" and limited.headers["X-Ratelimit-Remaining"] == "0"
-    # The driver sleeps Retry-After (1 s) and succeeds on the next attempt.
+    assert limited.headers["Retry-After"] == "2" and limited.headers["X-Ratelimit-Remaining"] == "0"
+    # The driver sleeps Retry-After (2 s) and succeeds on the next attempt.
     d = make_driver(sim, world.bot_token)
     await d.login()
     assert (await d.users.get_user("me"))["username"] == "idlbot"

@@ -17,8 +17,8 @@ from .support import World
 WS_PATH = "/api/v4/websocket"
 
 
-async def recv_json(ws: aiohttp.ClientWebSocketResponse, timeout: float = 2.0) -> dict[str, Any]:
-    msg = await asyncio.wait_for(ws.receive(), timeout)
+async def recv_json(ws: aiohttp.ClientWebSocketResponse, wait: float = 2.0) -> dict[str, Any]:
+    msg = await asyncio.wait_for(ws.receive(), wait)
     assert msg.type == aiohttp.WSMsgType.TEXT, msg
     value = json.loads(msg.data)
     assert isinstance(value, dict)
@@ -35,7 +35,7 @@ async def connect(
     session: aiohttp.ClientSession, sim: MattermostSim, token: str | None, **kw: Any
 ) -> aiohttp.ClientWebSocketResponse:
     """Challenge-authenticated connection, hello and OK already consumed."""
-    ws = await session.ws_connect(sim.url + WS_PATH, **kw)
+    ws: aiohttp.ClientWebSocketResponse = await session.ws_connect(sim.url + WS_PATH, **kw)
     if token is not None:
         await ws.send_json({"seq": 1, "action": "authentication_challenge", "data": {"token": token}})
         assert (await recv_json(ws))["event"] == "hello"
@@ -97,9 +97,7 @@ async def test_posted_dm_double_encoded(session: aiohttp.ClientSession, world: W
     await alice_ws.close()
 
 
-async def test_channel_mentions_edit_delete_ephemeral(
-    session: aiohttp.ClientSession, world: World
-) -> None:
+async def test_channel_mentions_edit_delete_ephemeral(session: aiohttp.ClientSession, world: World) -> None:
     sim = world.sim
     bot_ws = await connect(session, sim, world.bot_token)
     bob_ws = await connect(session, sim, f"{world.sim.issue_token(world.bob['id'])}")

@@ -89,7 +89,7 @@ async def test_non_utc_input_is_normalised(outbox: SqlOutbox) -> None:
 
 async def test_claim_due_respects_next_attempt_at(outbox: SqlOutbox) -> None:
     for i in range(3):
-        await outbox.enqueue(key=f"k{i}", message="m", now=T0 + timedelta(minutes=i), channel_id="c")
+        await outbox.enqueue(key=f"k{i}", message="m", now=T0 + timedelta(minutes=i), channel_id=f"c{i}")
     assert await outbox.claim_due(T0 - timedelta(seconds=1)) == []
     claimed = await outbox.claim_due(T0 + timedelta(minutes=1))
     assert [(i.key, i.state, i.attempts) for i in claimed] == [("k0", "sending", 1), ("k1", "sending", 1)]
@@ -100,7 +100,7 @@ async def test_claim_due_respects_next_attempt_at(outbox: SqlOutbox) -> None:
 
 async def test_claim_due_limit_and_order(outbox: SqlOutbox) -> None:
     for i in range(5):
-        await outbox.enqueue(key=f"k{i}", message="m", now=T0, channel_id="c")
+        await outbox.enqueue(key=f"k{i}", message="m", now=T0, channel_id=f"c{i}")
     first = await outbox.claim_due(T0, limit=2)
     second = await outbox.claim_due(T0, limit=2)
     assert [i.key for i in first] == ["k0", "k1"]
@@ -156,7 +156,7 @@ async def test_recover_inflight(outbox: SqlOutbox) -> None:
 async def test_recover_inflight_claimed_before(outbox: SqlOutbox) -> None:
     await outbox.enqueue(key="old", message="m", now=T0, channel_id="c")
     await outbox.claim_due(T0)
-    await outbox.enqueue(key="new", message="m", now=T0, channel_id="c")
+    await outbox.enqueue(key="new", message="m", now=T0, channel_id="c2")
     await outbox.claim_due(T0 + timedelta(minutes=5))
     recovered = await outbox.recover_inflight(
         T0 + timedelta(minutes=6), claimed_before=T0 + timedelta(minutes=1)
@@ -193,9 +193,28 @@ async def test_recent_errors_newest_attempt_first(outbox: SqlOutbox) -> None:
     assert await outbox.recent_errors() == [("k0", "e0-again"), ("k2", "e2"), ("k1", "e1")]
 
 
+async def test_posts_to_one_target_keep_their_order(outbox: SqlOutbox) -> None:
+    """A row waits while an earlier row of the same channel or DM is in flight or
+    backing off, so a retried post is never overtaken by the one after it."""
+    for i in range(3):
+        await outbox.enqueue(key=f"c{i}", message="m", now=T0, channel_id="chan")
+    await outbox.enqueue(key="dm0", message="m", now=T0, dm_user_id="u1")
+    await outbox.enqueue(key="dm1", message="m", now=T0, dm_user_id="u1")
+    await outbox.enqueue(key="other", message="m", now=T0, channel_id="other")
+    first = await outbox.claim_due(T0, limit=2)
+    assert [i.key for i in first] == ["c0", "c1"]
+    # c0 and c1 are in flight: c2 waits, the DM and the other channel do not
+    assert [i.key for i in await outbox.claim_due(T0)] == ["dm0", "dm1", "other"]
+    c0, c1 = first
+    await outbox.mark_retry(c0.id, next_attempt_at=T0 + timedelta(minutes=1), error="503")
+    await outbox.mark_sent(c1.id, post_id="p", now=T0)
+    assert await outbox.claim_due(T0) == []  # c2 waits for c0's retry
+    assert [i.key for i in await outbox.claim_due(T0 + timedelta(minutes=1))] == ["c0", "c2"]
+
+
 async def test_concurrent_claimers_never_share_a_row(db_url: str, outbox: SqlOutbox) -> None:
     for i in range(100):
-        await outbox.enqueue(key=f"k{i:03}", message="m", now=T0, channel_id="c")
+        await outbox.enqueue(key=f"k{i:03}", message="m", now=T0, channel_id=f"c{i}")
     engines = [create_engine(db_url), create_engine(db_url)]
     try:
         boxes = [SqlOutbox(e) for e in engines]
@@ -239,7 +258,7 @@ async def test_postgres_claim_skips_rows_locked_by_another_transaction(postgres_
 async def test_reschedule_now(outbox: SqlOutbox) -> None:
     for i in range(3):
         await outbox.enqueue(key=f"k{i}", message="m", now=T0, channel_id="c")
-    a, b, c = await outbox.claim_due(T0)
+    a, b, _in_flight = await outbox.claim_due(T0)
     await outbox.mark_retry(a.id, next_attempt_at=T0 + timedelta(minutes=30), error="down")
     await outbox.mark_retry(b.id, next_attempt_at=T0 + timedelta(minutes=1), error="down")
     reconnect = T0 + timedelta(minutes=2)  # b is already due, a waits on its backoff, c is in flight

@@ -1,0 +1,165 @@
+"""The whole bot against the Mattermost simulator, over real sockets.
+
+`Harness` seeds the example course into a fresh simulator, registers /idl like
+`idlbot setup-mattermost` does, and runs the real Bot on the `db_url` database
+(SQLite and PostgreSQL). Helpers wait for network events with a deadline; none waits
+on the wall clock for time logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from idlbot.adapters.mattermost import KEY_PROP, MattermostChat
+from idlbot.app import Bot, Tuning
+from idlbot.clock import ShiftedClock
+from idlbot.commands import build_registry
+from idlbot.config import Settings, example_config_path, load
+from idlbot.demo import DEMO_START, seed, with_endpoints
+from idlbot.setup_mattermost import setup_command
+from idlbot.sim.mattermost import MattermostSim
+
+FAST = Tuning(
+    ws_backoff_base=0.05,
+    ws_backoff_cap=1.0,
+    ws_auth_retry=1.0,
+    outbox_backoff_base=0.05,
+    outbox_backoff_cap=1.0,
+    outbox_poll=0.05,
+    inline_budget=2.0,
+    login_backoff_cap=1.0,
+)
+
+
+async def eventually(check: Callable[[], Any], *, timeout: float = 5.0, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = check()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class Harness:
+    sim: MattermostSim
+    settings: Settings
+    info: dict[str, Any]
+    db_url: str
+    tuning: Tuning
+    bots: list[Bot] = field(default_factory=list)
+
+    @property
+    def bot(self) -> Bot:
+        return self.bots[-1]
+
+    def uid(self, username: str) -> str:
+        return str(self.info["users"][username])
+
+    def channel(self, name: str) -> str:
+        return str(self.info["channels"][name])
+
+    async def start_bot(self) -> Bot:
+        bot = Bot(self.settings, tuning=self.tuning, clock=ShiftedClock(DEMO_START))
+        await bot.start()
+        self.bots.append(bot)
+        await asyncio.wait_for(bot.ready.wait(), 10)
+        await register(self, f"http://127.0.0.1:{bot.port}")
+        await eventually(lambda: bot.websocket is not None and bot.websocket.connected, what="websocket")
+        return bot
+
+    async def stop_bot(self) -> None:
+        bot = self.bots.pop()
+        await bot.stop()
+
+    async def slash(self, username: str, text: str, channel: str = "town-square") -> dict[str, Any]:
+        result: dict[str, Any] = await self.sim.execute_command(
+            self.uid(username), self.channel(channel), text
+        )
+        return result
+
+    def dm_channel(self, username: str) -> str:
+        return str(self.sim.direct_channel(self.uid(username), self.uid("idlbot"))["id"])
+
+    def bot_posts(self, channel_id: str) -> list[dict[str, Any]]:
+        return [p for p in self.sim.posts_in(channel_id) if p["user_id"] == self.uid("idlbot")]
+
+    async def dm(self, username: str, text: str, timeout: float = 5.0) -> str:
+        """DM the bot as `username`; return the bot's answer to that post."""
+        post = await self.sim.user_post(self.uid(username), self.dm_channel(username), text)
+        return await self.reply_to(post, self.dm_channel(username), timeout=timeout)
+
+    async def reply_to(self, post: dict[str, Any], channel_id: str, timeout: float = 5.0) -> str:
+        key = f"reply:{post['id']}"
+
+        def found() -> str | None:
+            for p in self.bot_posts(channel_id):
+                if (p.get("props") or {}).get(KEY_PROP) == key:
+                    return str(p["message"])
+            return None
+
+        result: str = await eventually(found, timeout=timeout, what=f"the reply to {post['message']!r}")
+        return result
+
+
+async def register(h: Harness, public_url: str) -> str:
+    chat = MattermostChat(
+        h.sim.url, h.settings.secrets.mattermost_token or "", team=h.settings.mattermost.team
+    )
+    try:
+        await chat.login()
+        _, command = await setup_command(chat, public_url, build_registry())
+    finally:
+        await chat.close()
+    return str(command["token"])
+
+
+async def make_harness(
+    db_url: str, *, tuning: Tuning = FAST, ping_interval: float = 30.0, sim_ping: float = 60.0
+) -> Harness:
+    sim = MattermostSim(ping_interval=sim_ping)
+    env = {"IDLBOT_MATTERMOST_TOKEN": "x" * 26, "IDLBOT_SLASH_TOKEN": "y" * 26}
+    base = load(example_config_path(), env=env)
+    info = seed(sim, base)
+    url = await sim.start()
+    env["IDLBOT_MATTERMOST_TOKEN"] = info["tokens"]["idlbot"]
+    settings = with_endpoints(
+        load(example_config_path(), env=env), mattermost_url=url, port=0, database_url=db_url
+    )
+    h = Harness(sim=sim, settings=settings, info=info, db_url=db_url, tuning=tuning)
+    # the command token is issued by the server; the URL is fixed once the bot has a port
+    env["IDLBOT_SLASH_TOKEN"] = await register(h, "http://127.0.0.1:9")
+    settings = with_endpoints(
+        load(example_config_path(), env=env), mattermost_url=url, port=0, database_url=db_url
+    )
+    h.settings = replace_ping(settings, ping_interval)
+    return h
+
+
+def replace_ping(settings: Settings, ping_interval: float) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, mattermost=replace(settings.mattermost, ping_interval=ping_interval))
+
+
+@pytest.fixture
+async def harness(db_url: str) -> AsyncIterator[Harness]:
+    h = await make_harness(db_url)
+    await h.start_bot()
+    try:
+        yield h
+    finally:
+        while h.bots:
+            await h.stop_bot()
+        await h.sim.stop()
