@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from idlbot.adapters.mattermost import MattermostChat
+from idlbot.adapters.mattermost import MattermostChat, classify
 from idlbot.adapters.mm_websocket import WebsocketSupervisor, backoff_delay
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
@@ -144,10 +144,23 @@ class Bot:
             try:
                 return await self.chat.login()
             except Exception as err:  # noqa: BLE001 - Mattermost down at start is retried, not fatal
+                failure = classify(err)
+                if failure.status == 401:
+                    log.error(
+                        "Mattermost REJECTED the bot token (401): fix IDLBOT_MATTERMOST_TOKEN; "
+                        "retrying in %.0f s",
+                        self.tuning.ws_auth_retry,
+                        extra={"event": "login", "outcome": "auth_failed"},
+                    )
+                    await asyncio.sleep(self.tuning.ws_auth_retry)
+                    continue
                 delay = backoff_delay(attempt, base=1.0, cap=self.tuning.login_backoff_cap)
                 attempt += 1
                 log.warning(
-                    "Mattermost login failed (%s: %s); retrying in %.1f s", type(err).__name__, err, delay
+                    "Mattermost login failed (%s); retrying in %.1f s",
+                    failure,
+                    delay,
+                    extra={"event": "login", "outcome": "retry"},
                 )
                 await asyncio.sleep(delay)
 

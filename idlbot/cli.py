@@ -154,7 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
     except SchemaOutdated as err:
-        print(str(err), file=sys.stderr)
+        config = getattr(args, "config", None) or "PATH"
+        print(str(err).replace("--config PATH", f"--config {config}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

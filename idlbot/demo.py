@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from idlbot import logs
 from idlbot.adapters.mattermost import MattermostChat
 from idlbot.app import Bot
 from idlbot.clock import ShiftedClock
@@ -146,7 +147,8 @@ def banner(info: dict[str, Any], data_dir: Path) -> str:
             '  idlbot say --as bob "/idl help"          (bob lives in America/New_York)',
             '  idlbot say --as sstober "/idl health"    (an instructor)',
             '  idlbot say --as alice --dm "whoami"      (a DM to the bot)',
-            f"  (state in {data_dir / STATE_FILE}; use --data-dir if you started the demo elsewhere)",
+            f"  (state in {data_dir / STATE_FILE}, the bot log in {data_dir / 'idlbot.log'};"
+            " use --data-dir if you started the demo elsewhere)",
             "Or type here: `/idl deadlines`, `bob: /idl help`, `alice dm: whoami`. Ctrl-C stops.",
         ]
     )
@@ -160,6 +162,9 @@ async def run_demo(
     interactive: bool | None = None,
 ) -> None:
     path = Path(data_dir)
+    path.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
+    # the terminal shows the chat; the bot's structured log goes to a file beside it
+    logs.setup("INFO", stream=(path / "idlbot.log").open("a", encoding="utf-8"))
     sim, bot, info = await start_demo(path, bot_port=bot_port, mm_port=mm_port)
     print(banner(info, path), flush=True)
     stop = asyncio.Event()

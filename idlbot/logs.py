@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TextIO
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -50,8 +51,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup(level: str = "INFO", *, secrets: Iterable[str | None] = (), json_lines: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def setup(
+    level: str = "INFO",
+    *,
+    secrets: Iterable[str | None] = (),
+    json_lines: bool = True,
+    stream: TextIO | None = None,
+) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:

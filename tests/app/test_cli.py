@@ -1,0 +1,103 @@
+"""The `idlbot` console script: check-config, migrate, run's schema guard, setup-mattermost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from idlbot.cli import main
+from idlbot.config import example_config_path
+from idlbot.storage.db import upgrade
+from tests.app.conftest import Harness, make_harness
+from tests.support.configfile import free_port, set_key, write_config
+
+ENV = {"IDLBOT_MATTERMOST_TOKEN": "t" * 26, "IDLBOT_SLASH_TOKEN": "s" * 26}
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "idlbot", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env if env is not None else ENV)},
+    )
+
+
+def test_check_config_accepts_the_example() -> None:
+    result = run_cli("check-config", str(example_config_path()))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok: Introduction to Deep Learning (Winter 2018/19, Europe/Berlin)")
+    assert len(result.stdout.strip().splitlines()) == 1
+
+
+def test_check_config_names_every_mistake(tmp_path: Path) -> None:
+    text = example_config_path().read_text()
+    text = set_key(text, "course", "timezone", '"Europe/Berln"')
+    text = set_key(text, "server", "port", "80800")
+    text = text.replace('url = "https://mattermost.example.org"', "")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    result = run_cli("check-config", str(bad), env={})
+    assert result.returncode == 2
+    err = result.stderr
+    assert "course.timezone: unknown time zone 'Europe/Berln'" in err
+    assert "server.port" in err
+    assert "mattermost.url: missing" in err
+    assert "env IDLBOT_MATTERMOST_TOKEN: missing" in err
+    assert "env IDLBOT_SLASH_TOKEN: missing" in err
+
+
+def test_run_refuses_an_outdated_schema_and_migrate_fixes_it(tmp_path: Path) -> None:
+    db = tmp_path / "bot.db"
+    config = write_config(
+        tmp_path / "c.toml",
+        mattermost_url="http://127.0.0.1:9",
+        database_url=f"sqlite+aiosqlite:///{db}",
+        port=free_port(),
+    )
+    refused = run_cli("run", "--config", str(config))
+    assert refused.returncode == 2
+    assert f"idlbot migrate --config {config}" in refused.stderr
+    migrated = run_cli("migrate", "--config", str(config))
+    assert migrated.returncode == 0, migrated.stderr
+    assert "newest schema" in migrated.stdout
+
+
+def test_cli_in_process_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "x.toml"
+    bad.write_text("[course]\nname = 1\n")
+    assert main(["check-config", str(bad), "--no-secrets"]) == 2
+    assert "course.name" in capsys.readouterr().err
+
+
+async def test_setup_mattermost_creates_then_updates_keeping_the_token(db_url: str, tmp_path: Path) -> None:
+    h: Harness = await make_harness(db_url)
+    try:
+        await upgrade(db_url)
+        port = free_port()
+        config = write_config(tmp_path / "c.toml", mattermost_url=h.sim.url, database_url=db_url, port=port)
+        env = {"IDLBOT_MATTERMOST_TOKEN": h.info["tokens"]["idlbot"]}
+        first = await asyncio.to_thread(run_cli, "setup-mattermost", "--config", str(config), env=env)
+        assert first.returncode == 0, first.stderr
+        assert f"updated /idl in team idl2018 → http://127.0.0.1:{port}/mattermost/command" in first.stdout
+        token = h.settings.secrets.slash_token
+        assert f"export IDLBOT_SLASH_TOKEN={token}" in first.stdout
+        [command] = [c for c in h.sim.state.commands.values() if c["trigger"] == "idl"]
+        assert command["auto_complete"] is True
+        assert "deadlines" in command["auto_complete_hint"]
+        assert command["url"] == f"http://127.0.0.1:{port}/mattermost/command"
+        h.sim.state.commands.clear()  # a team without the command: it is created
+        created = await asyncio.to_thread(run_cli, "setup-mattermost", "--config", str(config), env=env)
+        assert created.returncode == 0, created.stderr
+        assert created.stdout.startswith("created /idl in team idl2018")
+        assert "export IDLBOT_SLASH_TOKEN=" in created.stdout and token not in created.stdout
+        missing = await asyncio.to_thread(run_cli, "setup-mattermost", "--config", str(config), env={})
+        assert missing.returncode == 2 and "IDLBOT_MATTERMOST_TOKEN" in missing.stderr
+    finally:
+        await h.sim.stop()
