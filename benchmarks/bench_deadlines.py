@@ -37,7 +37,7 @@ import tempfile
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -349,20 +349,18 @@ def quiet_logging() -> None:
 
 
 @contextlib.contextmanager
-def production_logging(path: Path, secrets: tuple[str | None, ...]) -> Any:
-    """`idlbot.logs.setup` exactly as `idlbot run` calls it, but writing to `path`."""
+def production_logging(path: Path, secrets: tuple[str | None, ...]) -> Iterator[None]:
+    """`idlbot.logs.setup` as `idlbot run` calls it (INFO, JSON lines, redaction), writing to `path`."""
     from idlbot import logs
 
     logging.getLogger("idlbot").setLevel(logging.NOTSET)
-    logs.setup("INFO", secrets=secrets)
-    handler = logging.getLogger().handlers[0]
-    assert isinstance(handler, logging.StreamHandler)
     with path.open("w", encoding="utf-8") as stream:
-        handler.setStream(stream)
+        logs.setup("INFO", secrets=secrets, stream=stream)
         try:
             yield
         finally:
-            handler.flush()
+            for handler in logging.getLogger().handlers:
+                handler.flush()
             quiet_logging()
 
 
@@ -481,7 +479,7 @@ def report(args: argparse.Namespace, runs: list[LoadResult], profile_text: str) 
     base = best([r for r in runs if r.target == "baseline"])
     quiet = best([r for r in runs if r.target == "bot" and not r.logging])
     logged = next((r for r in runs if r.logging), None)
-    ratio = quiet.rps / base.rps
+    ratio = quiet.rps / base.rps if base.rps else math.nan
     print()
     print(HEADER)
     for r in runs:
@@ -503,7 +501,7 @@ def report(args: argparse.Namespace, runs: list[LoadResult], profile_text: str) 
         f"ratio bot/baseline = {ratio:.3f} (target >= {TARGET_RATIO}); bot p99 = {quiet.p99_ms:.2f} ms "
         f"(target <= {TARGET_P99_MS:g} ms) -> {'MET' if met else 'NOT MET'}"
     )
-    logged_ratio = logged.rps / base.rps if logged is not None else None
+    logged_ratio = logged.rps / base.rps if logged is not None and base.rps else None
     if logged is not None and logged_ratio is not None:
         logged_met = logged_ratio >= TARGET_RATIO and logged.p99_ms <= TARGET_P99_MS
         print(
@@ -548,12 +546,23 @@ def report(args: argparse.Namespace, runs: list[LoadResult], profile_text: str) 
         "runs": [_summary(r) for r in runs],
         "loadavg": {"before": list(args.loadavg_start), "after": list(args.loadavg_end)},
     }
-    print(json.dumps(summary))
+    print(json.dumps(_finite(summary)))
     if errors:
         kinds = {f"{r.target}{' logging' if r.logging else ''}": r.error_kinds for r in runs if r.errors}
         print(f"FAILED: {errors} non-200 responses or transport errors: {kinds}", file=sys.stderr)
         return 1
     return 0
+
+
+def _finite(value: Any) -> Any:
+    """NaN (no successful requests) as null, so the JSON line stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _summary(r: LoadResult) -> dict[str, Any]:

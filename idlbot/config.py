@@ -21,12 +21,13 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from difflib import get_close_matches
 from pathlib import Path
 from types import MappingProxyType
@@ -49,6 +50,14 @@ from idlbot.domain.course import (
 )
 from idlbot.domain.roles import Role, role_of
 from idlbot.domain.schedule import wall_clock
+from idlbot.domain.settings import (
+    AgendaSettings,
+    GitLabSettings,
+    ReminderRule,
+    ReminderSettings,
+    SlurmSettings,
+    Team,
+)
 
 REQUIRED_CHANNELS: tuple[str, ...] = ("town_square", "assignments", "questions", "cluster")
 DB_SCHEMES: tuple[str, ...] = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -151,6 +160,10 @@ class Settings:
     roles: RolesSettings
     secrets: Secrets = field(default_factory=Secrets)
     path: Path | None = None
+    gitlab: GitLabSettings | None = None  # None: no [gitlab] section, GitLab features off
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    agenda: AgendaSettings = field(default_factory=AgendaSettings)
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
 
     def summary(self) -> str:
         """One log line saying what was loaded (no secrets; there are none to leak)."""
@@ -290,6 +303,29 @@ def _db_url(value: object) -> str:
     return text
 
 
+_DURATION = re.compile(r"(\d+)\s*(d|h|m|min|s)")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes", "min": "minutes", "s": "seconds"}
+
+
+def _duration(value: object) -> timedelta:
+    """ "24h", "90m", "2d", "1h30m": the way people write offsets."""
+    text = value.strip().lower().replace(" ", "") if isinstance(value, str) else ""
+    parts = _DURATION.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise _problem(f"invalid duration {_show(value)} (use e.g. 24h, 90m, 2d, 1h30m)")
+    total = timedelta()
+    for number, unit in parts:
+        total += timedelta(**{_UNITS[unit]: int(number)})
+    return total
+
+
+def _gitlab_path(value: object) -> str:
+    text = _text(value).strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+", text):
+        raise _problem(f"invalid GitLab path {_show(value)} (use namespace/project, e.g. idl2018/course)")
+    return text
+
+
 Text = Annotated[str, BeforeValidator(_text)]
 Ident = Annotated[
     str, BeforeValidator(_pattern(r"[a-z0-9][a-z0-9_-]*", "id", "lowercase letters, digits, '-', '_'"))
@@ -321,6 +357,8 @@ ZoneName = Annotated[str, BeforeValidator(_zone)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
 BaseUrl = Annotated[str, BeforeValidator(_base_url)]
 DbUrl = Annotated[str, BeforeValidator(_db_url)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+GitLabPath = Annotated[str, BeforeValidator(_gitlab_path)]
 
 
 # --- the file schema ---------------------------------------------------------------------
@@ -348,8 +386,8 @@ class _QuestionsFile(_Section):
 class _AssignmentFile(_Section):
     id: Ident
     title: Text
-    release: Moment
     due: Moment
+    release: Moment | None = None  # default: the course start
 
 
 class _GroupFile(_Section):
@@ -402,6 +440,60 @@ class _RolesFile(_Section):
     tutors: list[Username] = []
 
 
+class _GitLabFile(_Section):
+    url: BaseUrl
+    project: GitLabPath
+    assignments_group: Annotated[str, BeforeValidator(_text)]
+    blog_prefix: Text = "blog"
+    request_timeout: float = Field(10.0, gt=0)
+    reconcile_minutes: float = Field(10.0, gt=0)
+    max_workers: int = Field(4, ge=1, le=32)
+
+
+class _TeamFile(_Section):
+    id: Ident
+    name: Text
+    wiki_prefix: Text | None = None  # default teams/<id>
+
+
+class _ReminderFile(_Section):
+    enabled: bool = True
+    offsets: list[Duration] = []
+    at: Clock | None = None
+    channel: Purpose | None = None
+    to: Annotated[str, BeforeValidator(_pattern(r"channel|members", "target", "channel or members"))] = (
+        "channel"
+    )
+    grace: Duration = timedelta(hours=1)
+
+
+class _RemindersFile(_Section):
+    """Each kind is validated on its own (in _Builder._reminders), so one bad kind does not
+    hide the problems of another."""
+
+    questions: dict[str, Any] | None = None
+    assignments: dict[str, Any] | None = None
+    exercise: dict[str, Any] | None = None
+    nudges: dict[str, Any] | None = None
+
+
+class _AgendaFile(_Section):
+    label: Text | None = "question"
+    all_open: bool = False
+    cutoff: Text = "tue 12:00"
+    top: int = Field(10, ge=1, le=100)
+    channel: Purpose = "questions"
+    close_on_done: bool = False
+    reconcile_minutes: float = Field(5.0, gt=0)
+
+
+class _SlurmFile(_Section):
+    enabled: bool = False
+    cluster: Text = "cluster"
+    conf: Text | None = None
+    poll_seconds: float = Field(60.0, gt=0)
+
+
 # name → (model, required); array sections may be absent (= empty)
 _TABLES: Mapping[str, tuple[type[_Section], bool]] = MappingProxyType(
     {
@@ -411,11 +503,20 @@ _TABLES: Mapping[str, tuple[type[_Section], bool]] = MappingProxyType(
         "server": (_ServerFile, True),
         "database": (_DatabaseFile, False),
         "roles": (_RolesFile, True),
-        "rules": (_RulesFile, False),
+        "qualification": (_RulesFile, False),
+        "gitlab": (_GitLabFile, False),
+        "reminders": (_RemindersFile, False),
+        "agenda": (_AgendaFile, False),
+        "slurm": (_SlurmFile, False),
     }
 )
 _ARRAYS: Mapping[str, type[_Section]] = MappingProxyType(
-    {"assignments": _AssignmentFile, "exercise_groups": _GroupFile, "lecture_free": _LectureFreeFile}
+    {
+        "assignments": _AssignmentFile,
+        "exercise_groups": _GroupFile,
+        "lecture_free": _LectureFreeFile,
+        "teams": _TeamFile,
+    }
 )
 
 
@@ -545,10 +646,11 @@ class _Parsed:
     tables: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
     complete: bool = True
+    present: set[str] = field(default_factory=set)
 
 
 def _validate_sections(data: dict[str, Any], problems: list[str]) -> _Parsed:
-    parsed = _Parsed()
+    parsed = _Parsed(present=set(data))
     known = [*_TABLES, *_ARRAYS]
     for key, value in data.items():
         if key not in _TABLES and key not in _ARRAYS:
@@ -559,7 +661,10 @@ def _validate_sections(data: dict[str, Any], problems: list[str]) -> _Parsed:
                 problems.append(f"{name}: missing section [{name}]")
                 parsed.complete = False
             else:
-                parsed.tables[name] = model.model_validate({})
+                try:
+                    parsed.tables[name] = model.model_validate({})
+                except ValidationError:  # an optional section whose keys are required when present
+                    parsed.tables[name] = None
             continue
         parsed.tables[name] = result = _validate(name, model, data[name], problems)
         parsed.complete &= result is not None
@@ -605,6 +710,7 @@ class _Builder:
         self.tables = parsed.tables
         self.arrays = parsed.arrays
         self.complete = parsed.complete
+        self.present = parsed.present
         self.problems = problems
         course = self.tables.get("course")
         self.tz = ZoneInfo(course.timezone) if course is not None else ZoneInfo("UTC")
@@ -614,6 +720,9 @@ class _Builder:
         course = self._course(channels)
         roles = self._roles()
         t = self.tables
+        gitlab = self._gitlab()
+        reminders = self._reminders(channels) if t.get("reminders") is not None else ReminderSettings()
+        agenda = self._agenda(channels) if t.get("agenda") is not None else AgendaSettings()
         if not self.complete or self.problems or course is None or channels is None or roles is None:
             return None
         mm: _MattermostFile = t["mattermost"]
@@ -633,6 +742,10 @@ class _Builder:
             roles=roles,
             secrets=secrets,
             path=path,
+            gitlab=gitlab,
+            reminders=reminders,
+            agenda=agenda,
+            slurm=SlurmSettings(**t["slurm"].model_dump()),
         )
 
     def _channels(self) -> Mapping[str, str] | None:
@@ -676,15 +789,23 @@ class _Builder:
             assignments=assignments,
             groups=groups,
             lecture_free=lecture_free,
-            rules=Rules(**self.tables["rules"].model_dump()),
+            teams=self._teams(),
+            rules=Rules(**self.tables["qualification"].model_dump()),
         )
 
     def _assignments(self) -> tuple[Assignment, ...]:
         entries: list[tuple[int, _AssignmentFile]] = self.arrays["assignments"]
         _duplicates("assignments", [(i, a.id) for i, a in entries], self.problems)
         out = []
+        course: _CourseFile | None = self.tables.get("course")
         for i, a in entries:
-            release, due = _localize(a.release, self.tz), _localize(a.due, self.tz)
+            due = _localize(a.due, self.tz)
+            if a.release is not None:
+                release = _localize(a.release, self.tz)
+            elif course is not None:
+                release = wall_clock(course.start, time(0, 0), self.tz)
+            else:
+                release = due - timedelta(days=7)
             if due <= release:
                 self.problems.append(
                     f"assignments[{i}].due: {due:%Y-%m-%d %H:%M} is not after release "
@@ -741,6 +862,71 @@ class _Builder:
             f"{where}.channel: '{channel}' is neither a purpose nor a channel name in [mattermost.channels]"
         )
         return None
+
+    def _gitlab(self) -> GitLabSettings | None:
+        g: _GitLabFile | None = self.tables.get("gitlab")
+        return None if g is None or "gitlab" not in self.present else GitLabSettings(**g.model_dump())
+
+    def _teams(self) -> tuple[Team, ...]:
+        entries: list[tuple[int, _TeamFile]] = self.arrays["teams"]
+        _duplicates("teams", [(i, t.id) for i, t in entries], self.problems)
+        return tuple(
+            Team(id=t.id, name=t.name, wiki_prefix=t.wiki_prefix or f"teams/{t.id}") for _, t in entries
+        )
+
+    def _reminders(self, channels: Mapping[str, str] | None) -> ReminderSettings:
+        r: _RemindersFile = self.tables["reminders"]
+        rules: dict[str, ReminderRule | None] = {}
+        for kind in ("questions", "assignments", "exercise", "nudges"):
+            where = f"reminders.{kind}"
+            raw = getattr(r, kind)
+            entry: _ReminderFile | None = (
+                None if raw is None else _validate(where, _ReminderFile, raw, self.problems)
+            )
+            if entry is None:
+                rules[kind] = None
+                continue
+            if entry.channel is not None and channels is not None and entry.channel not in channels:
+                self.problems.append(
+                    f"{where}.channel: '{entry.channel}' is not a purpose in [mattermost.channels]"
+                )
+            if kind == "exercise" and entry.at is None and not entry.offsets:
+                self.problems.append(f'{where}: give `at` (e.g. "08:00") or `offsets`')
+            elif kind != "exercise" and not entry.offsets:
+                self.problems.append(f'{where}.offsets: give at least one, e.g. ["24h", "2h"]')
+            if any(o <= timedelta(0) for o in entry.offsets):
+                self.problems.append(f"{where}.offsets: must be positive durations")
+            rules[kind] = ReminderRule(
+                kind=kind,
+                offsets=tuple(entry.offsets),
+                at=entry.at,
+                channel=entry.channel,
+                to=entry.to,
+                grace=entry.grace,
+                enabled=entry.enabled,
+            )
+        return ReminderSettings(**rules)
+
+    def _agenda(self, channels: Mapping[str, str] | None) -> AgendaSettings:
+        a: _AgendaFile = self.tables["agenda"]
+        day, _, clock = a.cutoff.partition(" ")
+        weekday = parse_weekday(day)
+        at = None
+        with contextlib.suppress(PydanticCustomError):
+            at = _clock(clock)
+        if weekday is None or at is None:
+            self.problems.append(f"agenda.cutoff: invalid cutoff '{a.cutoff}' (use e.g. \"tue 12:00\")")
+        if channels is not None and a.channel not in channels:
+            self.problems.append(f"agenda.channel: '{a.channel}' is not a purpose in [mattermost.channels]")
+        return AgendaSettings(
+            label=None if a.all_open else a.label,
+            cutoff_weekday=weekday if weekday is not None else 1,
+            cutoff_time=at or time(12, 0),
+            top=a.top,
+            channel=a.channel,
+            close_on_done=a.close_on_done,
+            reconcile_minutes=a.reconcile_minutes,
+        )
 
     def _lecture_free(self) -> tuple[LectureFree, ...]:
         entries: list[tuple[int, _LectureFreeFile]] = self.arrays["lecture_free"]

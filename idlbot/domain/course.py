@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from idlbot.domain.settings import Team
+
 Weekday = int
 """0 = Monday … 6 = Sunday, as `date.weekday()` returns it."""
 
@@ -126,6 +128,7 @@ class Course:
     groups: tuple[ExerciseGroup, ...]
     lecture_free: tuple[LectureFree, ...]
     rules: Rules
+    teams: tuple[Team, ...] = ()
 
     def is_lecture_free(self, day: date) -> LectureFree | None:
         """The lecture-free period containing `day`, so callers can say which one."""

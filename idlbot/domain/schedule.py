@@ -12,6 +12,8 @@ the length of the term.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import heapq
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -101,15 +103,32 @@ def upcoming(
         raise ValueError(f"unknown occurrence kinds: {sorted(unknown)}")
     if limit <= 0:
         return []
-    series: list[Iterator[Occurrence]] = []
-    if "assignment" in wanted:
-        series.append(_assignments(course, now))
-    if "questions" in wanted:
-        series.append(_questions(course, now))
-    if "exercise" in wanted:
-        series.extend(_sessions(course, g, now) for g in course.groups if group_id in (None, g.id))
-    merged = heapq.merge(*series, key=lambda o: (o.at, o.key))
-    return [occurrence for _, occurrence in zip(range(limit), merged, strict=False)]
+    table, instants = _term(course)
+    found: list[Occurrence] = []
+    for occurrence in table[bisect.bisect_right(instants, now.timestamp()) :]:
+        if occurrence.kind not in wanted:
+            continue
+        if occurrence.group_id is not None and group_id not in (None, occurrence.group_id):
+            continue
+        found.append(occurrence)
+        if len(found) == limit:
+            break
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _term(course: Course) -> tuple[tuple[Occurrence, ...], list[float]]:
+    """The whole term's table, sorted, with the UTC instants for bisecting.
+
+    Built once per course (a term is ~100 rows, a few ms): `/idl deadlines` is the
+    busiest command, and regenerating the weekly series on every call cost more than
+    all of the HTTP handling around it. A Course is frozen, so the cache cannot go
+    stale; a reloaded config is a new Course."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)  # everything, whenever it is due
+    series: list[Iterator[Occurrence]] = [_assignments(course, epoch), _questions(course, epoch)]
+    series.extend(_sessions(course, g, epoch) for g in course.groups)
+    table = tuple(heapq.merge(*series, key=lambda o: (o.at, o.key)))
+    return table, [o.at.timestamp() for o in table]
 
 
 def _assignments(course: Course, now: datetime) -> Iterator[Occurrence]:

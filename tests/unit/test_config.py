@@ -278,13 +278,16 @@ def test_secrets_come_from_env_only_and_never_show() -> None:
 
 
 def test_secret_in_file_is_rejected_and_names_the_variable() -> None:
-    text = MINIMAL.replace("[server]", '[server]\nslash_token = "file-secret"') + '\n[gitlab]\ntoken = "gl"\n'
+    text = MINIMAL.replace("[server]", '[server]\nslash_token = "file-secret"') + (
+        '\n[gitlab]\nurl = "https://git.example.org"\nproject = "a/b"\nassignments_group = "a/c"\n'
+        'token = "gl"\n'
+    )
     found = problems(text)
     assert (
         "server.slash_token: unknown key; secrets are never read from the file, "
         "set the environment variable IDLBOT_SLASH_TOKEN instead"
     ) in found
-    assert any(p.startswith("gitlab: unknown key") and "IDLBOT_GITLAB_TOKEN" in p for p in found)
+    assert any(p.startswith("gitlab.token: unknown key") and "IDLBOT_GITLAB_TOKEN" in p for p in found)
     assert not any("file-secret" in p for p in found)
 
 

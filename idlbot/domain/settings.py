@@ -1,0 +1,77 @@
+"""Feature settings as plain frozen values (built by config.py, read by the features).
+
+They live in the domain layer because the pure logic reads them: the reminder planner
+needs the offsets and grace periods, the agenda needs its cutoff, the qualification
+rules need the wiki prefixes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+
+@dataclass(frozen=True)
+class Team:
+    """A course-project team; its members come from the roster."""
+
+    id: str
+    name: str
+    wiki_prefix: str  # pages under this prefix, created by a member, are progress reports
+
+
+@dataclass(frozen=True)
+class GitLabSettings:
+    url: str
+    project: str  # the course project's path, e.g. "stober/idl2018"
+    assignments_group: str  # group holding each student's / assignment group's repository
+    blog_prefix: str = "blog"  # blog/<gitlab-username>/… counts for that student
+    request_timeout: float = 10.0
+    reconcile_minutes: float = 10.0
+    max_workers: int = 4
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    """One kind of reminder. `offsets` count back from the deadline (or session start);
+    `at` instead fires at a wall-clock time on the day (exercise mornings). A reminder
+    missed while the bot was down is sent late only within `grace`, and never after the
+    thing it reminds of has passed."""
+
+    kind: str  # "questions" | "assignments" | "exercise" | "nudges"
+    offsets: tuple[timedelta, ...] = ()
+    at: time | None = None
+    channel: str | None = None  # a channel purpose from [mattermost.channels]
+    to: str = "channel"  # "channel" | "members" (exercise sessions)
+    grace: timedelta = timedelta(hours=1)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    questions: ReminderRule | None = None
+    assignments: ReminderRule | None = None
+    exercise: ReminderRule | None = None
+    nudges: ReminderRule | None = None
+
+    def rules(self) -> tuple[ReminderRule, ...]:
+        found = (self.questions, self.assignments, self.exercise, self.nudges)
+        return tuple(r for r in found if r is not None and r.enabled)
+
+
+@dataclass(frozen=True)
+class AgendaSettings:
+    label: str | None = "question"  # None: every open issue is a question
+    cutoff_weekday: int = 1  # Tuesday
+    cutoff_time: time = time(12, 0)
+    top: int = 10
+    channel: str = "questions"  # a channel purpose
+    close_on_done: bool = False
+    reconcile_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    enabled: bool = False
+    cluster: str = "cluster"
+    conf: str | None = None  # path to slurm.conf; else SLURM_CONF from the environment
+    poll_seconds: float = 60.0
