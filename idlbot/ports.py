@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
+
 
 class Outbox(Protocol):
     """Durable queue of posts: every post the bot makes goes through it."""
@@ -53,3 +55,19 @@ class HealthSnapshot:
 
 class Health(Protocol):
     async def snapshot(self) -> HealthSnapshot: ...
+
+
+class GitLab(Protocol):
+    """The course's GitLab, as the qualification ledger needs it (adapters/gitlab.py)."""
+
+    async def assignment_repos(self) -> list[Repo]:
+        """Every project in the assignments group, with its members."""
+        ...
+
+    async def tag_pushes(self, repo_id: int, *, since: datetime | None = None) -> list[TagPush]:
+        """Tag pushes (and tag deletions) to one repository, oldest first, all pages."""
+        ...
+
+    async def wiki_creations(self, *, since: datetime | None = None) -> list[WikiCreation]:
+        """Wiki page creations in the course project, oldest first, all pages."""
+        ...

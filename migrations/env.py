@@ -22,7 +22,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from idlbot.storage.models import metadata
+from idlbot.storage.schema import metadata
 
 config = context.config
 target_metadata = metadata

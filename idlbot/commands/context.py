@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 from idlbot.clock import Clock
 from idlbot.domain.course import Course
 from idlbot.domain.roles import Role
-from idlbot.ports import Health
+from idlbot.ports import Health, Outbox
+from idlbot.ports_qualification import Qualification
+from idlbot.ports_reminders import Reminders
 
 Via = Literal["slash", "dm", "mention"]
 
@@ -35,3 +37,6 @@ class Context:
     clock: Clock
     course: Course
     health: Health
+    outbox: Outbox | None = None  # for commands that post (announcements, exports, nudges)
+    qualification: Qualification | None = None  # the ledger (issue 3)
+    reminders: Reminders | None = None  # reminder rules and firings (issue 4)

@@ -26,7 +26,7 @@ from idlbot.storage.db import (
     upgrade,
     upgrade_sync,
 )
-from idlbot.storage.models import metadata
+from idlbot.storage.schema import metadata
 
 TABLES = {"outbox", "handled_posts", "channel_cursors"}
 REPO = Path(__file__).resolve().parents[2]

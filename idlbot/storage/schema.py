@@ -1,0 +1,11 @@
+"""Every table of the application, for Alembic's env.py and the schema tests.
+
+Each feature keeps its tables in its own module (one owner each); importing them here
+registers them on the shared metadata, so autogenerate and compare_metadata see all."""
+
+from __future__ import annotations
+
+from idlbot.storage import models  # the foundation: outbox, handled posts, cursors
+from idlbot.storage.models import metadata
+
+__all__ = ["metadata", "models"]
