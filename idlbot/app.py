@@ -20,7 +20,8 @@ import aiohttp
 from aiohttp import web
 
 from idlbot.adapters.mattermost import MattermostChat, classify
-from idlbot.adapters.mm_websocket import WebsocketSupervisor, backoff_delay
+from idlbot.adapters.mm_websocket import WebsocketSupervisor
+from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
 from idlbot.config import Settings

@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections import defaultdict
 from datetime import timedelta
 
 from idlbot.adapters.mattermost import DeliveryError, MattermostChat, classify
+from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock
 from idlbot.metrics import Metrics
 from idlbot.storage.outbox import OutboxItem, SqlOutbox
@@ -32,7 +32,8 @@ SEARCH_SLACK_MS = 120_000
 
 
 def retry_delay(attempts: int, error: DeliveryError, *, base: float, cap: float) -> float:
-    backoff = min(cap, base * 2.0 ** max(0, attempts - 1)) * (0.5 + random.random() / 2)
+    """Backoff after the n-th failed attempt, but never sooner than the server asked."""
+    backoff = backoff_delay(max(0, attempts - 1), base=base, cap=cap)
     if error.retry_after is not None:
         return max(backoff, float(error.retry_after))
     return backoff
@@ -80,7 +81,7 @@ class OutboxWorker:
                 failures = 0
             except Exception:
                 failures += 1
-                delay = min(self.backoff_cap, self.backoff_base * 2 ** min(failures, 10))
+                delay = backoff_delay(failures, base=self.backoff_base, cap=self.backoff_cap)
                 log.exception("outbox pass failed; retrying in %.1f s", delay)
                 await self._sleep(delay)
                 continue

@@ -25,11 +25,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
+
+from idlbot.backoff import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,6 @@ class AuthFailed(Exception):
 
 class WatchdogExpired(Exception):
     pass
-
-
-def backoff_delay(
-    attempt: int, *, base: float, cap: float, rng: Callable[[], float] = random.random
-) -> float:
-    """Full jitter: uniform in [cap_n / 2, cap_n], cap_n = min(cap, base * 2**attempt)."""
-    ceiling = min(cap, base * 2.0 ** min(attempt, 30))
-    return float(ceiling / 2 + rng() * ceiling / 2)
 
 
 class WebsocketSupervisor:
