@@ -127,8 +127,14 @@ class OutboxWorker:
                 if post_id is not None:
                     log.info("outbox %s was already delivered as %s", item.key, post_id)
             if post_id is None:
+                file_ids = [await self._chat.upload_file(channel_id, f) for f in item.files]
                 post_id = await self._chat.create_post(
-                    channel_id, item.message, key=item.key, props=item.props, root_id=item.root_id
+                    channel_id,
+                    item.message,
+                    key=item.key,
+                    props=item.props,
+                    root_id=item.root_id,
+                    file_ids=file_ids,
                 )
         except Exception as err:  # noqa: BLE001 - every failure becomes a retry decision
             error = classify(err)

@@ -7,11 +7,12 @@ and lets command tests run against in-memory fakes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from idlbot.domain.attachment import Attachment
 from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
 
 
@@ -28,6 +29,7 @@ class Outbox(Protocol):
         dm_user_id: str | None = None,
         props: dict[str, Any] | None = None,
         root_id: str | None = None,
+        files: Sequence[Attachment] = (),
     ) -> bool: ...
 
 

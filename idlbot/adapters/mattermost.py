@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +29,8 @@ from mattermostautodriver.exceptions import (
     NoAccessTokenProvided,
     TooManyRequests,
 )
+
+from idlbot.domain.attachment import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +170,7 @@ class MattermostChat:
         key: str,
         props: Mapping[str, Any] | None = None,
         root_id: str | None = None,
+        file_ids: Sequence[str] = (),
     ) -> str:
         body: dict[str, Any] = {
             "channel_id": channel_id,
@@ -177,8 +180,18 @@ class MattermostChat:
         }
         if root_id:
             body["root_id"] = root_id
+        if file_ids:
+            body["file_ids"] = list(file_ids)
         post: dict[str, Any] = await self._driver.client.post("/api/v4/posts", options=body)
         return str(post["id"])
+
+    async def upload_file(self, channel_id: str, attachment: Attachment) -> str:
+        """Upload one file to a channel; returns its id for the post's `file_ids`. A
+        retried delivery uploads again: an unattached upload is harmless (the server
+        cleans them up), a post without its file would not be."""
+        files = (attachment.name, attachment.data, attachment.content_type)
+        result: dict[str, Any] = await self._driver.files.upload_file(files=files, channel_id=channel_id)
+        return str(result["file_infos"][0]["id"])
 
     async def posts_since(self, channel_id: str, since_ms: int) -> list[dict[str, Any]]:
         """Posts created or edited after `since_ms`, oldest first (for re-syncs)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from idlbot.sim import mm_files
 from idlbot.sim.mm_faults import SimAppError, forbidden, invalid_param
 from idlbot.sim.mm_state import PENDING_POST_TTL_S, SimState, go_json, make_post, post_to_go_json
 from idlbot.sim.mm_ws import WsHub, broadcast_shape
@@ -71,6 +72,7 @@ class Posts:
             props["from_webhook"] = "true"
         now = self.state.clock.millis()
         file_ids = body.get("file_ids")
+        attached = mm_files.attach(self.state, author_id, channel_id, file_ids)
         post = make_post(
             user_id=author_id,
             channel_id=channel_id,
@@ -82,6 +84,7 @@ class Posts:
             pending_post_id=pending,
             file_ids=file_ids if isinstance(file_ids, list) else [],
         )
+        mm_files.link(post, attached)
         self.state.posts.append(post)
         self.state.posts_by_id[post["id"]] = post
         if pending:

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from idlbot.sim import mm_files
 from idlbot.sim.mm_commands import BUILTIN_TRIGGERS, Commands
 from idlbot.sim.mm_faults import SimAppError, forbidden, invalid_param, invalid_url_param
 from idlbot.sim.mm_posts import Posts
@@ -109,6 +110,8 @@ class Rest:
         r("GET", "/api/v4/channels/{channel_id}", self.get_channel)
         r("POST", "/api/v4/posts/ephemeral", self.create_ephemeral)
         r("POST", "/api/v4/posts", self.create_post)
+        r("POST", "/api/v4/files", self.upload_files)
+        r("GET", "/api/v4/files/{file_id}/info", self.file_info)
         r("PUT", "/api/v4/posts/{post_id}/patch", self.patch_post)
         r("GET", "/api/v4/posts/{post_id}", self.get_post)
         r("PUT", "/api/v4/posts/{post_id}", self.update_post)
@@ -318,6 +321,16 @@ class Rest:
     async def create_post(self, ctx: Ctx) -> tuple[int, Any]:
         set_online = ctx.query.get("set_online", "true") != "false"
         return 201, self.posts.create(ctx.user_id, ctx.json_object(), set_online=set_online)
+
+    async def upload_files(self, ctx: Ctx) -> tuple[int, Any]:
+        content_type = ctx.request.headers.get("Content-Type", "")
+        return 201, mm_files.upload(self.state, ctx.user_id, content_type, ctx.body, ctx.query)
+
+    async def file_info(self, ctx: Ctx) -> tuple[int, Any]:
+        info = self.state.files.get(ctx.params["file_id"])
+        if info is None or not self.state.is_channel_member(info["channel_id"], ctx.user_id):
+            raise SimAppError(404, "app.file_info.get.app_error", "Unable to get the file info.")
+        return 200, info
 
     async def create_ephemeral(self, ctx: Ctx) -> tuple[int, Any]:
         if not self.state.is_system_admin(ctx.user_id):

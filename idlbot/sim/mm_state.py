@@ -98,6 +98,8 @@ class SimState:
     posts_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     commands: dict[str, dict[str, Any]] = field(default_factory=dict)
     hooks: dict[str, CommandHook] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> FileInfo
+    file_data: dict[str, bytes] = field(default_factory=dict)
     pending_post_ids: dict[str, tuple[str, float]] = field(default_factory=dict)  # -> (post id, expiry)
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
 

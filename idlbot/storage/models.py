@@ -126,6 +126,7 @@ class OutboxRow(Base):
     dm_user_id: Mapped[str | None] = mapped_column(MM_ID)
     message: Mapped[str] = mapped_column(Text)
     props: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    files: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # attachments, base64
     root_id: Mapped[str | None] = mapped_column(MM_ID)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,6 +10,7 @@ FakeClock and the same instant is used for every row touched in one call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -17,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Row, and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
+from idlbot.domain.attachment import Attachment
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models import OUTBOX_STATES, OutboxRow, OutboxState
 
@@ -30,6 +32,7 @@ _COLUMNS = (
     OutboxRow.dm_user_id,
     OutboxRow.message,
     OutboxRow.props,
+    OutboxRow.files,
     OutboxRow.root_id,
     OutboxRow.state,
     OutboxRow.attempts,
@@ -62,6 +65,7 @@ class OutboxItem:
     created_at: datetime
     post_id: str | None
     last_error: str | None
+    files: tuple[Attachment, ...] = ()
 
 
 def _item(row: Row[Any]) -> OutboxItem:
@@ -80,6 +84,7 @@ def _item(row: Row[Any]) -> OutboxItem:
         created_at=m["created_at"],
         post_id=m["post_id"],
         last_error=m["last_error"],
+        files=tuple(Attachment.from_json(f) for f in (m["files"] or [])),
     )
 
 
@@ -102,6 +107,7 @@ class SqlOutbox:
         dm_user_id: str | None = None,
         props: dict[str, Any] | None = None,
         root_id: str | None = None,
+        files: Sequence[Attachment] = (),
     ) -> bool:
         """Queue a message due at ``now``. False, and nothing changed, if ``key`` exists.
 
@@ -118,6 +124,7 @@ class SqlOutbox:
                     dm_user_id=dm_user_id,
                     message=message,
                     props=props or {},
+                    files=[f.to_json() for f in files],
                     root_id=root_id,
                     state="pending",
                     attempts=0,

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("dm_user_id", sa.String(length=26), nullable=True),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("props", sa.JSON(), nullable=False),
+        sa.Column("files", sa.JSON(), nullable=False),
         sa.Column("root_id", sa.String(length=26), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),

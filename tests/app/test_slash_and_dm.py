@@ -138,3 +138,18 @@ async def test_healthz_and_metrics(harness: Harness) -> None:
             assert resp.status == 503
             assert (await resp.json())["status"] == "degraded"
         await harness.sim.restart()
+
+
+async def test_outbox_posts_carry_attachments(harness: Harness) -> None:
+    """The overview chart and CSV exports are files on a post, uploaded at delivery."""
+    from idlbot.domain.attachment import Attachment
+
+    channel = harness.dm_channel("sstober")
+    csv = Attachment("ledger.csv", "text/csv", b"student,on_time\nalice,3\n")
+    await harness.bot.outbox.enqueue(key="export:1", message="The ledger", now=harness.bot.clock.now(),
+                                     channel_id=channel, files=[csv])
+    harness.bot.worker.wake()
+    post = await eventually(lambda: next(iter(harness.bot_posts(channel)), None), what="the export post")
+    [info] = post["metadata"]["files"]
+    assert (info["name"], info["mime_type"], info["size"]) == ("ledger.csv", "text/csv", 24)
+    assert harness.sim.state.file_data[info["id"]] == csv.data
