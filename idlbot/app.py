@@ -18,7 +18,9 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from mattermostautodriver.exceptions import ResourceNotFound
 
+from idlbot.adapters.gitlab import GitLabClient
 from idlbot.adapters.mattermost import MattermostChat, classify
 from idlbot.adapters.mm_websocket import WebsocketSupervisor
 from idlbot.backoff import backoff_delay
@@ -26,15 +28,27 @@ from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
 from idlbot.config import Settings
 from idlbot.delivery import OutboxWorker
-from idlbot.dispatch import Dispatcher
+from idlbot.dispatch import CommandPorts, Dispatcher
 from idlbot.healthcheck import BotHealth
 from idlbot.inbound import Inbound
 from idlbot.metrics import Metrics
 from idlbot.ports import HealthSnapshot
+from idlbot.qualification_sync import QualificationSync
+from idlbot.roster_directory import RosterDirectory
+from idlbot.scheduling.aps import ApsReminderScheduler
+from idlbot.scheduling.firing import FireDeps
+from idlbot.scheduling.runner import ReminderRunner
+from idlbot.scheduling.service import ReminderService
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
+from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
+from idlbot.storage.reminders import SqlReminderStore
+from idlbot.storage.roster import SqlRoster
 from idlbot.tasks import TaskPool
+from idlbot.web.calendar import ROUTE as CALENDAR_ROUTE
+from idlbot.web.calendar import calendar_route
+from idlbot.web.gitlab import GitLabHookDeps, add_gitlab_routes
 from idlbot.web.server import WebDeps, build_web_app
 
 log = logging.getLogger(__name__)
@@ -77,6 +91,45 @@ class Bot:
         self.cursors = SqlCursors(sessions)
         self.health = BotHealth(engine=self.engine, outbox=self.outbox, started_at=self.clock.now())
         self.registry = build_registry(observer=self.metrics.observe_command)
+        self.qualification = SqlQualification(sessions, settings.course)
+        self.gitlab: GitLabClient | None = None
+        self.sync: QualificationSync | None = None
+        if settings.gitlab is not None:
+            self.gitlab = GitLabClient(settings.gitlab, secrets.gitlab_token or "")
+            self.sync = QualificationSync(
+                self.gitlab,
+                self.qualification,
+                SqlRoster(sessions),
+                settings.course,
+                settings.gitlab,
+                self.clock,
+            )
+        self.roster = SqlRoster(sessions)
+        self.directory = RosterDirectory(self.roster, self.qualification, self.chat, self.clock)
+        self.reminder_store = SqlReminderStore(sessions)
+        self.reminder_runner = ReminderRunner(
+            FireDeps(
+                store=self.reminder_store,
+                outbox=self.outbox,
+                channels=settings.mattermost.channels,
+                channel_id=self._channel_id,
+                roster=self.directory,
+                questions_count=None,
+                wake=self._wake_outbox,
+            ),
+            settings.course,
+            settings.reminders,
+        )
+        self.reminder_scheduler = ApsReminderScheduler(self.reminder_runner, self.clock)
+        self.reminders = ReminderService(
+            self.reminder_store,
+            self.reminder_runner,
+            calendar_base_url=settings.server.public_url,
+            on_change=self.reminder_scheduler.replan,
+        )
+        ports = CommandPorts(
+            outbox=self.outbox, qualification=self.qualification, reminders=self.reminders, people=self.chat
+        )
         self.dispatcher = Dispatcher(
             self.registry,
             lookup_user=self.chat.user,
@@ -85,6 +138,7 @@ class Bot:
             tutors=settings.roles.tutors,
             clock=self.clock,
             health=self.health,
+            ports=ports,
         )
         self.worker = OutboxWorker(
             self.outbox,
@@ -126,7 +180,21 @@ class Bot:
             inline_budget=self.tuning.inline_budget,
             on_scrape=self._on_scrape,
         )
-        self._runner = web.AppRunner(build_web_app(deps), access_log=None)
+        app = build_web_app(deps)
+        secret = self.settings.secrets.gitlab_webhook_secret or ""
+        if self.settings.gitlab is not None and not secret:
+            log.warning(
+                "IDLBOT_GITLAB_WEBHOOK_SECRET is not set: every GitLab webhook is refused (401); "
+                "the ledger is only updated by reconciliation"
+            )
+        add_gitlab_routes(app, GitLabHookDeps(secret=secret, sync=self.sync, clock=self.clock))
+        app.router.add_get(
+            CALENDAR_ROUTE,
+            calendar_route(
+                self.reminder_store, self.settings.course, self.clock, group_of=self.directory.group_of
+            ),
+        )
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.server.host, self.settings.server.port)
         await site.start()
@@ -194,9 +262,30 @@ class Bot:
             on_reconnect=self.metrics.ws_reconnects.inc,
         )
         self.health.websocket = self.websocket
+        # after login: reminders resolve channel names; a catch-up decides what was missed
+        await self.reminder_scheduler.start()
         self.tasks.spawn(self.worker.run(), origin="outbox worker")
+        if self.sync is not None and self.settings.gitlab is not None:
+            self.tasks.spawn(
+                self._reconcile_forever(self.sync, self.settings.gitlab.reconcile_minutes * 60),
+                origin="gitlab reconciliation",
+            )
         self.tasks.spawn(self.websocket.run(), origin="websocket")
         self.ready.set()
+
+    async def _reconcile_forever(self, sync: QualificationSync, every: float) -> None:
+        """GitLab never retries a webhook: this re-read is what makes a lost one harmless."""
+        while True:
+            try:
+                report = await sync.reconcile()
+                log.info(
+                    "gitlab reconciliation: %d changes",
+                    report.changed,
+                    extra={"event": "reconcile", "outcome": "ok", "changed": report.changed},
+                )
+            except Exception:
+                log.exception("gitlab reconciliation failed; next try in %.0f s", every)
+            await asyncio.sleep(every)
 
     async def _on_connected(self) -> None:
         """The server is back: deliver what waited, then fetch what we missed."""
@@ -205,7 +294,17 @@ class Bot:
         if self.inbound is not None:
             await self.inbound.resync()
 
+    async def _channel_id(self, name: str) -> str | None:
+        try:
+            return await self.chat.channel_id(name)
+        except ResourceNotFound:
+            return None
+
+    def _wake_outbox(self) -> None:
+        self.worker.wake()
+
     async def stop(self) -> None:
+        await self.reminder_scheduler.stop()
         if self.websocket is not None:
             await self.websocket.stop()
         await self.worker.stop()
@@ -215,6 +314,8 @@ class Bot:
         if self._http is not None:
             await self._http.close()
         await self.chat.close()
+        if self.gitlab is not None:
+            await self.gitlab.close()
         await self.engine.dispose()
 
 

@@ -77,6 +77,13 @@ def cmd_setup_mattermost(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_roster_import(args: argparse.Namespace) -> int:
+    from idlbot.roster_import import cli_import
+
+    settings = _load(args.config, require_secrets=False)
+    return cli_import(args.file, settings, progress=args.progress or sys.stderr.isatty())
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from idlbot.demo import run_demo
 
@@ -123,6 +130,18 @@ def parser() -> argparse.ArgumentParser:
     setup = sub.add_parser("setup-mattermost", help="create or update the /idl slash command")
     setup.add_argument("--config", required=True)
     setup.set_defaults(func=cmd_setup_mattermost)
+
+    roster = sub.add_parser("roster", help="the course roster")
+    roster_sub = roster.add_subparsers(dest="roster_command", required=True)
+    roster_import = roster_sub.add_parser(
+        "import", help="import students from a CSV file (idempotent; errors name the line)"
+    )
+    roster_import.add_argument(
+        "file", help="CSV: mattermost_username,gitlab_username,cluster_username,exercise_group,team"
+    )
+    roster_import.add_argument("--config", required=True)
+    roster_import.add_argument("--progress", action="store_true", help="show a progress bar")
+    roster_import.set_defaults(func=cmd_roster_import)
 
     demo = sub.add_parser("demo", help="run the bot against a built-in Mattermost simulator")
     demo.add_argument("--data-dir", default="idlbot-demo")

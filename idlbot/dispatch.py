@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from idlbot.clock import Clock
@@ -16,11 +17,23 @@ from idlbot.commands.reply import Reply
 from idlbot.domain.course import Course
 from idlbot.domain.roles import role_of
 from idlbot.domain.timefmt import user_zone
-from idlbot.ports import Health
+from idlbot.ports import Health, Outbox, People
+from idlbot.ports_qualification import Qualification
+from idlbot.ports_reminders import Reminders
 
 log = logging.getLogger(__name__)
 
 UserLookup = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class CommandPorts:
+    """The optional ports commands may use; None where a feature is not configured."""
+
+    outbox: Outbox | None = None
+    qualification: Qualification | None = None
+    reminders: Reminders | None = None
+    people: People | None = None
 
 
 class Dispatcher:
@@ -34,8 +47,10 @@ class Dispatcher:
         tutors: tuple[str, ...],
         clock: Clock,
         health: Health,
+        ports: CommandPorts | None = None,
     ) -> None:
         self.registry = registry
+        self.ports = ports or CommandPorts()
         self._lookup = lookup_user
         self._course = course
         self._instructors = instructors
@@ -63,6 +78,7 @@ class Dispatcher:
         self, user_id: str, channel_id: str, via: Via, username_hint: str | None = None
     ) -> Context:
         user = await self.user(user_id, username_hint)
+        p = self.ports
         return Context(
             user=user,
             channel_id=channel_id,
@@ -70,6 +86,11 @@ class Dispatcher:
             clock=self._clock,
             course=self._course,
             health=self._health,
+            outbox=p.outbox,
+            qualification=p.qualification,
+            reminders=p.reminders,
+            people=p.people,
+            instructors=self._instructors,
         )
 
     async def run(

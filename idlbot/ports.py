@@ -59,6 +59,14 @@ class Health(Protocol):
     async def snapshot(self) -> HealthSnapshot: ...
 
 
+class People(Protocol):
+    """Mattermost accounts by username (for DMs to students and instructors)."""
+
+    async def user_id(self, username: str) -> str | None:
+        """The user id, or None if Mattermost has no such user."""
+        ...
+
+
 class GitLab(Protocol):
     """The course's GitLab, as the qualification ledger needs it (adapters/gitlab.py)."""
 

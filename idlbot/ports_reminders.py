@@ -1,11 +1,79 @@
 """Port for the reminder commands (issue 4): rules, firings, mutes, calendar tokens.
 
-Owned by the reminders work; the SQL implementation lives in idlbot/storage/."""
+Owned by the reminders work; the SQL implementation lives in idlbot/storage/reminders.py
+and the service that plans with it in idlbot/scheduling/service.py."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from idlbot.domain.reminders import CustomReminder
+
+
+@dataclass(frozen=True)
+class PlannedFiring:
+    """A firing to come (or, for `test`, its preview): `text` is what would be posted."""
+
+    key: str
+    kind: str
+    fire_at: datetime
+    target: str
+    text: str
+    custom_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FiringRecord:
+    """What happened to one occurrence. `delivery` is the outbox state of its post
+    (pending / sending / sent / failed), None for skips and DM fan-outs."""
+
+    key: str
+    kind: str
+    fire_at: datetime
+    target: str
+    state: str
+    decided_at: datetime | None
+    reason: str | None
+    delivery: str | None
+    fanout: int
 
 
 class Reminders(Protocol):
-    """Filled in by the reminders work."""
+    """What `/idl remind …` and `/idl calendar …` need."""
+
+    async def upcoming(self, now: datetime, limit: int = 10) -> list[PlannedFiring]:
+        """The next `limit` firings not yet decided, by time."""
+        ...
+
+    async def add(
+        self,
+        *,
+        kind: Literal["once", "weekly"],
+        first: datetime,
+        channel: str,
+        text: str,
+        created_by: str,
+        now: datetime,
+    ) -> CustomReminder: ...
+
+    async def cancel(self, reminder_id: int) -> CustomReminder | None:
+        """The reminder as it is now (cancelled), or None if there is no such id."""
+        ...
+
+    async def preview(self, ident: str, now: datetime) -> PlannedFiring | None:
+        """The next firing of custom reminder `ident` (a number) or of a firing key."""
+        ...
+
+    async def log(self, limit: int = 20) -> list[FiringRecord]:
+        """The most recent decisions, newest first."""
+        ...
+
+    async def set_muted(self, user_id: str, muted: bool, now: datetime) -> None:
+        """Personal nudges off (muted) or on for this user."""
+        ...
+
+    async def calendar_link(self, user_id: str, username: str, now: datetime, *, reset: bool = False) -> str:
+        """The user's ICS feed URL; `reset` revokes the old token and issues a new one."""
+        ...

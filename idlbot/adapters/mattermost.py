@@ -27,6 +27,7 @@ from mattermostautodriver.exceptions import (
     InvalidMattermostError,
     MattermostError,
     NoAccessTokenProvided,
+    ResourceNotFound,
     TooManyRequests,
 )
 
@@ -155,6 +156,14 @@ class MattermostChat:
         user: dict[str, Any] = await self._driver.users.get_user_by_username(username)
         self._users[str(user["id"])] = (time.monotonic(), user)
         return user
+
+    async def user_id(self, username: str) -> str | None:
+        """The People port: a username's id, None if there is no such user."""
+        try:
+            user = await self.user_by_username(username.removeprefix("@"))
+        except ResourceNotFound:
+            return None
+        return str(user["id"])
 
     async def direct_channel(self, user_id: str) -> str:
         if user_id not in self._dm_channels:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from idlbot.commands import deadlines, health, whoami
+from idlbot.commands import calendar, deadlines, health, records, remind, status, whoami
 from idlbot.commands.help import help_group
 from idlbot.commands.registry import Observer, Registry
 
@@ -10,7 +10,17 @@ from idlbot.commands.registry import Observer, Registry
 def build_registry(*, observer: Observer | None = None) -> Registry:
     holder: list[Registry] = []
     registry = Registry(
-        [help_group(lambda: holder[0]), deadlines.group, whoami.group, health.group], observer=observer
+        [
+            help_group(lambda: holder[0]),
+            deadlines.group,
+            whoami.group,
+            status.group,
+            records.group,
+            remind.group,
+            calendar.group,
+            health.group,
+        ],
+        observer=observer,
     )
     holder.append(registry)
     return registry

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from idlbot.clock import Clock
 from idlbot.domain.course import Course
 from idlbot.domain.roles import Role
-from idlbot.ports import Health, Outbox
+from idlbot.ports import Health, Outbox, People
 from idlbot.ports_qualification import Qualification
 from idlbot.ports_reminders import Reminders
 
@@ -38,5 +38,7 @@ class Context:
     course: Course
     health: Health
     outbox: Outbox | None = None  # for commands that post (announcements, exports, nudges)
+    people: People | None = None  # Mattermost user ids by username, for DMs
+    instructors: tuple[str, ...] = ()  # told when a student is excluded
     qualification: Qualification | None = None  # the ledger (issue 3)
     reminders: Reminders | None = None  # reminder rules and firings (issue 4)

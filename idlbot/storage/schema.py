@@ -5,7 +5,11 @@ registers them on the shared metadata, so autogenerate and compare_metadata see 
 
 from __future__ import annotations
 
-from idlbot.storage import models  # the foundation: outbox, handled posts, cursors
+from idlbot.storage import (
+    models,  # the foundation: outbox, handled posts, cursors
+    models_qualification,  # noqa: F401 - roster, ledger, audit (issue 3)
+    models_reminders,  # noqa: F401 - custom reminders, firings, mutes, calendar tokens (issue 4)
+)
 from idlbot.storage.models import metadata
 
 __all__ = ["metadata", "models"]

@@ -1,7 +1,8 @@
-"""Command-level fixtures: the registry with in-memory ports and a fake clock."""
+"""Command-level fixtures: the registry with real SQL ports on a SQLite file and a fake clock."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,8 +14,18 @@ from idlbot.commands import build_registry
 from idlbot.commands.context import Context, User, Via
 from idlbot.commands.registry import Registry
 from idlbot.config import Settings, load
+from idlbot.dispatch import CommandPorts
+from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
 from idlbot.ports import HealthSnapshot
+from idlbot.scheduling.firing import FireDeps
+from idlbot.scheduling.runner import ReminderRunner
+from idlbot.scheduling.service import ReminderService
+from idlbot.storage.db import create_engine, sessionmaker, upgrade
+from idlbot.storage.ledger import SqlQualification
+from idlbot.storage.outbox import SqlOutbox
+from idlbot.storage.reminders import SqlReminderStore
+from idlbot.storage.roster import SqlRoster
 
 ROOT = Path(__file__).resolve().parents[2]
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -41,6 +52,15 @@ class FakeHealth:
         return self.snap
 
 
+class FakePeople:
+    async def user_id(self, username: str) -> str | None:
+        return f"id-{username.removeprefix('@')}"
+
+
+async def _channel(name: str) -> str | None:
+    return f"chan-{name}"
+
+
 @pytest.fixture
 def settings() -> Settings:
     return load(ROOT / "config.example.toml", env=ENV)
@@ -57,13 +77,50 @@ def registry() -> Registry:
 
 
 @pytest.fixture
-def make_ctx(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
+async def ports(tmp_path: Path, settings: Settings, clock: FakeClock) -> AsyncIterator[CommandPorts]:
+    """Real SQL ports on a migrated SQLite file; the roster has alice (g1) and bob (g2)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'commands.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    sessions = sessionmaker(engine)
+    outbox = SqlOutbox(sessions)
+    roster = SqlRoster(sessions)
+    for name, group, team in (("alice", "g1", "lyrics-a"), ("bob", "g2", "lyrics-b")):
+        student = Student(mattermost=name, gitlab=f"{name}-gl", group_id=group, team_id=team)
+        await roster.upsert(student, now=clock.now())
+    store = SqlReminderStore(sessions)
+    deps = FireDeps(store=store, outbox=outbox, channels=settings.mattermost.channels, channel_id=_channel)
+    runner = ReminderRunner(deps, settings.course, settings.reminders)
+    yield CommandPorts(
+        outbox=outbox,
+        qualification=SqlQualification(sessions, settings.course),
+        reminders=ReminderService(store, runner, calendar_base_url="http://127.0.0.1:9"),
+        people=FakePeople(),
+    )
+    await engine.dispose()
+
+
+MakeCtx = Callable[..., Context]
+
+
+@pytest.fixture
+def make_ctx(settings: Settings, clock: FakeClock, ports: CommandPorts) -> MakeCtx:
     def make(
         username: str = "alice", role: Role = Role.STUDENT, tz: str = "Europe/Berlin", via: Via = "slash"
     ) -> Context:
         user = User(id=f"id-{username}", username=username, role=role, tz=ZoneInfo(tz))
         return Context(
-            user=user, channel_id="chan1", via=via, clock=clock, course=settings.course, health=FakeHealth()
+            user=user,
+            channel_id="chan1",
+            via=via,
+            clock=clock,
+            course=settings.course,
+            health=FakeHealth(),
+            outbox=ports.outbox,
+            qualification=ports.qualification,
+            reminders=ports.reminders,
+            people=ports.people,
+            instructors=settings.roles.instructors,
         )
 
     return make

@@ -28,7 +28,9 @@ from idlbot.storage.db import (
 )
 from idlbot.storage.schema import metadata
 
-TABLES = {"outbox", "handled_posts", "channel_cursors"}
+# every table the models declare (each feature's models module is imported by schema.py)
+TABLES = set(metadata.tables)
+assert {"outbox", "handled_posts", "channel_cursors"} <= TABLES
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -1,0 +1,107 @@
+"""`status`, `overview`, `export`: where students stand against the exam rules.
+
+`status` is why students open the bot at all: it is private (ephemeral, or a DM), and
+each number comes with the records behind it. The rule math is domain/qualification.py;
+these commands only fetch the ledger, check who may see it and deliver the text. The
+overview and the export contain other students' data, so they go to the asking staff
+member's DM, never to a channel."""
+
+from __future__ import annotations
+
+from idlbot.commands.access import ledger_port, split_args, target_student, tutor_groups
+from idlbot.commands.context import Context
+from idlbot.commands.registry import CommandGroup
+from idlbot.commands.reply import Reply
+from idlbot.domain import overview as ov
+from idlbot.domain.attachment import Attachment
+from idlbot.domain.errors import UserError
+from idlbot.domain.ledger import StudentLedger
+from idlbot.domain.qualification import evaluate
+from idlbot.domain.qualification_render import render_status
+from idlbot.domain.roles import Role
+
+group = CommandGroup("Exam qualification")
+
+
+@group.command(
+    "status",
+    summary="Where you stand against each exam rule, and how many more misses you can afford.",
+    usage="status [@student]",
+    examples={"status": "", "status @alice": ""},
+)
+async def status(ctx: Context, args: str) -> Reply:
+    words = split_args(args)
+    if not words and ctx.user.role is not Role.STUDENT:
+        raise UserError("Staff have no status of their own: `/idl status @student`, or `/idl overview`.")
+    name = words[0] if words else ctx.user.username
+    student = await target_student(ctx, name)
+    ledger = await ledger_port(ctx).ledger_for(student.mattermost)
+    if ledger is None:
+        raise UserError(f"@{student.mattermost} is not in the roster.")
+    now = ctx.clock.now()
+    standing = evaluate(ledger, ctx.course, now=now)
+    label = "you" if student.mattermost == ctx.user.username.lower() else f"@{student.mattermost}"
+    return Reply.private(render_status(standing, label, tz=ctx.user.tz, now=now))
+
+
+async def _visible_ledgers(ctx: Context, group_id: str | None) -> tuple[list[StudentLedger], str]:
+    port = ledger_port(ctx)
+    if ctx.user.role is Role.INSTRUCTOR:
+        if group_id is not None and ctx.course.group(group_id) is None:
+            raise UserError(f"There is no exercise group `{group_id}`.")
+        ledgers = await port.all_ledgers(group_id)
+        return ledgers, (f"exercise group {group_id}" if group_id else "the whole course")
+    mine = tutor_groups(ctx)
+    if group_id is not None and group_id not in mine:
+        raise UserError(f"You do not tutor exercise group `{group_id}`.")
+    wanted = [group_id] if group_id else sorted(mine)
+    ledgers = [ledger for g in wanted for ledger in await port.all_ledgers(g)]
+    return ledgers, "exercise group " + ", ".join(wanted) if wanted else "no exercise group"
+
+
+@group.command(
+    "overview",
+    summary="Counts per rule and the at-risk list, with a chart, sent to your DM.",
+    usage="overview [group]",
+    examples={"overview": "", "overview g1": ""},
+    role=Role.TUTOR,
+)
+async def overview(ctx: Context, args: str) -> Reply:
+    words = split_args(args)
+    ledgers, scope = await _visible_ledgers(ctx, words[0].lower() if words else None)
+    now = ctx.clock.now()
+    result = ov.build_overview(ledgers, ctx.course, now=now)
+    title = f"Qualification overview: {scope}, {now.astimezone(ctx.user.tz):%a %d %b %Y %H:%M %Z}"
+    text = ov.render_overview(result, title=title)
+    from idlbot.adapters.chart import overview_png  # matplotlib: loaded on first use only
+
+    chart = Attachment("overview.png", "image/png", overview_png(result, title=scope))
+    if ctx.outbox is None:
+        return Reply.private(text)
+    key = f"overview:{ctx.user.id}:{now.isoformat()}"
+    await ctx.outbox.enqueue(key=key, message=text, now=now, dm_user_id=ctx.user.id, files=[chart])
+    return Reply.private(f"The overview of {scope} ({len(ledgers)} students) is on its way to your DM.")
+
+
+@group.command(
+    "export",
+    summary="The whole ledger as a CSV file, sent to your DM.",
+    usage="export",
+    examples={"export": ""},
+    role=Role.INSTRUCTOR,
+)
+async def export(ctx: Context, args: str) -> Reply:
+    ledgers = await ledger_port(ctx).all_ledgers()
+    now = ctx.clock.now()
+    csv_text = ov.ledger_csv(ledgers, ctx.course, now=now)
+    name = f"ledger-{now.astimezone(ctx.course.tz):%Y-%m-%d-%H%M}.csv"
+    if ctx.outbox is None:
+        raise UserError("I cannot send files right now (no outbox); try again later.")
+    await ctx.outbox.enqueue(
+        key=f"export:{ctx.user.id}:{now.isoformat()}",
+        message=f"The qualification ledger of {len(ledgers)} students, as of {name[7:-4]}.",
+        now=now,
+        dm_user_id=ctx.user.id,
+        files=[Attachment(name, "text/csv", csv_text.encode())],
+    )
+    return Reply.private(f"`{name}` ({len(ledgers)} students) is on its way to your DM.")

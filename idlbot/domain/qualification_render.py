@@ -1,0 +1,101 @@
+"""`/idl status`: a Standing as Mattermost markdown, in the reader's zone.
+
+The rules are a top-level list and their items a nested one: a plain line after a list
+item would be glued onto that item's paragraph (CommonMark lazy continuation). Free
+text that did not come from our templates (override reasons, tutors' notes, wiki slugs,
+usernames, the label) goes through `defuse_mentions`. The output depends only on the
+arguments, so tests compare it literally.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from idlbot.domain.qualification import ItemLine, RuleName, Standing, Verdict
+from idlbot.domain.timefmt import defuse_mentions, format_clock, relative
+
+MARKS: dict[Verdict, str] = {"met": "✓", "failed": "✗", "pending": "⏳"}
+TITLES: dict[RuleName, str] = {
+    "assignments": "Assignments on time",
+    "presentations": "Presentations",
+    "blog": "Blog posts",
+    "report": "Progress reports",
+    "paper": "Group paper",
+}
+OVERALL = {
+    "yes": "qualified for the exam",
+    "no": "not qualified for the exam",
+    "open": "not decided yet",
+}
+
+
+def render_status(standing: Standing, student_label: str, *, tz: ZoneInfo, now: datetime) -> str:
+    """The private status reply: header, one list item per rule with its records, the
+    forecast, and the risk reasons if any."""
+    lines = [
+        f"#### Exam qualification: {defuse_mentions(student_label)}",
+        f"As of {format_clock(now, tz)}: {OVERALL[standing.qualified]}.",
+        "",
+    ]
+    for rule in standing.rules:
+        lines.append(f"- {MARKS[rule.verdict]} **{TITLES[rule.name]}:** {rule.summary}")
+        lines.extend(f"  - {item_text(item, tz=tz, now=now)}" for item in rule.items)
+    lines += ["", f"**Forecast:** {standing.forecast}"]
+    if standing.at_risk:
+        lines.append("**At risk:** " + " ".join(standing.risk_reasons))
+    return "\n".join(lines)
+
+
+def item_text(item: ItemLine, *, tz: ZoneInfo, now: datetime) -> str:
+    """One record, e.g. `a04: late (pushed Wed 24 Oct 2018, 09:12 CEST, due …)`."""
+    key = defuse_mentions(item.key)
+    if item.status in ("post", "report", "team-report"):
+        when = f"posted {format_clock(item.at, tz)}" if item.at is not None else "posted"
+        if item.status == "team-report":
+            return f"{key}: by another team member ({when}); counts for its author, not for you"
+        return f"{key}: {when}"
+    if item.status in ("presented", "fail"):
+        what = "explained the solution" if item.status == "presented" else "fail: could not explain it"
+        return f"{key}: {what} {_when(item.at, tz)}{_who(item.by, item.note)}"
+    return f"{key}: {_assignment_text(item, tz, now)}"
+
+
+def _assignment_text(item: ItemLine, tz: ZoneInfo, now: datetime) -> str:
+    due = f"due {format_clock(item.due, tz)}" if item.due is not None else "no due date"
+    if item.status == "excused":
+        return f"excused{_who(item.by, item.reason)}, neither counted nor missed"
+    if item.status == "open":
+        soon = f", {relative(item.due, now, tz)}" if item.due is not None else ""
+        return f"not yet due ({due}{soon})"
+    if item.status == "missed":
+        return f"missed ({due}){_override(item, tz)}"
+    if item.status == "failed":
+        hand_in = {"on-time": "on time", "late": "late"}.get(item.handed_in or "", "not handed in")
+        failed = f"the presentation failed {_when(item.presented_at, tz)}{_who(item.presented_by, item.note)}"
+        return f"{hand_in}, but {failed}" if item.handed_in == "on-time" else f"{hand_in}, and {failed}"
+    label = "on time" if item.status == "on-time" else "late"
+    if item.source == "override":
+        return label + ("" if item.status == "on-time" else f" ({due})") + _override(item, tz)
+    pushed = f"pushed {format_clock(item.at, tz)}" if item.at is not None else "pushed"
+    return f"{label} ({pushed})" if item.status == "on-time" else f"{label} ({pushed}, {due})"
+
+
+def _override(item: ItemLine, tz: ZoneInfo) -> str:
+    """` (set by stober on <when>: reason)` for a staff override, else nothing."""
+    if item.source != "override":
+        return ""
+    who = f" by {defuse_mentions(item.by)}" if item.by else ""
+    when = f" {_when(item.at, tz)}" if item.at is not None else ""
+    why = f": {defuse_mentions(item.reason)}" if item.reason else ""
+    return f" (set{who}{when}{why})"
+
+
+def _when(at: datetime | None, tz: ZoneInfo) -> str:
+    return f"on {format_clock(at, tz)}" if at is not None else "on an unrecorded date"
+
+
+def _who(by: str | None, text: str | None) -> str:
+    """` (tutor1: note)`, ` (tutor1)`, ` (note)` or nothing."""
+    parts = [defuse_mentions(p) for p in (by, text) if p]
+    return f" ({': '.join(parts)})" if parts else ""

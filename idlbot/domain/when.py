@@ -1,0 +1,139 @@
+"""`/idl remind add <when> ...`: the ways people write "when", in the course zone.
+
+The text after <when> is free (a channel, then the reminder text), so `parse_prefix`
+reads the longest "when" at the start and returns the rest. Local forms (`tue 10:00`,
+`2018-10-23 10:00`, `tomorrow 09:00`) are wall-clock time in the course zone and go
+through `wall_clock`, so they stay right across DST changes; `in 2h` is absolute time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from idlbot.domain.course import parse_weekday
+from idlbot.domain.errors import UserError
+from idlbot.domain.schedule import wall_clock
+
+FORMATS = (
+    "`tue 10:00`, `tuesday 10:00`, `2018-10-23 10:00`, `today 15:00`, `tomorrow 09:00`, "
+    "`in 2h`, `in 90m`, `in 1d`, `in 1h30m`; weekly: `weekly tue 10:00` or `every tue 10:00`"
+)
+
+
+class WhenError(UserError):
+    """The text is no time we understand; the message names every accepted format."""
+
+    def __init__(self, text: str) -> None:
+        shown = text.strip() or "nothing"
+        super().__init__(f"I can't read `{shown}` as a time. Use one of: {FORMATS}.")
+
+
+@dataclass(frozen=True)
+class When:
+    """`first` is the (first) firing instant, aware; weekly repeats at its local
+    weekday and wall-clock time."""
+
+    kind: Literal["once", "weekly"]
+    first: datetime
+
+
+_CLOCK = r"(?P<h>\d{1,2}):(?P<m>\d{2})"
+_WEEKLY = re.compile(rf"(?:weekly|every)\s+(?P<day>[a-z]+)\s+{_CLOCK}(?=\s|$)", re.I)
+_WEEKDAY = re.compile(rf"(?P<day>[a-z]+)\s+{_CLOCK}(?=\s|$)", re.I)
+_DATE = re.compile(rf"(?P<date>\d{{4}}-\d{{2}}-\d{{2}})[ T]{_CLOCK}(?=\s|$)", re.I)
+_RELATIVE_DAY = re.compile(rf"(?P<word>today|tomorrow)\s+{_CLOCK}(?=\s|$)", re.I)
+_IN = re.compile(r"in\s+(?P<span>(?:\d+\s*(?:d|h|m|min)\s*?)+)(?=\s|$)", re.I)
+_PART = re.compile(r"(\d+)\s*(d|h|min|m)", re.I)
+
+
+def parse(text: str, *, now: datetime, tz: ZoneInfo) -> When:
+    """The whole of `text` must be a time."""
+    when, rest = parse_prefix(text, now=now, tz=tz)
+    if rest:
+        raise WhenError(text)
+    return when
+
+
+def parse_prefix(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[When, str]:
+    """(the time at the start of `text`, the rest stripped). Times in the past are
+    errors: a reminder that can never fire is a typo, not a request."""
+    stripped = text.strip()
+    for reader in (_weekly, _on_date, _relative_day, _in, _weekday):
+        found = reader(stripped, now, tz)
+        if found is not None:
+            when, end = found
+            if when.first <= now:
+                raise UserError(f"`{stripped[:end]}` is in the past; give a time after now.")
+            return when, stripped[end:].strip()
+    raise WhenError(" ".join(stripped.split()[:3]))
+
+
+def _clock(match: re.Match[str]) -> time | None:
+    hour, minute = int(match["h"]), int(match["m"])
+    return time(hour, minute) if hour < 24 and minute < 60 else None
+
+
+def _next_weekday(weekday: int, at: time, now: datetime, tz: ZoneInfo) -> datetime:
+    today = now.astimezone(tz).date()
+    day = today + timedelta(days=(weekday - today.weekday()) % 7)
+    instant = wall_clock(day, at, tz)
+    return instant if instant > now else wall_clock(day + timedelta(days=7), at, tz)
+
+
+def _weekly(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+    m = _WEEKLY.match(text)
+    weekday = parse_weekday(m["day"]) if m else None
+    at = _clock(m) if m else None
+    if m is None or weekday is None or at is None:
+        return None
+    return When("weekly", _next_weekday(weekday, at, now, tz)), m.end()
+
+
+def _weekday(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+    m = _WEEKDAY.match(text)
+    weekday = parse_weekday(m["day"]) if m else None
+    at = _clock(m) if m else None
+    if m is None or weekday is None or at is None:
+        return None
+    return When("once", _next_weekday(weekday, at, now, tz)), m.end()
+
+
+def _on_date(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+    m = _DATE.match(text)
+    at = _clock(m) if m else None
+    if m is None or at is None:
+        return None
+    try:
+        day = date.fromisoformat(m["date"])
+    except ValueError:
+        return None
+    return When("once", wall_clock(day, at, tz)), m.end()
+
+
+def _relative_day(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+    m = _RELATIVE_DAY.match(text)
+    at = _clock(m) if m else None
+    if m is None or at is None:
+        return None
+    day = now.astimezone(tz).date() + timedelta(days=1 if m["word"].lower() == "tomorrow" else 0)
+    return When("once", wall_clock(day, at, tz)), m.end()
+
+
+_UNITS = {"d": "days", "h": "hours", "m": "minutes", "min": "minutes"}
+
+
+def _in(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+    m = _IN.match(text)
+    if m is None:
+        return None
+    span = timedelta()
+    for number, unit in _PART.findall(m["span"]):
+        span += timedelta(**{_UNITS[unit.lower()]: int(number)})
+    if span <= timedelta(0):
+        return None
+    # In UTC: aware arithmetic in one zone is wall-clock arithmetic, and "in 2h" is real time.
+    return When("once", (now.astimezone(UTC) + span).astimezone(tz)), m.end()

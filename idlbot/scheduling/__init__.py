@@ -1,0 +1,6 @@
+"""Reminder scheduling (issue 4): the only package that imports apscheduler.
+
+`firing.fire` is the plain job function; `runner.ReminderRunner` plans from our tables
+and fires what is due (`ManualScheduler` in tests); `aps.ApsReminderScheduler` wakes it
+on time with APScheduler's in-memory store; `service.ReminderService` is the
+`Reminders` port the commands use."""

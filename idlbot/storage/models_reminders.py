@@ -1,0 +1,85 @@
+"""Tables of the reminders feature (issue 4), on the shared metadata.
+
+Our tables, not APScheduler's job store, are the source of truth: custom reminders
+say what is due (with the config rules), firings say what was decided for each
+occurrence. `reminder_firings.key` is UNIQUE: inserting it is the claim, so two bot
+processes on one database can never both send the same occurrence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idlbot.storage.models import MM_ID, Base, UtcDateTime
+
+__all__ = ["FIRING_STATES", "CalendarTokenRow", "CustomReminderRow", "FiringRow", "MuteRow"]
+
+FIRING_STATES = ("planned", "claimed", "sent", "skipped", "failed")
+
+
+class CustomReminderRow(Base):
+    """`/idl remind add`: once at `first_at`, or weekly at its local weekday and time."""
+
+    __tablename__ = "reminder_custom"
+    __table_args__ = (CheckConstraint("kind IN ('once', 'weekly')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    channel: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FiringRow(Base):
+    """One occurrence's fate. Inserted when a process claims it (state `claimed`), then
+    `sent` (queued in the outbox under `outbox_key`), `skipped` or `failed`, with the
+    reason. A `claimed` row older than the stale limit may be taken over: its process
+    died between claim and enqueue, and the outbox key makes a second enqueue a no-op."""
+
+    __tablename__ = "reminder_firings"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('planned', 'claimed', 'sent', 'skipped', 'failed')",
+            name="state",
+        ),
+        Index("ix_reminder_firings_fire_at", "fire_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    fire_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    target: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    outbox_key: Mapped[str | None] = mapped_column(String(255))
+    fanout: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MuteRow(Base):
+    """A user who turned off an optional kind of reminder (`/idl remind off`)."""
+
+    __tablename__ = "reminder_mutes"
+
+    user_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    muted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CalendarTokenRow(Base):
+    """The secret in a student's ICS feed URL; `/idl calendar reset` replaces it."""
+
+    __tablename__ = "calendar_tokens"
+
+    user_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

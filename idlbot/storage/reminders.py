@@ -1,0 +1,221 @@
+"""SqlReminderStore: custom reminders, firings (the claim), mutes, calendar tokens.
+
+The claim is one INSERT … ON CONFLICT (key) DO NOTHING RETURNING: the database, not a
+read-then-write in Python, decides which process owns an occurrence. A claim left
+behind by a process that died before recording the outcome can be taken over after
+`stale`; the post itself is keyed in the outbox by the firing key, so even a takeover
+that races a slow (not dead) owner cannot post twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, cast
+
+from sqlalchemy import Table, delete, select, update
+
+from idlbot.domain.reminders import CustomReminder
+from idlbot.ports_reminders import FiringRecord
+from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage.models import OutboxRow
+from idlbot.storage.models_reminders import CalendarTokenRow, CustomReminderRow, FiringRow, MuteRow
+
+__all__ = ["FiringState", "SqlReminderStore"]
+
+_F = cast(Table, FiringRow.__table__)
+_C = cast(Table, CustomReminderRow.__table__)
+
+
+@dataclass(frozen=True)
+class FiringState:
+    state: str
+    claimed_at: datetime
+
+
+def _custom(row: Any) -> CustomReminder:
+    m = row._mapping
+    return CustomReminder(
+        id=m["id"],
+        kind=cast(Literal["once", "weekly"], m["kind"]),
+        first=m["first_at"],
+        channel=m["channel"],
+        text=m["text"],
+        created_by=m["created_by"],
+        cancelled=bool(m["cancelled"]),
+    )
+
+
+class SqlReminderStore:
+    """Each method is one short transaction (see storage/_dialect.py)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- custom reminders -------------------------------------------------------
+
+    async def add_custom(
+        self, *, kind: str, first: datetime, channel: str, text: str, created_by: str, now: datetime
+    ) -> CustomReminder:
+        values = {
+            "kind": kind,
+            "first_at": first,
+            "channel": channel,
+            "text": text,
+            "created_by": created_by,
+            "created_at": now,
+            "cancelled": False,
+        }
+        async with transaction(self._db) as conn:
+            row = (await conn.execute(_C.insert().values(**values).returning(*_C.c))).one()
+        return _custom(row)
+
+    async def cancel_custom(self, reminder_id: int) -> CustomReminder | None:
+        stmt = update(_C).where(_C.c.id == reminder_id).values(cancelled=True).returning(*_C.c)
+        async with transaction(self._db) as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else _custom(row)
+
+    async def customs(self, *, include_cancelled: bool = False) -> list[CustomReminder]:
+        stmt = select(*_C.c).order_by(_C.c.id)
+        if not include_cancelled:
+            stmt = stmt.where(_C.c.cancelled.is_(False))
+        async with transaction(self._db) as conn:
+            return [_custom(r) for r in (await conn.execute(stmt)).all()]
+
+    async def custom(self, reminder_id: int) -> CustomReminder | None:
+        async with transaction(self._db) as conn:
+            row = (await conn.execute(select(*_C.c).where(_C.c.id == reminder_id))).first()
+        return None if row is None else _custom(row)
+
+    # --- firings --------------------------------------------------------------------
+
+    async def claim(
+        self, *, key: str, kind: str, fire_at: datetime, target: str, now: datetime, stale: timedelta
+    ) -> bool:
+        """True if this caller now owns the occurrence and must decide and record it."""
+        insert = _claim_values(key=key, kind=kind, fire_at=fire_at, target=target, now=now)
+        async with transaction(self._db) as conn:
+            stmt = (
+                insert_for(conn, _F)
+                .values(**insert)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(_F.c.id)
+            )
+            if (await conn.execute(stmt)).first() is not None:
+                return True
+            takeover = (
+                update(_F)
+                .where(_F.c.key == key, _F.c.state == "claimed", _F.c.claimed_at < now - stale)
+                .values(claimed_at=now)
+                .returning(_F.c.id)
+            )
+            return (await conn.execute(takeover)).first() is not None
+
+    async def finish(
+        self,
+        key: str,
+        *,
+        state: Literal["sent", "skipped", "failed"],
+        reason: str,
+        now: datetime,
+        outbox_key: str | None = None,
+        fanout: int = 0,
+    ) -> None:
+        stmt = (
+            update(_F)
+            .where(_F.c.key == key)
+            .values(state=state, reason=reason[:2000], decided_at=now, outbox_key=outbox_key, fanout=fanout)
+        )
+        async with transaction(self._db) as conn:
+            await conn.execute(stmt)
+
+    async def states(self, *, since: datetime) -> dict[str, FiringState]:
+        """Every firing recorded for occurrences at or after `since`, by key."""
+        stmt = select(_F.c.key, _F.c.state, _F.c.claimed_at).where(_F.c.fire_at >= since)
+        async with transaction(self._db) as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {key: FiringState(state, claimed_at) for key, state, claimed_at in rows}
+
+    async def log(self, limit: int = 20) -> list[FiringRecord]:
+        o = OutboxRow.__table__
+        stmt = (
+            select(*_F.c, o.c.state.label("delivery"))
+            .select_from(_F.outerjoin(o, o.c.key == _F.c.outbox_key))
+            .order_by(_F.c.fire_at.desc(), _F.c.id.desc())
+            .limit(limit)
+        )
+        async with transaction(self._db) as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            FiringRecord(
+                key=m["key"],
+                kind=m["kind"],
+                fire_at=m["fire_at"],
+                target=m["target"],
+                state=m["state"],
+                decided_at=m["decided_at"],
+                reason=m["reason"],
+                delivery=m["delivery"],
+                fanout=m["fanout"],
+            )
+            for m in (r._mapping for r in rows)
+        ]
+
+    # --- mutes ----------------------------------------------------------------------
+
+    async def set_muted(self, user_id: str, kind: str, muted: bool, now: datetime) -> None:
+        async with transaction(self._db) as conn:
+            if muted:
+                stmt = (
+                    insert_for(conn, MuteRow.__table__)
+                    .values(user_id=user_id, kind=kind, muted_at=now)
+                    .on_conflict_do_nothing(index_elements=["user_id", "kind"])
+                )
+                await conn.execute(stmt)
+            else:
+                await conn.execute(delete(MuteRow).where(MuteRow.user_id == user_id, MuteRow.kind == kind))
+
+    async def muted(self, kind: str) -> set[str]:
+        async with transaction(self._db) as conn:
+            rows = (await conn.execute(select(MuteRow.user_id).where(MuteRow.kind == kind))).all()
+        return {r[0] for r in rows}
+
+    # --- calendar tokens ------------------------------------------------------------
+
+    async def calendar_token(self, user_id: str, username: str, now: datetime, *, reset: bool = False) -> str:
+        """The user's token, created on first use; `reset` replaces it (the old URL dies)."""
+        fresh = secrets.token_urlsafe(24)
+        t = CalendarTokenRow.__table__
+        async with transaction(self._db) as conn:
+            stmt = insert_for(conn, t).values(user_id=user_id, token=fresh, username=username, created_at=now)
+            if reset:
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["user_id"], set_={"token": fresh, "created_at": now, "username": username}
+                )
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=["user_id"])
+            await conn.execute(stmt)
+            token = (await conn.execute(select(t.c.token).where(t.c.user_id == user_id))).scalar_one()
+        return str(token)
+
+    async def calendar_user(self, token: str) -> tuple[str, str] | None:
+        """(user id, username) for a token, or None: a lookup by the unique index, so the
+        time taken does not depend on how much of a guessed token is right."""
+        t = CalendarTokenRow.__table__
+        async with transaction(self._db) as conn:
+            row = (await conn.execute(select(t.c.user_id, t.c.username).where(t.c.token == token))).first()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+
+def _claim_values(*, key: str, kind: str, fire_at: datetime, target: str, now: datetime) -> dict[str, Any]:
+    return {
+        "key": key,
+        "kind": kind,
+        "fire_at": fire_at,
+        "target": target[:100],
+        "state": "claimed",
+        "claimed_at": now,
+        "fanout": 0,
+    }

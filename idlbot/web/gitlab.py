@@ -1,0 +1,74 @@
+"""POST /gitlab/webhook: verified GitLab hooks update the ledger within seconds.
+
+Fails closed: without the right `X-Gitlab-Token` (compared in constant time, and an
+empty configured secret matches nothing) the answer is 401 and nothing is parsed. A
+duplicate delivery (same Idempotency-Key) is dropped by the sync. GitLab never retries
+a hook, so the periodic reconciliation (`QualificationSync.reconcile`) is what makes a
+missed or failed delivery harmless; that is also why a failure here answers 500 rather
+than pretending success."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from idlbot.adapters import gitlab_hooks
+from idlbot.adapters.gitlab_hooks import QuestionChanged
+from idlbot.clock import Clock
+from idlbot.qualification_sync import QualificationSync
+from idlbot.web.server import json_response
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GitLabHookDeps:
+    secret: str
+    sync: QualificationSync | None
+    clock: Clock
+    on_question: Callable[[QuestionChanged], Awaitable[None]] | None = None
+
+
+GITLAB_DEPS = web.AppKey("gitlab_deps", GitLabHookDeps)
+
+
+async def gitlab_webhook(request: web.Request) -> web.Response:
+    deps = request.app[GITLAB_DEPS]
+    if not gitlab_hooks.verify(request.headers, deps.secret):
+        log.warning(
+            "gitlab webhook rejected from %s: bad token",
+            request.remote,
+            extra={"event": "gitlab_hook", "outcome": "unauthorized"},
+        )
+        return json_response({"error": "unauthorized"}, status=401)
+    try:
+        payload = await request.json()
+    except ValueError:
+        return json_response({"error": "body is not JSON"}, status=400)
+    if not isinstance(payload, dict):
+        return json_response({"error": "body is not a JSON object"}, status=400)
+    kind = request.headers.get("X-Gitlab-Event", "")
+    event = gitlab_hooks.parse(kind, payload, received_at=deps.clock.now())
+    key = gitlab_hooks.idempotency_key(request.headers)
+    changed = False
+    if isinstance(event, QuestionChanged):
+        if deps.on_question is not None:
+            await deps.on_question(event)
+    elif event is not None and deps.sync is not None:
+        changed = await deps.sync.on_event(event, key)
+    log.info(
+        "gitlab hook %s key=%s changed=%s",
+        kind,
+        key,
+        changed,
+        extra={"event": "gitlab_hook", "outcome": "ok", "kind": kind},
+    )
+    return json_response({"ok": True, "changed": changed})
+
+
+def add_gitlab_routes(app: web.Application, deps: GitLabHookDeps) -> None:
+    app[GITLAB_DEPS] = deps
+    app.router.add_post("/gitlab/webhook", gitlab_webhook)

@@ -1,0 +1,77 @@
+"""verify/parse/idempotency_key on hooks the GitLab simulator really sent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from idlbot.adapters.gitlab_hooks import QuestionChanged, idempotency_key, parse, verify
+from idlbot.domain.gitlab import TagPush, WikiCreation
+from idlbot.sim.gitlab import GitLabSim
+from idlbot.sim.gitlab_receiver import HookReceiver, Received
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+RECEIVED = datetime(2026, 3, 2, 9, 0, 3, tzinfo=UTC)
+COURSE = "idl2018/course"
+ALL = ["tag_push_events", "issues_events", "note_events", "wiki_page_events", "emoji_events"]
+
+
+@pytest.fixture
+async def hooks() -> AsyncIterator[tuple[GitLabSim, list[Received]]]:
+    rx = HookReceiver()
+    await rx.start()
+    async with GitLabSim(clock=lambda: T0) as sim:
+        sim.add_user("alice")
+        sim.add_user("bob")
+        sim.add_project(COURSE, members=["alice", "bob"])
+        sim.add_hook(COURSE, rx.url, token="s3cret", events=ALL)
+        yield sim, rx.received
+    await rx.stop()
+
+
+def parsed(r: Received) -> object:
+    return parse(r.headers["X-Gitlab-Event"], r.body, received_at=RECEIVED)
+
+
+async def test_verify_is_fail_closed(hooks: tuple[GitLabSim, list[Received]]) -> None:
+    sim, got = hooks
+    sim.push_tag(COURSE, "a01", user="alice")
+    await sim.flush_hooks()
+    headers = got[0].headers
+    assert verify(headers, "s3cret")
+    assert verify({k.lower(): v for k, v in headers.items()}, "s3cret")
+    assert not verify(headers, "wrong")
+    assert not verify({}, "s3cret")
+    assert not verify({"X-Gitlab-Token": ""}, "")
+    assert idempotency_key(headers) == headers["Idempotency-Key"]
+    assert idempotency_key({"X-Gitlab-Event-UUID": "u1"}) == "u1" and idempotency_key({}) is None
+
+
+async def test_parse_every_kind(hooks: tuple[GitLabSim, list[Received]]) -> None:
+    sim, got = hooks
+    pid = sim.project(COURSE).id
+    sim.push_tag(COURSE, "a01", user="alice")
+    sim.delete_tag(COURSE, "a01", user="alice")
+    sim.create_wiki_page(COURSE, "blog/alice/Week 1", "x", user="alice")
+    sim.add_issue(COURSE, "Why?", author="alice")
+    sim.award(COURSE, 1, "thumbsup", user="bob")
+    sim.add_note(COURSE, 1, "same", user="bob")
+    await sim.flush_hooks()
+    assert [parsed(r) for r in got] == [
+        TagPush(pid, COURSE, "a01", RECEIVED, "alice"),
+        TagPush(pid, COURSE, "a01", RECEIVED, "alice", deleted=True),
+        WikiCreation("blog/alice/Week-1", "Week 1", "alice", RECEIVED),
+        QuestionChanged(pid, 1),
+        QuestionChanged(pid, 1),
+        QuestionChanged(pid, 1),
+    ]
+
+
+def test_parse_ignores_other_kinds() -> None:
+    assert parse("Push Hook", {"object_kind": "push", "ref": "refs/heads/main"}, received_at=RECEIVED) is None
+    update = {"object_kind": "wiki_page", "object_attributes": {"action": "update", "slug": "x"}}
+    assert parse("Wiki Page Hook", update, received_at=RECEIVED) is None
+    mr_note = {"object_kind": "note", "merge_request": {"iid": 3}}
+    assert parse("Note Hook", mr_note, received_at=RECEIVED) is None

@@ -1,0 +1,97 @@
+"""status, record, present, overview, export, roster, audit on real SQL ports (issue #3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from idlbot.clock import FakeClock
+from idlbot.commands.registry import Registry
+from idlbot.dispatch import CommandPorts
+from idlbot.domain.roles import Role
+from idlbot.storage.outbox import OutboxItem, SqlOutbox
+from tests.commands.conftest import MakeCtx
+
+
+async def pending(ports: CommandPorts, clock: FakeClock) -> list[OutboxItem]:
+    assert isinstance(ports.outbox, SqlOutbox)
+    return await ports.outbox.claim_due(clock.now() + timedelta(days=1), limit=100)
+
+
+async def test_student_sees_own_status_only(registry: Registry, make_ctx: MakeCtx) -> None:
+    own = await registry.run(make_ctx("alice"), "status")
+    assert "a01" in own.text and own.ephemeral
+    refused = await registry.run(make_ctx("alice"), "status @bob")
+    assert refused.text == "You can only see your own records."
+    nobody = await registry.run(make_ctx("carol"), "status")
+    assert "not in the course roster" in nobody.text
+
+
+async def test_tutor_sees_own_group_and_instructor_everyone(registry: Registry, make_ctx: MakeCtx) -> None:
+    tutor = make_ctx("tutor1", Role.TUTOR)  # tutors exercise group g1 (alice), not g2 (bob)
+    assert "a01" in (await registry.run(tutor, "status @alice")).text
+    assert "not in an exercise group you tutor" in (await registry.run(tutor, "status @bob")).text
+    assert "a01" in (await registry.run(make_ctx("jens", Role.INSTRUCTOR), "status @bob")).text
+    assert "Staff have no status" in (await registry.run(tutor, "status")).text
+    assert "not in the roster" in (await registry.run(tutor, "status @zed")).text
+
+
+async def test_record_override_is_audited_and_shown(registry: Registry, make_ctx: MakeCtx) -> None:
+    staff = make_ctx("sstober", Role.INSTRUCTOR)
+    no_reason = await registry.run(staff, "record a01 @alice excused")
+    assert "Say why" in no_reason.text
+    reply = await registry.run(staff, 'record a01 @alice excused --reason "medical certificate"')
+    assert reply.text.startswith("a01 for @alice:") and "excused" in reply.text
+    status = await registry.run(make_ctx("alice"), "status")
+    assert "excused" in status.text and "medical certificate" in status.text
+    audit = await registry.run(staff, "audit @alice")
+    assert "@sstober" in audit.text and "medical certificate" in audit.text
+    assert "is for instructors" in (await registry.run(make_ctx("tutor1", Role.TUTOR), "audit")).text
+
+
+async def test_failed_presentations_tell_the_student_and_then_the_instructors(
+    registry: Registry, make_ctx: MakeCtx, ports: CommandPorts, clock: FakeClock
+) -> None:
+    tutor = make_ctx("tutor1", Role.TUTOR)
+    first = await registry.run(tutor, 'present a01 @alice fail --note "could not explain the loss"')
+    assert "The student was told by DM." in first.text
+    assert "instructors" not in first.text
+    second = await registry.run(tutor, "present a02 @alice fail")
+    assert "The instructors were told." in second.text
+    items = await pending(ports, clock)
+    to_alice = [i.message for i in items if i.dm_user_id == "id-alice"]
+    assert len(to_alice) == 2
+    assert "a01 no longer counts" in to_alice[0] and "fail 1 of 2" in to_alice[0]
+    assert "no longer sit the exam" in to_alice[1]
+    to_staff = {i.dm_user_id: i.message for i in items if i.dm_user_id != "id-alice"}
+    assert set(to_staff) == {"id-sstober", "id-jens"}
+    assert all("@alice now has 2 fails" in m for m in to_staff.values())
+    refused = await registry.run(tutor, "present a01 @bob ok")
+    assert "not in an exercise group you tutor" in refused.text
+
+
+async def test_overview_and_export_go_to_the_staff_dm_with_files(
+    registry: Registry, make_ctx: MakeCtx, ports: CommandPorts, clock: FakeClock
+) -> None:
+    reply = await registry.run(make_ctx("tutor1", Role.TUTOR), "overview")
+    assert "exercise group g1 (1 students)" in reply.text
+    export = await registry.run(make_ctx("jens", Role.INSTRUCTOR), "export")
+    assert export.text.startswith("`ledger-2018-10-22-0900.csv` (2 students)")
+    items = {item.dm_user_id: item for item in await pending(ports, clock)}
+    [chart] = items["id-tutor1"].files
+    assert chart.content_type == "image/png" and chart.data.startswith(b"\x89PNG")
+    assert "bob" not in items["id-tutor1"].message  # a tutor's overview is their group only
+    [csv] = items["id-jens"].files
+    assert csv.data.decode().splitlines()[0].startswith("mattermost")
+    assert len(csv.data.decode().strip().splitlines()) == 3
+    assert "is for instructors" in (await registry.run(make_ctx("tutor1", Role.TUTOR), "export")).text
+
+
+async def test_roster_edit_from_chat(registry: Registry, make_ctx: MakeCtx) -> None:
+    staff = make_ctx("sstober", Role.INSTRUCTOR)
+    shown = await registry.run(staff, "roster @alice")
+    assert shown.text == "@alice: GitLab alice-gl, cluster -, group g1, team lyrics-a."
+    changed = await registry.run(staff, "roster @alice cluster=alice1 group=g2")
+    assert changed.text == "@alice: GitLab alice-gl, cluster alice1, group g2, team lyrics-a."
+    tutor = make_ctx("tutor1", Role.TUTOR)
+    assert "not in an exercise group you tutor" in (await registry.run(tutor, "roster @alice")).text
+    assert "use gitlab=" in (await registry.run(staff, "roster @bob colour=blue")).text

@@ -1,0 +1,96 @@
+"""Issue #3 acceptance: `/idl status` issues a constant number of SQL statements,
+whatever the course size (no N+1). Counted on the engine with before_cursor_execute."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from idlbot.domain.gitlab import TagPush, WikiCreation
+from idlbot.domain.ledger import Student
+from idlbot.storage.ledger import SqlLedger
+from idlbot.storage.roster import SqlRoster
+from tests.qualification.support import T0, at, course
+
+
+@contextmanager
+def counting(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _course_of(engine: AsyncEngine, size: int) -> SqlLedger:
+    """`size` students with hand-ins, presentations, posts, overrides and a team paper each."""
+    c = course()
+    teams = [t.id for t in c.teams]
+    students = [
+        Student(f"s{n:04d}", gitlab=f"g{n:04d}", group_id=f"g{1 + n % 3}", team_id=teams[n % 2])
+        for n in range(size)
+    ]
+    counts = await SqlRoster(engine).bulk_upsert(students, now=T0)
+    assert counts.created == size
+    ledger = SqlLedger(engine, c)
+    for n in range(size):
+        who = students[n]
+        assert who.gitlab is not None
+        await ledger.record_tag_push(TagPush(n, f"idl2018/a/r{n}", "a01", at(n), who.gitlab), [who.gitlab])
+        await ledger.record_wiki_creation(
+            WikiCreation(f"blog/{who.gitlab}/w1", "w1", who.gitlab, at(n)), c, "blog"
+        )
+        await ledger.present(who.mattermost, "a01", "ok", note=None, by="tutor1", now=at(n))
+        if n % 5 == 0:
+            await ledger.override(who.mattermost, "a02", "excused", reason="sick", by="stober", now=at(n))
+    await ledger.set_group_paper(True, team_id="lyrics-a", by="stober", now=at(0))
+    return ledger
+
+
+async def _measure(engine: AsyncEngine, ledger: SqlLedger, size: int) -> tuple[int, int, int]:
+    with counting(engine) as one:
+        found = await ledger.ledger_for("s0001")
+    assert found is not None and len(found.hand_ins) == 1 and len(found.posts) == 1
+    with counting(engine) as every:
+        ledgers = await ledger.all_ledgers()
+    assert len(ledgers) == size
+    assert all(lg.hand_ins and lg.presentations and lg.posts for lg in ledgers)
+    with counting(engine) as group:
+        assert len(await ledger.all_ledgers("g1")) == len([n for n in range(size) if n % 3 == 0])
+    return len(one), len(every), len(group)
+
+
+async def test_ledger_reads_are_constant_in_course_size(engine: AsyncEngine) -> None:
+    small = await _course_of(engine, 5)
+    small_counts = await _measure(engine, small, 5)
+    async with engine.begin() as conn:  # start over in the same database
+        from idlbot.storage.schema import metadata
+
+        for table in reversed(metadata.sorted_tables):
+            if table.name in {
+                "hand_ins",
+                "overrides",
+                "presentations",
+                "wiki_posts",
+                "group_papers",
+                "audit",
+                "students",
+            }:
+                await conn.execute(table.delete())
+    large = await _course_of(engine, 500)
+    large_counts = await _measure(engine, large, 500)
+    print(
+        f"\n[{engine.dialect.name}] SQL statements (ledger_for, all_ledgers, all_ledgers(group)): "
+        f"5 students {small_counts}, 500 students {large_counts}"
+    )
+    assert small_counts == large_counts
+    assert max(large_counts) <= 8

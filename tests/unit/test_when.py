@@ -1,0 +1,86 @@
+"""`domain/when.py`: the formats staff type after `/idl remind add` (issue 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from idlbot.domain.errors import UserError
+from idlbot.domain.when import FORMATS, WhenError, parse, parse_prefix
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2018, 10, 22, 9, 0, tzinfo=BERLIN)  # Monday
+
+
+def b(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=BERLIN)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "first"),
+    [
+        ("tue 10:00", "once", b(2018, 10, 23, 10)),
+        ("Tuesday 10:00", "once", b(2018, 10, 23, 10)),
+        ("mon 08:00", "once", b(2018, 10, 29, 8)),  # today's 08:00 has passed: next week
+        ("mon 10:00", "once", b(2018, 10, 22, 10)),
+        ("2018-10-23 10:00", "once", b(2018, 10, 23, 10)),
+        ("today 15:30", "once", b(2018, 10, 22, 15, 30)),
+        ("tomorrow 09:00", "once", b(2018, 10, 23, 9)),
+        ("weekly tue 10:00", "weekly", b(2018, 10, 23, 10)),
+        ("every fri 11:00", "weekly", b(2018, 10, 26, 11)),
+    ],
+)
+def test_wall_clock_forms(text: str, kind: str, first: datetime) -> None:
+    when = parse(text, now=NOW, tz=BERLIN)
+    assert (when.kind, when.first) == (kind, first)
+
+
+@pytest.mark.parametrize(
+    ("text", "delta"),
+    [
+        ("in 2h", timedelta(hours=2)),
+        ("in 90m", timedelta(minutes=90)),
+        ("in 1d", timedelta(days=1)),
+        ("in 1h30m", timedelta(minutes=90)),
+        ("in 45min", timedelta(minutes=45)),
+    ],
+)
+def test_relative_forms_are_absolute_time(text: str, delta: timedelta) -> None:
+    assert parse(text, now=NOW, tz=BERLIN).first == NOW + delta
+
+
+def test_a_weekday_across_the_autumn_dst_change_keeps_its_wall_clock() -> None:
+    now = b(2018, 10, 26, 12)  # Friday, CEST; next Tuesday is CET
+    when = parse("tue 12:00", now=now, tz=BERLIN)
+    assert when.first == b(2018, 10, 30, 12)
+    assert when.first.tzname() == "CET"
+
+
+def test_in_1d_across_dst_is_24_real_hours() -> None:
+    now = b(2018, 10, 27, 12)
+    assert parse("in 1d", now=now, tz=BERLIN).first.astimezone(BERLIN).hour == 11
+
+
+def test_prefix_returns_the_rest() -> None:
+    when, rest = parse_prefix("weekly tue 10:00 questions Two hours left", now=NOW, tz=BERLIN)
+    assert when.kind == "weekly" and rest == "questions Two hours left"
+    when, rest = parse_prefix("in 2h ~town-square Coffee", now=NOW, tz=BERLIN)
+    assert rest == "~town-square Coffee"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "soon", "tue", "tue 25:00", "2018-02-30 10:00", "in 2 hours", "next week"]
+)
+def test_errors_name_every_format(text: str) -> None:
+    with pytest.raises(WhenError) as err:
+        parse(text, now=NOW, tz=BERLIN)
+    assert FORMATS in str(err.value)
+    for example in ("tue 10:00", "2018-10-23 10:00", "in 2h", "tomorrow 09:00", "weekly tue 10:00"):
+        assert example in str(err.value)
+
+
+def test_past_times_are_refused() -> None:
+    with pytest.raises(UserError, match="in the past"):
+        parse("2018-10-01 10:00", now=NOW, tz=BERLIN)
