@@ -23,6 +23,7 @@ from mattermostautodriver.exceptions import ResourceNotFound
 from idlbot.adapters.gitlab import GitLabClient
 from idlbot.adapters.mattermost import MattermostChat, classify
 from idlbot.adapters.mm_websocket import WebsocketSupervisor
+from idlbot.agenda_service import AgendaService
 from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
@@ -39,6 +40,7 @@ from idlbot.scheduling.aps import ApsReminderScheduler
 from idlbot.scheduling.firing import FireDeps
 from idlbot.scheduling.runner import ReminderRunner
 from idlbot.scheduling.service import ReminderService
+from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
 from idlbot.storage.ledger import SqlQualification
@@ -94,6 +96,7 @@ class Bot:
         self.qualification = SqlQualification(sessions, settings.course)
         self.gitlab: GitLabClient | None = None
         self.sync: QualificationSync | None = None
+        self.agenda: AgendaService | None = None
         if settings.gitlab is not None:
             self.gitlab = GitLabClient(settings.gitlab, secrets.gitlab_token or "")
             self.sync = QualificationSync(
@@ -103,6 +106,17 @@ class Bot:
                 settings.course,
                 settings.gitlab,
                 self.clock,
+            )
+            self.agenda = AgendaService(
+                gitlab=self.gitlab,
+                store=SqlAgendaStore(sessions),
+                outbox=self.outbox,
+                editor=self.chat,
+                channel_id=self._agenda_channel,
+                course=settings.course,
+                settings=settings.agenda,
+                clock=self.clock,
+                wake=self._wake_outbox,
             )
         self.roster = SqlRoster(sessions)
         self.directory = RosterDirectory(self.roster, self.qualification, self.chat, self.clock)
@@ -114,7 +128,7 @@ class Bot:
                 channels=settings.mattermost.channels,
                 channel_id=self._channel_id,
                 roster=self.directory,
-                questions_count=None,
+                questions_count=self.agenda.count if self.agenda is not None else None,
                 wake=self._wake_outbox,
             ),
             settings.course,
@@ -128,7 +142,11 @@ class Bot:
             on_change=self.reminder_scheduler.replan,
         )
         ports = CommandPorts(
-            outbox=self.outbox, qualification=self.qualification, reminders=self.reminders, people=self.chat
+            outbox=self.outbox,
+            qualification=self.qualification,
+            reminders=self.reminders,
+            people=self.chat,
+            agenda=self.agenda,
         )
         self.dispatcher = Dispatcher(
             self.registry,
@@ -187,7 +205,10 @@ class Bot:
                 "IDLBOT_GITLAB_WEBHOOK_SECRET is not set: every GitLab webhook is refused (401); "
                 "the ledger is only updated by reconciliation"
             )
-        add_gitlab_routes(app, GitLabHookDeps(secret=secret, sync=self.sync, clock=self.clock))
+        on_question = self.agenda.on_question if self.agenda is not None else None
+        add_gitlab_routes(
+            app, GitLabHookDeps(secret=secret, sync=self.sync, clock=self.clock, on_question=on_question)
+        )
         app.router.add_get(
             CALENDAR_ROUTE,
             calendar_route(
@@ -265,6 +286,8 @@ class Bot:
         # after login: reminders resolve channel names; a catch-up decides what was missed
         await self.reminder_scheduler.start()
         self.tasks.spawn(self.worker.run(), origin="outbox worker")
+        if self.agenda is not None:
+            self.tasks.spawn(self._agenda_forever(self.agenda), origin="agenda")
         if self.sync is not None and self.settings.gitlab is not None:
             self.tasks.spawn(
                 self._reconcile_forever(self.sync, self.settings.gitlab.reconcile_minutes * 60),
@@ -286,6 +309,29 @@ class Bot:
             except Exception:
                 log.exception("gitlab reconciliation failed; next try in %.0f s", every)
             await asyncio.sleep(every)
+
+    AGENDA_CHECK_SECONDS = 15.0
+
+    async def _agenda_forever(self, agenda: AgendaService) -> None:
+        """Freeze at the cutoff (checked every 15 s: a freeze missed while the bot was down
+        happens at the first check after start), and re-read the questions every few minutes
+        so a missed hook never changes the agenda."""
+        loop = asyncio.get_running_loop()
+        every = self.settings.agenda.reconcile_minutes * 60
+        next_reconcile = loop.time()
+        while True:
+            try:
+                if loop.time() >= next_reconcile:
+                    await agenda.reconcile()
+                    next_reconcile = loop.time() + every
+                await agenda.freeze_due(self.clock.now())
+            except Exception:
+                log.exception("agenda pass failed; retrying in %.0f s", self.AGENDA_CHECK_SECONDS)
+            await asyncio.sleep(self.AGENDA_CHECK_SECONDS)
+
+    async def _agenda_channel(self) -> str | None:
+        name = self.settings.mattermost.channels.get(self.settings.agenda.channel)
+        return await self._channel_id(name) if name else None
 
     async def _on_connected(self) -> None:
         """The server is back: deliver what waited, then fetch what we missed."""
@@ -314,6 +360,8 @@ class Bot:
         if self._http is not None:
             await self._http.close()
         await self.chat.close()
+        if self.agenda is not None:
+            await self.agenda.close()
         if self.gitlab is not None:
             await self.gitlab.close()
         await self.engine.dispose()

@@ -77,6 +77,39 @@ def cmd_setup_mattermost(args: argparse.Namespace) -> int:
     return 0
 
 
+HOOK_EVENTS = (
+    "tag_push_events", "wiki_page_events", "issues_events", "confidential_issues_events",
+    "note_events", "confidential_note_events", "emoji_events",
+)  # fmt: skip
+
+
+def cmd_setup_gitlab(args: argparse.Namespace) -> int:
+    from idlbot.adapters.gitlab import GitLabClient
+    from idlbot.config import ConfigError
+
+    settings = _load(args.config, require_secrets=False)
+    s = settings.secrets
+    problems = [] if settings.gitlab is not None else ["gitlab: missing section [gitlab]"]
+    problems += [f"env {var}: missing" for var, value in (
+        ("IDLBOT_GITLAB_TOKEN", s.gitlab_token), ("IDLBOT_GITLAB_WEBHOOK_SECRET", s.gitlab_webhook_secret)
+    ) if not value]  # fmt: skip
+    if problems or settings.gitlab is None:
+        raise ConfigError(problems)
+    url = settings.server.public_url.rstrip("/") + "/gitlab/webhook"
+
+    async def go() -> str:
+        assert settings.gitlab is not None
+        client = GitLabClient(settings.gitlab, s.gitlab_token or "")
+        try:
+            return await client.ensure_project_hook(url, s.gitlab_webhook_secret or "", HOOK_EVENTS)
+        finally:
+            await client.close()
+
+    action = asyncio.run(go())
+    print(f"{action} the webhook of {settings.gitlab.project} → {url} ({', '.join(HOOK_EVENTS)})")
+    return 0
+
+
 def cmd_roster_import(args: argparse.Namespace) -> int:
     from idlbot.roster_import import cli_import
 
@@ -130,6 +163,10 @@ def parser() -> argparse.ArgumentParser:
     setup = sub.add_parser("setup-mattermost", help="create or update the /idl slash command")
     setup.add_argument("--config", required=True)
     setup.set_defaults(func=cmd_setup_mattermost)
+
+    setup_gl = sub.add_parser("setup-gitlab", help="create or update the course project's webhook")
+    setup_gl.add_argument("--config", required=True)
+    setup_gl.set_defaults(func=cmd_setup_gitlab)
 
     roster = sub.add_parser("roster", help="the course roster")
     roster_sub = roster.add_subparsers(dest="roster_command", required=True)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import signal
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,13 @@ from idlbot.app import Bot
 from idlbot.clock import ShiftedClock
 from idlbot.commands import build_registry
 from idlbot.config import Settings, example_config_path, load
+from idlbot.demo_gitlab import register_hooks, seed_gitlab
+from idlbot.domain.ledger import Student
 from idlbot.setup_mattermost import setup_command
+from idlbot.sim.gitlab import GitLabSim
 from idlbot.sim.mattermost import MattermostSim
-from idlbot.storage.db import upgrade
+from idlbot.storage.db import create_engine, sessionmaker, upgrade
+from idlbot.storage.roster import SqlRoster
 
 DEMO_START = datetime(2018, 10, 22, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 STUDENTS = {"alice": "Europe/Berlin", "bob": "America/New_York", "carol": "Asia/Kolkata"}
@@ -83,27 +88,78 @@ def with_endpoints(settings: Settings, *, mattermost_url: str, port: int, databa
     )
 
 
-def demo_settings(data_dir: Path, mm_url: str, bot_port: int, env: dict[str, str]) -> Settings:
-    return with_endpoints(
+def demo_settings(
+    data_dir: Path, mm_url: str, bot_port: int, env: dict[str, str], gitlab_url: str
+) -> Settings:
+    settings = with_endpoints(
         load(example_config_path(), env=env),
         mattermost_url=mm_url,
         port=bot_port,
         database_url=f"sqlite+aiosqlite:///{(data_dir / 'idlbot.db').resolve()}",
     )
+    assert settings.gitlab is not None
+    return replace(settings, gitlab=replace(settings.gitlab, url=gitlab_url, reconcile_minutes=1.0))
+
+
+DEMO_ROSTER = (
+    Student(mattermost="alice", gitlab="alice", cluster="alice", group_id="g1", team_id="lyrics-a"),
+    Student(mattermost="bob", gitlab="bob", cluster="bob", group_id="g2", team_id="lyrics-b"),
+    Student(mattermost="carol", gitlab="carol", cluster="carol", group_id="g3", team_id="lyrics-b"),
+)
+
+
+def seed_history(gitlab: GitLabSim) -> None:
+    """What happened before the demo clock's Monday: a01 was due Tue 16 Oct 23:59."""
+    berlin = ZoneInfo("Europe/Berlin")
+    gitlab.push_tag(
+        "idl2018/assignments/alice", "a01", user="alice", at=datetime(2018, 10, 16, 21, 5, tzinfo=berlin)
+    )
+    gitlab.push_tag(
+        "idl2018/assignments/bob-carol", "a01", user="bob", at=datetime(2018, 10, 17, 8, 30, tzinfo=berlin)
+    )
+    gitlab.create_wiki_page(
+        "stober/idl2018",
+        "blog/alice/week-1",
+        "What I learned about perceptrons.",
+        user="alice",
+        at=datetime(2018, 10, 19, 18, 0, tzinfo=berlin),
+    )
+
+
+@dataclass
+class Demo:
+    mattermost: MattermostSim
+    gitlab: GitLabSim
+    bot: Bot
+    info: dict[str, Any]
+
+    async def stop(self) -> None:
+        await self.bot.stop()
+        await self.mattermost.stop()
+        await self.gitlab.stop()
 
 
 async def start_demo(
-    data_dir: Path, *, bot_port: int = 8080, mm_port: int = 8065
-) -> tuple[MattermostSim, Bot, dict[str, Any]]:
+    data_dir: Path, *, bot_port: int = 8080, mm_port: int = 8065, gitlab_port: int = 0
+) -> Demo:
     data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
     sim = MattermostSim(ping_interval=30.0)
-    env = {"IDLBOT_MATTERMOST_TOKEN": "pending", "IDLBOT_SLASH_TOKEN": "pending"}
+    env = {
+        "IDLBOT_MATTERMOST_TOKEN": "pending",
+        "IDLBOT_SLASH_TOKEN": "pending",
+        "IDLBOT_GITLAB_WEBHOOK_SECRET": secrets.token_hex(16),
+    }
     probe = load(example_config_path(), env=env)
     info = seed(sim, probe)
     mm_url = await sim.start(port=mm_port)
+    gitlab = GitLabSim(clock=ShiftedClock(DEMO_START).now)
+    world = seed_gitlab(gitlab, probe, list(STUDENTS))
+    seed_history(gitlab)  # sent while no bot listened: the first reconciliation finds it
+    gl_url = await gitlab.start(port=gitlab_port)
+    env["IDLBOT_GITLAB_TOKEN"] = world["token"]
     env["IDLBOT_MATTERMOST_TOKEN"] = info["tokens"]["idlbot"]
     # the slash command's token is issued by the server when the command is registered
-    settings = demo_settings(data_dir, mm_url, bot_port, env)
+    settings = demo_settings(data_dir, mm_url, bot_port, env, gl_url)
     chat = MattermostChat(mm_url, env["IDLBOT_MATTERMOST_TOKEN"], team=settings.mattermost.team)
     try:
         await chat.login()
@@ -111,12 +167,13 @@ async def start_demo(
     finally:
         await chat.close()
     env["IDLBOT_SLASH_TOKEN"] = str(command["token"])
-    settings = demo_settings(data_dir, mm_url, bot_port, env)
+    settings = demo_settings(data_dir, mm_url, bot_port, env, gl_url)
     await upgrade(settings.database.url)
+    await _import_roster(settings)
     bot = Bot(settings, clock=ShiftedClock(DEMO_START))
     await bot.start()
     if bot.port != bot_port:  # port 0: the command must point at the port we really got
-        settings = demo_settings(data_dir, mm_url, int(bot.port or 0), env)
+        settings = demo_settings(data_dir, mm_url, int(bot.port or 0), env, gl_url)
         chat = MattermostChat(mm_url, env["IDLBOT_MATTERMOST_TOKEN"], team=settings.mattermost.team)
         try:
             await chat.login()
@@ -124,15 +181,28 @@ async def start_demo(
         finally:
             await chat.close()
     await asyncio.wait_for(bot.ready.wait(), timeout=30)
+    secret = env["IDLBOT_GITLAB_WEBHOOK_SECRET"]
+    register_hooks(gitlab, world, f"http://127.0.0.1:{bot.port}/gitlab/webhook", secret)
     info.update(
         {
+            "gitlab_url": gl_url,
             "mattermost_url": mm_url,
             "bot_url": f"http://127.0.0.1:{bot.port}",
             "town_square": info["channels"].get(settings.mattermost.channels["town_square"]),
         }
     )
     (data_dir / STATE_FILE).write_text(json.dumps(info, indent=2))
-    return sim, bot, info
+    return Demo(sim, gitlab, bot, info)
+
+
+async def _import_roster(settings: Settings) -> None:
+    engine = create_engine(settings.database.url)
+    try:
+        roster = SqlRoster(sessionmaker(engine))
+        for student in DEMO_ROSTER:
+            await roster.upsert(student, now=ShiftedClock(DEMO_START).now())
+    finally:
+        await engine.dispose()
 
 
 def banner(info: dict[str, Any], data_dir: Path) -> str:
@@ -146,6 +216,8 @@ def banner(info: dict[str, Any], data_dir: Path) -> str:
             '  idlbot say --as alice "/idl deadlines"',
             '  idlbot say --as bob "/idl help"          (bob lives in America/New_York)',
             '  idlbot say --as sstober "/idl health"    (an instructor)',
+            '  idlbot say --as alice "/idl status"      (hand-ins from the simulated GitLab)',
+            '  idlbot say --as jens "/idl overview"     (the course, by DM, with a chart)',
             '  idlbot say --as alice --dm "whoami"      (a DM to the bot)',
             f"  (state in {data_dir / STATE_FILE}, the bot log in {data_dir / 'idlbot.log'};"
             " use --data-dir if you started the demo elsewhere)",
@@ -165,8 +237,8 @@ async def run_demo(
     path.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
     # the terminal shows the chat; the bot's structured log goes to a file beside it
     logs.setup("INFO", stream=(path / "idlbot.log").open("a", encoding="utf-8"))
-    sim, bot, info = await start_demo(path, bot_port=bot_port, mm_port=mm_port)
-    print(banner(info, path), flush=True)
+    demo = await start_demo(path, bot_port=bot_port, mm_port=mm_port)
+    print(banner(demo.info, path), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -183,8 +255,7 @@ async def run_demo(
             prompt.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await prompt
-        await bot.stop()
-        await sim.stop()
+        await demo.stop()
 
 
 async def _prompt_loop(data_dir: Path, stop: asyncio.Event) -> None:
@@ -232,6 +303,8 @@ async def say(
         if dm:
             return await _say_dm(http, base, info, user, text, wait)
         command = text if text.startswith("/") else f"/idl {text}"
+        dm_channel = await _dm_channel(http, base, info, user)
+        started = int(time.time() * 1000)
         async with http.post(
             f"{base}/commands/execute", json={"channel_id": info["town_square"], "command": command}
         ) as resp:
@@ -244,33 +317,49 @@ async def say(
             "only visible to you" if body.get("response_type", "ephemeral") == "ephemeral" else "in channel"
         )
         print(f"idlbot ({visibility}):\n{body.get('text', '')}\n")
+        if "your DM" in str(body.get("text", "")) or str(body.get("text", "")).startswith("Working on it"):
+            await _print_dms(http, base, info, dm_channel, started, wait)
     return 0
 
 
 async def _say_dm(
     http: aiohttp.ClientSession, base: str, info: dict[str, Any], user: str, text: str, wait: float
 ) -> int:
+    channel = await _dm_channel(http, base, info, user)
+    async with http.post(f"{base}/posts", json={"channel_id": channel, "message": text}) as resp:
+        sent = await resp.json(content_type=None)
+    print(f"[{user} → @idlbot] {text}")
+    return 0 if await _print_dms(http, base, info, channel, int(sent["create_at"]), wait) else 1
+
+
+async def _dm_channel(http: aiohttp.ClientSession, base: str, info: dict[str, Any], user: str) -> str:
     bot_id, user_id = info["users"]["idlbot"], info["users"][user]
     async with http.post(f"{base}/channels/direct", json=[user_id, bot_id]) as resp:
         channel = await resp.json(content_type=None)
-    async with http.post(f"{base}/posts", json={"channel_id": channel["id"], "message": text}) as resp:
-        sent = await resp.json(content_type=None)
-    print(f"[{user} → @idlbot] {text}")
+    return str(channel["id"])
+
+
+async def _print_dms(
+    http: aiohttp.ClientSession, base: str, info: dict[str, Any], channel: str, since: int, wait: float
+) -> bool:
+    """Print the bot's posts in the DM channel created after `since` (waiting up to `wait` s)."""
     deadline = time.monotonic() + max(wait, 0.5)
     while time.monotonic() < deadline:
-        async with http.get(
-            f"{base}/channels/{channel['id']}/posts", params={"since": str(int(sent["create_at"]))}
-        ) as resp:
+        async with http.get(f"{base}/channels/{channel}/posts", params={"since": str(since)}) as resp:
             page = await resp.json(content_type=None)
         replies = [
             p
             for p in page.get("posts", {}).values()
-            if p["user_id"] == bot_id and p["create_at"] >= sent["create_at"]
+            if p["user_id"] == info["users"]["idlbot"] and p["create_at"] >= since
         ]
         if replies:
             for post in sorted(replies, key=lambda p: p["create_at"]):
-                print(f"idlbot (DM):\n{post['message']}\n")
-            return 0
+                files = [
+                    f"{f['name']} ({f['size']} bytes)" for f in post.get("metadata", {}).get("files", [])
+                ]
+                attached = f"\n[attached: {', '.join(files)}]" if files else ""
+                print(f"idlbot (DM):\n{post['message']}{attached}\n")
+            return True
         await asyncio.sleep(0.2)
     print("(no reply yet)")
-    return 1
+    return False

@@ -18,6 +18,7 @@ from idlbot.domain.course import Course
 from idlbot.domain.roles import role_of
 from idlbot.domain.timefmt import user_zone
 from idlbot.ports import Health, Outbox, People
+from idlbot.ports_agenda import Agenda
 from idlbot.ports_qualification import Qualification
 from idlbot.ports_reminders import Reminders
 
@@ -34,6 +35,7 @@ class CommandPorts:
     qualification: Qualification | None = None
     reminders: Reminders | None = None
     people: People | None = None
+    agenda: Agenda | None = None
 
 
 class Dispatcher:
@@ -90,6 +92,7 @@ class Dispatcher:
             qualification=p.qualification,
             reminders=p.reminders,
             people=p.people,
+            agenda=p.agenda,
             instructors=self._instructors,
         )
 

@@ -220,6 +220,10 @@ class GitLabClient:
             for i in issues
         ]
 
+    async def close_issue(self, iid: int) -> None:
+        """`/idl agenda done` with `close_on_done`: the question was discussed in class."""
+        await self._run(lambda: self._course().issues.update(iid, {"state_event": "close"}, **self._opts))
+
     async def set_labels(self, iid: int, *, add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
         """`add_labels`/`remove_labels` patch server-side, so concurrent edits are not lost."""
         data: dict[str, str] = {}

@@ -194,6 +194,10 @@ class MattermostChat:
         post: dict[str, Any] = await self._driver.client.post("/api/v4/posts", options=body)
         return str(post["id"])
 
+    async def patch_post(self, post_id: str, message: str) -> None:
+        """Edit one of our posts in place (the frozen agenda is re-posted by editing)."""
+        await self._driver.client.put(f"/api/v4/posts/{post_id}/patch", options={"message": message})
+
     async def upload_file(self, channel_id: str, attachment: Attachment) -> str:
         """Upload one file to a channel; returns its id for the post's `file_ids`. A
         retried delivery uploads again: an unattached upload is harmless (the server

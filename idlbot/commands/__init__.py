@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from idlbot.commands import calendar, deadlines, health, records, remind, status, whoami
+from idlbot.commands import agenda, calendar, deadlines, health, records, remind, status, whoami
 from idlbot.commands.help import help_group
 from idlbot.commands.registry import Observer, Registry
 
@@ -16,6 +16,7 @@ def build_registry(*, observer: Observer | None = None) -> Registry:
             whoami.group,
             status.group,
             records.group,
+            agenda.group,
             remind.group,
             calendar.group,
             health.group,

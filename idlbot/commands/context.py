@@ -11,6 +11,7 @@ from idlbot.clock import Clock
 from idlbot.domain.course import Course
 from idlbot.domain.roles import Role
 from idlbot.ports import Health, Outbox, People
+from idlbot.ports_agenda import Agenda
 from idlbot.ports_qualification import Qualification
 from idlbot.ports_reminders import Reminders
 
@@ -42,3 +43,4 @@ class Context:
     instructors: tuple[str, ...] = ()  # told when a student is excluded
     qualification: Qualification | None = None  # the ledger (issue 3)
     reminders: Reminders | None = None  # reminder rules and firings (issue 4)
+    agenda: Agenda | None = None  # the class agenda from upvoted questions (issue 5)

@@ -29,7 +29,7 @@ class GitLabHookDeps:
     secret: str
     sync: QualificationSync | None
     clock: Clock
-    on_question: Callable[[QuestionChanged], Awaitable[None]] | None = None
+    on_question: Callable[[QuestionChanged, str | None], Awaitable[object]] | None = None
 
 
 GITLAB_DEPS = web.AppKey("gitlab_deps", GitLabHookDeps)
@@ -56,7 +56,7 @@ async def gitlab_webhook(request: web.Request) -> web.Response:
     changed = False
     if isinstance(event, QuestionChanged):
         if deps.on_question is not None:
-            await deps.on_question(event)
+            await deps.on_question(event, key)
     elif event is not None and deps.sync is not None:
         changed = await deps.sync.on_event(event, key)
     log.info(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -20,8 +20,10 @@ from idlbot.app import Bot, Tuning
 from idlbot.clock import ShiftedClock
 from idlbot.commands import build_registry
 from idlbot.config import Settings, example_config_path, load
-from idlbot.demo import DEMO_START, seed, with_endpoints
+from idlbot.demo import DEMO_START, STUDENTS, seed, with_endpoints
+from idlbot.demo_gitlab import register_hooks, seed_gitlab
 from idlbot.setup_mattermost import setup_command
+from idlbot.sim.gitlab import GitLabSim
 from idlbot.sim.mattermost import MattermostSim
 
 FAST = Tuning(
@@ -59,6 +61,15 @@ class Harness:
     db_url: str
     tuning: Tuning
     bots: list[Bot] = field(default_factory=list)
+    gitlab: GitLabSim | None = None
+    gitlab_world: dict[str, Any] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        while self.bots:
+            await self.stop_bot()
+        await self.sim.stop()
+        if self.gitlab is not None:
+            await self.gitlab.stop()
 
     @property
     def bot(self) -> Bot:
@@ -76,6 +87,9 @@ class Harness:
         self.bots.append(bot)
         await asyncio.wait_for(bot.ready.wait(), 10)
         await register(self, f"http://127.0.0.1:{bot.port}")
+        if self.gitlab is not None:
+            register_hooks(self.gitlab, self.gitlab_world, f"http://127.0.0.1:{bot.port}/gitlab/webhook",
+                           WEBHOOK_SECRET)
         await eventually(lambda: bot.websocket is not None and bot.websocket.connected, what="websocket")
         return bot
 
@@ -88,6 +102,21 @@ class Harness:
             self.uid(username), self.channel(channel), text
         )
         return result
+
+    async def answer(self, username: str, text: str, timeout: float = 10.0) -> str:
+        """The reply the user finally sees: inline, or via response_url for slow commands."""
+        before = len(self.sim.ephemerals)
+        result = await self.slash(username, text)
+        if result.get("text") != "Working on it…":
+            return str(result["text"])
+
+        def late() -> str | None:
+            mine = [e for e in self.sim.ephemerals[before:] if e["user_id"] == self.uid(username)]
+            later = [e for e in mine if e["message"] != "Working on it…"]
+            return str(later[-1]["message"]) if later else None
+
+        found: str = await eventually(late, timeout=timeout, what=f"the answer to {text!r}")
+        return found
 
     def dm_channel(self, username: str) -> str:
         return str(self.sim.direct_channel(self.uid(username), self.uid("idlbot"))["id"])
@@ -126,7 +155,13 @@ async def register(h: Harness, public_url: str) -> str:
 
 
 async def make_harness(
-    db_url: str, *, tuning: Tuning = FAST, ping_interval: float = 30.0, sim_ping: float = 60.0
+    db_url: str,
+    *,
+    tuning: Tuning = FAST,
+    ping_interval: float = 30.0,
+    sim_ping: float = 60.0,
+    gitlab: bool = False,
+    reconcile_minutes: float = 10.0,
 ) -> Harness:
     sim = MattermostSim(ping_interval=sim_ping)
     env = {"IDLBOT_MATTERMOST_TOKEN": "x" * 26, "IDLBOT_SLASH_TOKEN": "y" * 26}
@@ -144,12 +179,33 @@ async def make_harness(
         load(example_config_path(), env=env), mattermost_url=url, port=0, database_url=db_url
     )
     h.settings = replace_ping(settings, ping_interval)
+    if gitlab:
+        await start_gitlab(h, reconcile_minutes)
+    else:
+        h.settings = replace(h.settings, gitlab=None)  # the example's GitLab is not reachable here
     return h
 
 
-def replace_ping(settings: Settings, ping_interval: float) -> Settings:
-    from dataclasses import replace
+WEBHOOK_SECRET = "hook-secret-for-tests"
 
+
+async def start_gitlab(h: Harness, reconcile_minutes: float) -> None:
+    """The GitLab simulator on the bot's (shifted) clock, seeded like the demo's."""
+    h.gitlab = GitLabSim(clock=ShiftedClock(DEMO_START).now)
+    students = [n for n in h.info["users"] if n in STUDENTS]
+    h.gitlab_world = seed_gitlab(h.gitlab, h.settings, students)
+    url = await h.gitlab.start()
+    assert h.settings.gitlab is not None
+    h.settings = replace(
+        h.settings,
+        gitlab=replace(h.settings.gitlab, url=url, reconcile_minutes=reconcile_minutes),
+        secrets=replace(
+            h.settings.secrets, gitlab_token=h.gitlab_world["token"], gitlab_webhook_secret=WEBHOOK_SECRET
+        ),
+    )
+
+
+def replace_ping(settings: Settings, ping_interval: float) -> Settings:
     return replace(settings, mattermost=replace(settings.mattermost, ping_interval=ping_interval))
 
 
@@ -160,6 +216,4 @@ async def harness(db_url: str) -> AsyncIterator[Harness]:
     try:
         yield h
     finally:
-        while h.bots:
-            await h.stop_bot()
-        await h.sim.stop()
+        await h.close()

@@ -25,8 +25,12 @@ def set_key(text: str, section: str, key: str, value: str) -> str:
     return text[: match.start()] + f"{key} = {value}" + text[match.end() :]
 
 
-def write_config(path: Path, *, mattermost_url: str, database_url: str, port: int) -> Path:
+def write_config(
+    path: Path, *, mattermost_url: str, database_url: str, port: int, gitlab_url: str | None = None
+) -> Path:
     text = example_config_path().read_text()
+    if gitlab_url is not None:
+        text = set_key(text, "gitlab", "url", f'"{gitlab_url}"')
     text = set_key(text, "mattermost", "url", f'"{mattermost_url}"')
     text = set_key(text, "server", "port", str(port))
     text = set_key(text, "server", "public_url", f'"http://127.0.0.1:{port}"')

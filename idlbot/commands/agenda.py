@@ -1,0 +1,122 @@
+"""`agenda`: the ranked questions for the next class; instructors preview, freeze, skip
+and mark questions done.
+
+Everyone sees the same order GitLab shows (domain/agenda.py says why); the freeze and
+its post, wiki page and labels are the service's (agenda_service.py). The command is
+`slow`: every subcommand may re-read GitLab (one request per page of questions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from idlbot.commands.context import Context
+from idlbot.commands.registry import CommandGroup
+from idlbot.commands.reply import Reply
+from idlbot.domain import agenda as dom
+from idlbot.domain.errors import Forbidden, UserError
+from idlbot.domain.roles import Role
+from idlbot.domain.timefmt import format_clock
+from idlbot.ports_agenda import Agenda
+
+group = CommandGroup("Class agenda")
+
+USAGE = "agenda [preview | freeze | skip #<issue> | done #<issue>]"
+
+
+def _port(ctx: Context) -> Agenda:
+    port = ctx.agenda
+    if port is None:
+        raise UserError("The class agenda is not set up on this bot (it needs GitLab).")
+    return port
+
+
+def _issue(args: str, sub: str) -> int:
+    text = args.strip().removeprefix("#")
+    if not text.isdigit():
+        raise UserError(f"Give the question's issue number, e.g. `/idl agenda {sub} #12`.")
+    return int(text)
+
+
+@group.command(
+    "agenda",
+    summary="The questions for the next class, ranked by upvotes, and the time left until the cutoff.",
+    usage=USAGE,
+    examples={"agenda": "", "agenda preview": "", "agenda freeze": "", "agenda skip #12": ""},
+    slow=True,
+)
+async def agenda(ctx: Context, args: str) -> Reply:
+    sub, _, rest = args.strip().partition(" ")
+    handler = _SUBCOMMANDS.get(sub.lower())
+    if handler is None:
+        raise UserError(f"Usage: `/idl {USAGE}`.")
+    if sub and ctx.user.role < Role.INSTRUCTOR:
+        raise Forbidden(
+            f"`/idl agenda {sub.lower()}` is for instructors; you are {ctx.user.role.with_article}."
+        )
+    return await handler(ctx, rest.strip())
+
+
+async def _show(ctx: Context, args: str) -> Reply:
+    now = ctx.clock.now()
+    view = await _port(ctx).view(now)
+    text = dom.render_live(
+        view.questions, slot=view.slot, top=view.top, now=now, tz=ctx.user.tz, frozen=view.frozen
+    )
+    return Reply.private(text)
+
+
+async def _preview(ctx: Context, args: str) -> Reply:
+    preview = await _port(ctx).preview(ctx.clock.now())
+    if preview is None:
+        raise UserError("There is no class left this term.")
+    body = dom.render_frozen(preview, ctx.user.tz)
+    return Reply.private(f"_Preview: nothing is posted or stored._\n\n{body}")
+
+
+async def _freeze(ctx: Context, args: str) -> Reply:
+    result = await _port(ctx).freeze(ctx.clock.now(), by=ctx.user.username)
+    if result is None:
+        raise UserError("There is no class left this term.")
+    record = result.record
+    what = "Frozen" if record.revision == 1 else f"Rebuilt (revision {record.revision})"
+    day = record.slot.key
+    lines = [
+        f"{what}: the agenda for {day} has {len(record.agenda.items)} questions "
+        f"({record.agenda.carried} carried over), as of {format_clock(record.frozen_at, ctx.user.tz)}.",
+        f"Post in the questions channel, wiki page `{dom.wiki_title(record.slot.date)}`, "
+        f"label `{dom.class_label(record.slot.date)}`.",
+    ]
+    if result.problems:
+        lines.append("Not finished yet (I retry on my own): " + "; ".join(result.problems))
+    return Reply.private("\n".join(lines))
+
+
+async def _skip(ctx: Context, args: str) -> Reply:
+    iid = _issue(args, "skip")
+    slot, new, frozen = await _port(ctx).skip(iid, ctx.clock.now(), by=ctx.user.username)
+    said = "is left out of" if new else "was already left out of"
+    text = f"#{iid} {said} the agenda for {slot.key}."
+    if frozen:
+        text += " That agenda is already frozen: `/idl agenda freeze` rebuilds it without #" + str(iid) + "."
+    return Reply.private(text)
+
+
+async def _done(ctx: Context, args: str) -> Reply:
+    iid = _issue(args, "done")
+    new, problem = await _port(ctx).done(iid, ctx.clock.now(), by=ctx.user.username)
+    text = f"#{iid} is marked as discussed; it will not come back on an agenda."
+    if not new:
+        text = f"#{iid} was already marked as discussed."
+    if problem:
+        text += f" GitLab did not take the change ({problem}); run the command again later."
+    return Reply.private(text)
+
+
+_SUBCOMMANDS: dict[str, Callable[[Context, str], Awaitable[Reply]]] = {
+    "": _show,
+    "preview": _preview,
+    "freeze": _freeze,
+    "skip": _skip,
+    "done": _done,
+}

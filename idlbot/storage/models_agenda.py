@@ -1,0 +1,70 @@
+"""Tables of the class agenda (issue 5), on the shared metadata.
+
+`agenda_frozen.class_date` is the primary key: inserting it is the freeze, so two
+processes (or a restart racing the cutoff) can never freeze one class twice; the loser
+publishes the winner's list. The publish progress (`post_revision`, `wiki_revision`,
+`labels_revision`) lives in the same row, so a crash between the post and the wiki
+page leaves a row that says exactly what is left to do.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idlbot.storage.models import Base, UtcDateTime
+
+__all__ = ["AgendaDoneRow", "AgendaFrozenRow", "AgendaHookKeyRow", "AgendaSkipRow"]
+
+
+class AgendaFrozenRow(Base):
+    """One frozen agenda. `items` are the included questions as frozen (AgendaItem JSON),
+    `ranking` the iids of every eligible question in GitLab's order, `labeled` the iids
+    that carry this class's label in GitLab (so a re-freeze knows what to unlabel)."""
+
+    __tablename__ = "agenda_frozen"
+
+    class_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    cutoff_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    frozen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revision: Mapped[int] = mapped_column(Integer)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    ranking: Mapped[list[int]] = mapped_column(JSON)
+    labeled: Mapped[list[int]] = mapped_column(JSON)
+    post_revision: Mapped[int] = mapped_column(Integer)
+    wiki_revision: Mapped[int] = mapped_column(Integer)
+    labels_revision: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AgendaDoneRow(Base):
+    """`/idl agenda done #12`: discussed in class, so it never returns to an agenda."""
+
+    __tablename__ = "agenda_done"
+
+    iid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    done_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    done_by: Mapped[str] = mapped_column(String(64))
+
+
+class AgendaSkipRow(Base):
+    """`/idl agenda skip #12`: left out of that one class's agenda."""
+
+    __tablename__ = "agenda_skips"
+
+    class_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    iid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    skipped_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    skipped_by: Mapped[str] = mapped_column(String(64))
+
+
+class AgendaHookKeyRow(Base):
+    """Idempotency-Keys of question hooks already handled (GitLab resends reuse them)."""
+
+    __tablename__ = "agenda_hook_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
