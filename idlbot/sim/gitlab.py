@@ -271,7 +271,7 @@ class GitLabSim:
                 raise SimError(404, {"error": "404 Not Found"})
             if user is None:
                 raise unauthorized()
-            injected = self.faults.take_failure()
+            injected = self.faults.take_failure(request.method, route_name)
             if injected is not None:
                 raise injected
             route, params = matched

@@ -83,12 +83,18 @@ class TokenBucket:
         }
 
 
+def _server_error(status: int) -> SimError:
+    reason = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+    return SimError(status, {"message": f"{status} {reason.get(status, 'Error')}"})
+
+
 class Faults:
     """The fault switches (`sim.faults`). All default to off."""
 
     def __init__(self) -> None:
         self._fail_left = 0
         self._fail_status = 500
+        self._route_failures: dict[tuple[str, str], list[int]] = {}
         self.limiter: TokenBucket | None = None
         #: "rack_attack" (text body) or "application" (JSON body, per-endpoint limits)
         self.rate_limit_style = "rack_attack"
@@ -99,14 +105,20 @@ class Faults:
         """The next `n` authenticated API requests answer `status` instead of being handled."""
         self._fail_left, self._fail_status = n, status
 
-    def take_failure(self) -> SimError | None:
+    def fail_route(self, method: str, route: str, n: int = 1, status: int = 503) -> None:
+        """The next `n` requests to one route (a template like "/projects/:id/wikis/:slug")
+        fail; other routes keep working, as when one GitLab backend (gitaly) is down."""
+        self._route_failures[(method.upper(), route)] = [n, status]
+
+    def take_failure(self, method: str = "", route: str | None = None) -> SimError | None:
+        targeted = self._route_failures.get((method.upper(), route or ""))
+        if targeted is not None and targeted[0] > 0:
+            targeted[0] -= 1
+            return _server_error(targeted[1])
         if self._fail_left <= 0:
             return None
         self._fail_left -= 1
-        reason = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
-        return SimError(
-            self._fail_status, {"message": f"{self._fail_status} {reason.get(self._fail_status, 'Error')}"}
-        )
+        return _server_error(self._fail_status)
 
     def rate_limit(self, per_sec: float | None, burst: int = 10, *, style: str = "rack_attack") -> None:
         """Throttle each token to `per_sec` with `burst`; None turns the limiter off."""
@@ -117,5 +129,6 @@ class Faults:
 
     def clear(self) -> None:
         self._fail_left = 0
+        self._route_failures.clear()
         self.limiter = None
         self.latency = 0.0

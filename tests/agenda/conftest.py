@@ -47,13 +47,6 @@ class SimClock:
         return self.clock.now().astimezone(UTC)
 
 
-class CourseClient(GitLabClient):
-    """GitLabClient plus the `close_issue` the lead adds (same call as the adapter's)."""
-
-    async def close_issue(self, iid: int) -> None:
-        await self._run(lambda: self._course().issues.update(iid, {"state_event": "close"}, **self._opts))
-
-
 @dataclass
 class FakeEditor:
     """`MattermostChat.patch_post` stand-in: the edits, in order."""
@@ -93,7 +86,7 @@ class Rig:
     store: SqlAgendaStore
     outbox: SqlOutbox
     editor: FakeEditor
-    gitlab: CourseClient
+    gitlab: GitLabClient
     closers: list[Callable[[], Any]]
 
     async def deliver(self, now: datetime) -> list[OutboxItem]:
@@ -120,7 +113,7 @@ async def make_rig(
         gl_settings = GitLabSettings(
             url=sim.url, project=COURSE, assignments_group="idl2018", request_timeout=5, max_workers=2
         )
-        client = CourseClient(gl_settings, token, max_retries=4)
+        client = GitLabClient(gl_settings, token, max_retries=4)
         engine = create_engine(db_url)
         sessions = sessionmaker(engine)
         store, outbox, editor = SqlAgendaStore(sessions), SqlOutbox(sessions), FakeEditor()

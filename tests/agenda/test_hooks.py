@@ -71,9 +71,9 @@ async def test_forged_hook_is_refused_and_changes_nothing(
     rig = make_rig()
     seen: list[QuestionChanged] = []
 
-    async def on_question(event: QuestionChanged) -> None:
+    async def on_question(event: QuestionChanged, key: str | None) -> None:
         seen.append(event)
-        await rig.service.on_question(event, None)
+        await rig.service.on_question(event, key)
 
     app = web.Application()
     # today's route passes no key; the lead changes it to `on_question(event, key)`
