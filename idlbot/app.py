@@ -367,8 +367,8 @@ class Bot:
         await self.engine.dispose()
 
 
-async def run_forever(settings: Settings) -> None:
-    bot = Bot(settings)
+async def run_forever(settings: Settings, clock: Clock | None = None) -> None:
+    bot = Bot(settings, clock=clock)
     await bot.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

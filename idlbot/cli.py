@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 from idlbot import __version__
 
@@ -44,8 +45,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.log_level,
         secrets=(s.mattermost_token, s.slash_token, s.gitlab_token, s.gitlab_webhook_secret, s.slurm_secret),
     )
-    asyncio.run(run_forever(settings))
+    clock = None
+    if args.pretend_now:
+        from idlbot.clock import ShiftedClock
+
+        clock = ShiftedClock(_instant(args.pretend_now))
+    asyncio.run(run_forever(settings, clock))
     return 0
+
+
+def _instant(text: str) -> datetime:
+    from idlbot.config import ConfigError
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ConfigError([f"--pretend-now: invalid instant {text!r} (use YYYY-MM-DDTHH:MM+HH:MM)"])
+    return when
 
 
 def cmd_setup_mattermost(args: argparse.Namespace) -> int:
@@ -147,6 +165,12 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the bot")
     run.add_argument("--config", required=True)
     run.add_argument("--log-level", default="INFO")
+    run.add_argument(
+        "--pretend-now",
+        metavar="INSTANT",
+        help="rehearse: run with the clock starting at this instant (e.g. 2018-10-23T09:59:45+02:00) "
+        "and moving in real time; for dry runs of a term and for crash tests",
+    )
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check-config", help="validate a config file and the secrets in the environment")

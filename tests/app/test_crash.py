@@ -19,18 +19,11 @@ from tests.app.conftest import eventually, make_harness
 from tests.support.configfile import free_port, write_config
 
 
-async def spawn_bot(config: Path, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+async def spawn_bot(config: Path, env: dict[str, str], log: Path, *extra: str) -> asyncio.subprocess.Process:
     with log.open("ab") as sink:  # the child keeps its own copy of the descriptor
         return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "idlbot",
-            "run",
-            "--config",
-            str(config),
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=sink,
+            sys.executable, "-m", "idlbot", "run", "--config", str(config), *extra,
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=sink,
         )
 
 
@@ -68,8 +61,10 @@ async def test_kill_9_with_100_pending_posts_delivers_each_once(db_url: str, tmp
             await eventually(lambda: len(delivered()) >= 20, timeout=30, what="20 deliveries")
         except AssertionError:
             raise AssertionError(f"bot exited {first.returncode}: {log.read_text()[-3000:]}") from None
-        first.send_signal(signal.SIGKILL)
-        await first.wait()
+        finally:
+            if first.returncode is None:  # also when the wait above failed: never leave it running
+                first.send_signal(signal.SIGKILL)
+            await first.wait()
         partial = len(delivered())
         assert partial < 100, "the bot finished before it could be killed; raise the latency"
         second = await spawn_bot(config, env, log)

@@ -87,8 +87,9 @@ async def test_forged_hook_gets_401_and_changes_nothing(world: Harness) -> None:
     url = f"http://127.0.0.1:{world.bot.port}/gitlab/webhook"
     async with aiohttp.ClientSession() as http:
         for token in ("wrong", ""):
-            async with http.post(url, json=delivery,
-                                 headers={"X-Gitlab-Event": "Tag Push Hook", "X-Gitlab-Token": token}) as resp:
+            async with http.post(
+                url, json=delivery, headers={"X-Gitlab-Event": "Tag Push Hook", "X-Gitlab-Token": token}
+            ) as resp:
                 assert resp.status == 401
     assert "a02: on time" not in await status_of(world, "alice")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +151,32 @@ async def test_two_processes_on_postgres_fire_100_occurrences_exactly_once(
     finally:
         for e in engines:
             await e.dispose()
+
+
+async def test_two_real_processes_on_postgres_fire_100_occurrences_exactly_once(
+    postgres_db_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    """The acceptance case with two OS processes (not two engines in one process)."""
+    import sys
+    import time
+
+    from tests.reminders.fire_worker import occurrences
+
+    start_at = str(time.time() + 3.0)
+    outs = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.reminders.fire_worker", postgres_db_url, str(out), start_at
+        )
+        for out in outs
+    ]
+    assert [await asyncio.wait_for(p.wait(), 60) for p in procs] == [0, 0]
+    a, b = (set(filter(None, out.read_text().splitlines())) for out in outs)
+    assert a | b == {o.key for o in occurrences()}
+    assert not a & b
+    engine = create_engine(postgres_db_url)
+    try:
+        counts = await make_rig(engine, settings).outbox.count_by_state()
+        assert counts["pending"] == 100
+    finally:
+        await engine.dispose()
