@@ -1,0 +1,383 @@
+"""Slurm job records, reservations and node states as pure values, and what the bot says about them.
+
+The outcome of a job is decided from its *state* alone. Slurm's sources disagree on exit codes
+(for a TIMEOUT job jobcomp and the epilog say 0:0, scontrol and squeue 0:15, sacct either; a
+running job that was cancelled shows 0:0 or 15), so the exit code is only shown as detail.
+
+A job is identified by (cluster, job id, submit time): job ids restart at 1 when a cluster's
+state is wiped, so the id alone would merge two different jobs in the bot's store.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
+
+
+class ClusterError(Exception):
+    """A Slurm command failed or timed out; the message is safe to log, not meant for students."""
+
+
+class Outcome(enum.Enum):
+    """How a job ended (or ACTIVE while it has not). Values are what the DM text says."""
+
+    OK = "completed"
+    FAILED = "failed"
+    CANCELLED = "was cancelled"
+    TIMEOUT = "hit its time limit"
+    OUT_OF_MEMORY = "ran out of memory"
+    NODE_FAIL = "was stopped by a node failure"
+    BOOT_FAIL = "could not boot its node"
+    PREEMPTED = "was preempted"
+    DEADLINE = "missed its deadline"
+    ACTIVE = "is not finished"
+    UNKNOWN = "ended in an unknown state"
+
+
+_OUTCOMES: Mapping[str, Outcome] = {
+    "COMPLETED": Outcome.OK,
+    "FAILED": Outcome.FAILED,
+    "SPECIAL_EXIT": Outcome.FAILED,
+    "CANCELLED": Outcome.CANCELLED,
+    "REVOKED": Outcome.CANCELLED,  # federation: the sibling ran elsewhere
+    "TIMEOUT": Outcome.TIMEOUT,
+    "OUT_OF_MEMORY": Outcome.OUT_OF_MEMORY,
+    "NODE_FAIL": Outcome.NODE_FAIL,
+    "BOOT_FAIL": Outcome.BOOT_FAIL,
+    "PREEMPTED": Outcome.PREEMPTED,
+    "DEADLINE": Outcome.DEADLINE,
+}
+ACTIVE_STATES = frozenset(
+    {
+        "PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD",
+        "REQUEUE_FED", "RESIZING", "RESV_DEL_HOLD", "SIGNALING", "STAGE_OUT", "STOPPED",
+    }
+)  # fmt: skip
+# sacct -s codes of every terminal state, for the reconciliation poll.
+TERMINAL_STATE_CODES = "CD,F,CA,TO,OOM,NF,PR,BF,DL"
+# When an array's tasks ended differently, the summary's outcome is the first of these present:
+# a broken node or memory says more about what to fix than a plain failure, and cancelling is
+# usually the student's own doing.
+_SEVERITY = (
+    Outcome.NODE_FAIL, Outcome.BOOT_FAIL, Outcome.OUT_OF_MEMORY, Outcome.TIMEOUT, Outcome.FAILED,
+    Outcome.PREEMPTED, Outcome.DEADLINE, Outcome.UNKNOWN, Outcome.CANCELLED, Outcome.OK,
+)  # fmt: skip
+
+
+def outcome(state: str) -> Outcome:
+    """Outcome of a Slurm state word ("COMPLETED", "CANCELLED by 1001", "CANCELLED+", ...)."""
+    word = state.split(" ", 1)[0].rstrip("+").upper()
+    if word in ACTIVE_STATES:
+        return Outcome.ACTIVE
+    return _OUTCOMES.get(word, Outcome.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class ExitCode:
+    """Slurm's "status:signal" pair. Detail only: see the module docstring."""
+
+    status: int = 0
+    signal: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> ExitCode:
+        """ "3:0" -> ExitCode(3, 0); anything unparsable -> 0:0 (it is never decisive)."""
+        status, _, signal = text.strip().partition(":")
+        try:
+            return cls(int(status or 0), int(signal or 0))
+        except ValueError:
+            return cls()
+
+    def __str__(self) -> str:
+        return f"{self.status}:{self.signal}"
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job (or one array task) as sacct or squeue reported it.
+
+    `job_id` is Slurm's raw id (JobIDRaw: array tasks have their own); `array_job_id` and
+    `array_task_id` are set for array tasks. A pending array remainder ("10_[1-4%1]") has
+    `array_task_id` None and its range in `array_tasks`. `time_limit` None means UNLIMITED.
+    """
+
+    cluster: str
+    job_id: int
+    submit: datetime
+    user: str
+    name: str
+    state: str  # the first word: COMPLETED, CANCELLED, PENDING, ...
+    exit_code: ExitCode = ExitCode()
+    elapsed: timedelta = timedelta(0)
+    gpus: int = 0
+    nodes: str = ""
+    time_limit: timedelta | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    array_job_id: int | None = None
+    array_task_id: int | None = None
+    array_tasks: str | None = None
+    uid: int | None = None
+    partition: str = ""
+    reason: str = ""  # why pending (squeue), e.g. "ReqNodeNotAvail, Reserved for maintenance"
+    state_detail: str = ""  # the rest of sacct's State, e.g. "by 1001"
+
+    @property
+    def key(self) -> tuple[str, int, datetime]:
+        """The store's key: ids restart when a cluster's state is wiped, submit times do not."""
+        return (self.cluster, self.job_id, self.submit)
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome(self.state)
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome is not Outcome.ACTIVE
+
+    @property
+    def task_ids(self) -> list[int]:
+        """The array task ids this record stands for: one, or a pending remainder's range."""
+        if self.array_task_id is not None:
+            return [self.array_task_id]
+        return expand_task_range(self.array_tasks) if self.array_tasks else []
+
+    @property
+    def display_id(self) -> str:
+        """The id people see in squeue: "6_2" for an array task, "6" otherwise."""
+        if self.array_job_id is not None and self.array_task_id is not None:
+            return f"{self.array_job_id}_{self.array_task_id}"
+        if self.array_job_id is not None and self.array_tasks:
+            return f"{self.array_job_id}_[{self.array_tasks}]"
+        return str(self.job_id)
+
+
+def expand_task_range(text: str) -> list[int]:
+    """Slurm's task list "1-4%1", "0,3,5-9:2" -> [1, 2, 3, 4], [0, 3, 5, 7, 9]; junk -> []."""
+    ids: list[int] = []
+    for part in text.partition("%")[0].split(","):
+        span, _, step_text = part.partition(":")
+        first, _, last = span.partition("-")
+        try:
+            start, stop, step = int(first), int(last or first), int(step_text or 1)
+        except ValueError:
+            return []
+        ids.extend(range(start, stop + 1, max(step, 1)))
+    return ids
+
+
+@dataclass(frozen=True)
+class ArraySummary:
+    """All tasks of one array job, told as one message instead of one DM per task."""
+
+    cluster: str
+    array_job_id: int
+    submit: datetime
+    user: str
+    name: str
+    tasks: tuple[JobRecord, ...]
+    counts: Mapping[str, int] = field(default_factory=dict)  # state -> number of tasks
+
+    @property
+    def key(self) -> tuple[str, int, datetime]:
+        return (self.cluster, self.array_job_id, self.submit)
+
+    @property
+    def outcome(self) -> Outcome:
+        """ACTIVE while any task is; OK when all completed; else the most telling task outcome."""
+        present = {task.outcome for task in self.tasks}
+        if Outcome.ACTIVE in present or not present:
+            return Outcome.ACTIVE
+        return next(o for o in _SEVERITY if o in present)
+
+    @property
+    def task_count(self) -> int:
+        return sum(max(len(t.task_ids), 1) for t in self.tasks)
+
+    @property
+    def unsuccessful_tasks(self) -> list[int]:
+        return sorted(i for t in self.tasks if t.outcome is not Outcome.OK for i in t.task_ids)
+
+
+def summarize_array(tasks: Iterable[JobRecord]) -> ArraySummary:
+    """One summary of an array's tasks (all sharing array job id and submit time)."""
+    ordered = tuple(sorted(tasks, key=lambda t: (t.array_task_id is None, t.array_task_id or 0)))
+    if not ordered:
+        raise ValueError("an array summary needs at least one task")
+    first = ordered[0]
+    array_id = first.array_job_id if first.array_job_id is not None else first.job_id
+    counts: Counter[str] = Counter()
+    for task in ordered:  # a pending remainder "10_[1-4]" that was cancelled counts as 4 tasks
+        counts[task.state] += max(len(task.task_ids), 1)
+    return ArraySummary(
+        cluster=first.cluster, array_job_id=array_id, submit=first.submit, user=first.user,
+        name=first.name, tasks=ordered, counts=dict(sorted(counts.items())),
+    )  # fmt: skip
+
+
+def group_arrays(records: Iterable[JobRecord]) -> list[JobRecord | ArraySummary]:
+    """Plain jobs stay as they are; the tasks of each array become one ArraySummary.
+
+    Order follows the first appearance of each job or array, so callers keep sacct's order.
+    """
+    groups: dict[tuple[str, int, datetime], list[JobRecord]] = {}
+    out: list[JobRecord | tuple[str, int, datetime]] = []
+    for record in records:
+        if record.array_job_id is None:
+            out.append(record)
+            continue
+        key = (record.cluster, record.array_job_id, record.submit)
+        if key not in groups:
+            groups[key] = []
+            out.append(key)
+        groups[key].append(record)
+    return [summarize_array(groups[item]) if isinstance(item, tuple) else item for item in out]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A Slurm reservation; maintenance windows are the ones flagged MAINT."""
+
+    name: str
+    start: datetime
+    end: datetime
+    flags: frozenset[str] = frozenset()
+    nodes: str = ""
+    state: str = ""  # ACTIVE or INACTIVE
+    users: str = ""
+
+    @property
+    def maintenance(self) -> bool:
+        return "MAINT" in self.flags
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True)
+class ReservationConflict:
+    """Why a maintenance window could not be created: Slurm said "Requested nodes are busy",
+    and these running jobs' time limits reach into the window. An error value, not an
+    exception, because the caller (an admin command) is expected to show it and decide."""
+
+    name: str
+    message: str
+    jobs: tuple[JobRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """A node's base state ("idle", "mixed", "allocated", "down", ...) and its flags
+    ("maint", "drain", "reserved", ...), all lower case."""
+
+    name: str
+    state: str
+    flags: frozenset[str] = frozenset()
+    reason: str = ""
+
+    @property
+    def idle(self) -> bool:
+        """No job on it; a node in a maintenance window is still idle if nothing runs there."""
+        return self.state == "idle"
+
+
+def _clean(text: str) -> str:
+    """User-chosen text (job names) made safe inside `code`: no backticks, no @all pings."""
+    return defuse_mentions(text.replace("`", "'").replace("\n", " "))
+
+
+def format_duration(span: timedelta) -> str:
+    """Slurm's own style, which students know from squeue: 0:05, 1:02:03, 2-03:04:05."""
+    total = max(int(span.total_seconds()), 0)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}-{hours:02d}:{minutes:02d}:{seconds:02d}"
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes}:{seconds:02d}"
+
+
+def _cancelled_by(record: JobRecord) -> str:
+    """sacct says "CANCELLED by 1001" (a uid): the owner reads "by you", anyone else's uid stays."""
+    by = record.state_detail.removeprefix("by ").strip()
+    if record.uid is not None and by == str(record.uid):
+        return "by you"
+    return f"by uid {_clean(by)}" if by.isdigit() else _clean(record.state_detail)
+
+
+def _exit_detail(record: JobRecord) -> str:
+    code = record.exit_code
+    if record.outcome is Outcome.FAILED or code.status:
+        detail = f"exit code {code.status}"
+        return detail + (f", signal {code.signal}" if code.signal else "")
+    return f"signal {code.signal}" if code.signal else ""
+
+
+def render_job(record: JobRecord, tz: ZoneInfo) -> str:
+    """The DM for one finished job, e.g.
+    "Job **5** `f3` on idl-gpu failed (exit code 3) after 0:02, ended Tue 01 Dec 2026, 20:10 UTC."
+    """
+    what = record.outcome.value
+    if record.outcome is Outcome.CANCELLED and record.state_detail:
+        what += f" ({_cancelled_by(record)})"
+    elif record.outcome is Outcome.TIMEOUT and record.time_limit is not None:
+        what += f" ({format_duration(record.time_limit)})"
+    detail = _exit_detail(record)
+    if detail and record.outcome is not Outcome.CANCELLED:
+        what += f" ({detail})"
+    parts = [f"Job **{record.display_id}** `{_clean(record.name)}` on {_clean(record.cluster)} {what}"]
+    if record.start is not None:
+        parts.append(f"after {format_duration(record.elapsed)}")
+    if record.gpus:
+        parts.append(f"with {record.gpus} GPU{'s' if record.gpus != 1 else ''}")
+    text = " ".join(parts)
+    if record.end is not None:
+        text += f", ended {format_clock(record.end, tz)}"
+    return text + "."
+
+
+def render_array(summary: ArraySummary, tz: ZoneInfo) -> str:
+    """The DM for a whole array: counts per state and which tasks did not complete."""
+    counts = ", ".join(f"{n} {state}" for state, n in summary.counts.items())
+    head = (
+        f"Array job **{summary.array_job_id}** `{_clean(summary.name)}` on {_clean(summary.cluster)}: "
+        f"{summary.task_count} task{'s' if summary.task_count != 1 else ''} ({counts})"
+    )
+    bad = summary.unsuccessful_tasks
+    if bad:
+        shown = ", ".join(str(t) for t in bad[:20]) + (f" and {len(bad) - 20} more" if len(bad) > 20 else "")
+        head += f"; not completed: task{'s' if len(bad) != 1 else ''} {shown}"
+    ends = [t.end for t in summary.tasks if t.end is not None]
+    if ends and summary.outcome is not Outcome.ACTIVE:
+        head += f", last ended {format_clock(max(ends), tz)}"
+    return head + "."
+
+
+def render_reservation(reservation: Reservation, tz: ZoneInfo) -> str:
+    """ "Maintenance `m1` on all nodes: Thu 10 Dec 2026, 08:00-09:00 UTC (ACTIVE)." (en dash)"""
+    kind = "Maintenance" if reservation.maintenance else "Reservation"
+    where = "all nodes" if "ALL_NODES" in reservation.flags else (_clean(reservation.nodes) or "no nodes")
+    state = f" ({reservation.state})" if reservation.state else ""
+    span = format_span(reservation.start, reservation.end, tz)
+    return f"{kind} `{_clean(reservation.name)}` on {where}: {span}{state}."
+
+
+def render_conflict(conflict: ReservationConflict, tz: ZoneInfo) -> str:
+    """What an admin sees when a window overlaps running jobs; IGNORE_JOBS is the way out."""
+    lines = [f"Could not create `{_clean(conflict.name)}`: {_clean(conflict.message)}"]
+    for job in conflict.jobs:
+        ends = ""
+        if job.start is not None and job.time_limit is not None:
+            ends = f", may run until {format_clock(job.start + job.time_limit, tz)}"
+        elif job.time_limit is None:
+            ends = ", no time limit"
+        lines.append(f"- job {job.display_id} `{_clean(job.name)}` of {_clean(job.user)}{ends}")
+    return "\n".join(lines)
