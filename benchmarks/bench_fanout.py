@@ -80,10 +80,11 @@ async def one_fan_out(
     before = len(sim.requests)
     started = time.perf_counter()
     now = bot.clock.now()
-    for n, user_id in enumerate(users):
-        await bot.outbox.enqueue(
-            key=f"nudge:{tag}:{user_id}", message=f"{tag} is due in 6 h ({n})", now=now, dm_user_id=user_id
-        )
+    # as the reminder firing does it: one transaction for the whole fan-out
+    items = [(f"nudge:{tag}:{user_id}", user_id) for user_id in users]
+    await bot.outbox.enqueue_dms(
+        items=items, message=f"{tag} is due in 6 h and I have no hand-in yet", now=now
+    )
     bot.worker.wake()
     bot_id, prefix = bot.chat.bot_user_id, f"nudge:{tag}:"
 

@@ -101,13 +101,24 @@ class OutboxWorker:
         by_channel: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_channel[item.channel_id or f"dm:{item.dm_user_id}"].append(item)
-        await asyncio.gather(*(self._deliver_in_order(group) for group in by_channel.values()))
+        sent: list[tuple[int, str]] = []
+        try:
+            await asyncio.gather(*(self._deliver_in_order(group, sent) for group in by_channel.values()))
+        finally:
+            # One transaction for the whole batch: a commit per post was the fan-out's cost.
+            # Until it commits the rows stay "sending"; after a crash they are looked up by
+            # key before any resend, so a late mark loses nothing and doubles nothing.
+            if sent:
+                await self._outbox.mark_sent_many(sent, now=self._clock.now())
         return len(items)
 
-    async def _deliver_in_order(self, items: list[OutboxItem]) -> None:
+    async def _deliver_in_order(self, items: list[OutboxItem], sent: list[tuple[int, str]]) -> None:
         async with self._limit:
             for index, item in enumerate(items):
-                if not await self.deliver(item):
+                post_id = await self.deliver(item)
+                if post_id is not None:
+                    sent.append((item.id, post_id))
+                else:
                     # keep the channel's order: what follows waits for the failed one
                     for later in items[index + 1 :]:
                         await self._outbox.mark_retry(
@@ -115,7 +126,9 @@ class OutboxWorker:
                         )
                     return
 
-    async def deliver(self, item: OutboxItem) -> bool:
+    async def deliver(self, item: OutboxItem) -> str | None:
+        """Post one item; its post id, or None after recording the failure. The caller
+        marks delivered items sent (in one transaction per batch)."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -148,8 +161,7 @@ class OutboxWorker:
                 error,
                 extra={"event": "delivery", "key": item.key, "outcome": "failed"},
             )
-            return False
-        await self._outbox.mark_sent(item.id, post_id=post_id, now=self._clock.now())
+            return None
         self._metrics.outbox_delivered.inc()
         log.info(
             "delivery %s ok post=%s attempt=%d %.1fms",
@@ -159,7 +171,7 @@ class OutboxWorker:
             (loop.time() - started) * 1e3,
             extra={"event": "delivery", "key": item.key, "outcome": "sent"},
         )
-        return True
+        return post_id
 
     async def _record_failure(self, item: OutboxItem, error: DeliveryError) -> None:
         if error.retryable:

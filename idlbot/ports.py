@@ -32,6 +32,10 @@ class Outbox(Protocol):
         files: Sequence[Attachment] = (),
     ) -> bool: ...
 
+    async def enqueue_dms(self, *, items: Sequence[tuple[str, str]], message: str, now: datetime) -> None:
+        """The same DM to many users, (key, user id) each, queued in one transaction."""
+        ...
+
 
 @dataclass(frozen=True)
 class HealthSnapshot:

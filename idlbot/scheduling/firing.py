@@ -113,10 +113,7 @@ async def _enqueue(deps: FireDeps, occurrence: Occurrence, now: datetime) -> tup
     if deps.roster is None:
         raise DeliveryProblem("no roster connected: cannot reach students")
     users = await _recipients(deps, deps.roster, occurrence)
-    for user_id in users:
-        await deps.outbox.enqueue(
-            key=f"{occurrence.key}:{user_id}", message=text, now=now, dm_user_id=user_id
-        )
+    await deps.outbox.enqueue_dms(items=[(f"{occurrence.key}:{u}", u) for u in users], message=text, now=now)
     return None, len(users)
 
 

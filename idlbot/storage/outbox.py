@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, and_, exists, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from idlbot.domain.attachment import Attachment
@@ -196,6 +196,35 @@ class SqlOutbox:
         """Record delivery. Only from ``sending``; False if the row was not in flight
         (e.g. another process recovered and re-claimed it), so the caller can log it."""
         return await self._transition(item_id, {"state": "sent", "post_id": post_id, "sent_at": now})
+
+    async def enqueue_dms(self, *, items: Sequence[tuple[str, str]], message: str, now: datetime) -> None:
+        """Queue the same message as a DM to many users, (key, user id) each, in one
+        transaction: a fan-out of 300 nudges is one commit, not 300. Existing keys are
+        left as they are (ON CONFLICT DO NOTHING), exactly as with `enqueue`."""
+        if not items:
+            return
+        rows: list[dict[str, Any]] = [
+            {"key": key, "channel_id": None, "dm_user_id": user_id, "message": message, "props": {},
+             "files": [], "root_id": None, "state": "pending", "attempts": 0,
+             "next_attempt_at": now, "created_at": now}
+            for key, user_id in items
+        ]  # fmt: skip
+        async with transaction(self._db) as conn:
+            await conn.execute(insert_for(conn, _T).on_conflict_do_nothing(index_elements=["key"]), rows)
+
+    async def mark_sent_many(self, delivered: Sequence[tuple[int, str]], *, now: datetime) -> None:
+        """`mark_sent` for a batch, in one transaction (one commit per batch, not per post).
+        Rows no longer in flight are left alone, as with `mark_sent` (drivers report no
+        row count for a batch, so nothing is returned)."""
+        if not delivered:
+            return
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.id == bindparam("b_id"), OutboxRow.state == "sending")
+            .values(state="sent", post_id=bindparam("b_post"), sent_at=now)
+        )
+        async with transaction(self._db) as conn:
+            await conn.execute(stmt, [{"b_id": i, "b_post": p} for i, p in delivered])
 
     async def mark_retry(self, item_id: int, *, next_attempt_at: datetime, error: str) -> bool:
         """Back to ``pending``, due at ``next_attempt_at`` (the caller picks the backoff)."""

@@ -266,3 +266,31 @@ async def test_reschedule_now(outbox: SqlOutbox) -> None:
     assert [i.key for i in await outbox.claim_due(reconnect)] == ["k0", "k1"]
     item = await outbox.get("k2")
     assert item is not None and item.state == "sending"
+
+
+async def test_mark_sent_many_marks_a_batch_in_flight_only(outbox: SqlOutbox) -> None:
+    for i in range(3):
+        await outbox.enqueue(key=f"k{i}", message="m", now=T0, channel_id=f"c{i}")
+    a, b, c = await outbox.claim_due(T0)
+    await outbox.mark_failed(c.id, error="rejected")
+    await outbox.mark_sent_many([(a.id, "p" * 26), (b.id, "q" * 26), (c.id, "r" * 26)], now=T0)
+    states = {k: (await outbox.get(k)) for k in ("k0", "k1", "k2")}
+    assert [(s.state, s.post_id) for s in states.values() if s] == [
+        ("sent", "p" * 26),
+        ("sent", "q" * 26),
+        ("failed", None),
+    ]
+    await outbox.mark_sent_many([], now=T0)
+
+
+async def test_enqueue_dms_is_one_batch_and_keeps_existing_keys(outbox: SqlOutbox) -> None:
+    await outbox.enqueue(key="n:u1", message="earlier", now=T0, dm_user_id="u1")
+    await outbox.enqueue_dms(items=[("n:u1", "u1"), ("n:u2", "u2"), ("n:u3", "u3")], message="nudge", now=T0)
+    await outbox.enqueue_dms(items=[("n:u2", "u2")], message="again", now=T0)
+    got = {k: await outbox.get(k) for k in ("n:u1", "n:u2", "n:u3")}
+    assert {k: (v.message, v.dm_user_id) for k, v in got.items() if v} == {
+        "n:u1": ("earlier", "u1"),
+        "n:u2": ("nudge", "u2"),
+        "n:u3": ("nudge", "u3"),
+    }
+    await outbox.enqueue_dms(items=[], message="none", now=T0)
