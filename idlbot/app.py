@@ -12,8 +12,11 @@ Stop runs the other way round and drains in-flight command replies.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -23,7 +26,9 @@ from mattermostautodriver.exceptions import ResourceNotFound
 from idlbot.adapters.gitlab import GitLabClient
 from idlbot.adapters.mattermost import MattermostChat, classify
 from idlbot.adapters.mm_websocket import WebsocketSupervisor
+from idlbot.adapters.slurm import SlurmCluster
 from idlbot.agenda_service import AgendaService
+from idlbot.announcements import AnnouncementService, action_handler
 from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
@@ -32,6 +37,8 @@ from idlbot.delivery import OutboxWorker
 from idlbot.dispatch import CommandPorts, Dispatcher
 from idlbot.healthcheck import BotHealth
 from idlbot.inbound import Inbound
+from idlbot.job_notify import JobNotifier, JobsDesk
+from idlbot.maintenance import MaintenanceService
 from idlbot.metrics import Metrics
 from idlbot.ports import HealthSnapshot
 from idlbot.qualification_sync import QualificationSync
@@ -41,8 +48,10 @@ from idlbot.scheduling.firing import FireDeps
 from idlbot.scheduling.runner import ReminderRunner
 from idlbot.scheduling.service import ReminderService
 from idlbot.storage.agenda import SqlAgendaStore
+from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
+from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.reminders import SqlReminderStore
@@ -52,6 +61,7 @@ from idlbot.web.calendar import ROUTE as CALENDAR_ROUTE
 from idlbot.web.calendar import calendar_route
 from idlbot.web.gitlab import GitLabHookDeps, add_gitlab_routes
 from idlbot.web.server import WebDeps, build_web_app
+from idlbot.web.slurm import SlurmEventDeps, add_slurm_routes
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +151,52 @@ class Bot:
             calendar_base_url=settings.server.public_url,
             on_change=self.reminder_scheduler.replan,
         )
+        self.announcements = AnnouncementService(
+            SqlAnnouncementStore(sessions),
+            self.outbox,
+            self._channel_id,
+            # stable across restarts (pending buttons keep working) and secret like the token
+            secret=hashlib.sha256(b"idlbot-action:" + (secrets.slash_token or "").encode()).digest(),
+            public_url=settings.server.public_url,
+            channels=settings.mattermost.channels,
+        )
+        self.maintenance: MaintenanceService | None = None
+        self.notifier: JobNotifier | None = None
+        jobs_desk: JobsDesk | None = None
+        if settings.slurm.enabled:
+            cluster = SlurmCluster(settings.slurm)
+            self.maintenance = MaintenanceService(
+                cluster,
+                SqlMaintenanceStore(sessions),
+                self.outbox,
+                self._channel_id,
+                self.directory.user_for_cluster,
+                channel=settings.mattermost.channels["cluster"],
+                tz=settings.course.tz,
+                cluster_name=settings.slurm.cluster,
+            )
+            job_store = SqlJobStore(sessions)
+            self.notifier = JobNotifier(
+                cluster=cluster,
+                cluster_name=settings.slurm.cluster,
+                store=job_store,
+                outbox=self.outbox,
+                resolve=self.directory.user_for_cluster,
+                clock=self.clock,
+                tz=settings.course.tz,
+            )
+            jobs_desk = JobsDesk(
+                cluster=cluster, store=job_store, cluster_user=self.directory.cluster_account
+            )
         ports = CommandPorts(
             outbox=self.outbox,
             qualification=self.qualification,
             reminders=self.reminders,
             people=self.chat,
             agenda=self.agenda,
+            announcements=self.announcements,
+            maintenance=self.maintenance,
+            jobs=jobs_desk,
         )
         self.dispatcher = Dispatcher(
             self.registry,
@@ -209,6 +259,14 @@ class Bot:
         add_gitlab_routes(
             app, GitLabHookDeps(secret=secret, sync=self.sync, clock=self.clock, on_question=on_question)
         )
+        app.router.add_post("/mattermost/action", action_handler(self.announcements, self.clock))
+        if self.notifier is not None:
+            slurm_secret = (self.settings.secrets.slurm_secret or "").encode()
+            if not slurm_secret:
+                log.warning("IDLBOT_SLURM_SECRET is not set: every /slurm/event is refused (401)")
+            add_slurm_routes(
+                app, SlurmEventDeps(secret=slurm_secret, notifier=self.notifier, clock=self.clock)
+            )
         app.router.add_get(
             CALENDAR_ROUTE,
             calendar_route(
@@ -288,6 +346,7 @@ class Bot:
         self.tasks.spawn(self.worker.run(), origin="outbox worker")
         if self.agenda is not None:
             self.tasks.spawn(self._agenda_forever(self.agenda), origin="agenda")
+        self.tasks.spawn(self._housekeeping_forever(), origin="announcements and cluster")
         if self.sync is not None and self.settings.gitlab is not None:
             self.tasks.spawn(
                 self._reconcile_forever(self.sync, self.settings.gitlab.reconcile_minutes * 60),
@@ -309,6 +368,33 @@ class Bot:
             except Exception:
                 log.exception("gitlab reconciliation failed; next try in %.0f s", every)
             await asyncio.sleep(every)
+
+    HOUSEKEEPING_SECONDS = 15.0
+
+    async def _housekeeping_forever(self) -> None:
+        """Scheduled announcements, maintenance windows (incl. those admins create in Slurm)
+        and the sacct reconciliation of job notices; each pass is safe to repeat."""
+        loop = asyncio.get_running_loop()
+        next_poll = loop.time()
+        steps: list[tuple[str, Callable[[datetime], Awaitable[object]]]] = [
+            ("announcements", self.announcements.due)
+        ]
+        if self.maintenance is not None:
+            steps.append(("maintenance", self.maintenance.tick))
+        while True:
+            now = self.clock.now()
+            for name, step in steps:
+                try:
+                    await step(now)
+                except Exception:
+                    log.exception("%s pass failed", name)
+            if self.notifier is not None and loop.time() >= next_poll:
+                try:
+                    await self.notifier.reconcile()
+                except Exception:
+                    log.exception("job notification reconciliation failed")
+                next_poll = loop.time() + self.settings.slurm.poll_seconds
+            await asyncio.sleep(self.HOUSEKEEPING_SECONDS)
 
     AGENDA_CHECK_SECONDS = 15.0
 
@@ -360,6 +446,8 @@ class Bot:
         if self._http is not None:
             await self._http.close()
         await self.chat.close()
+        if self.notifier is not None:
+            await self.notifier.stop()
         if self.agenda is not None:
             await self.agenda.close()
         if self.gitlab is not None:

@@ -19,6 +19,8 @@ from idlbot.domain.roles import role_of
 from idlbot.domain.timefmt import user_zone
 from idlbot.ports import Health, Outbox, People
 from idlbot.ports_agenda import Agenda
+from idlbot.ports_announce import Announcements, Maintenance
+from idlbot.ports_jobs import Jobs
 from idlbot.ports_qualification import Qualification
 from idlbot.ports_reminders import Reminders
 
@@ -36,6 +38,9 @@ class CommandPorts:
     reminders: Reminders | None = None
     people: People | None = None
     agenda: Agenda | None = None
+    announcements: Announcements | None = None
+    maintenance: Maintenance | None = None
+    jobs: Jobs | None = None
 
 
 class Dispatcher:
@@ -93,6 +98,9 @@ class Dispatcher:
             reminders=p.reminders,
             people=p.people,
             agenda=p.agenda,
+            announcements=p.announcements,
+            maintenance=p.maintenance,
+            jobs=p.jobs,
             instructors=self._instructors,
         )
 

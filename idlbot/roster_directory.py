@@ -67,6 +67,15 @@ class RosterDirectory:
             h.assignment_id == assignment_id and h.status in ("on-time", "late") for h in ledger.hand_ins
         )
 
+    async def user_for_cluster(self, cluster_username: str) -> str | None:
+        """The Mattermost user id of a cluster account's owner (job DMs), None if unknown."""
+        student = await self._roster.by_cluster(cluster_username)
+        return await self._id(student) if student is not None else None
+
+    async def cluster_account(self, mattermost: str) -> str | None:
+        student = await self._roster.by_mattermost(mattermost.lower())
+        return student.cluster if student is not None else None
+
     async def group_of(self, user_id: str) -> str | None:
         username = await self._username(user_id)
         student = await self._roster.by_mattermost(username) if username else None

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from idlbot.commands import agenda, calendar, deadlines, health, records, remind, status, whoami
+from idlbot.commands import (
+    agenda,
+    announce,
+    calendar,
+    deadlines,
+    health,
+    jobs,
+    maintenance,
+    records,
+    remind,
+    status,
+    whoami,
+)
 from idlbot.commands.help import help_group
 from idlbot.commands.registry import Observer, Registry
 
@@ -19,6 +31,9 @@ def build_registry(*, observer: Observer | None = None) -> Registry:
             agenda.group,
             remind.group,
             calendar.group,
+            jobs.group,
+            announce.group,
+            maintenance.group,
             health.group,
         ],
         observer=observer,

@@ -12,6 +12,8 @@ from idlbot.domain.course import Course
 from idlbot.domain.roles import Role
 from idlbot.ports import Health, Outbox, People
 from idlbot.ports_agenda import Agenda
+from idlbot.ports_announce import Announcements, Maintenance
+from idlbot.ports_jobs import Jobs
 from idlbot.ports_qualification import Qualification
 from idlbot.ports_reminders import Reminders
 
@@ -44,3 +46,6 @@ class Context:
     qualification: Qualification | None = None  # the ledger (issue 3)
     reminders: Reminders | None = None  # reminder rules and firings (issue 4)
     agenda: Agenda | None = None  # the class agenda from upvoted questions (issue 5)
+    announcements: Announcements | None = None  # announcements with preview (issue 6)
+    maintenance: Maintenance | None = None  # cluster maintenance windows (issue 6)
+    jobs: Jobs | None = None  # GPU job notifications (issue 6)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from idlbot.storage import (
     models,  # the foundation: outbox, handled posts, cursors
     models_agenda,  # noqa: F401 - frozen agendas, done/skipped questions, hook keys (issue 5)
+    models_announce,  # noqa: F401 - announcements, maintenance windows (issue 6)
+    models_jobs,  # noqa: F401 - job notices, MailProg events, notify settings, poll cursor (issue 6)
     models_qualification,  # noqa: F401 - roster, ledger, audit (issue 3)
     models_reminders,  # noqa: F401 - custom reminders, firings, mutes, calendar tokens (issue 4)
 )

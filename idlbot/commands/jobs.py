@@ -1,0 +1,100 @@
+"""`jobs` and `notify jobs`: a student's Slurm jobs, and which of them end with a DM (issue 6).
+
+The notifier itself (job_notify.py) runs outside any command; these only read the queue and
+sacct and store the choice. Both are `slow`: they run Slurm tools (seconds on a busy cluster).
+The choice is stored per cluster account, because the reconciliation poll sees cluster
+users, not Mattermost ones; the roster links the two.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from idlbot.commands.context import Context
+from idlbot.commands.registry import CommandGroup
+from idlbot.commands.reply import Reply
+from idlbot.domain.errors import UserError
+from idlbot.domain.jobs import JobRecord, format_duration
+from idlbot.domain.timefmt import defuse_mentions, format_clock
+from idlbot.ports_jobs import NOTIFY_MODES, Jobs, NotifyMode
+
+group = CommandGroup("GPU jobs")
+
+RECENT = timedelta(hours=24)
+_SHOWN = 30
+_MODES = {
+    "all": "every job of yours that ends",
+    "mail": "jobs submitted with `#SBATCH --mail-type=END,FAIL`",
+    "off": "no job",
+}
+
+
+def _port(ctx: Context) -> Jobs:
+    """The Jobs port; `Context.jobs` once the app wires it (None: Slurm not configured)."""
+    port = ctx.jobs
+    if port is None:
+        raise UserError("GPU job notifications are not set up on this bot.")
+    return port
+
+
+async def _cluster_user(ctx: Context, port: Jobs) -> str:
+    name = await port.cluster_user(ctx.user.username)
+    if name is None:
+        raise UserError("I do not know your cluster account: ask the course staff to add it to the roster.")
+    return name
+
+
+def _line(job: JobRecord, ctx: Context) -> str:
+    name = defuse_mentions(job.name.replace("`", "'"))
+    if not job.finished:
+        since = f", running {format_duration(job.elapsed)}" if job.state == "RUNNING" else ""
+        why = f" ({defuse_mentions(job.reason)})" if job.reason and job.state == "PENDING" else ""
+        return f"- **{job.display_id}** `{name}` {job.state.lower()}{why}{since}"
+    ended = f", ended {format_clock(job.end, ctx.user.tz)}" if job.end is not None else ""
+    gpus = f", {job.gpus} GPU{'s' if job.gpus != 1 else ''}" if job.gpus else ""
+    return f"- **{job.display_id}** `{name}` {job.outcome.value}{gpus}{ended}"
+
+
+@group.command(
+    "jobs",
+    summary="Your running and pending Slurm jobs, and those that ended in the last 24 hours.",
+    usage="jobs",
+    examples={"jobs": ""},
+    slow=True,
+)
+async def jobs(ctx: Context, args: str) -> Reply:
+    port = _port(ctx)
+    user = await _cluster_user(ctx, port)
+    records = await port.my_jobs(user, since=ctx.clock.now() - RECENT)
+    if not records:
+        return Reply.private(f"No jobs of `{user}` are queued or ended in the last 24 hours.")
+    lines = [f"Jobs of `{user}`:"] + [_line(r, ctx) for r in records[:_SHOWN]]
+    if len(records) > _SHOWN:
+        lines.append(f"… and {len(records) - _SHOWN} more.")
+    mode = await port.notify_mode(user)
+    lines.append(
+        f"DMs when jobs end: `{mode}` ({_MODES[mode]}); change with `/idl notify jobs all|mail|off`."
+    )
+    return Reply.private("\n".join(lines))
+
+
+@group.command(
+    "notify",
+    summary="Choose which of your Slurm jobs end with a DM: all, mailed ones only, or none.",
+    usage="notify jobs all|mail|off",
+    examples={"notify jobs all": "", "notify jobs": ""},
+)
+async def notify(ctx: Context, args: str) -> Reply:
+    words = args.lower().split()
+    if not words or words[0] != "jobs":
+        raise UserError("Usage: `/idl notify jobs all|mail|off`.")
+    port = _port(ctx)
+    user = await _cluster_user(ctx, port)
+    if len(words) == 1:
+        mode = await port.notify_mode(user)
+        return Reply.private(f"DMs when jobs end: `{mode}` ({_MODES[mode]}).")
+    if len(words) != 2 or words[1] not in NOTIFY_MODES:
+        raise UserError("Usage: `/idl notify jobs all|mail|off`.")
+    chosen: NotifyMode = next(m for m in NOTIFY_MODES if m == words[1])
+    await port.set_notify_mode(user, user_id=ctx.user.id, mode=chosen, now=ctx.clock.now())
+    return Reply.private(f"From now on I DM you when {_MODES[chosen]} of `{user}` ends.")

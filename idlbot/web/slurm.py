@@ -1,0 +1,80 @@
+"""POST /slurm/event: signed MailProg events become job DMs within seconds (issue 6).
+
+Fails closed: the body's HMAC (`slurm_mail.verify`, constant time, timestamp within
+MAX_SKEW_SECONDS) must match the shared secret, and an empty secret matches nothing (an
+empty HMAC key is one anybody could guess). Otherwise 401 and nothing is parsed, stored
+or posted. The answer is 2xx only after the event is stored: the MailProg deletes its
+spool file on a 2xx, so answering earlier could lose an event to a crash. A resend with
+the same event id answers 200 and does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from idlbot import slurm_mail
+from idlbot.clock import Clock
+from idlbot.web.server import json_response
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 256 * 1024  # a MailProg event is about 2 kB; refuse anything far larger unread
+
+
+class EventSink(Protocol):
+    async def accept(self, event: Mapping[str, Any]) -> bool: ...
+
+
+@dataclass
+class SlurmEventDeps:
+    secret: bytes = field(repr=False)
+    notifier: EventSink
+    clock: Clock
+
+
+SLURM_DEPS = web.AppKey("slurm_deps", SlurmEventDeps)
+
+
+async def slurm_event(request: web.Request) -> web.Response:
+    deps = request.app[SLURM_DEPS]
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return json_response({"error": "too large"}, status=413)
+    body = await request.read()
+    if not deps.secret or not slurm_mail.verify(
+        deps.secret, body, request.headers, now=deps.clock.now().timestamp()
+    ):
+        log.warning(
+            "slurm event rejected from %s: bad signature",
+            request.remote,
+            extra={"event": "slurm_event", "outcome": "unauthorized"},
+        )
+        return json_response({"error": "unauthorized"}, status=401)
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return json_response({"error": "body is not JSON"}, status=400)
+    if not isinstance(event, dict):
+        return json_response({"error": "body is not a JSON object"}, status=400)
+    try:
+        new = await deps.notifier.accept(event)
+    except ValueError as err:
+        return json_response({"error": str(err)}, status=400)
+    log.info(
+        "slurm event %s job=%s new=%s",
+        event.get("id"),
+        event.get("job_id"),
+        new,
+        extra={"event": "slurm_event", "outcome": "ok" if new else "duplicate"},
+    )
+    return json_response({"ok": True, "duplicate": not new}, status=202 if new else 200)
+
+
+def add_slurm_routes(app: web.Application, deps: SlurmEventDeps) -> None:
+    app[SLURM_DEPS] = deps
+    app.router.add_post("/slurm/event", slurm_event)

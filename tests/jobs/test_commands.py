@@ -1,0 +1,125 @@
+"""`/idl jobs` and `/idl notify jobs ...` with an in-memory Jobs port (issue 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from idlbot.clock import FakeClock
+from idlbot.commands import jobs as jobs_commands
+from idlbot.commands.context import Context, User
+from idlbot.commands.registry import Registry
+from idlbot.domain.jobs import JobRecord
+from idlbot.domain.roles import Role
+from idlbot.ports_jobs import Jobs, NotifyMode
+
+from .conftest import T0, job
+
+
+@dataclass
+class FakeJobs:
+    records: list[JobRecord] = field(default_factory=list)
+    modes: dict[str, NotifyMode] = field(default_factory=dict)
+    accounts: dict[str, str] = field(default_factory=lambda: {"alice": "al123"})
+
+    async def cluster_user(self, username: str) -> str | None:
+        return self.accounts.get(username)
+
+    async def notify_mode(self, cluster_user: str) -> NotifyMode:
+        return self.modes.get(cluster_user, "mail")
+
+    async def set_notify_mode(
+        self, cluster_user: str, *, user_id: str, mode: NotifyMode, now: datetime
+    ) -> None:
+        self.modes[cluster_user] = mode
+
+    async def my_jobs(self, cluster_user: str, *, since: datetime) -> list[JobRecord]:
+        return [
+            r for r in self.records if r.user == cluster_user and (not r.finished or (r.end or T0) >= since)
+        ]
+
+
+@dataclass(frozen=True)
+class JobsContext(Context):
+    """Context plus the slot the lead adds to Context (`jobs: Jobs | None = None`)."""
+
+    jobs: Jobs | None = None
+
+
+class NoHealth:
+    async def snapshot(self) -> object:
+        raise AssertionError("not used")
+
+
+def ctx(port: Jobs | None, username: str = "alice") -> Context:
+    user = User(id=f"id-{username}", username=username, role=Role.STUDENT, tz=ZoneInfo("UTC"))
+    return JobsContext(
+        user=user, channel_id="c", via="slash", clock=FakeClock(T0 + timedelta(hours=1)),
+        course=None, health=NoHealth(), jobs=port,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return Registry([jobs_commands.group])
+
+
+async def test_jobs_lists_running_then_recent(registry: Registry) -> None:
+    port = FakeJobs(
+        records=[
+            job(2, "RUNNING", user="al123", end=None),
+            job(1, "FAILED", user="al123"),
+            job(3, "COMPLETED", user="bob"),
+            job(4, "COMPLETED", user="al123", end=T0 - timedelta(days=3)),
+        ]
+    )
+    reply = await registry.run(ctx(port), "jobs")
+    lines = reply.text.splitlines()
+    assert lines[0] == "Jobs of `al123`:"
+    assert lines[1].startswith("- **2** `j2` running") and lines[2].startswith("- **1** `j1` failed")
+    assert "j3" not in reply.text and "j4" not in reply.text
+    assert "`mail`" in lines[-1]
+
+
+async def test_notify_sets_and_shows_the_mode(registry: Registry) -> None:
+    port = FakeJobs()
+    reply = await registry.run(ctx(port), "notify jobs all")
+    assert "every job of yours" in reply.text and port.modes == {"al123": "all"}
+    assert "`all`" in (await registry.run(ctx(port), "notify jobs")).text
+    assert "Usage" in (await registry.run(ctx(port), "notify jobs sometimes")).text
+    assert "Usage" in (await registry.run(ctx(port), "notify")).text
+
+
+async def test_without_cluster_account_or_port_the_user_is_told(registry: Registry) -> None:
+    assert "cluster account" in (await registry.run(ctx(FakeJobs(), "zed"), "jobs")).text
+    assert "not set up" in (await registry.run(ctx(None), "jobs")).text
+
+
+async def test_every_example_runs(registry: Registry) -> None:
+    for command in registry.commands():
+        assert command.summary.endswith(".") and command.examples
+        for example in command.examples:
+            assert "Something broke" not in (await registry.run(ctx(FakeJobs()), example)).text
+
+
+async def test_desk_puts_queued_jobs_first_then_newest_ended() -> None:
+    from idlbot.job_notify import JobsDesk
+
+    from .conftest import FakeCluster
+
+    fake = FakeCluster(
+        records=[
+            job(1, user="al123", end=T0),
+            job(2, "PENDING", user="al123", end=None, start=None),
+            job(3, user="al123", end=T0 + timedelta(minutes=5)),
+        ]
+    )
+
+    async def account(name: str) -> str | None:
+        return "al123"
+
+    desk = JobsDesk(cluster=fake, store=None, cluster_user=account)  # type: ignore[arg-type]
+    assert [r.job_id for r in await desk.my_jobs("al123", since=T0 - timedelta(hours=1))] == [2, 3, 1]

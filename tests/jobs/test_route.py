@@ -1,0 +1,91 @@
+"""POST /slurm/event: fails closed (401, nothing stored or posted), dedups by event id."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import aiohttp
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from idlbot import slurm_mail
+from idlbot.clock import SystemClock
+from idlbot.job_notify import JobNotifier
+from idlbot.storage.models_jobs import JobEventRow
+
+from .conftest import FakeCluster, dms, event, job
+from .support import SECRET, serve
+
+
+def signed(body: bytes, secret: str = SECRET, stamp: int | None = None) -> dict[str, str]:
+    stamp = int(time.time()) if stamp is None else stamp
+    return {
+        "Content-Type": "application/json",
+        slurm_mail.SIGNATURE_HEADER: slurm_mail.sign(secret.encode(), body),
+        slurm_mail.TIMESTAMP_HEADER: str(stamp),
+    }
+
+
+def body_of(ev: dict[str, object], stamp: int | None = None) -> tuple[bytes, int]:
+    stamp = int(time.time()) if stamp is None else stamp
+    return json.dumps({**ev, "sent_at": stamp}, sort_keys=True).encode(), stamp
+
+
+async def _events(db: AsyncEngine) -> int:
+    async with db.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(JobEventRow))).scalar_one())
+
+
+async def test_forged_signature_gets_401_and_posts_nothing(
+    notifier: JobNotifier, fake: FakeCluster, db: AsyncEngine
+) -> None:
+    """Acceptance: a forged /slurm/event (bad HMAC) gets 401 and posts nothing."""
+    fake.records = [job(5)]
+    body, stamp = body_of(event(5))
+    async with serve(notifier, SystemClock()) as url, aiohttp.ClientSession() as http:
+        forged = [
+            signed(body, secret="guessed", stamp=stamp),  # wrong key
+            {**signed(body, stamp=stamp), slurm_mail.TIMESTAMP_HEADER: str(stamp + 1)},  # header/body differ
+            {"Content-Type": "application/json"},  # unsigned
+        ]
+        for headers in forged:
+            async with http.post(url, data=body, headers=headers) as resp:
+                assert resp.status == 401
+        tampered = body.replace(b'"5"', b'"6"')
+        async with http.post(url, data=tampered, headers=signed(body, stamp=stamp)) as resp:
+            assert resp.status == 401
+        old_body, old = body_of(event(5), stamp=int(time.time()) - 3600)  # a replay from an hour ago
+        async with http.post(url, data=old_body, headers=signed(old_body, stamp=old)) as resp:
+            assert resp.status == 401
+    await notifier.idle()
+    assert await dms(db) == [] and await _events(db) == 0
+
+
+async def test_empty_secret_accepts_nothing(notifier: JobNotifier, db: AsyncEngine) -> None:
+    body, stamp = body_of(event(5))
+    async with (
+        serve(notifier, SystemClock(), secret="") as url,
+        aiohttp.ClientSession() as http,
+        http.post(url, data=body, headers=signed(body, secret="", stamp=stamp)) as resp,
+    ):
+        assert resp.status == 401
+    assert await _events(db) == 0
+
+
+async def test_signed_event_is_stored_before_2xx_and_a_resend_is_dropped(
+    notifier: JobNotifier, fake: FakeCluster, db: AsyncEngine
+) -> None:
+    fake.records = [job(5)]
+    body, stamp = body_of(event(5))
+    async with serve(notifier, SystemClock()) as url, aiohttp.ClientSession() as http:
+        async with http.post(url, data=body, headers=signed(body, stamp=stamp)) as resp:
+            assert resp.status == 202
+            assert await _events(db) == 1  # stored when the answer came
+        async with http.post(url, data=body, headers=signed(body, stamp=stamp)) as resp:
+            assert resp.status == 200 and (await resp.json())["duplicate"] is True
+        bad, stamp = body_of({"id": "x", "job_id": "nope"})
+        async with http.post(url, data=bad, headers=signed(bad, stamp=stamp)) as resp:
+            assert resp.status == 400
+    await notifier.idle()
+    assert len(await dms(db)) == 1
