@@ -31,6 +31,16 @@ log = logging.getLogger(__name__)
 SEARCH_SLACK_MS = 120_000
 
 
+NOT_SENT = ("429 ", "waiting for an earlier post", "connection: ConnectError")
+
+
+def never_reached_server(last_error: str | None) -> bool:
+    """A 429, a refused connection or waiting behind an earlier post means the post was
+    certainly not created, so the lookup by key (one more request, under a rate limit
+    at that) is skipped. A timeout or a 5xx may have created it: those are checked."""
+    return last_error is not None and last_error.startswith(NOT_SENT)
+
+
 def retry_delay(attempts: int, error: DeliveryError, *, base: float, cap: float) -> float:
     """Backoff after the n-th failed attempt, but never sooner than the server asked."""
     backoff = backoff_delay(max(0, attempts - 1), base=base, cap=cap)
@@ -134,7 +144,7 @@ class OutboxWorker:
         try:
             channel_id = item.channel_id or await self._chat.direct_channel(str(item.dm_user_id))
             post_id: str | None = None
-            if item.attempts > 1:
+            if item.attempts > 1 and not never_reached_server(item.last_error):
                 since = int(item.created_at.timestamp() * 1000) - SEARCH_SLACK_MS
                 post_id = await self._chat.find_post_with_key(channel_id, item.key, since)
                 if post_id is not None:
