@@ -23,7 +23,7 @@ from idlbot.commands.context import Context
 from idlbot.commands.registry import CommandGroup
 from idlbot.commands.reply import Reply
 from idlbot.domain.errors import Forbidden, UserError
-from idlbot.domain.ledger import HandInStatus, Outcome
+from idlbot.domain.ledger import HandInStatus, Outcome, Student
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import defuse_mentions
@@ -174,11 +174,7 @@ async def roster(ctx: Context, args: str) -> Reply:
     if not words:
         raise UserError("Usage: `/idl roster @student [gitlab=… cluster=… group=… team=…]`.")
     if len(words) == 1:
-        s = await target_student(ctx, words[0])
-        return Reply.private(
-            f"@{s.mattermost}: GitLab {s.gitlab or '-'}, cluster {s.cluster or '-'}, "
-            f"group {s.group_id or '-'}, team {s.team_id or '-'}."
-        )
+        return Reply.private(_entry(await target_student(ctx, words[0])))
     changes: dict[str, str | Keep | bool | None] = {}
     for word in words[1:]:
         key, sep, value = word.partition("=")
@@ -196,8 +192,13 @@ async def roster(ctx: Context, args: str) -> Reply:
     if ctx.user.role is Role.TUTOR and changes.get("group_id", KEEP) not in (KEEP, *tutor_groups(ctx)):
         raise Forbidden("You can only move students into exercise groups you tutor.")
     edit = RosterEdit(**changes)  # type: ignore[arg-type]
-    s = await port.edit_student(username, edit, by=ctx.user.username, now=ctx.clock.now())
     return Reply.private(
+        _entry(await port.edit_student(username, edit, by=ctx.user.username, now=ctx.clock.now()))
+    )
+
+
+def _entry(s: Student) -> str:
+    return (
         f"@{s.mattermost}: GitLab {s.gitlab or '-'}, cluster {s.cluster or '-'}, "
         f"group {s.group_id or '-'}, team {s.team_id or '-'}."
     )
