@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -25,7 +25,7 @@ HOOK_TIMEOUT_S = 10.0  # gitlab.webhook_timeout default
 
 def hook_time(dt: datetime | None) -> str | None:
     """Hook timestamps are Ruby `Time#to_s` in UTC: `2026-03-05 18:22:10 UTC`."""
-    return None if dt is None else dt.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def hook_user(user: User) -> dict[str, Any]:

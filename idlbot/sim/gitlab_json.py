@@ -6,7 +6,7 @@ python-gitlab warns when `web_url`/Link URLs do not start with its configured UR
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from idlbot.sim.gitlab_state import (
@@ -28,6 +28,7 @@ def iso(dt: datetime | None) -> str | None:
     """REST timestamps: ISO 8601 with milliseconds and `Z` (`2026-03-05T18:22:10.120Z`)."""
     if dt is None:
         return None
+    dt = dt.astimezone(UTC)  # seeded times may come in any zone; `Z` must be UTC
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 

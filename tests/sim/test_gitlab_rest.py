@@ -205,3 +205,13 @@ async def test_5xx_retried_only_when_asked(gsim: GitLabSim) -> None:
     gsim.faults.fail_next(2, status=502)
     project = await asyncio.to_thread(client(gsim, retry_transient_errors=True).projects.get, COURSE)
     assert project.path_with_namespace == COURSE
+
+
+def test_timestamps_are_utc_whatever_zone_they_were_seeded_in() -> None:
+    """Regression: a push seeded at 21:05 Europe/Berlin was served as 21:05Z."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from idlbot.sim.gitlab_json import iso
+
+    assert iso(datetime(2018, 10, 16, 21, 5, tzinfo=ZoneInfo("Europe/Berlin"))) == "2018-10-16T19:05:00.000Z"
