@@ -124,6 +124,22 @@ def seed_history(gitlab: GitLabSim) -> None:
         user="alice",
         at=datetime(2018, 10, 19, 18, 0, tzinfo=berlin),
     )
+    project = "stober/idl2018"
+    asked = [
+        ("Why does dropout help against overfitting?", "alice", ["bob", "carol"]),
+        ("What exactly is a residual connection?", "bob", ["alice"]),
+        ("Is batch norm applied before or after the activation?", "carol", []),
+    ]
+    for n, (title, author, voters) in enumerate(asked):
+        issue = gitlab.add_issue(
+            project,
+            title,
+            author=author,
+            labels=["question"],
+            at=datetime(2018, 10, 20, 10 + n, 0, tzinfo=berlin),
+        )
+        for voter in voters:
+            gitlab.award(project, issue["iid"], "thumbsup", user=voter)
 
 
 @dataclass
@@ -305,10 +321,17 @@ async def say(
         command = text if text.startswith("/") else f"/idl {text}"
         dm_channel = await _dm_channel(http, base, info, user)
         started = int(time.time() * 1000)
-        async with http.post(
-            f"{base}/commands/execute", json={"channel_id": info["town_square"], "command": command}
-        ) as resp:
-            body = await resp.json(content_type=None)
+        # slow commands answer later through response_url: an ephemeral post that only
+        # the user's websocket sees, so listen like a client before asking
+        ws_url = info["mattermost_url"].replace("http://", "ws://", 1) + "/api/v4/websocket"
+        async with http.ws_connect(ws_url) as ws:
+            await ws.send_json({"seq": 1, "action": "authentication_challenge", "data": {"token": token}})
+            async with http.post(
+                f"{base}/commands/execute", json={"channel_id": info["town_square"], "command": command}
+            ) as resp:
+                body = await resp.json(content_type=None)
+            if str(body.get("text", "")).startswith("Working on it"):
+                body = {**body, "text": await _late_answer(ws, wait) or body.get("text", "")}
         if resp.status != 200:
             print(f"Mattermost: {body.get('message', body)}")
             return 1
@@ -317,9 +340,27 @@ async def say(
             "only visible to you" if body.get("response_type", "ephemeral") == "ephemeral" else "in channel"
         )
         print(f"idlbot ({visibility}):\n{body.get('text', '')}\n")
-        if "your DM" in str(body.get("text", "")) or str(body.get("text", "")).startswith("Working on it"):
+        if "your DM" in str(body.get("text", "")):
             await _print_dms(http, base, info, dm_channel, started, wait)
     return 0
+
+
+async def _late_answer(ws: aiohttp.ClientWebSocketResponse, wait: float) -> str | None:
+    """The first ephemeral post after "Working on it…", as the web client would show it."""
+    deadline = time.monotonic() + max(wait, 5.0)
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = await ws.receive(timeout=left)
+        except TimeoutError:
+            return None
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            return None
+        frame = json.loads(msg.data)
+        if frame.get("event") == "ephemeral_message":
+            message = str(json.loads(frame["data"]["post"]).get("message", ""))
+            if not message.startswith("Working on it"):
+                return message
+    return None
 
 
 async def _say_dm(

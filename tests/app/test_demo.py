@@ -59,6 +59,7 @@ async def test_demo_runs_and_answers_say(tmp_path: Path) -> None:
         code, out, err = await cli("say", "--as", "alice", "--dm", "--data-dir", str(data), "whoami")
         assert code == 0, err
         assert "idlbot (DM):\nYou are @alice, a student." in out
+
         # the hand-ins seeded in the simulated GitLab arrive through the first reconciliation
         async def alice_status() -> bool:
             _, out, _ = await cli("say", "--as", "alice", "--data-dir", str(data), "/idl status")
@@ -68,6 +69,9 @@ async def test_demo_runs_and_answers_say(tmp_path: Path) -> None:
         code, out, err = await cli("say", "--as", "jens", "--data-dir", str(data), "/idl overview")
         assert code == 0, err
         assert "idlbot (DM):" in out and "[attached: overview.png (" in out
+        code, out, err = await cli("say", "--as", "bob", "--data-dir", str(data), "/idl agenda")
+        assert code == 0, err
+        assert out.index("dropout") < out.index("residual")  # ranked by upvotes, answered late
         code, out, err = await cli("say", "--as", "nobody", "--data-dir", str(data), "help")
         assert code == 1 and "unknown demo user" in err
     finally:
