@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -78,6 +79,7 @@ class Tuning:
     outbox_poll: float = 1.0
     inline_budget: float = 2.0
     login_backoff_cap: float = 30.0
+    housekeeping: float = 15.0  # announcements due, maintenance tick; sacct every poll_seconds
 
 
 class Bot:
@@ -88,7 +90,8 @@ class Bot:
         self.clock = clock or SystemClock()
         self.tuning = tuning or Tuning()
         self.metrics = Metrics()
-        self.tasks = TaskPool()
+        self.tasks = TaskPool()  # work that should finish at a stop: command replies, delivery
+        self.loops = TaskPool()  # periodic passes, cancelled at a stop (each pass is repeatable)
         secrets = settings.secrets
         self.chat = MattermostChat(
             settings.mattermost.url,
@@ -235,7 +238,7 @@ class Bot:
         if recovered:
             log.warning("%d posts were in flight at the last stop; checking them before resending", recovered)
         await self._start_web()
-        self.tasks.spawn(self._connect(), origin="mattermost login")
+        self.loops.spawn(self._connect(), origin="mattermost login")
 
     async def _start_web(self) -> None:
         deps = WebDeps(
@@ -345,10 +348,10 @@ class Bot:
         await self.reminder_scheduler.start()
         self.tasks.spawn(self.worker.run(), origin="outbox worker")
         if self.agenda is not None:
-            self.tasks.spawn(self._agenda_forever(self.agenda), origin="agenda")
-        self.tasks.spawn(self._housekeeping_forever(), origin="announcements and cluster")
+            self.loops.spawn(self._agenda_forever(self.agenda), origin="agenda")
+        self.loops.spawn(self._housekeeping_forever(), origin="announcements and cluster")
         if self.sync is not None and self.settings.gitlab is not None:
-            self.tasks.spawn(
+            self.loops.spawn(
                 self._reconcile_forever(self.sync, self.settings.gitlab.reconcile_minutes * 60),
                 origin="gitlab reconciliation",
             )
@@ -369,8 +372,6 @@ class Bot:
                 log.exception("gitlab reconciliation failed; next try in %.0f s", every)
             await asyncio.sleep(every)
 
-    HOUSEKEEPING_SECONDS = 15.0
-
     async def _housekeeping_forever(self) -> None:
         """Scheduled announcements, maintenance windows (incl. those admins create in Slurm)
         and the sacct reconciliation of job notices; each pass is safe to repeat."""
@@ -389,12 +390,25 @@ class Bot:
                 except Exception:
                     log.exception("%s pass failed", name)
             if self.notifier is not None and loop.time() >= next_poll:
-                try:
-                    await self.notifier.reconcile()
-                except Exception:
-                    log.exception("job notification reconciliation failed")
+                await self._poll_jobs(self.notifier)
                 next_poll = loop.time() + self.settings.slurm.poll_seconds
-            await asyncio.sleep(self.HOUSEKEEPING_SECONDS)
+            await asyncio.sleep(self.tuning.housekeeping)
+
+    async def _poll_jobs(self, notifier: JobNotifier) -> None:
+        """MailProg events left in the local spool (the bot was down when they were written),
+        then the sacct poll for students who opted in to all their jobs."""
+        spool = self.settings.slurm.spool_dir
+        if spool:
+            try:
+                taken = await notifier.ingest_spool(Path(spool))
+                if taken:
+                    log.info("%d job events taken from the spool %s", taken, spool)
+            except Exception:
+                log.exception("reading the MailProg spool %s failed", spool)
+        try:
+            await notifier.reconcile()
+        except Exception:
+            log.exception("job notification reconciliation failed")
 
     AGENDA_CHECK_SECONDS = 15.0
 
@@ -437,6 +451,7 @@ class Bot:
 
     async def stop(self) -> None:
         await self.reminder_scheduler.stop()
+        await self.loops.stop()
         if self.websocket is not None:
             await self.websocket.stop()
         await self.worker.stop()
