@@ -491,7 +491,9 @@ class _SlurmFile(_Section):
     enabled: bool = False
     cluster: Text = "cluster"
     conf: Text | None = None
+    bin_dir: Text | None = None
     poll_seconds: float = Field(60.0, gt=0)
+    spool_dir: Text | None = None
 
 
 # name → (model, required); array sections may be absent (= empty)
@@ -563,6 +565,12 @@ def _parse(
     problems: list[str] = []
     parsed = _validate_sections(data, problems)
     secrets = _secrets(os.environ if env is None else env, require_secrets, problems)
+    slurm = parsed.tables.get("slurm")
+    if require_secrets and slurm is not None and slurm.enabled and secrets.slurm_secret is None:
+        problems.append(
+            f"env {SECRET_ENV['slurm_secret']}: missing ([slurm] enabled: it signs the job events "
+            "that idlbot-slurm-mail sends; without it every /slurm/event is refused)"
+        )
     settings = _Builder(parsed, problems).settings(secrets, path)
     if problems or settings is None:
         raise ConfigError(problems, source)

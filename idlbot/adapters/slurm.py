@@ -278,6 +278,8 @@ class SlurmCluster:
         env.update({"TZ": "UTC", "SLURM_TIME_FORMAT": "%s"})
         if settings.conf:
             env["SLURM_CONF"] = settings.conf
+        if settings.bin_dir:  # e.g. /opt/slurm/bin; first, so it wins over a distribution's tools
+            env["PATH"] = os.pathsep.join([settings.bin_dir, env.get("PATH", os.defpath)])
         self._env: Mapping[str, str] = env
         self._version: tuple[int, int] | None = None
 

@@ -74,4 +74,8 @@ class SlurmSettings:
     enabled: bool = False
     cluster: str = "cluster"
     conf: str | None = None  # path to slurm.conf; else SLURM_CONF from the environment
+    bin_dir: str | None = None  # where sacct, squeue, sinfo, scontrol live, when not on PATH
     poll_seconds: float = 60.0
+    # where idlbot-slurm-mail spools events, when the bot runs on that host: read at start
+    # and on every poll, so an event spooled while the bot was down is not left to cron
+    spool_dir: str | None = None

@@ -66,3 +66,19 @@ def test_durations_combine_units() -> None:
     text = example_text().replace('offsets = ["6h"]', 'offsets = ["1h30m", "2d"]')
     nudges = loads(text, env=ENV).reminders.nudges
     assert nudges is not None and nudges.offsets == (timedelta(minutes=90), timedelta(days=2))
+
+
+def test_slurm_enabled_needs_the_event_secret() -> None:
+    """Without IDLBOT_SLURM_SECRET every MailProg event would be refused: say so at start."""
+    text = example_text().replace("enabled = false", "enabled = true", 1)
+    assert 'spool_dir = "/var/spool/idlbot-slurm-mail"' in text  # commented out in the example
+    found = problems(text.replace("# spool_dir =", "spool_dir ="))
+    assert any(p.startswith("env IDLBOT_SLURM_SECRET: missing ([slurm] enabled") for p in found), found
+    s = loads(text.replace("# spool_dir =", "spool_dir ="), env={**ENV, "IDLBOT_SLURM_SECRET": "k" * 32})
+    assert s.slurm.enabled and s.slurm.spool_dir == "/var/spool/idlbot-slurm-mail"
+    assert s.slurm.bin_dir is None  # commented out: the tools on PATH
+    moved = loads(
+        text.replace('# bin_dir = "/opt', 'bin_dir = "/opt'), env={**ENV, "IDLBOT_SLURM_SECRET": "k"}
+    )
+    assert moved.slurm.bin_dir == "/opt/slurm/bin"
+    assert loads(text, env=ENV, require_secrets=False).slurm.enabled  # check-config of a template
