@@ -23,9 +23,9 @@ group = CommandGroup("GPU jobs")
 RECENT = timedelta(hours=24)
 _SHOWN = 30
 _MODES = {
-    "all": "every job of yours that ends",
-    "mail": "jobs submitted with `#SBATCH --mail-type=END,FAIL`",
-    "off": "no job",
+    "all": "every job of yours",
+    "mail": "each job of yours submitted with `#SBATCH --mail-type=END,FAIL`",
+    "off": "none of your jobs",
 }
 
 
@@ -97,4 +97,6 @@ async def notify(ctx: Context, args: str) -> Reply:
         raise UserError("Usage: `/idl notify jobs all|mail|off`.")
     chosen: NotifyMode = next(m for m in NOTIFY_MODES if m == words[1])
     await port.set_notify_mode(user, user_id=ctx.user.id, mode=chosen, now=ctx.clock.now())
-    return Reply.private(f"From now on I DM you when {_MODES[chosen]} of `{user}` ends.")
+    if chosen == "off":
+        return Reply.private(f"From now on I send no DM when a job of `{user}` ends.")
+    return Reply.private(f"From now on I DM you when {_MODES[chosen]} (cluster account `{user}`) ends.")
