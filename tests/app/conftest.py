@@ -17,7 +17,7 @@ import pytest
 
 from idlbot.adapters.mattermost import KEY_PROP, MattermostChat
 from idlbot.app import Bot, Tuning
-from idlbot.clock import ShiftedClock
+from idlbot.clock import Clock, ShiftedClock
 from idlbot.commands import build_registry
 from idlbot.config import Settings, example_config_path, load
 from idlbot.demo import DEMO_START, STUDENTS, seed, with_endpoints
@@ -63,6 +63,8 @@ class Harness:
     bots: list[Bot] = field(default_factory=list)
     gitlab: GitLabSim | None = None
     gitlab_world: dict[str, Any] = field(default_factory=dict)
+    # each bot's clock; the 2018 course by default, the real time where a real Slurm is involved
+    clock: Callable[[], Clock] = lambda: ShiftedClock(DEMO_START)
 
     async def close(self) -> None:
         while self.bots:
@@ -82,14 +84,15 @@ class Harness:
         return str(self.info["channels"][name])
 
     async def start_bot(self) -> Bot:
-        bot = Bot(self.settings, tuning=self.tuning, clock=ShiftedClock(DEMO_START))
+        bot = Bot(self.settings, tuning=self.tuning, clock=self.clock())
         await bot.start()
         self.bots.append(bot)
         await asyncio.wait_for(bot.ready.wait(), 10)
         await register(self, f"http://127.0.0.1:{bot.port}")
         if self.gitlab is not None:
-            register_hooks(self.gitlab, self.gitlab_world, f"http://127.0.0.1:{bot.port}/gitlab/webhook",
-                           WEBHOOK_SECRET)
+            register_hooks(
+                self.gitlab, self.gitlab_world, f"http://127.0.0.1:{bot.port}/gitlab/webhook", WEBHOOK_SECRET
+            )
         await eventually(lambda: bot.websocket is not None and bot.websocket.connected, what="websocket")
         return bot
 

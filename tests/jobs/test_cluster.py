@@ -4,7 +4,6 @@ the MailProg wrapper, which POSTs to our route on 127.0.0.1, and the DM rows app
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,9 +23,7 @@ from idlbot.storage.outbox import SqlOutbox
 from tests.slurm.conftest import Cluster, sbatch, wait_until
 
 from .conftest import UTC_TZ, resolve
-from .support import SECRET, serve
-
-MAIL = ("--mail-type=END,FAIL", "--mail-user=root")
+from .support import MAIL, point_mailprog, serve
 
 
 @dataclass
@@ -37,23 +34,12 @@ class Live:
     db: AsyncEngine
     cluster: SlurmCluster
     spool: Path
+    slurm: Cluster
 
 
-def point_mailprog(slurm_up: Cluster, url: str) -> Path:
-    """The wrapper's config (slurmctld gives MailProg no environment: the file is the way in)."""
-    spool = slurm_up.mail_dir / "spool"
-    secret = slurm_up.mail_config.parent / "secret"
-    secret.write_text(SECRET + "\n")
-    os.chmod(secret, 0o600)
-    slurm_up.mail_config.write_text(
-        f'spool_dir = "{spool}"\nbot_url = "{url}"\nsecret_file = "{secret}"\ntimeout = 2\n'
-    )
-    return spool
-
-
-def notifier_for(cluster: SlurmCluster, store: SqlJobStore, outbox: SqlOutbox) -> JobNotifier:
+def notifier_for(cluster: SlurmCluster, name: str, store: SqlJobStore, outbox: SqlOutbox) -> JobNotifier:
     return JobNotifier(
-        cluster=cluster, cluster_name="idl-gpu", store=store, outbox=outbox, resolve=resolve,
+        cluster=cluster, cluster_name=name, store=store, outbox=outbox, resolve=resolve,
         clock=SystemClock(), tz=UTC_TZ, first_lookback=timedelta(minutes=10),
     )  # fmt: skip
 
@@ -61,19 +47,19 @@ def notifier_for(cluster: SlurmCluster, store: SqlJobStore, outbox: SqlOutbox) -
 @pytest.fixture
 async def live(slurm_up: Cluster, cluster: SlurmCluster, db: AsyncEngine) -> AsyncIterator[Live]:
     store, outbox = SqlJobStore(db), SqlOutbox(db)
-    notifier = notifier_for(cluster, store, outbox)
+    notifier = notifier_for(cluster, slurm_up.name, store, outbox)
     async with serve(notifier, SystemClock()) as url:
         spool = point_mailprog(slurm_up, url)
-        yield Live(notifier, store, outbox, db, cluster, spool)
+        yield Live(notifier, store, outbox, db, cluster, spool, slurm_up)
         await notifier.stop()
 
 
-async def rows_for(db: AsyncEngine, job_id: int) -> list[tuple[str, str | None, str, object]]:
+async def rows_for(db: AsyncEngine, name: str, job_id: int) -> list[tuple[str, str | None, str, object]]:
     async with db.connect() as conn:
         rows = (
             await conn.execute(
                 select(OutboxRow.key, OutboxRow.dm_user_id, OutboxRow.message, OutboxRow.created_at).where(
-                    OutboxRow.key.like(f"job:idl-gpu:{job_id}:%")
+                    OutboxRow.key.like(f"job:{name}:{job_id}:%")
                 )
             )
         ).all()
@@ -82,10 +68,10 @@ async def rows_for(db: AsyncEngine, job_id: int) -> list[tuple[str, str | None, 
 
 async def dm_for(live: Live, job_id: int, timeout: float) -> tuple[str, str | None, str, object]:
     async def check() -> bool:
-        return bool(await rows_for(live.db, job_id))
+        return bool(await rows_for(live.db, live.slurm.name, job_id))
 
     await wait_until(check, timeout, f"the DM for job {job_id}")
-    (row,) = await rows_for(live.db, job_id)
+    (row,) = await rows_for(live.db, live.slurm.name, job_id)
     return row
 
 
@@ -97,34 +83,34 @@ async def ended_at(cluster: SlurmCluster, job_id: int) -> float:
 
 @pytest.mark.timeout(120)
 async def test_real_jobs_end_and_the_right_dm_arrives_within_10_s(live: Live, workdir: Path) -> None:
-    failing = await sbatch(workdir, "-J", "f3", *MAIL, "--wrap", "exit 3")
-    gpu = await sbatch(workdir, "-J", "gpu1", *MAIL, "--gres=gpu:1", "--wrap", "sleep 1")
+    failing = await sbatch(live.slurm, workdir, "-J", "f3", *MAIL, "--wrap", "exit 3")
+    gpu = await sbatch(live.slurm, workdir, "-J", "gpu1", *MAIL, "--gres=gpu:1", "--wrap", "sleep 1")
     for job_id, expected in ((failing, "failed (exit code 3)"), (gpu, "completed")):
         _, user, text, created = await dm_for(live, job_id, 60)
         assert user == "mm-root" and expected in text, text
         assert created.timestamp() - await ended_at(live.cluster, job_id) <= 10  # type: ignore[attr-defined]
-    assert "with 1 GPU" in (await rows_for(live.db, gpu))[0][2]
+    assert "with 1 GPU" in (await rows_for(live.db, live.slurm.name, gpu))[0][2]
 
 
 @pytest.mark.timeout(120)
 async def test_small_array_gives_one_dm_with_counts(live: Live, workdir: Path) -> None:
     array = await sbatch(
-        workdir, "-J", "sweep", *MAIL, "-a", "0-4", "--wrap", "exit $((SLURM_ARRAY_TASK_ID==1))"
+        live.slurm, workdir, "-J", "sweep", *MAIL, "-a", "0-4", "--wrap", "exit $((SLURM_ARRAY_TASK_ID==1))"
     )
     _, _, text, _ = await dm_for(live, array, 90)
     assert "Array job **" in text and "5 tasks (4 COMPLETED, 1 FAILED)" in text, text
     await asyncio.sleep(2)  # nothing more arrives for the array's tasks
     async with live.db.connect() as conn:
         keys = (await conn.execute(select(OutboxRow.key))).scalars().all()
-    assert [k for k in keys if k.startswith(f"job:idl-gpu:{array}:")] == [
-        (await rows_for(live.db, array))[0][0]
+    assert [k for k in keys if k.startswith(f"job:{live.slurm.name}:{array}:")] == [
+        (await rows_for(live.db, live.slurm.name, array))[0][0]
     ]
 
 
 @pytest.mark.slurm_large
 @pytest.mark.timeout(400)
 async def test_200_task_array_gives_one_combined_dm(live: Live, workdir: Path) -> None:
-    array = await sbatch(workdir, "-J", "big", *MAIL, "-a", "0-199", "--wrap", "true")
+    array = await sbatch(live.slurm, workdir, "-J", "big", *MAIL, "-a", "0-199", "--wrap", "true")
     _, _, text, _ = await dm_for(live, array, 360)
     assert "200 tasks (200 COMPLETED)" in text, text
 
@@ -137,19 +123,19 @@ async def test_jobs_ended_while_the_bot_was_down_are_reported_once(
     store, outbox = SqlJobStore(db), SqlOutbox(db)
     started = time.time()
     await store.set_mode("root", user_id="mm-root", mode="all", now=SystemClock().now())
-    await notifier_for(cluster, store, outbox).reconcile()  # the bot ran once, then went down
-    ids = [await sbatch(workdir, "-J", f"down{i}", "--wrap", "true") for i in range(20)]
+    await notifier_for(cluster, slurm_up.name, store, outbox).reconcile()  # the bot ran once, then went down
+    ids = [await sbatch(slurm_up, workdir, "-J", f"down{i}", "--wrap", "true") for i in range(20)]
 
     async def all_ended() -> bool:
         ended = await cluster.jobs_ended_since(SystemClock().now() - timedelta(minutes=10))
         return set(ids) <= {r.job_id for r in ended}
 
     await wait_until(all_ended, 150, "20 jobs to end")
-    restarted = notifier_for(cluster, store, outbox)
+    restarted = notifier_for(cluster, slurm_up.name, store, outbox)
     await restarted.reconcile()
     await restarted.reconcile()
-    await notifier_for(cluster, store, outbox).reconcile()  # and another restart
+    await notifier_for(cluster, slurm_up.name, store, outbox).reconcile()  # and another restart
     for job_id in ids:
-        rows = await rows_for(db, job_id)
+        rows = await rows_for(db, slurm_up.name, job_id)
         assert len(rows) == 1 and rows[0][1] == "mm-root", (job_id, rows)
     assert time.time() - started < 170

@@ -1,10 +1,14 @@
-"""A real single-node Slurm cluster for the tests in this folder.
+"""A real single-node Slurm cluster for the tests in this folder, in two versions.
 
-The session fixture runs scripts/slurm/up.sh (a no-op taking 0.1 s when CI already ran it) and
-skips, with the reason visible in the summary, when that cannot work here: not root, no apt-get
-and no Slurm, or no MariaDB. The cluster's MailProg is pointed at a small wrapper that runs
-`python -m idlbot.slurm_mail` with a test config, because slurmctld gives MailProg an empty
-environment: the config file is the only way in. Jobs run as root (Slurm allows it).
+The session fixture is parametrized: "22.05" runs scripts/slurm/up.sh (Debian 12's packages on
+this host; a no-op taking 0.1 s when CI already ran it), "24.11" runs scripts/slurm/up24.sh (Debian
+13's packages in a trixie chroot, a second cluster `idl-gpu24` on other ports, reached through
+wrapper commands in /run/slurm24/bin). Every test that uses a cluster runs against both. Each
+skips, with the reason visible in the summary, when it cannot work here: not root, no apt-get and
+no Slurm, no MariaDB, or (24.11) no way to build the chroot. The 22.05 MailProg is a small
+wrapper that runs `python -m idlbot.slurm_mail` with a test config (the chroot's runs the same
+file with trixie's Python), because slurmctld gives MailProg an empty environment: the config
+file, shared by both clusters, is the only way in. Jobs run as root (Slurm allows it).
 
 The 200-task array is marked `slurm_large` and deselected unless IDLBOT_SLURM_LARGE=1: it takes
 about 70 s on two cores. Deselected, not skipped, so CI (where skips fail) stays green.
@@ -20,6 +24,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,8 +34,10 @@ from idlbot.domain.settings import SlurmSettings
 
 REPO = Path(__file__).resolve().parents[2]
 UP = REPO / "scripts" / "slurm" / "up.sh"
-SLURM_CONF = "/etc/slurm/slurm.conf"
+UP24 = REPO / "scripts" / "slurm" / "up24.sh"
+SLURM_CONF = "/etc/slurm/slurm.conf"  # for 24.11 the same path names the chroot's file
 CLUSTER = "idl-gpu"
+VERSIONS = ("22.05", "24.11")
 MAIL_DIR = Path("/run/slurm/idlbot-test-mail")  # stable paths: a second session hits up.sh's fast path
 MAIL_CONFIG = MAIL_DIR / "slurm-mail.toml"
 MAILPROG = Path("/run/slurm/idlbot-test-mailprog")
@@ -54,10 +61,25 @@ class Cluster:
     conf: str
     mail_dir: Path
     mail_config: Path
+    name: str = CLUSTER
+    bin_dir: str | None = None  # the client tools, when not the ones on PATH
+    version: str = "22.05"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "SLURM_CONF": self.conf}
+        if self.bin_dir:
+            env["PATH"] = os.pathsep.join([self.bin_dir, env.get("PATH", os.defpath)])
+        return env
+
+    def settings(self, **overrides: Any) -> SlurmSettings:
+        return SlurmSettings(
+            enabled=True, cluster=self.name, conf=self.conf, bin_dir=self.bin_dir, **overrides
+        )
 
 
-@pytest.fixture(scope="session")
-def slurm_up() -> Iterator[Cluster]:
+@pytest.fixture(scope="session", params=VERSIONS, ids=[f"slurm{v}" for v in VERSIONS])
+def slurm_up(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """Bring the cluster up once per session (idempotent), or skip with the reason."""
     if sys.platform != "linux" or os.geteuid() != 0:
         pytest.skip("the Slurm tests need root on Linux (up.sh installs packages and starts daemons)")
@@ -69,22 +91,30 @@ def slurm_up() -> Iterator[Cluster]:
         f'#!/bin/sh\nIDLBOT_SLURM_MAIL_CONFIG={MAIL_CONFIG} exec {sys.executable} -m idlbot.slurm_mail "$@"\n'
     )
     MAILPROG.chmod(0o755)
-    env = {**os.environ, "IDLBOT_SLURM_MAILPROG": str(MAILPROG)}
+    if request.param == "24.11":
+        # the chroot's MailProg runs idlbot/slurm_mail.py with the same config file (bind-mounted)
+        script, env = UP24, dict(os.environ)
+        found = Cluster(SLURM_CONF, MAIL_DIR, MAIL_CONFIG, "idl-gpu24", "/run/slurm24/bin", "24.11")
+    else:
+        script, env = UP, {**os.environ, "IDLBOT_SLURM_MAILPROG": str(MAILPROG)}
+        found = Cluster(SLURM_CONF, MAIL_DIR, MAIL_CONFIG)
     try:
-        done = subprocess.run([str(UP)], env=env, capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(
+            [str(script)], env=env, capture_output=True, text=True, timeout=900, check=False
+        )
     except subprocess.TimeoutExpired:
-        pytest.fail("scripts/slurm/up.sh did not finish within 600 s")
+        pytest.fail(f"{script.name} did not finish within 900 s")
     if done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        if "apt-get" in reason[0] or "MariaDB not reachable" in reason[0]:
-            pytest.skip(f"cannot bring up Slurm here: {reason[0]}")
-        pytest.fail(f"scripts/slurm/up.sh failed (rc {done.returncode}): {done.stderr.strip()[-2000:]}")
-    yield Cluster(SLURM_CONF, MAIL_DIR, MAIL_CONFIG)
+        if any(why in reason[0] for why in ("apt-get", "MariaDB not reachable", "mmdebstrap", "chroot")):
+            pytest.skip(f"cannot bring up Slurm {request.param} here: {reason[0]}")
+        pytest.fail(f"{script.name} failed (rc {done.returncode}): {done.stderr.strip()[-2000:]}")
+    yield found
 
 
 @pytest.fixture
 def cluster(slurm_up: Cluster) -> SlurmCluster:
-    return SlurmCluster(SlurmSettings(enabled=True, cluster=CLUSTER, conf=slurm_up.conf))
+    return SlurmCluster(slurm_up.settings())
 
 
 @pytest.fixture(scope="session")
@@ -93,21 +123,18 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("slurm-jobs")
 
 
-async def run(*argv: str) -> str:
-    """Run a Slurm client tool for the test itself (not through the adapter under test)."""
+async def run(c: Cluster, *argv: str) -> str:
+    """Run a Slurm client tool of cluster `c` for the test itself (not through the adapter)."""
     proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "SLURM_CONF": SLURM_CONF},
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=c.env
     )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, f"{argv}: {err.decode()}"
     return out.decode()
 
 
-async def sbatch(workdir: Path, *args: str) -> int:
-    out = await run("sbatch", "--parsable", f"--chdir={workdir}", "--output=slurm-%A_%a.out", *args)
+async def sbatch(c: Cluster, workdir: Path, *args: str) -> int:
+    out = await run(c, "sbatch", "--parsable", f"--chdir={workdir}", "--output=slurm-%A_%a.out", *args)
     return int(out.strip().split(";")[0])
 
 

@@ -7,7 +7,6 @@ checks time limits every 30 s; one minute is the smallest limit) overlaps the ot
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,24 +30,22 @@ def submitted(slurm_up: Cluster, workdir: Path) -> Iterator[dict[str, int]]:
 
     async def submit() -> dict[str, int]:
         ids = {
-            "timeout": await sbatch(workdir, "-J", "timeout", "--time=0:01", "--wrap", "sleep 300"),
-            "ok": await sbatch(workdir, "-J", "ok", "--wrap", "echo hi"),
-            "fail3": await sbatch(workdir, "-J", "fail3", "--wrap", "exit 3"),
+            "timeout": await sbatch(slurm_up, workdir, "-J", "timeout", "--time=0:01", "--wrap", "sleep 300"),
+            "ok": await sbatch(slurm_up, workdir, "-J", "ok", "--wrap", "echo hi"),
+            "fail3": await sbatch(slurm_up, workdir, "-J", "fail3", "--wrap", "exit 3"),
             "gpu": await sbatch(
-                workdir, "-J", "gpu1", "--gres=gpu:1", "--wrap", "echo $CUDA_VISIBLE_DEVICES"
+                slurm_up, workdir, "-J", "gpu1", "--gres=gpu:1", "--wrap", "echo $CUDA_VISIBLE_DEVICES"
             ),
             "array": await sbatch(
-                workdir, "-J", "arr5", "--array=0-4", "--wrap", "exit $((SLURM_ARRAY_TASK_ID % 2))"
+                slurm_up, workdir, "-J", "arr5", "--array=0-4", "--wrap", "exit $((SLURM_ARRAY_TASK_ID % 2))"
             ),
-            "cancel": await sbatch(workdir, "-J", "@all cancel me", "--wrap", "sleep 120"),
+            "cancel": await sbatch(slurm_up, workdir, "-J", "@all cancel me", "--wrap", "sleep 120"),
         }
         return ids
 
     ids = asyncio.run(submit())
     yield ids
-    subprocess.run(
-        ["scancel", *map(str, ids.values())], check=False, env={**os.environ, "SLURM_CONF": slurm_up.conf}
-    )
+    subprocess.run(["scancel", *map(str, ids.values())], check=False, env=slurm_up.env)
 
 
 async def finished(cluster: SlurmCluster, job_id: int, timeout: float = 40) -> JobRecord:
@@ -62,13 +59,15 @@ async def finished(cluster: SlurmCluster, job_id: int, timeout: float = 40) -> J
     return result
 
 
-async def test_completed_job(cluster: SlurmCluster, submitted: dict[str, int]) -> None:
+async def test_completed_job(slurm_up: Cluster, cluster: SlurmCluster, submitted: dict[str, int]) -> None:
     job = await finished(cluster, submitted["ok"])
     assert (job.state, job.outcome, job.name, job.user) == ("COMPLETED", Outcome.OK, "ok", "root"), job
-    assert job.key == (CLUSTER, submitted["ok"], job.submit)
+    assert job.key == (slurm_up.name, submitted["ok"], job.submit)
     assert job.start is not None and job.end is not None and job.end >= job.start >= job.submit
     assert job.nodes and job.time_limit == timedelta(hours=1)  # the partition's DefaultTime
-    assert render_job(job, UTC_ZONE).startswith(f"Job **{job.job_id}** `ok` on idl-gpu completed after")
+    assert render_job(job, UTC_ZONE).startswith(
+        f"Job **{job.job_id}** `ok` on {slurm_up.name} completed after"
+    )
 
 
 async def test_failed_job_exit_3(cluster: SlurmCluster, submitted: dict[str, int]) -> None:
@@ -86,7 +85,9 @@ async def test_gpu_job_counts_allocated_gpus(
     assert "with 1 GPU" in render_job(job, UTC_ZONE)
 
 
-async def test_cancelled_running_job(cluster: SlurmCluster, submitted: dict[str, int]) -> None:
+async def test_cancelled_running_job(
+    slurm_up: Cluster, cluster: SlurmCluster, submitted: dict[str, int]
+) -> None:
     job_id = submitted["cancel"]
 
     async def running() -> bool:
@@ -95,7 +96,7 @@ async def test_cancelled_running_job(cluster: SlurmCluster, submitted: dict[str,
     await wait_until(running, 30, "the job to run")
     listed = next(j for j in await cluster.running_and_pending() if j.job_id == job_id)
     assert listed.time_limit == timedelta(hours=1) and listed.start is not None and listed.end is None
-    await run("scancel", str(job_id))
+    await run(slurm_up, "scancel", str(job_id))
     job = await finished(cluster, job_id)
     assert (job.state, job.outcome, job.state_detail) == ("CANCELLED", Outcome.CANCELLED, "by 0")
     text = render_job(job, UTC_ZONE)
@@ -163,8 +164,10 @@ async def test_timeout_job(cluster: SlurmCluster, submitted: dict[str, int]) -> 
 
 @pytest.mark.slurm_large
 @pytest.mark.timeout(400)
-async def test_array_of_200(cluster: SlurmCluster, workdir: Path) -> None:
-    array_id = await sbatch(workdir, "-J", "arr200", "--array=0-199", "--output=/dev/null", "--wrap", "true")
+async def test_array_of_200(slurm_up: Cluster, cluster: SlurmCluster, workdir: Path) -> None:
+    array_id = await sbatch(
+        slurm_up, workdir, "-J", "arr200", "--array=0-199", "--output=/dev/null", "--wrap", "true"
+    )
 
     async def all_done() -> list[JobRecord]:
         tasks = await cluster.job_group(array_id)

@@ -155,10 +155,11 @@ async def test_slurmctld_runs_mailprog_on_job_end(
     write_config(slurm_up.mail_config, spool, receiver.url)
     os.chmod(slurm_up.mail_config.parent / "secret", 0o600)
     job_id = await sbatch(
-        workdir, "-J", "mailme", "--mail-type=END,FAIL", "--mail-user=root", "--wrap", "exit 3"
+        slurm_up, workdir, "-J", "mailme", "--mail-type=END,FAIL", "--mail-user=root", "--wrap", "exit 3"
     )
     await asyncio.wait_for(receiver.arrived.wait(), 60)
     (event,) = [e for e in receiver.events if e["job_id"] == str(job_id)]
     assert (event["mail_type"], event["state"], event["recipient"]) == ("Failed", "FAILED", "root")
     assert event["env"]["SLURM_JOB_EXIT_CODE2"] == "3:0"
     assert f"Job_id={job_id}" in event["subject"]
+    assert event["cluster"] == slurm_up.name

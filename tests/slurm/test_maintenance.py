@@ -17,15 +17,15 @@ from idlbot.domain.jobs import (
     render_reservation,
 )
 
-from .conftest import run, sbatch, wait_until
+from .conftest import Cluster, run, sbatch, wait_until
 
 
 @pytest.mark.timeout(120)
-async def test_maintenance_window_lifecycle(cluster: SlurmCluster, workdir: Path) -> None:
+async def test_maintenance_window_lifecycle(slurm_up: Cluster, cluster: SlurmCluster, workdir: Path) -> None:
     name = f"idlbot_test_{datetime.now(UTC):%H%M%S}"
     start = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
     end = start + timedelta(minutes=30)
-    busy = await sbatch(workdir, "-J", "busy", "--time=30", "--wrap", "sleep 600")
+    busy = await sbatch(slurm_up, workdir, "-J", "busy", "--time=30", "--wrap", "sleep 600")
     blocked: int | None = None
     try:
 
@@ -38,7 +38,7 @@ async def test_maintenance_window_lifecycle(cluster: SlurmCluster, workdir: Path
         assert "busy" in conflict.message and busy in [j.job_id for j in conflict.jobs]
         assert f"job {busy} `busy` of root" in render_conflict(conflict, ZoneInfo("UTC"))
 
-        await run("scancel", str(busy))
+        await run(slurm_up, "scancel", str(busy))
 
         async def busy_gone() -> bool:
             return all(j.job_id != busy for j in await cluster.running_and_pending())
@@ -51,7 +51,7 @@ async def test_maintenance_window_lifecycle(cluster: SlurmCluster, workdir: Path
         assert listed[name] == created and "ALL_NODES" in created.flags and created.state == "INACTIVE"
         assert render_reservation(created, ZoneInfo("UTC")).startswith(f"Maintenance `{name}` on all nodes: ")
 
-        blocked = await sbatch(workdir, "-J", "overlaps", "--time=60", "--wrap", "sleep 5")
+        blocked = await sbatch(slurm_up, workdir, "-J", "overlaps", "--time=60", "--wrap", "sleep 5")
 
         async def held() -> JobRecord | None:
             for job in await cluster.running_and_pending():
@@ -75,7 +75,7 @@ async def test_maintenance_window_lifecycle(cluster: SlurmCluster, workdir: Path
         await cluster.delete_reservation(name)
         for job_id in (busy, blocked):
             if job_id is not None:
-                await run("scancel", str(job_id))
+                await run(slurm_up, "scancel", str(job_id))
 
 
 async def test_bad_reservation_name_is_refused(cluster: SlurmCluster) -> None:
