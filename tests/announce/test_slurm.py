@@ -17,23 +17,25 @@ from idlbot.ports_announce import Added
 from idlbot.storage.announce import SqlMaintenanceStore
 from idlbot.storage.db import create_engine, upgrade
 from idlbot.storage.outbox import SqlOutbox
-from tests.slurm.conftest import run, sbatch, wait_until
+from tests.slurm.conftest import Cluster, run, sbatch, wait_until
 
 from .conftest import BERLIN, _channel, resolve
 
 
 @pytest.mark.timeout(120)
-async def test_window_on_the_real_cluster(cluster: SlurmCluster, workdir: Path, tmp_path: Path) -> None:
+async def test_window_on_the_real_cluster(
+    slurm_up: Cluster, cluster: SlurmCluster, workdir: Path, tmp_path: Path
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'slurm.db'}"  # storage runs on both dialects elsewhere
     await upgrade(url)
     engine = create_engine(url)
     try:
-        await _scenario(cluster, workdir, engine)
+        await _scenario(slurm_up, cluster, workdir, engine)
     finally:
         await engine.dispose()
 
 
-async def _scenario(cluster: SlurmCluster, workdir: Path, engine: AsyncEngine) -> None:
+async def _scenario(slurm: Cluster, cluster: SlurmCluster, workdir: Path, engine: AsyncEngine) -> None:
     outbox = SqlOutbox(engine)
     service = MaintenanceService(
         cluster, SqlMaintenanceStore(engine), outbox, _channel, resolve, channel="cluster", tz=BERLIN
@@ -49,7 +51,7 @@ async def _scenario(cluster: SlurmCluster, workdir: Path, engine: AsyncEngine) -
         assert listed[name].maintenance and (listed[name].start, listed[name].end) == (start, end)
         assert (await outbox.get(f"{added.window.key_base}:announce")) is not None
 
-        blocked = await sbatch(workdir, "-J", "overlaps", "--time=60", "--wrap", "sleep 5")
+        blocked = await sbatch(slurm, workdir, "-J", "overlaps", "--time=60", "--wrap", "sleep 5")
 
         async def held() -> JobRecord | None:
             for job in await cluster.running_and_pending():
@@ -70,4 +72,4 @@ async def _scenario(cluster: SlurmCluster, workdir: Path, engine: AsyncEngine) -
     finally:
         await cluster.delete_reservation(name)
         if blocked is not None:
-            await run("scancel", str(blocked))
+            await run(slurm, "scancel", str(blocked))
