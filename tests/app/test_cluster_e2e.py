@@ -195,10 +195,10 @@ async def resume(slurm: Cluster, node: str) -> None:
         "scontrol", "update", f"NodeName={node}", "State=RESUME",
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=slurm.env,
     )  # fmt: skip
-    await proc.wait()
+    await asyncio.wait_for(proc.wait(), 30)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 async def test_planned_maintenance_through_the_bot(
     db_url: str, slurm_up: Cluster, cluster: SlurmCluster, workdir: Path
 ) -> None:
@@ -210,74 +210,88 @@ async def test_planned_maintenance_through_the_bot(
     later: int | None = None
     names: list[str] = []
     try:
-        assert "root" in await h.answer("sstober", "/idl roster @alice cluster=root")
-        assert "is for instructors" in await h.answer("alice", "/idl maintenance list")
+        async with asyncio.timeout(240):  # a hang fails here, with its stack, and the cleanup still runs
+            assert "root" in await h.answer("sstober", "/idl roster @alice cluster=root")
+            assert "is for instructors" in await h.answer("alice", "/idl maintenance list")
 
-        async def running() -> bool:
-            return any(j.job_id == busy and j.state == "RUNNING" for j in await cluster.running_and_pending())
+            async def running() -> bool:
+                return any(
+                    j.job_id == busy and j.state == "RUNNING" for j in await cluster.running_and_pending()
+                )
 
-        await wait_until(running, 60, "the long job to run")
-        # a window to cancel: nobody's job reaches 20 h ahead, so it is created at once
-        first = clock.now() + timedelta(hours=20)
-        reply = await h.answer(
-            "sstober", f"/idl maintenance add {stamp(first, h)} {stamp(first + timedelta(hours=1), h)} test"
-        )
-        assert "reserved on all nodes" in reply, reply
-        names.append(reply.split("`")[1])
-        await eventually(
-            lambda: any("@all There will be a maintenance" in m for m in cluster_posts(h)), what="announce"
-        )
-        assert "cancelled" in await h.answer("sstober", f"/idl maintenance cancel {names[0]}")
-        assert names[0] not in {r.name for r in await cluster.reservations()}
-        await eventually(lambda: any("is cancelled" in m for m in cluster_posts(h)), what="the cancel post")
-
-        # the real one: the running job's 5 h limit reaches into it, so Slurm refuses first
-        start_at = clock.now() + timedelta(hours=2)
-        end_at = start_at + timedelta(hours=3)
-        add = f"/idl maintenance add {stamp(start_at, h)} {stamp(end_at, h)} power shutdown"
-        refused = await h.answer("sstober", add)
-        assert f"job {busy} `long-training` of root" in refused and "--ignore-jobs" in refused, refused
-        assert not [r for r in await cluster.reservations() if r.maintenance]
-        made = await h.answer("sstober", add + " --ignore-jobs")
-        assert "reserved on all nodes" in made and "announced in the cluster channel" in made, made
-        names.append(made.split("`")[1])
-        (res,) = [r for r in await cluster.reservations() if r.name == names[1]]
-        assert (
-            isinstance(res, Reservation) and res.maintenance and res.start == start_at and res.end == end_at
-        )
-        announce = await eventually(
-            lambda: [m for m in cluster_posts(h) if "power shutdown" in m], what="the announcement"
-        )
-        assert len(announce) == 1 and announce[0].startswith("@all ")
-
-        def warned(job_id: int) -> list[dict[str, Any]]:
-            return [p for p in h.bot_posts(h.dm_channel("alice")) if f"job {job_id} " in p["message"]]
-
-        await eventually(lambda: warned(busy), what="the DM to the running job's owner")
-        later = await sbatch(slurm_up, workdir, "-J", "too-long", "--time=240", "--wrap", "sleep 5")
-
-        async def held() -> bool:
-            return any(
-                j.job_id == later and j.state == "PENDING" and "ReqNodeNotAvail" in j.reason
-                for j in await cluster.running_and_pending()
+            await wait_until(running, 60, "the long job to run")
+            # a window to cancel: nobody's job reaches 20 h ahead, so it is created at once
+            first = clock.now() + timedelta(hours=20)
+            reply = await h.answer(
+                "sstober",
+                f"/idl maintenance add {stamp(first, h)} {stamp(first + timedelta(hours=1), h)} test",
+            )
+            assert "reserved on all nodes" in reply, reply
+            names.append(reply.split("`")[1])
+            await eventually(
+                lambda: any("@all There will be a maintenance" in m for m in cluster_posts(h)),
+                what="announce",
+            )
+            assert "cancelled" in await h.answer("sstober", f"/idl maintenance cancel {names[0]}")
+            assert names[0] not in {r.name for r in await cluster.reservations()}
+            await eventually(
+                lambda: any("is cancelled" in m for m in cluster_posts(h)), what="the cancel post"
             )
 
-        await wait_until(held, 30, "the overlapping job to wait for the window")
-        await eventually(lambda: warned(later or 0), what="the DM about the job submitted after the notice")
-        assert len(warned(busy)) == 1
+            # the real one: the running job's 5 h limit reaches into it, so Slurm refuses first
+            start_at = clock.now() + timedelta(hours=2)
+            end_at = start_at + timedelta(hours=3)
+            add = f"/idl maintenance add {stamp(start_at, h)} {stamp(end_at, h)} power shutdown"
+            refused = await h.answer("sstober", add)
+            assert f"job {busy} `long-training` of root" in refused and "--ignore-jobs" in refused, refused
+            assert not [r for r in await cluster.reservations() if r.maintenance]
+            made = await h.answer("sstober", add + " --ignore-jobs")
+            assert "reserved on all nodes" in made and "announced in the cluster channel" in made, made
+            names.append(made.split("`")[1])
+            (res,) = [r for r in await cluster.reservations() if r.name == names[1]]
+            assert (
+                isinstance(res, Reservation)
+                and res.maintenance
+                and res.start == start_at
+                and res.end == end_at
+            )
+            announce = await eventually(
+                lambda: [m for m in cluster_posts(h) if "power shutdown" in m], what="the announcement"
+            )
+            assert len(announce) == 1 and announce[0].startswith("@all ")
 
-        # past the planned end (Slurm still lists it: its time is real), node drained: no "up"
-        await run(slurm_up, "scontrol", "update", f"NodeName={node}", "State=DRAIN", "Reason=power not back")
-        clock.set(end_at + timedelta(minutes=1))
-        await asyncio.sleep(1.0)  # five housekeeping passes
-        listing = await h.answer("sstober", "/idl maintenance list")
-        assert "waiting for the nodes" in listing, listing
-        assert not any("up again" in m for m in cluster_posts(h))
-        await run(slurm_up, "scontrol", "update", f"NodeName={node}", "State=RESUME")
-        await eventually(lambda: any("up again" in m for m in cluster_posts(h)), what="up again")
-        await asyncio.sleep(1.0)
-        assert sum("up again" in m for m in cluster_posts(h)) == 1
-        assert "No maintenance windows" in await h.answer("sstober", "/idl maintenance list")  # done
+            def warned(job_id: int) -> list[dict[str, Any]]:
+                return [p for p in h.bot_posts(h.dm_channel("alice")) if f"job {job_id} " in p["message"]]
+
+            await eventually(lambda: warned(busy), what="the DM to the running job's owner")
+            later = await sbatch(slurm_up, workdir, "-J", "too-long", "--time=240", "--wrap", "sleep 5")
+
+            async def held() -> bool:
+                return any(
+                    j.job_id == later and j.state == "PENDING" and "ReqNodeNotAvail" in j.reason
+                    for j in await cluster.running_and_pending()
+                )
+
+            await wait_until(held, 30, "the overlapping job to wait for the window")
+            await eventually(
+                lambda: warned(later or 0), what="the DM about the job submitted after the notice"
+            )
+            assert len(warned(busy)) == 1
+
+            # past the planned end (Slurm still lists it: its time is real), node drained: no "up"
+            await run(
+                slurm_up, "scontrol", "update", f"NodeName={node}", "State=DRAIN", "Reason=power not back"
+            )
+            clock.set(end_at + timedelta(minutes=1))
+            await asyncio.sleep(1.0)  # five housekeeping passes
+            listing = await h.answer("sstober", "/idl maintenance list")
+            assert "waiting for the nodes" in listing, listing
+            assert not any("up again" in m for m in cluster_posts(h))
+            await run(slurm_up, "scontrol", "update", f"NodeName={node}", "State=RESUME")
+            await eventually(lambda: any("up again" in m for m in cluster_posts(h)), what="up again")
+            await asyncio.sleep(1.0)
+            assert sum("up again" in m for m in cluster_posts(h)) == 1
+            assert "No maintenance windows" in await h.answer("sstober", "/idl maintenance list")  # done
     finally:
         await resume(slurm_up, node)
         for name in names:
@@ -288,7 +302,7 @@ async def test_planned_maintenance_through_the_bot(
         await h.close()
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 async def test_real_window_made_in_slurm_ends_up_again_only_when_the_node_is_back(
     tmp_path: Path, slurm_up: Cluster, cluster: SlurmCluster
 ) -> None:
@@ -304,36 +318,40 @@ async def test_real_window_made_in_slurm_ends_up_again_only_when_the_node_is_bac
     finish = begin + timedelta(seconds=24)
     fmt = "%Y-%m-%dT%H:%M:%S"
     try:
-        await run(slurm_up, 
-            "env", "TZ=UTC", "scontrol", "create", "reservation", f"ReservationName={name}",
-            f"StartTime={begin:{fmt}}", f"EndTime={finish:{fmt}}", "Nodes=ALL", "Users=root",
-            "Flags=MAINT,IGNORE_JOBS",
-        )  # fmt: skip
-        await eventually(
-            lambda: any("There will be a maintenance" in m for m in cluster_posts(h)), what="the announcement"
-        )
+        async with asyncio.timeout(240):  # a hang fails here, with its stack, and the cleanup still runs
+            await run(slurm_up, 
+                "env", "TZ=UTC", "scontrol", "create", "reservation", f"ReservationName={name}",
+                f"StartTime={begin:{fmt}}", f"EndTime={finish:{fmt}}", "Nodes=ALL", "Users=root",
+                "Flags=MAINT,IGNORE_JOBS",
+            )  # fmt: skip
+            await eventually(
+                lambda: any("There will be a maintenance" in m for m in cluster_posts(h)),
+                what="the announcement",
+            )
 
-        async def in_maint() -> bool:
-            return any("maint" in n.flags for n in await cluster.nodes())
+            async def in_maint() -> bool:
+                return any("maint" in n.flags for n in await cluster.nodes())
 
-        await wait_until(in_maint, 20, "sinfo to show the node in maintenance")
-        assert not any("up again" in m for m in cluster_posts(h))
-        await run(slurm_up, "scontrol", "update", f"NodeName={node}", "State=DRAIN", "Reason=power not back")
+            await wait_until(in_maint, 20, "sinfo to show the node in maintenance")
+            assert not any("up again" in m for m in cluster_posts(h))
+            await run(
+                slurm_up, "scontrol", "update", f"NodeName={node}", "State=DRAIN", "Reason=power not back"
+            )
 
-        # Slurm may list an ended reservation for another half minute (seen with a drained
-        # node): the planned end, not its disappearance, is what the bot goes by
-        async def over() -> bool:
-            return datetime.now(UTC) > finish + timedelta(seconds=1)
+            # Slurm may list an ended reservation for another half minute (seen with a drained
+            # node): the planned end, not its disappearance, is what the bot goes by
+            async def over() -> bool:
+                return datetime.now(UTC) > finish + timedelta(seconds=1)
 
-        await wait_until(over, 40, "the real window to end")
-        await asyncio.sleep(1.0)  # five housekeeping passes after the end
-        assert "waiting for the nodes" in await h.answer("sstober", "/idl maintenance list")
-        assert not any("up again" in m for m in cluster_posts(h))
-        await run(slurm_up, "scontrol", "update", f"NodeName={node}", "State=RESUME")
-        await eventually(lambda: any("up again" in m for m in cluster_posts(h)), what="up again")
-        await asyncio.sleep(1.0)
-        assert sum("up again" in m for m in cluster_posts(h)) == 1
-        assert sum("There will be a maintenance" in m for m in cluster_posts(h)) == 1
+            await wait_until(over, 40, "the real window to end")
+            await asyncio.sleep(1.0)  # five housekeeping passes after the end
+            assert "waiting for the nodes" in await h.answer("sstober", "/idl maintenance list")
+            assert not any("up again" in m for m in cluster_posts(h))
+            await run(slurm_up, "scontrol", "update", f"NodeName={node}", "State=RESUME")
+            await eventually(lambda: any("up again" in m for m in cluster_posts(h)), what="up again")
+            await asyncio.sleep(1.0)
+            assert sum("up again" in m for m in cluster_posts(h)) == 1
+            assert sum("There will be a maintenance" in m for m in cluster_posts(h)) == 1
     finally:
         await resume(slurm_up, node)
         await cluster.delete_reservation(name)
