@@ -17,6 +17,7 @@ Jobs run as root on the test node, so alice's roster entry names `root` as her a
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import socket
 import time
@@ -355,4 +356,55 @@ async def test_real_window_made_in_slurm_ends_up_again_only_when_the_node_is_bac
     finally:
         await resume(slurm_up, node)
         await cluster.delete_reservation(name)
+        await h.close()
+
+
+@pytest.mark.timeout(300)
+async def test_each_outcome_arrives_in_the_simulator_as_one_dm(
+    tmp_path: Path, slurm_up: Cluster, cluster: SlurmCluster, workdir: Path
+) -> None:
+    """Completed, GPU, cancelled, timeout and a 5-task array, all with mail and with the sacct
+    poll on too (`notify jobs all`): one DM each in the student's DM channel, none twice."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"  # the other tests here cover PostgreSQL
+    await upgrade(url)
+    h = await cluster_harness(url, slurm_up, SystemClock)
+    ids: dict[str, int] = {}
+    try:
+        async with asyncio.timeout(240):  # a hang fails here, with its stack, and the cleanup still runs
+            assert "root" in await h.answer("sstober", "/idl roster @alice cluster=root")
+            assert "every job of yours" in await h.answer("alice", "/idl notify jobs all")
+            submit = functools.partial(sbatch, slurm_up, workdir)
+            ids["timeout"] = await submit("-J", "slow", *MAIL, "--time=0:01", "--wrap", "sleep 300")
+            ids["ok"] = await submit("-J", "fine", *MAIL, "--wrap", "true")
+            ids["gpu"] = await submit("-J", "gpu1", *MAIL, "--gres=gpu:1", "--wrap", "sleep 1")
+            ids["cancel"] = await submit("-J", "stop-me", *MAIL, "--wrap", "sleep 120")
+            ids["array"] = await submit(
+                "-J", "sweep", *MAIL, "-a", "0-4", "--wrap", "exit $((SLURM_ARRAY_TASK_ID==1))"
+            )
+
+            async def running() -> bool:
+                return any(
+                    j.job_id == ids["cancel"] and j.state == "RUNNING"
+                    for j in await cluster.running_and_pending()
+                )
+
+            await wait_until(running, 60, "the job to cancel to run")
+            await run(slurm_up, "scancel", str(ids["cancel"]))
+            expected = {
+                "ok": "completed",
+                "gpu": "with 1 GPU",
+                "cancel": "was cancelled (by you)",
+                "array": "5 tasks (4 COMPLETED, 1 FAILED)",
+                "timeout": "hit its time limit (1:00)",  # Slurm checks limits every 30 s
+            }
+            for name, text in expected.items():
+                (post,) = await eventually(
+                    lambda j=ids[name]: job_dms(h, j), timeout=150, what=f"the DM for the {name} job"
+                )
+                assert text in post["message"], post["message"]
+            await asyncio.sleep(2.5)  # two more sacct polls and any late mail
+            assert all(len(job_dms(h, job_id)) == 1 for job_id in ids.values())
+    finally:
+        if ids:
+            await run(slurm_up, "scancel", *map(str, ids.values()))
         await h.close()
