@@ -196,8 +196,8 @@ def slash_form(
     *, token: str, user_id: str, user_name: str, channel_id: str, team_id: str, sim_url: str, text: str
 ) -> str:
     """The body Mattermost POSTs for `/idl deadlines` (url.Values.Encode: keys sorted)."""
-    from idlbot.sim.mm_commands import trigger_id
-    from idlbot.sim.mm_state import new_id
+    from idlbot.devtools.sim.mm_commands import trigger_id
+    from idlbot.devtools.sim.mm_state import new_id
 
     fields = {
         "channel_id": channel_id,
@@ -258,9 +258,9 @@ class BotUnderTest:
 
 
 async def _register(sim_url: str, bot_token: str, team: str, public_url: str) -> str:
-    from idlbot.adapters.mattermost import MattermostChat
+    from idlbot.adapters.mattermost.rest import MattermostChat
+    from idlbot.adapters.mattermost.setup import setup_command
     from idlbot.commands import build_registry
-    from idlbot.setup_mattermost import setup_command
 
     chat = MattermostChat(sim_url, bot_token, team=team)
     try:
@@ -278,8 +278,8 @@ async def bot_server(data_dir: Path, text: str = "deadlines") -> AsyncIterator[B
     from idlbot.app import Bot
     from idlbot.clock import ShiftedClock
     from idlbot.config import example_config_path, load
-    from idlbot.demo import DEMO_START, seed, with_endpoints
-    from idlbot.sim.mattermost import MattermostSim
+    from idlbot.devtools.demo import DEMO_START, seed, with_endpoints
+    from idlbot.devtools.sim.mattermost import MattermostSim
     from idlbot.storage.db import upgrade
 
     sim = MattermostSim(ping_interval=60.0)

@@ -27,12 +27,12 @@ from typing import Any
 
 import httpx
 
-from idlbot.adapters.mattermost import KEY_PROP
+from idlbot.adapters.mattermost.rest import KEY_PROP
 from idlbot.app import Bot, Tuning
 from idlbot.clock import ShiftedClock
 from idlbot.config import example_config_path, load
-from idlbot.demo import DEMO_START, seed, with_endpoints
-from idlbot.sim.mattermost import MattermostSim
+from idlbot.devtools.demo import DEMO_START, seed, with_endpoints
+from idlbot.devtools.sim.mattermost import MattermostSim
 from idlbot.storage.db import upgrade
 
 

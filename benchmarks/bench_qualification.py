@@ -35,7 +35,7 @@ from idlbot.domain import overview as ov
 from idlbot.domain.gitlab import TagPush
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
-from idlbot.ports import HealthSnapshot
+from idlbot.ports.health import HealthSnapshot
 from idlbot.storage.db import create_engine, sessionmaker, upgrade
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.roster import SqlRoster

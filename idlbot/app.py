@@ -24,30 +24,30 @@ import aiohttp
 from aiohttp import web
 from mattermostautodriver.exceptions import ResourceNotFound
 
-from idlbot.adapters.gitlab import GitLabClient
-from idlbot.adapters.mattermost import MattermostChat, classify
-from idlbot.adapters.mm_websocket import WebsocketSupervisor
-from idlbot.adapters.slurm import SlurmCluster
-from idlbot.agenda_service import AgendaService
-from idlbot.announcements import AnnouncementService, action_handler
+from idlbot.adapters.gitlab.client import GitLabClient
+from idlbot.adapters.mattermost.delivery import OutboxWorker
+from idlbot.adapters.mattermost.inbound import Inbound
+from idlbot.adapters.mattermost.rest import MattermostChat, classify
+from idlbot.adapters.mattermost.websocket import WebsocketSupervisor
+from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
+from idlbot.commands.dispatch import CommandPorts, Dispatcher
 from idlbot.config import Settings
-from idlbot.delivery import OutboxWorker
-from idlbot.dispatch import CommandPorts, Dispatcher
-from idlbot.healthcheck import BotHealth
-from idlbot.inbound import Inbound
-from idlbot.job_notify import JobNotifier, JobsDesk
-from idlbot.maintenance import MaintenanceService
 from idlbot.metrics import Metrics
-from idlbot.ports import HealthSnapshot
-from idlbot.qualification_sync import QualificationSync
-from idlbot.roster_directory import RosterDirectory
+from idlbot.ports.health import HealthSnapshot
 from idlbot.scheduling.aps import ApsReminderScheduler
 from idlbot.scheduling.firing import FireDeps
 from idlbot.scheduling.runner import ReminderRunner
-from idlbot.scheduling.service import ReminderService
+from idlbot.services.agenda import AgendaService
+from idlbot.services.announcements import AnnouncementService
+from idlbot.services.health import BotHealth
+from idlbot.services.jobs import JobNotifier, JobsDesk
+from idlbot.services.maintenance import MaintenanceService
+from idlbot.services.qualification_sync import QualificationSync
+from idlbot.services.reminders import ReminderService
+from idlbot.services.roster_directory import RosterDirectory
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
@@ -58,6 +58,7 @@ from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.roster import SqlRoster
 from idlbot.tasks import TaskPool
+from idlbot.web.actions import ACTION_PATH, action_handler
 from idlbot.web.calendar import ROUTE as CALENDAR_ROUTE
 from idlbot.web.calendar import calendar_route
 from idlbot.web.gitlab import GitLabHookDeps, add_gitlab_routes
@@ -262,7 +263,7 @@ class Bot:
         add_gitlab_routes(
             app, GitLabHookDeps(secret=secret, sync=self.sync, clock=self.clock, on_question=on_question)
         )
-        app.router.add_post("/mattermost/action", action_handler(self.announcements, self.clock))
+        app.router.add_post(ACTION_PATH, action_handler(self.announcements, self.clock))
         if self.notifier is not None:
             slurm_secret = (self.settings.secrets.slurm_secret or "").encode()
             if not slurm_secret:

@@ -10,8 +10,13 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from idlbot import __version__
+
+if TYPE_CHECKING:
+    from idlbot.config import Settings
 
 
 def _load(path: str, *, require_secrets: bool = True):  # type: ignore[no-untyped-def]
@@ -67,10 +72,10 @@ def _instant(text: str) -> datetime:
 
 
 def cmd_setup_mattermost(args: argparse.Namespace) -> int:
-    from idlbot.adapters.mattermost import MattermostChat
+    from idlbot.adapters.mattermost.rest import MattermostChat
+    from idlbot.adapters.mattermost.setup import setup_command
     from idlbot.commands import build_registry
     from idlbot.config import ConfigError
-    from idlbot.setup_mattermost import setup_command
 
     settings = _load(args.config, require_secrets=False)
     if not settings.secrets.mattermost_token:
@@ -102,7 +107,7 @@ HOOK_EVENTS = (
 
 
 def cmd_setup_gitlab(args: argparse.Namespace) -> int:
-    from idlbot.adapters.gitlab import GitLabClient
+    from idlbot.adapters.gitlab.client import GitLabClient
     from idlbot.config import ConfigError
 
     settings = _load(args.config, require_secrets=False)
@@ -129,14 +134,77 @@ def cmd_setup_gitlab(args: argparse.Namespace) -> int:
 
 
 def cmd_roster_import(args: argparse.Namespace) -> int:
-    from idlbot.roster_import import cli_import
-
     settings = _load(args.config, require_secrets=False)
     return cli_import(args.file, settings, progress=args.progress or sys.stderr.isatty())
 
 
+class ProgressBar:
+    """A plain-text bar on stderr, ``\\r``-redrawn; silent unless a TTY or ``force``.
+
+    Silent by default when piped, so logs and CI output do not fill with redraws."""
+
+    def __init__(self, stream: TextIO | None = None, *, force: bool = False, width: int = 30) -> None:
+        self._stream = stream if stream is not None else sys.stderr
+        self._enabled = force or self._stream.isatty()
+        self._width = width
+        self._drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        filled = self._width if total <= 0 else min(self._width, self._width * done // total)
+        bar = "#" * filled + "." * (self._width - filled)
+        self._stream.write(f"\r[{bar}] {done}/{total}")
+        self._stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def cli_import(
+    path: str | Path, settings: Settings, *, progress: bool = False, out: TextIO | None = None
+) -> int:
+    """`idlbot roster import`: 0 when written, 2 when the file is invalid (every error listed).
+
+    Refuses an outdated schema (``SchemaOutdated`` propagates; the CLI maps it to 2)."""
+    from idlbot.clock import SystemClock
+    from idlbot.services.roster_import import ImportResult, import_roster
+    from idlbot.storage.db import create_engine, ensure_up_to_date, run_blocking
+    from idlbot.storage.roster import SqlRoster
+
+    stdout = out if out is not None else sys.stdout
+    bar = ProgressBar(force=progress)
+
+    async def run() -> ImportResult:
+        engine = create_engine(settings.database.url)
+        try:
+            await ensure_up_to_date(engine)
+            return await import_roster(
+                path, SqlRoster(engine), settings.course, now=SystemClock().now(), progress=bar
+            )
+        finally:
+            bar.close()
+            await engine.dispose()
+
+    result = run_blocking(run())
+    if result.counts is None:
+        print(f"{path}: {len(result.errors)} problem(s), nothing imported:", file=sys.stderr)
+        for error in result.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 2
+    c = result.counts
+    print(
+        f"{path}: {c.total} students: {c.created} new, {c.updated} updated, {c.unchanged} unchanged",
+        file=stdout,
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from idlbot.demo import run_demo
+    from idlbot.devtools.demo import run_demo
 
     asyncio.run(
         run_demo(
@@ -150,7 +218,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_say(args: argparse.Namespace) -> int:
-    from idlbot.demo import say
+    from idlbot.devtools.demo import say
 
     return asyncio.run(
         say(args.as_user, " ".join(args.text), data_dir=args.data_dir, dm=args.dm, wait=args.wait)

@@ -12,7 +12,7 @@ from idlbot.commands.context import Context
 from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
-from idlbot.ports_qualification import Qualification
+from idlbot.ports.qualification import Qualification
 
 
 def ledger_port(ctx: Context) -> Qualification:

@@ -2,7 +2,7 @@
 and mark questions done.
 
 Everyone sees the same order GitLab shows (domain/agenda.py says why); the freeze and
-its post, wiki page and labels are the service's (agenda_service.py). The command is
+its post, wiki page and labels are the service's (services/agenda.py). The command is
 `slow`: every subcommand may re-read GitLab (one request per page of questions).
 """
 
@@ -17,7 +17,7 @@ from idlbot.domain import agenda as dom
 from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import format_clock
-from idlbot.ports_agenda import Agenda
+from idlbot.ports.agenda import Agenda
 
 group = CommandGroup("Class agenda")
 

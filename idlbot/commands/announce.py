@@ -20,7 +20,7 @@ from idlbot.domain.announce import Announcement, AnnounceRequest, parse_request,
 from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import defuse_mentions, format_when
-from idlbot.ports_announce import Announcements
+from idlbot.ports.announce import Announcements
 
 group = CommandGroup("Announcements")
 

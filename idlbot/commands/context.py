@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 from idlbot.clock import Clock
 from idlbot.domain.course import Course
 from idlbot.domain.roles import Role
-from idlbot.ports import Health, Outbox, People
-from idlbot.ports_agenda import Agenda
-from idlbot.ports_announce import Announcements, Maintenance
-from idlbot.ports_jobs import Jobs
-from idlbot.ports_qualification import Qualification
-from idlbot.ports_reminders import Reminders
+from idlbot.ports.agenda import Agenda
+from idlbot.ports.announce import Announcements, Maintenance
+from idlbot.ports.chat import People
+from idlbot.ports.health import Health
+from idlbot.ports.jobs import Jobs
+from idlbot.ports.outbox import Outbox
+from idlbot.ports.qualification import Qualification
+from idlbot.ports.reminders import Reminders
 
 Via = Literal["slash", "dm", "mention"]
 

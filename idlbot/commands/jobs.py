@@ -1,6 +1,6 @@
 """`jobs` and `notify jobs`: a student's Slurm jobs, and which of them end with a DM (issue 6).
 
-The notifier itself (job_notify.py) runs outside any command; these only read the queue and
+The notifier itself (services/jobs.py) runs outside any command; these only read the queue and
 sacct and store the choice. Both are `slow`: they run Slurm tools (seconds on a busy cluster).
 The choice is stored per cluster account, because the reconciliation poll sees cluster
 users, not Mattermost ones; the roster links the two.
@@ -16,7 +16,7 @@ from idlbot.commands.reply import Reply
 from idlbot.domain.errors import UserError
 from idlbot.domain.jobs import JobRecord, format_duration
 from idlbot.domain.timefmt import defuse_mentions, format_clock
-from idlbot.ports_jobs import NOTIFY_MODES, Jobs, NotifyMode
+from idlbot.ports.jobs import NOTIFY_MODES, Jobs, NotifyMode
 
 group = CommandGroup("GPU jobs")
 

@@ -21,7 +21,7 @@ from idlbot.domain.maintenance import render_window
 from idlbot.domain.roles import Role
 from idlbot.domain.schedule import wall_clock
 from idlbot.domain.timefmt import defuse_mentions, format_span
-from idlbot.ports_announce import Maintenance
+from idlbot.ports.announce import Maintenance
 
 group = CommandGroup("Cluster")
 

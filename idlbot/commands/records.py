@@ -27,7 +27,7 @@ from idlbot.domain.ledger import HandInStatus, Outcome, Student
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import defuse_mentions
-from idlbot.ports_qualification import KEEP, AuditEntry, Keep, RosterEdit
+from idlbot.ports.qualification import KEEP, AuditEntry, Keep, RosterEdit
 
 group = CommandGroup("Exam qualification")
 

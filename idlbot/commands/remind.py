@@ -16,7 +16,7 @@ from idlbot.commands.reply import Reply
 from idlbot.domain import timefmt, when
 from idlbot.domain.errors import Forbidden, NotFound, UserError
 from idlbot.domain.roles import Role
-from idlbot.ports_reminders import Reminders
+from idlbot.ports.reminders import Reminders
 
 group = CommandGroup("Reminders")
 

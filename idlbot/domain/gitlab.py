@@ -38,3 +38,12 @@ class WikiCreation:
     title: str
     author: str  # GitLab username
     created_at: datetime  # aware, UTC
+
+
+@dataclass(frozen=True)
+class QuestionChanged:
+    """Something about issue `iid` changed (opened, edited, commented, thumbs-up): re-read
+    it, since no hook carries upvote counts."""
+
+    project_id: int
+    iid: int

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from idlbot.domain.reminders import Occurrence, decide, fill
-from idlbot.ports import Outbox
+from idlbot.ports.outbox import Outbox
 from idlbot.storage.reminders import SqlReminderStore
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from idlbot.ports_jobs import NOTIFY_MODES, NotifyMode
+from idlbot.ports.jobs import NOTIFY_MODES, NotifyMode
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models_jobs import JobEventRow, JobNoticeRow, JobNotifySettingRow, JobPollCursorRow
 

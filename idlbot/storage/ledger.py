@@ -35,7 +35,7 @@ from idlbot.domain.ledger import (
     StudentLedger,
     WikiPost,
 )
-from idlbot.ports_qualification import AuditEntry, RosterEdit
+from idlbot.ports.qualification import AuditEntry, RosterEdit
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models_qualification import (
     AuditRow,
@@ -472,6 +472,6 @@ class SqlQualification(SqlLedger):
 
 
 if TYPE_CHECKING:
-    from idlbot.ports_qualification import Qualification
+    from idlbot.ports.qualification import Qualification
 
     _PORT_CHECK: type[Qualification] = SqlQualification  # mypy: the class satisfies the port

@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, delete, select, update
 
 from idlbot.domain.reminders import CustomReminder
-from idlbot.ports_reminders import FiringRecord
+from idlbot.ports.reminders import FiringRecord
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models import OutboxRow
 from idlbot.storage.models_reminders import CalendarTokenRow, CustomReminderRow, FiringRow, MuteRow

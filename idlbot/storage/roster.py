@@ -18,15 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from idlbot.domain.course import Course
 from idlbot.domain.errors import NotFound, UserError
 from idlbot.domain.ledger import Student
-from idlbot.ports_qualification import KEEP, RosterCounts, RosterEdit, UpsertResult
-from idlbot.roster_import import (
-    Progress,
-    RosterConflict,
-    check_cluster,
-    check_gitlab,
-    check_group,
-    check_team,
-)
+from idlbot.domain.roster import RosterConflict, check_cluster, check_gitlab, check_group, check_team
+from idlbot.ports.qualification import KEEP, Progress, RosterCounts, RosterEdit, UpsertResult
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models_qualification import AuditRow, StudentRow
 

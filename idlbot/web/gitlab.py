@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from idlbot.adapters import gitlab_hooks
-from idlbot.adapters.gitlab_hooks import QuestionChanged
+from idlbot.adapters.gitlab import hooks as gitlab_hooks
 from idlbot.clock import Clock
-from idlbot.qualification_sync import QualificationSync
+from idlbot.domain.gitlab import QuestionChanged
+from idlbot.services.qualification_sync import QualificationSync
 from idlbot.web.server import json_response
 
 log = logging.getLogger(__name__)

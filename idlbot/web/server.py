@@ -19,10 +19,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from idlbot.commands.dispatch import Dispatcher
 from idlbot.commands.reply import Reply
-from idlbot.dispatch import Dispatcher
 from idlbot.metrics import CONTENT_TYPE, Metrics
-from idlbot.ports import Health, HealthSnapshot
+from idlbot.ports.health import Health, HealthSnapshot
 from idlbot.tasks import TaskPool
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """POST /slurm/event: signed MailProg events become job DMs within seconds (issue 6).
 
-Fails closed: the body's HMAC (`slurm_mail.verify`, constant time, timestamp within
+Fails closed: the body's HMAC (`mailprog.verify`, constant time, timestamp within
 MAX_SKEW_SECONDS) must match the shared secret, and an empty secret matches nothing (an
 empty HMAC key is one anybody could guess). Otherwise 401 and nothing is parsed, stored
 or posted. The answer is 2xx only after the event is stored: the MailProg deletes its
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from idlbot import slurm_mail
+from idlbot.adapters.slurm import mailprog
 from idlbot.clock import Clock
 from idlbot.web.server import json_response
 
@@ -46,7 +46,7 @@ async def slurm_event(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY:
         return json_response({"error": "too large"}, status=413)
     body = await request.read()
-    if not deps.secret or not slurm_mail.verify(
+    if not deps.secret or not mailprog.verify(
         deps.secret, body, request.headers, now=deps.clock.now().timestamp()
     ):
         log.warning(

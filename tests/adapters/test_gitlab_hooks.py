@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from idlbot.adapters.gitlab_hooks import QuestionChanged, idempotency_key, parse, verify
-from idlbot.domain.gitlab import TagPush, WikiCreation
-from idlbot.sim.gitlab import GitLabSim
-from idlbot.sim.gitlab_receiver import HookReceiver, Received
+from idlbot.adapters.gitlab.hooks import idempotency_key, parse, verify
+from idlbot.devtools.sim.gitlab import GitLabSim
+from idlbot.devtools.sim.gitlab_receiver import HookReceiver, Received
+from idlbot.domain.gitlab import QuestionChanged, TagPush, WikiCreation
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RECEIVED = datetime(2026, 3, 2, 9, 0, 3, tzinfo=UTC)

@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp import web
 
-from idlbot.adapters import gitlab_hooks
-from idlbot.adapters.gitlab import GitLabClient
-from idlbot.adapters.gitlab_hooks import QuestionChanged
-from idlbot.agenda_service import AgendaService
+from idlbot.adapters.gitlab import hooks as gitlab_hooks
+from idlbot.adapters.gitlab.client import GitLabClient
 from idlbot.clock import FakeClock
 from idlbot.config import Settings, load
+from idlbot.devtools.sim.gitlab import GitLabSim
+from idlbot.domain.gitlab import QuestionChanged
 from idlbot.domain.settings import GitLabSettings
-from idlbot.sim.gitlab import GitLabSim
+from idlbot.services.agenda import AgendaService
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.db import create_engine, sessionmaker
 from idlbot.storage.outbox import OutboxItem, SqlOutbox

@@ -11,10 +11,10 @@ from idlbot.commands import agenda as agenda_commands
 from idlbot.commands.context import Context, User
 from idlbot.commands.registry import Registry
 from idlbot.config import Settings
+from idlbot.devtools.sim.gitlab import GitLabSim
 from idlbot.domain.roles import Role
-from idlbot.ports import HealthSnapshot
-from idlbot.ports_agenda import Agenda
-from idlbot.sim.gitlab import GitLabSim
+from idlbot.ports.agenda import Agenda
+from idlbot.ports.health import HealthSnapshot
 from tests.agenda.conftest import BERLIN, COURSE, CUTOFF, Rig, file_questions
 
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from idlbot.clock import FakeClock
+from idlbot.devtools.sim.gitlab import GitLabSim
 from idlbot.domain.agenda import DISCUSSED_LABEL
-from idlbot.sim.gitlab import GitLabSim
 from tests.agenda.conftest import COURSE, CUTOFF, Rig, file_questions, gitlab_order
 
 LIST = "/projects/:id/issues"

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import aiohttp
 
-from idlbot.adapters.gitlab_hooks import QuestionChanged
 from idlbot.clock import FakeClock
-from idlbot.sim.gitlab import GitLabSim
+from idlbot.devtools.sim.gitlab import GitLabSim
+from idlbot.domain.gitlab import QuestionChanged
 from idlbot.web.gitlab import GitLabHookDeps, add_gitlab_routes
 from tests.agenda.conftest import COURSE, CUTOFF, SECRET, Receiver, Rig, file_questions, gitlab_order
 

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from idlbot.announcements import AnnouncementService
 from idlbot.clock import FakeClock
 from idlbot.commands.context import Context, User
 from idlbot.config import Settings, load
 from idlbot.domain.jobs import JobRecord, NodeInfo, Reservation, ReservationConflict
 from idlbot.domain.roles import Role
-from idlbot.maintenance import MaintenanceService
-from idlbot.ports_announce import Announcements, Maintenance
+from idlbot.ports.announce import Announcements, Maintenance
+from idlbot.services.announcements import AnnouncementService
+from idlbot.services.maintenance import MaintenanceService
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.models import OutboxRow
 from idlbot.storage.outbox import SqlOutbox

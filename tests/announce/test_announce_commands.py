@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from idlbot.announcements import ACTION_PATH, action_handler
 from idlbot.clock import FakeClock
 from idlbot.commands import announce, maintenance
 from idlbot.commands.registry import Registry
 from idlbot.domain.roles import Role
+from idlbot.web.actions import ACTION_PATH, action_handler
 
 from .conftest import BERLIN, FakeSlurm, MakeCtx, Stack, job
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from idlbot.clock import FakeClock
 from idlbot.domain.jobs import NodeInfo, Reservation, ReservationConflict
-from idlbot.ports_announce import Added
+from idlbot.ports.announce import Added
 
 from .conftest import BERLIN, FakeSlurm, Stack, job
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from idlbot.adapters.slurm import SlurmCluster
+from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.domain.jobs import JobRecord
-from idlbot.maintenance import MaintenanceService
-from idlbot.ports_announce import Added
+from idlbot.ports.announce import Added
+from idlbot.services.maintenance import MaintenanceService
 from idlbot.storage.announce import SqlMaintenanceStore
 from idlbot.storage.db import create_engine, upgrade
 from idlbot.storage.outbox import SqlOutbox

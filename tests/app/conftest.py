@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
-from idlbot.adapters.mattermost import KEY_PROP, MattermostChat
+from idlbot.adapters.mattermost.rest import KEY_PROP, MattermostChat
+from idlbot.adapters.mattermost.setup import setup_command
 from idlbot.app import Bot, Tuning
 from idlbot.clock import Clock, ShiftedClock
 from idlbot.commands import build_registry
 from idlbot.config import Settings, example_config_path, load
-from idlbot.demo import DEMO_START, STUDENTS, seed, with_endpoints
-from idlbot.demo_gitlab import register_hooks, seed_gitlab
-from idlbot.setup_mattermost import setup_command
-from idlbot.sim.gitlab import GitLabSim
-from idlbot.sim.mattermost import MattermostSim
+from idlbot.devtools.demo import DEMO_START, STUDENTS, seed, with_endpoints
+from idlbot.devtools.demo_gitlab import register_hooks, seed_gitlab
+from idlbot.devtools.sim.gitlab import GitLabSim
+from idlbot.devtools.sim.mattermost import MattermostSim
 
 FAST = Tuning(
     ws_backoff_base=0.05,

@@ -7,7 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from idlbot.adapters.mattermost import KEY_PROP
+from idlbot.adapters.mattermost.rest import KEY_PROP
 from tests.app.conftest import WEBHOOK_SECRET, eventually, make_harness
 from tests.app.test_cli import run_cli
 from tests.support.configfile import free_port, write_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from idlbot.adapters.mattermost import KEY_PROP
+from idlbot.adapters.mattermost.rest import KEY_PROP
 from tests.app.conftest import Harness, eventually
 
 

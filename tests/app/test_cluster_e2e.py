@@ -30,12 +30,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from idlbot.adapters.mattermost import KEY_PROP
-from idlbot.adapters.slurm import SlurmCluster
+from idlbot.adapters.mattermost.rest import KEY_PROP
+from idlbot.adapters.slurm.cluster import SlurmCluster
+from idlbot.adapters.slurm.mailprog import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from idlbot.clock import Clock, FakeClock, SystemClock
-from idlbot.demo import DEMO_ROSTER
+from idlbot.devtools.demo import DEMO_ROSTER
 from idlbot.domain.jobs import Reservation
-from idlbot.slurm_mail import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from idlbot.storage.db import upgrade
 from tests.app.conftest import FAST, Harness, eventually, make_harness
 from tests.jobs.support import MAIL, SECRET, point_mailprog

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from idlbot.adapters.mattermost import KEY_PROP
+from idlbot.adapters.mattermost.rest import KEY_PROP
 from idlbot.storage.db import create_engine, sessionmaker
 from idlbot.storage.outbox import SqlOutbox
 from tests.app.conftest import eventually, make_harness

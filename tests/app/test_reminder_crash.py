@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from idlbot.adapters.mattermost import KEY_PROP
+from idlbot.adapters.mattermost.rest import KEY_PROP
 from tests.app.conftest import Harness, eventually, make_harness, register
 from tests.app.test_crash import spawn_bot
 from tests.support.configfile import free_port, write_config

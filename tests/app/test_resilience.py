@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from idlbot.adapters.mattermost import KEY_PROP
+from idlbot.adapters.mattermost.rest import KEY_PROP
 from idlbot.app import Tuning
 from tests.app.conftest import Harness, eventually, make_harness
 
@@ -112,7 +112,7 @@ async def test_websocket_auth_failure_is_loud_and_slow(
 ) -> None:
     ws = harness.bot.websocket
     assert ws is not None
-    with caplog.at_level(logging.ERROR, logger="idlbot.adapters.mm_websocket"):
+    with caplog.at_level(logging.ERROR, logger="idlbot.adapters.mattermost.websocket"):
         harness.sim.revoke_token(harness.info["tokens"]["idlbot"])
         await harness.sim.faults.drop_websockets(1001)
         await eventually(lambda: ws.auth_failures >= 1, timeout=5, what="auth failure")

@@ -14,15 +14,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from idlbot.adapters.mattermost import MattermostChat
+from idlbot.adapters.mattermost.rest import MattermostChat
+from idlbot.adapters.mattermost.setup import command_spec
 from idlbot.clock import SystemClock
 from idlbot.commands.context import Context
+from idlbot.commands.dispatch import Dispatcher
 from idlbot.commands.registry import CommandGroup, Registry
 from idlbot.commands.reply import Reply
-from idlbot.dispatch import Dispatcher
 from idlbot.metrics import Metrics
-from idlbot.ports import HealthSnapshot
-from idlbot.setup_mattermost import command_spec
+from idlbot.ports.health import HealthSnapshot
 from idlbot.tasks import TaskPool
 from idlbot.web.server import WebDeps, build_web_app
 from tests.app.conftest import Harness, eventually, make_harness

@@ -12,15 +12,15 @@ import pytest
 from idlbot.clock import FakeClock
 from idlbot.commands import build_registry
 from idlbot.commands.context import Context, User, Via
+from idlbot.commands.dispatch import CommandPorts
 from idlbot.commands.registry import Registry
 from idlbot.config import Settings, load
-from idlbot.dispatch import CommandPorts
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
-from idlbot.ports import HealthSnapshot
+from idlbot.ports.health import HealthSnapshot
 from idlbot.scheduling.firing import FireDeps
 from idlbot.scheduling.runner import ReminderRunner
-from idlbot.scheduling.service import ReminderService
+from idlbot.services.reminders import ReminderService
 from idlbot.storage.db import create_engine, sessionmaker, upgrade
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from idlbot.clock import FakeClock
+from idlbot.commands.dispatch import CommandPorts
 from idlbot.commands.registry import Registry
-from idlbot.dispatch import CommandPorts
 from idlbot.domain.roles import Role
 from idlbot.storage.outbox import OutboxItem, SqlOutbox
 from tests.commands.conftest import MakeCtx

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
 from idlbot.domain.jobs import ExitCode, JobRecord
-from idlbot.job_notify import JobNotifier
+from idlbot.services.jobs import JobNotifier
 from idlbot.storage.db import create_engine, upgrade
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.models import OutboxRow
@@ -151,7 +151,7 @@ async def dms(db: AsyncEngine) -> list[tuple[str, str | None, str]]:
 
 
 def event(job_id: int, event_id: str = "", **extra: object) -> dict[str, object]:
-    """A MailProg event as `slurm_mail.build_event` writes it."""
+    """A MailProg event as `mailprog.build_event` writes it."""
     return {
         "version": 1, "id": event_id or f"ev-{job_id}", "received_at": 0, "subject": f"Slurm Job_id={job_id}",
         "recipient": "alice", "cluster": "idl-gpu", "job_id": str(job_id), "mail_type": "Ended",

@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from idlbot.clock import Clock
-from idlbot.job_notify import JobNotifier
+from idlbot.services.jobs import JobNotifier
 from idlbot.web.slurm import SlurmEventDeps, add_slurm_routes
 from tests.slurm.conftest import Cluster
 

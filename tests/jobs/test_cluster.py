@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from idlbot.adapters.slurm import SlurmCluster
+from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.clock import SystemClock
-from idlbot.job_notify import JobNotifier
+from idlbot.services.jobs import JobNotifier
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.models import OutboxRow
 from idlbot.storage.outbox import SqlOutbox

@@ -14,7 +14,7 @@ from idlbot.commands.context import Context, User
 from idlbot.commands.registry import Registry
 from idlbot.domain.jobs import JobRecord
 from idlbot.domain.roles import Role
-from idlbot.ports_jobs import Jobs, NotifyMode
+from idlbot.ports.jobs import Jobs, NotifyMode
 
 from .conftest import T0, job
 
@@ -106,7 +106,7 @@ async def test_every_example_runs(registry: Registry) -> None:
 
 
 async def test_desk_puts_queued_jobs_first_then_newest_ended() -> None:
-    from idlbot.job_notify import JobsDesk
+    from idlbot.services.jobs import JobsDesk
 
     from .conftest import FakeCluster
 

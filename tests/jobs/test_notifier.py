@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
 from idlbot.domain.jobs import ExitCode
-from idlbot.job_notify import JobNotifier, event_job_id, outbox_key
+from idlbot.services.jobs import JobNotifier, event_job_id, outbox_key
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.outbox import SqlOutbox
 

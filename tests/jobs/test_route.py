@@ -9,9 +9,9 @@ import aiohttp
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from idlbot import slurm_mail
+from idlbot.adapters.slurm import mailprog
 from idlbot.clock import SystemClock
-from idlbot.job_notify import JobNotifier
+from idlbot.services.jobs import JobNotifier
 from idlbot.storage.models_jobs import JobEventRow
 
 from .conftest import FakeCluster, dms, event, job
@@ -22,8 +22,8 @@ def signed(body: bytes, secret: str = SECRET, stamp: int | None = None) -> dict[
     stamp = int(time.time()) if stamp is None else stamp
     return {
         "Content-Type": "application/json",
-        slurm_mail.SIGNATURE_HEADER: slurm_mail.sign(secret.encode(), body),
-        slurm_mail.TIMESTAMP_HEADER: str(stamp),
+        mailprog.SIGNATURE_HEADER: mailprog.sign(secret.encode(), body),
+        mailprog.TIMESTAMP_HEADER: str(stamp),
     }
 
 
@@ -46,7 +46,7 @@ async def test_forged_signature_gets_401_and_posts_nothing(
     async with serve(notifier, SystemClock()) as url, aiohttp.ClientSession() as http:
         forged = [
             signed(body, secret="guessed", stamp=stamp),  # wrong key
-            {**signed(body, stamp=stamp), slurm_mail.TIMESTAMP_HEADER: str(stamp + 1)},  # header/body differ
+            {**signed(body, stamp=stamp), mailprog.TIMESTAMP_HEADER: str(stamp + 1)},  # header/body differ
             {"Content-Type": "application/json"},  # unsigned
         ]
         for headers in forged:

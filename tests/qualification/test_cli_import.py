@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from idlbot.cli import cli_import
 from idlbot.config import load
-from idlbot.roster_import import cli_import
 from idlbot.storage.db import upgrade
 from tests.support.configfile import write_config
 

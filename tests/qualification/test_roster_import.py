@@ -7,9 +7,11 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from idlbot.cli import ProgressBar
 from idlbot.domain.ledger import Student
-from idlbot.ports_qualification import RosterCounts
-from idlbot.roster_import import ProgressBar, import_roster, parse_roster
+from idlbot.domain.roster import parse_roster
+from idlbot.ports.qualification import RosterCounts
+from idlbot.services.roster_import import import_roster
 from idlbot.storage.roster import SqlRoster
 from tests.qualification.support import HEADER, T0, at, course, roster_csv
 

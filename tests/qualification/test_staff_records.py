@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from idlbot.domain.errors import NotFound, UserError
 from idlbot.domain.gitlab import TagPush
 from idlbot.domain.ledger import HandIn, Presentation, Student
-from idlbot.ports_qualification import RosterEdit
+from idlbot.ports.qualification import RosterEdit
 from idlbot.storage.db import sessionmaker
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.roster import SqlRoster

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
 from idlbot.domain.ledger import Student, StudentLedger
-from idlbot.qualification_sync import QualificationSync
+from idlbot.services.qualification_sync import QualificationSync
 from idlbot.storage.db import create_engine
 from idlbot.storage.ledger import SqlLedger
 from idlbot.storage.models_qualification import HandInRow, WikiPostRow

@@ -17,7 +17,7 @@ from idlbot.commands.context import Context, User
 from idlbot.commands.registry import Registry
 from idlbot.config import Settings
 from idlbot.domain.roles import Role
-from idlbot.scheduling.service import ReminderService
+from idlbot.services.reminders import ReminderService
 from idlbot.web.calendar import ROUTE, calendar_route
 from tests.commands.conftest import FakeHealth
 from tests.reminders.conftest import Rig, berlin

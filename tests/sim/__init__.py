@@ -1,1 +1,1 @@
-"""Tests of the Mattermost simulator (idlbot.sim) with real clients over real sockets."""
+"""Tests of the Mattermost simulator (idlbot.devtools.sim) with real clients over real sockets."""

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from mattermostautodriver import AsyncTypedDriver
 
-from idlbot.sim.mattermost import MattermostSim
+from idlbot.devtools.sim.mattermost import MattermostSim
 
 from .support import World, make_driver
 

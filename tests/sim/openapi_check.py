@@ -22,7 +22,7 @@ from openapi_core import Config, OpenAPI, V30RequestValidator, V30ResponseValida
 from openapi_core.testing import MockRequest, MockResponse
 from werkzeug.datastructures import ImmutableMultiDict
 
-from idlbot.sim.mattermost import RecordedExchange
+from idlbot.devtools.sim.mattermost import RecordedExchange
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "mattermost-openapi-v4.bundled.yaml"
 HOST_URL = "http://localhost:8065"  # the spec's `servers` default; paths carry /api/v4 themselves

@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermostautodriver import AsyncTypedDriver
 
-from idlbot.sim.mattermost import MattermostSim
+from idlbot.devtools.sim.mattermost import MattermostSim
 
 
 @dataclass

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import gitlab
 import pytest
 
-from idlbot.sim.gitlab import GitLabSim
-from idlbot.sim.gitlab_receiver import HookReceiver
+from idlbot.devtools.sim.gitlab import GitLabSim
+from idlbot.devtools.sim.gitlab_receiver import HookReceiver
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 COURSE = "idl2018/course"

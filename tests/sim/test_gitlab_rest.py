@@ -12,7 +12,7 @@ import gitlab
 import pytest
 import requests
 
-from idlbot.sim.gitlab import GitLabSim
+from idlbot.devtools.sim.gitlab import GitLabSim
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 COURSE = "idl2018/course"
@@ -212,6 +212,6 @@ def test_timestamps_are_utc_whatever_zone_they_were_seeded_in() -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from idlbot.sim.gitlab_json import iso
+    from idlbot.devtools.sim.gitlab_json import iso
 
     assert iso(datetime(2018, 10, 16, 21, 5, tzinfo=ZoneInfo("Europe/Berlin"))) == "2018-10-16T19:05:00.000Z"

@@ -6,7 +6,7 @@ import pytest
 from mattermostautodriver import AsyncTypedDriver
 from mattermostautodriver.exceptions import NotEnoughPermissions, ResourceNotFound
 
-from idlbot.sim.mattermost import RecordedExchange
+from idlbot.devtools.sim.mattermost import RecordedExchange
 
 from .openapi_check import validate_exchanges
 from .support import World

@@ -16,7 +16,7 @@ from mattermostautodriver.exceptions import (
     UnknownMattermostError,
 )
 
-from idlbot.sim.mattermost import MattermostSim
+from idlbot.devtools.sim.mattermost import MattermostSim
 
 from .support import World, make_driver
 

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from idlbot.sim.mattermost import SimCommandFailed
+from idlbot.devtools.sim.mattermost import SimCommandFailed
 
 from .openapi_check import validate_exchanges
 from .support import World

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from idlbot.sim.mattermost import MattermostSim
+from idlbot.devtools.sim.mattermost import MattermostSim
 
 from .support import World
 

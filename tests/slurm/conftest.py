@@ -6,7 +6,7 @@ this host; a no-op taking 0.1 s when CI already ran it), "24.11" runs scripts/sl
 wrapper commands in /run/slurm24/bin). Every test that uses a cluster runs against both. Each
 skips, with the reason visible in the summary, when it cannot work here: not root, no apt-get and
 no Slurm, no MariaDB, or (24.11) no way to build the chroot. The 22.05 MailProg is a small
-wrapper that runs `python -m idlbot.slurm_mail` with a test config (the chroot's runs the same
+wrapper that runs `python -m idlbot.adapters.slurm.mailprog` with a test config (the chroot's runs the same
 file with trixie's Python), because slurmctld gives MailProg an empty environment: the config
 file, shared by both clusters, is the only way in. Jobs run as root (Slurm allows it).
 
@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from idlbot.adapters.slurm import SlurmCluster
+from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.domain.jobs import JobRecord
 from idlbot.domain.settings import SlurmSettings
 
@@ -88,11 +88,12 @@ def slurm_up(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     MAIL_DIR.parent.mkdir(parents=True, exist_ok=True)
     MAIL_DIR.mkdir(exist_ok=True)
     MAILPROG.write_text(
-        f'#!/bin/sh\nIDLBOT_SLURM_MAIL_CONFIG={MAIL_CONFIG} exec {sys.executable} -m idlbot.slurm_mail "$@"\n'
+        f"#!/bin/sh\nIDLBOT_SLURM_MAIL_CONFIG={MAIL_CONFIG} "
+        f'exec {sys.executable} -m idlbot.adapters.slurm.mailprog "$@"\n'
     )
     MAILPROG.chmod(0o755)
     if request.param == "24.11":
-        # the chroot's MailProg runs idlbot/slurm_mail.py with the same config file (bind-mounted)
+        # the chroot's MailProg runs idlbot/adapters/slurm/mailprog.py with the same config (bind-mounted)
         script, env = UP24, dict(os.environ)
         found = Cluster(SLURM_CONF, MAIL_DIR, MAIL_CONFIG, "idl-gpu24", "/run/slurm24/bin", "24.11")
     else:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from idlbot.adapters.slurm import SlurmCluster
+from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.domain.jobs import ArraySummary, JobRecord, Outcome, group_arrays, render_array, render_job
 from idlbot.domain.settings import SlurmSettings
 

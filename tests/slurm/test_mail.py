@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from idlbot import slurm_mail
+from idlbot.adapters.slurm import mailprog as slurm_mail
 
 from .conftest import Cluster, sbatch
 
@@ -72,7 +72,7 @@ async def mailprog(config: Path, *args: str, env: dict[str, str] | None = None) 
     """Run the program like slurmctld does: argv `-s SUBJECT USER`, only SLURM_* in the env."""
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "idlbot.slurm_mail", *args,
+        sys.executable, "-m", "idlbot.adapters.slurm.mailprog", *args,
         env={"IDLBOT_SLURM_MAIL_CONFIG": str(config), **(env or {})},
     )  # fmt: skip
     return await asyncio.wait_for(proc.wait(), 10), time.monotonic() - started
@@ -120,7 +120,8 @@ async def test_bot_down_keeps_the_file_and_flush_sends_it(receiver: Receiver, tm
 
     receiver.status = 204
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "idlbot.slurm_mail", "--flush", env={"IDLBOT_SLURM_MAIL_CONFIG": str(config)}
+        sys.executable, "-m", "idlbot.adapters.slurm.mailprog", "--flush",
+        env={"IDLBOT_SLURM_MAIL_CONFIG": str(config)},
     )
     assert await asyncio.wait_for(proc.wait(), 10) == 0
     assert len(receiver.events) == 1 and not list(spool.glob("*.json"))

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from idlbot.adapters.slurm import SlurmCluster
+from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.domain.jobs import (
     JobRecord,
     Reservation,

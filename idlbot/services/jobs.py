@@ -1,0 +1,338 @@
+"""GPU job notifications (issue 6): a DM to the job's owner when a Slurm job ends.
+
+Two paths feed one idempotent store, so a job is told once whichever path sees it first:
+
+* push: the MailProg (`idlbot-slurm-mail`) POSTs a signed event for jobs mailed about
+  (`--mail-type=END,FAIL`); the route stores it (`accept`) and this service enriches it from
+  sacct and DMs within seconds. sacct may lag the mail by a second (slurmdbd is written
+  asynchronously), so enrichment retries briefly; an event still not enrichable stays
+  pending and `reconcile` retries it later.
+* poll: `reconcile` reads `sacct` for jobs that ended since the stored cursor, for students
+  who opted in to all jobs (`/idl notify jobs all`), so jobs that ended while the bot was
+  down are reported after a restart. It also re-runs stored events that were cut short,
+  and `ingest_spool` reads MailProg's spool when the bot runs where it is written.
+
+The outcome is decided by the job's *state* from sacct (domain.jobs.outcome); the exit code
+is detail only, because Slurm's sources disagree on it. The store's and the outbox's keys are
+(cluster, job id, submit time): ids restart when a cluster's state is wiped. An array is one
+DM with counts per state, keyed on the array job, sent once every task has ended; Slurm's own
+END mail for an array comes once, when the last task ends, with the array job id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from idlbot.clock import Clock
+from idlbot.domain.jobs import (
+    ArraySummary,
+    ClusterError,
+    JobRecord,
+    group_arrays,
+    render_array,
+    render_job,
+    summarize_array,
+)
+from idlbot.ports.jobs import DEFAULT_MODE, NotifyMode
+from idlbot.ports.outbox import Outbox
+from idlbot.storage.jobs import SqlJobStore
+
+log = logging.getLogger(__name__)
+
+Resolve = Callable[[str], Awaitable[str | None]]
+"""Cluster username -> Mattermost user id, or None (not in the roster, no account)."""
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class JobSource(Protocol):
+    """The slice of `adapters.slurm.SlurmCluster` the notifier uses (fakes in tests)."""
+
+    async def job_group(self, job_id: int) -> list[JobRecord]: ...
+
+    async def jobs_ended_since(self, when: datetime) -> list[JobRecord]: ...
+
+    async def running_and_pending(self) -> list[JobRecord]: ...
+
+
+def outbox_key(key: tuple[str, int, datetime]) -> str:
+    """`job:<cluster>:<job id>:<submit epoch>`; an array uses its array job id."""
+    cluster, job_id, submit = key
+    return f"job:{cluster}:{job_id}:{int(submit.timestamp())}"
+
+
+def event_job_id(event: Mapping[str, Any]) -> int | None:
+    """The job an event is about. For an array Slurm mails once with the array job id in
+    SLURM_ARRAY_JOB_ID (SLURM_JOB_ID is then the id of the last task, which is the same
+    number on 22.05; prefer the array id in case it is not)."""
+    env = event.get("env")
+    env = env if isinstance(env, Mapping) else {}
+    for text in (env.get("SLURM_ARRAY_JOB_ID"), event.get("job_id"), env.get("SLURM_JOB_ID")):
+        if isinstance(text, str) and text.strip().isdigit():
+            return int(text)
+    return None
+
+
+def event_task_count(event: Mapping[str, Any]) -> int | None:
+    """How many tasks an array has (SLURM_ARRAY_TASK_COUNT), None for a plain job. Needed
+    because slurmdbd writes task records late: seen on 22.05, the array's END mail arrived
+    while sacct knew 3 of 5 tasks, all ended, so "all known tasks ended" is not enough."""
+    env = event.get("env")
+    text = env.get("SLURM_ARRAY_TASK_COUNT") if isinstance(env, Mapping) else None
+    return int(text) if isinstance(text, str) and text.strip().isdigit() else None
+
+
+def _ready(records: Sequence[JobRecord]) -> bool:
+    """Every record ended and is fully written (a job that ended within a second of its
+    submission briefly shows without a partition on 22.05)."""
+    return bool(records) and all(r.finished and r.partition for r in records)
+
+
+def _latest_group(records: Sequence[JobRecord], job_id: int) -> list[JobRecord]:
+    """The records of `job_id` as a job or as an array, from `job_group` output."""
+    return [r for r in records if r.job_id == job_id or r.array_job_id == job_id]
+
+
+class JobNotifier:
+    """Turns ended Slurm jobs into one outbox DM each (one per array)."""
+
+    def __init__(
+        self,
+        *,
+        cluster: JobSource,
+        cluster_name: str,
+        store: SqlJobStore,
+        outbox: Outbox,
+        resolve: Resolve,
+        clock: Clock,
+        tz: ZoneInfo,
+        enrich_wait: float = 8.0,
+        array_wait: float = 60.0,
+        array_settle: timedelta = timedelta(seconds=30),
+        retry_every: float = 0.5,
+        poll_margin: timedelta = timedelta(minutes=5),
+        first_lookback: timedelta = timedelta(hours=1),
+        max_event_attempts: int = 20,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._cluster = cluster
+        self._name = cluster_name
+        self._store = store
+        self._outbox = outbox
+        self._resolve = resolve
+        self._clock = clock
+        self._tz = tz
+        self._enrich_wait = enrich_wait
+        self._array_wait = array_wait
+        self._array_settle = array_settle
+        self._retry_every = retry_every
+        self._margin = poll_margin
+        self._first_lookback = first_lookback
+        self._max_attempts = max_event_attempts
+        self._sleep = sleep
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reconciling = asyncio.Lock()
+
+    # ------------------------------------------------------------------ push path
+    async def accept(self, event: Mapping[str, Any]) -> bool:
+        """Store a verified event (the route answers 2xx only after this returned) and start
+        processing it in the background. False for a resend of an event already stored."""
+        event_id = str(event.get("id") or "")
+        job_id = event_job_id(event)
+        if not event_id or len(event_id) > 64 or job_id is None:
+            raise ValueError("event needs an id (<= 64 characters) and a numeric job id")
+        cluster = str(event.get("cluster") or self._name)[:64]
+        new = await self._store.record_event(
+            event_id=event_id, cluster=cluster, job_id=job_id, payload=dict(event), now=self._clock.now()
+        )
+        if new:
+            self._spawn(self._run_event(event_id, dict(event), attempts=0), f"slurm event {event_id}")
+        return new
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], origin: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=origin)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    async def idle(self) -> None:
+        """Wait for the events in flight (tests; a clean shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Cancel events in flight: they stay pending in the store, `reconcile` redoes them."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _run_event(
+        self, event_id: str, event: Mapping[str, Any], *, attempts: int, patient: bool = True
+    ) -> bool:
+        """Handle one stored event; closed when told (or when it can never be told).
+        `patient` retries while sacct lags; reconcile's retries are one look each, so one
+        stuck event cannot hold up the poll."""
+        job_id = event_job_id(event)
+        done = False
+        try:
+            done = job_id is None or await self._handle_job(
+                job_id, tasks=event_task_count(event), patient=patient
+            )
+        except ClusterError as err:
+            log.warning("slurm event %s: sacct failed: %s", event_id, err)
+        if not done and attempts + 1 >= self._max_attempts:
+            log.warning(
+                "slurm event %s for job %s given up after %d attempts", event_id, job_id, attempts + 1
+            )
+            done = True
+        await self._store.event_attempted(event_id, done=done, now=self._clock.now())
+        return done
+
+    async def _handle_job(self, job_id: int, *, tasks: int | None, patient: bool = True) -> bool:
+        """Enrich from sacct (retrying while it lags) and notify. False: not all ended yet,
+        or (arrays) sacct does not know all `tasks` tasks yet; the event stays pending."""
+        # Counted tries, not a deadline on the loop's clock: tests pass a sleep that returns
+        # at once, and the bound must not depend on how long sacct itself takes.
+        wait = self._enrich_wait if tasks is None else self._array_wait
+        tries = max(1, math.ceil(wait / self._retry_every) + 1) if patient else 1
+        for attempt in range(tries):
+            if attempt:
+                await self._sleep(self._retry_every)
+            group = _latest_group(await self._cluster.job_group(job_id), job_id)
+            complete = bool(group) and (tasks is None or summarize_array(group).task_count >= tasks)
+            if _ready(group) and complete:
+                await self._notify(group, source="mail")
+                return True
+        return False
+
+    async def _notify(self, records: Sequence[JobRecord], *, source: str) -> bool:
+        """One DM for a plain job or a whole array; True if this call queued it."""
+        item: JobRecord | ArraySummary
+        item = summarize_array(records) if any(r.array_job_id is not None for r in records) else records[0]
+        key = item.key
+        if await self._store.notified(key):
+            return False
+        user = item.user
+        mode = await self._store.mode(user) or DEFAULT_MODE
+        user_id = None if mode == "off" else await self._resolve(user)
+        kind = "array" if isinstance(item, ArraySummary) else "job"
+        state = item.outcome.name
+        now = self._clock.now()
+        okey = outbox_key(key) if user_id is not None else None
+        if user_id is not None and okey is not None:
+            text = (
+                render_array(item, self._tz) if isinstance(item, ArraySummary) else render_job(item, self._tz)
+            )
+            # The outbox key is unique: enqueue first, so a crash before the notice row
+            # is written leads to a harmless second enqueue, never to a lost DM.
+            await self._outbox.enqueue(key=okey, message=text, now=now, dm_user_id=user_id)
+        else:
+            log.info("job %s of %s ended: not told (mode %s, no Mattermost user)", key[1], user, mode)
+        new = await self._store.mark_notified(
+            key, kind=kind, cluster_user=user, user_id=user_id, state=state, source=source,
+            outbox_key=okey, now=now,
+        )  # fmt: skip
+        log.info("job %s %s of %s: %s via %s", kind, key[1], user, state, source)
+        return new and user_id is not None
+
+    # ------------------------------------------------------------------ poll path
+    async def reconcile(self, now: datetime | None = None) -> int:
+        """Catch up: stored events not handled yet, then sacct for `all`-mode students since
+        the cursor (minus a margin, since slurmdbd may write a record late). Returns the
+        number of DMs queued. Run it at start-up and every poll interval."""
+        async with self._reconciling:
+            now = now or self._clock.now()
+            queued = 0
+            for event_id, payload, attempts in await self._store.pending_events():
+                if any(t.get_name() == f"slurm event {event_id}" for t in self._tasks):
+                    continue  # still being handled by the push path
+                await self._run_event(event_id, payload, attempts=attempts, patient=False)
+            users = await self._store.users_with_mode("all")
+            cursor = await self._store.cursor(self._name) or (now - self._first_lookback)
+            if users:
+                records = [
+                    r for r in await self._cluster.jobs_ended_since(cursor - self._margin) if r.user in users
+                ]
+                for item in group_arrays(records):
+                    queued += await self._reconcile_one(item)
+            await self._store.set_cursor(self._name, max(now, cursor))
+            return queued
+
+    async def _reconcile_one(self, item: JobRecord | ArraySummary) -> int:
+        if await self._store.notified(item.key):
+            return 0
+        if isinstance(item, JobRecord):
+            return int(await self._notify([item], source="poll"))
+        # Some tasks may have ended long before the window, others may still run: re-read
+        # the whole array; if it is not over, a later poll sees its last task end.
+        group = [
+            r for r in _latest_group(await self._cluster.job_group(item.array_job_id), item.array_job_id)
+            if r.submit == item.submit
+        ]  # fmt: skip
+        # No task count without the mail: wait until the last known end has settled, since
+        # slurmdbd may still be writing the other tasks (the poll window covers the wait).
+        ends = [r.end for r in group if r.end is not None]
+        if not _ready(group) or not ends or max(ends) > self._clock.now() - self._array_settle:
+            return 0
+        return int(await self._notify(group, source="poll"))
+
+    async def ingest_spool(self, spool_dir: Path) -> int:
+        """Accept MailProg events still in its spool (the bot was down when they were
+        written; the spool is local disk, so no signature is needed) and remove the files.
+        Only where the bot runs on the host that writes the spool; else run `--flush`."""
+        files = await asyncio.to_thread(lambda: sorted(spool_dir.glob("*.json")))
+        taken = 0
+        for path in files:
+            try:
+                event = json.loads(await asyncio.to_thread(path.read_text))
+                if isinstance(event, dict):
+                    taken += int(await self.accept(event))
+            except (OSError, ValueError) as err:
+                log.warning("spool file %s skipped: %s", path.name, err)
+                continue
+            await asyncio.to_thread(path.unlink, True)
+        return taken
+
+
+class JobsDesk:
+    """The `Jobs` port for the commands: roster lookups, settings, and sacct/squeue reads."""
+
+    def __init__(
+        self,
+        *,
+        cluster: JobSource,
+        store: SqlJobStore,
+        cluster_user: Callable[[str], Awaitable[str | None]],
+    ) -> None:
+        self._cluster = cluster
+        self._store = store
+        self._cluster_user = cluster_user
+
+    async def cluster_user(self, username: str) -> str | None:
+        return await self._cluster_user(username)
+
+    async def notify_mode(self, cluster_user: str) -> NotifyMode:
+        return await self._store.mode(cluster_user) or DEFAULT_MODE
+
+    async def set_notify_mode(
+        self, cluster_user: str, *, user_id: str, mode: NotifyMode, now: datetime
+    ) -> None:
+        await self._store.set_mode(cluster_user, user_id=user_id, mode=mode, now=now)
+
+    async def my_jobs(self, cluster_user: str, *, since: datetime) -> list[JobRecord]:
+        active = [r for r in await self._cluster.running_and_pending() if r.user == cluster_user]
+        ended = [r for r in await self._cluster.jobs_ended_since(since) if r.user == cluster_user]
+        ended.sort(key=lambda r: r.end or r.submit, reverse=True)
+        return active + ended
