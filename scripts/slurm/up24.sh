@@ -18,8 +18,9 @@
 #   IDLBOT_TRIXIE_ROOT        chroot directory (default /var/lib/idlbot/trixie)
 #   IDLBOT_TRIXIE_MIRROR      Debian mirror (default http://deb.debian.org/debian)
 #   IDLBOT_SLURM_MAILPROG_24  MailProg, a path inside the chroot (default /opt/idlbot/mailprog, a
-#                             wrapper around idlbot/adapters/slurm/mailprog.py with IDLBOT_SLURM_MAIL_CONFIG_24 or
-#                             /run/slurm/idlbot-test-mail/slurm-mail.toml)
+#                             wrapper around idlbot/adapters/slurm/mailprog.py with the config
+#                             IDLBOT_SLURM_MAIL_CONFIG_24, default /run/slurm/idlbot-test-mail/v24/slurm-mail.toml,
+#                             its own so that the 22.05 cluster's tests can run at the same time)
 #   SLURM24_CLUSTER_NAME      cluster name (default idl-gpu24)
 #   SLURM24_PORT_BASE         first of the three ports (default 6917)
 #   SLURM24_DB_NAME           accounting database (default slurm_acct_db24; MariaDB user slurm24)
@@ -126,12 +127,13 @@ install_if_changed() { # install_if_changed SRC DEST MODE
     cmp -s "$1" "$2" || install -D -m "$3" "$1" "$2"
 }
 install_if_changed "$REPO/scripts/slurm/up.sh" "$ROOT/opt/idlbot/up.sh" 0755
-install_if_changed "$REPO/idlbot/adapters/slurm/mailprog.py" "$ROOT/opt/idlbot/adapters/slurm/mailprog.py" 0644
+install_if_changed "$REPO/idlbot/adapters/slurm/mailprog.py" "$ROOT/opt/idlbot/mailprog.py" 0644
 tmp=$(mktemp)
-# slurmctld runs MailProg with SLURM_JOB_* variables only, so the default config path is what counts.
-cat >"$tmp" <<'EOF'
+# slurmctld runs MailProg with SLURM_JOB_* variables only, so the config path is written into it.
+MAIL_CONFIG=${IDLBOT_SLURM_MAIL_CONFIG_24:-$MAIL_DIR/v24/slurm-mail.toml}
+cat >"$tmp" <<EOF
 #!/bin/sh
-IDLBOT_SLURM_MAIL_CONFIG=${IDLBOT_SLURM_MAIL_CONFIG_24:-/run/slurm/idlbot-test-mail/slurm-mail.toml} exec python3 /opt/idlbot/adapters/slurm/mailprog.py "$@"
+IDLBOT_SLURM_MAIL_CONFIG=$MAIL_CONFIG exec python3 /opt/idlbot/mailprog.py "\$@"
 EOF
 install_if_changed "$tmp" "$ROOT/opt/idlbot/mailprog" 0755
 rm -f "$tmp"

@@ -6,9 +6,11 @@ this host; a no-op taking 0.1 s when CI already ran it), "24.11" runs scripts/sl
 wrapper commands in /run/slurm24/bin). Every test that uses a cluster runs against both. Each
 skips, with the reason visible in the summary, when it cannot work here: not root, no apt-get and
 no Slurm, no MariaDB, or (24.11) no way to build the chroot. The 22.05 MailProg is a small
-wrapper that runs `python -m idlbot.adapters.slurm.mailprog` with a test config (the chroot's runs the same
-file with trixie's Python), because slurmctld gives MailProg an empty environment: the config
-file, shared by both clusters, is the only way in. Jobs run as root (Slurm allows it).
+wrapper that runs `python -m idlbot.adapters.slurm.mailprog` with a test config (the chroot's runs
+the same file with trixie's Python), because slurmctld gives MailProg an empty environment: the
+config file is the only way in. Each version has its own config and spool (`MAIL_DIR/v22`,
+`MAIL_DIR/v24`), so the two clusters' tests can run at the same time in two pytest-xdist
+workers. Jobs run as root (Slurm allows it).
 
 The 200-task array is marked `slurm_large` and deselected unless IDLBOT_SLURM_LARGE=1: it takes
 about 70 s on two cores. Deselected, not skipped, so CI (where skips fail) stays green.
@@ -39,7 +41,7 @@ SLURM_CONF = "/etc/slurm/slurm.conf"  # for 24.11 the same path names the chroot
 CLUSTER = "idl-gpu"
 VERSIONS = ("22.05", "24.11")
 MAIL_DIR = Path("/run/slurm/idlbot-test-mail")  # stable paths: a second session hits up.sh's fast path
-MAIL_CONFIG = MAIL_DIR / "slurm-mail.toml"
+MAIL_DIRS = {"22.05": MAIL_DIR / "v22", "24.11": MAIL_DIR / "v24"}  # v24: the default of up24.sh
 MAILPROG = Path("/run/slurm/idlbot-test-mailprog")
 
 
@@ -85,20 +87,23 @@ def slurm_up(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         pytest.skip("the Slurm tests need root on Linux (up.sh installs packages and starts daemons)")
     if shutil.which("sbatch") is None and shutil.which("apt-get") is None:
         pytest.skip("Slurm is not installed and apt-get is not available to install it")
-    MAIL_DIR.parent.mkdir(parents=True, exist_ok=True)
-    MAIL_DIR.mkdir(exist_ok=True)
-    MAILPROG.write_text(
-        f"#!/bin/sh\nIDLBOT_SLURM_MAIL_CONFIG={MAIL_CONFIG} "
-        f'exec {sys.executable} -m idlbot.adapters.slurm.mailprog "$@"\n'
-    )
-    MAILPROG.chmod(0o755)
+    mail_dir = MAIL_DIRS[request.param]
+    mail_dir.mkdir(parents=True, exist_ok=True)
     if request.param == "24.11":
-        # the chroot's MailProg runs idlbot/adapters/slurm/mailprog.py with the same config (bind-mounted)
+        # the chroot's MailProg runs idlbot/adapters/slurm/mailprog.py with MAIL_DIR/v24's config
+        # (MAIL_DIR is bind-mounted into the chroot)
         script, env = UP24, dict(os.environ)
-        found = Cluster(SLURM_CONF, MAIL_DIR, MAIL_CONFIG, "idl-gpu24", "/run/slurm24/bin", "24.11")
+        found = Cluster(
+            SLURM_CONF, mail_dir, mail_dir / "slurm-mail.toml", "idl-gpu24", "/run/slurm24/bin", "24.11"
+        )
     else:
+        MAILPROG.write_text(
+            f"#!/bin/sh\nIDLBOT_SLURM_MAIL_CONFIG={mail_dir / 'slurm-mail.toml'} "
+            f'exec {sys.executable} -m idlbot.adapters.slurm.mailprog "$@"\n'
+        )
+        MAILPROG.chmod(0o755)
         script, env = UP, {**os.environ, "IDLBOT_SLURM_MAILPROG": str(MAILPROG)}
-        found = Cluster(SLURM_CONF, MAIL_DIR, MAIL_CONFIG)
+        found = Cluster(SLURM_CONF, mail_dir, mail_dir / "slurm-mail.toml")
     try:
         done = subprocess.run(
             [str(script)], env=env, capture_output=True, text=True, timeout=900, check=False
