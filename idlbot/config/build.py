@@ -120,6 +120,8 @@ def _duplicates(section: str, ids: list[tuple[int, str]], problems: list[str]) -
 
 
 class _Builder:
+    """The checks share the course zone, the channel purposes and the problem list."""
+
     def __init__(self, parsed: Parsed, problems: list[str]) -> None:
         self.parsed = parsed
         self.problems = problems
