@@ -1,4 +1,4 @@
-"""Feature settings as plain frozen values (built by config.py, read by the features).
+"""Feature settings as plain frozen values (built by idlbot.config, read by the features).
 
 They live in the domain layer because the pure logic reads them: the reminder planner
 needs the offsets and grace periods, the agenda needs its cutoff, the qualification
@@ -17,17 +17,6 @@ class Team:
     id: str
     name: str
     wiki_prefix: str  # pages under this prefix, created by a member, are progress reports
-
-
-@dataclass(frozen=True)
-class GitLabSettings:
-    url: str
-    project: str  # the course project's path, e.g. "stober/idl2018"
-    assignments_group: str  # group holding each student's / assignment group's repository
-    blog_prefix: str = "blog"  # blog/<gitlab-username>/… counts for that student
-    request_timeout: float = 10.0
-    reconcile_minutes: float = 10.0
-    max_workers: int = 4
 
 
 @dataclass(frozen=True)
@@ -67,15 +56,3 @@ class AgendaSettings:
     channel: str = "questions"  # a channel purpose
     close_on_done: bool = False
     reconcile_minutes: float = 5.0
-
-
-@dataclass(frozen=True)
-class SlurmSettings:
-    enabled: bool = False
-    cluster: str = "cluster"
-    conf: str | None = None  # path to slurm.conf; else SLURM_CONF from the environment
-    bin_dir: str | None = None  # where sacct, squeue, sinfo, scontrol live, when not on PATH
-    poll_seconds: float = 60.0
-    # where idlbot-slurm-mail spools events, when the bot runs on that host: read at start
-    # and on every poll, so an event spooled while the bot was down is not left to cron
-    spool_dir: str | None = None

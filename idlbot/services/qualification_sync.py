@@ -23,10 +23,9 @@ from idlbot.clock import Clock
 from idlbot.domain.course import Course
 from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
 from idlbot.domain.ledger import Student
-from idlbot.domain.settings import GitLabSettings
 from idlbot.ports.gitlab import GitLab
 
-__all__ = ["LedgerWriter", "QualificationSync", "RosterReader", "SyncReport"]
+__all__ = ["LedgerWriter", "QualificationSync", "RosterReader", "SyncReport", "SyncSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +48,16 @@ class RosterReader(Protocol):
     """What syncing needs from the roster (``storage.roster.SqlRoster``)."""
 
     async def all(self, group_id: str | None = None, *, include_inactive: bool = False) -> list[Student]: ...
+
+
+class SyncSettings(Protocol):
+    """What syncing needs from the GitLab settings (``idlbot.config.GitLabSettings``)."""
+
+    @property
+    def blog_prefix(self) -> str: ...
+
+    @property
+    def max_workers(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ class QualificationSync:
         ledger: LedgerWriter,
         roster: RosterReader,
         course: Course,
-        settings: GitLabSettings,
+        settings: SyncSettings,
         clock: Clock,
     ) -> None:
         self._gitlab = gitlab

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from idlbot.adapters.gitlab.client import GitLabClient, GitLabError
+from idlbot.config import GitLabSettings
 from idlbot.devtools.sim.gitlab import GitLabSim
 from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
-from idlbot.domain.settings import GitLabSettings
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DEADLINE = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)

@@ -17,10 +17,9 @@ from aiohttp import web
 from idlbot.adapters.gitlab import hooks as gitlab_hooks
 from idlbot.adapters.gitlab.client import GitLabClient
 from idlbot.clock import FakeClock
-from idlbot.config import Settings, load
+from idlbot.config import GitLabSettings, Settings, load
 from idlbot.devtools.sim.gitlab import GitLabSim
 from idlbot.domain.gitlab import QuestionChanged
-from idlbot.domain.settings import GitLabSettings
 from idlbot.services.agenda import AgendaService
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.db import create_engine, sessionmaker

@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+from idlbot.config import GitLabSettings
 from idlbot.domain.course import Course
 from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
-from idlbot.domain.settings import GitLabSettings, Team
+from idlbot.domain.settings import Team
 from tests.unit.course_2018 import course_2018
 
 T0 = datetime(2018, 10, 16, 10, 0, tzinfo=UTC)  # a01 is due 2018-10-16 23:59 Berlin

@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from idlbot.adapters.slurm.cluster import SlurmCluster
+from idlbot.config import SlurmSettings
 from idlbot.domain.jobs import JobRecord
-from idlbot.domain.settings import SlurmSettings
 
 REPO = Path(__file__).resolve().parents[2]
 UP = REPO / "scripts" / "slurm" / "up.sh"

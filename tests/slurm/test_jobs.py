@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from idlbot.adapters.slurm.cluster import SlurmCluster
+from idlbot.config import SlurmSettings
 from idlbot.domain.jobs import ArraySummary, JobRecord, Outcome, group_arrays, render_array, render_job
-from idlbot.domain.settings import SlurmSettings
 
 from .conftest import CLUSTER, Cluster, run, sbatch, wait_until
 

@@ -28,8 +28,8 @@ import gitlab
 import requests
 from gitlab.exceptions import GitlabError
 
+from idlbot.config import GitLabSettings
 from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
-from idlbot.domain.settings import GitLabSettings
 
 T = TypeVar("T")
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, *range(520, 531)})

@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from idlbot.config import SlurmSettings
 from idlbot.domain.jobs import (
     TERMINAL_STATE_CODES,
     ClusterError,
@@ -29,7 +30,6 @@ from idlbot.domain.jobs import (
     Reservation,
     ReservationConflict,
 )
-from idlbot.domain.settings import SlurmSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,96 @@
+"""`ConfigError` and the wording of every problem line ("dotted.key: message").
+
+One place phrases problems, so a pydantic error, one of our parsers' errors and an
+unknown key all read alike, and no message ever prints a table or an array: a value
+someone put in the wrong place may be a token.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from difflib import get_close_matches
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from idlbot.config.environment import looks_secret, secret_variable
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. `problems` lists every reason found, each as
+    "dotted.key: message"; only the CLI decides to exit (with status 2)."""
+
+    def __init__(self, problems: list[str], source: str = "<config>") -> None:
+        self.problems = list(problems)
+        self.source = source
+        count = len(self.problems)
+        head = f"{source}: {count} configuration problem{'s' if count != 1 else ''}"
+        super().__init__("\n  - ".join([head + ":", *self.problems]))
+
+
+def problem(message: str) -> PydanticCustomError:
+    """A parser's complaint, raised inside pydantic and listed as "key: message"."""
+    # The message goes in the context, not the template: user input may contain braces.
+    return PydanticCustomError("idlbot", "{problem}", {"problem": message})
+
+
+def show(value: object) -> str:
+    """A value for a message. Tables and arrays are named, not printed: they may hold
+    a token someone put in the wrong place."""
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+def unknown_key(where: str, value: object, known: list[str]) -> str:
+    """Message for an unknown key; never includes the value (it may be a token). A
+    secret-looking key (or table holding one) names the environment variable to use."""
+    name = where.rpartition(".")[2]
+    nested = [f"{where}.{k}" for k in value if isinstance(k, str)] if isinstance(value, dict) else []
+    secret = next((w for w in [where, *nested] if looks_secret(w.rpartition(".")[2])), None)
+    if secret is not None:
+        return (
+            f"{where}: unknown key; secrets are never read from the file, "
+            f"set the environment variable {secret_variable(secret)} instead"
+        )
+    matches = get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"{where}: unknown key" + (f" (did you mean '{matches[0]}'?)" if matches else "")
+
+
+def dotted(prefix: str, loc: tuple[str | int, ...]) -> str:
+    """("offsets", 0) under "reminders.questions" → "reminders.questions.offsets[0]"."""
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != "[key]":
+            out += f".{part}" if out else part
+    return out
+
+
+def validation_problems(prefix: str, known: list[str], err: ValidationError) -> list[str]:
+    """One line per error pydantic found in the table at `prefix`; `known` are the
+    table's keys, for the "did you mean" hint."""
+    return [_line(prefix, known, e) for e in err.errors(include_url=False)]
+
+
+def _line(prefix: str, known: list[str], e: ErrorDetails) -> str:
+    where = dotted(prefix, e["loc"])
+    # a dataclass reports an unknown key as an unexpected keyword argument
+    if e["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        return unknown_key(where, e["input"], known)
+    if e["type"] in ("missing", "missing_argument"):
+        return f"{where}: missing"
+    if e["type"] == "idlbot":
+        return f"{where}: {e['ctx']['problem']}"
+    msg = e["msg"][:1].lower() + e["msg"][1:]
+    scalar = isinstance(e["input"], str | int | float | bool | date | time)
+    return f"{where}: {msg}" + (f" (got {show(e['input'])})" if scalar else "")

@@ -1,0 +1,160 @@
+"""The frozen settings the app gets, validated straight from their TOML tables.
+
+Where a table's shape is what the app needs ([mattermost], [server], [database],
+[roles], [gitlab], [slurm]), the class below IS the schema: each field is declared once,
+with its file type, its limits and its default, and `parse` validates the table into
+it (`TypeAdapter(GitLabSettings)`). They stay standard dataclasses: constructing one in
+code (a test, `dataclasses.replace(settings.server, port=0)`) runs no validation, as
+before, and nothing outside `idlbot.config` needs pydantic to use them.
+
+`kw_only`: required and optional keys are listed in the file's order, not Python's
+"defaults last" order, and nobody builds settings positionally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, Field, with_config
+
+from idlbot.config.environment import Secrets
+from idlbot.config.fields import (
+    BaseUrl,
+    ChannelName,
+    DbUrl,
+    Flag,
+    GitLabPath,
+    HttpUrl,
+    Int,
+    Purpose,
+    Real,
+    TeamName,
+    Text,
+    Username,
+    Usernames,
+    nonempty,
+)
+from idlbot.domain.course import Course
+from idlbot.domain.roles import Role, role_of
+from idlbot.domain.settings import AgendaSettings, ReminderSettings
+
+TABLE = ConfigDict(extra="forbid")
+"""Every table of the file: an unknown key is an error, not silently ignored (a misspelt
+`reqest_timeout` would otherwise leave the default in place with no hint)."""
+
+REQUIRED_CHANNELS: tuple[str, ...] = ("town_square", "assignments", "questions", "cluster")
+
+
+def _frozen_mapping(channels: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(channels))
+
+
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
+class MattermostSettings:
+    """`url` is http(s)://host[:port] with no trailing slash; `channels` maps a purpose
+    ("questions") to a channel name in `team`, so code never hard-codes names. The
+    websocket watchdog reconnects after 2 * `ping_interval` seconds of silence."""
+
+    url: BaseUrl
+    team: TeamName
+    channels: Annotated[Mapping[Purpose, ChannelName], AfterValidator(_frozen_mapping)]
+    request_timeout: Annotated[Real, Field(gt=0)] = 10.0
+    ping_interval: Annotated[Real, Field(gt=0)] = 30.0
+    bot_username: Username | None = None
+
+    def channel(self, purpose: str) -> str | None:
+        return self.channels.get(purpose)
+
+    @property
+    def watchdog_timeout(self) -> float:
+        return 2 * self.ping_interval
+
+
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    """Where our aiohttp app listens; `public_url` is how Mattermost/GitLab reach it."""
+
+    host: Text = "127.0.0.1"
+    port: Annotated[Int, Field(ge=1, le=65535)] = 8080
+    public_url: HttpUrl
+
+
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    url: DbUrl = "sqlite+aiosqlite:///idlbot.db"
+
+
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
+class RolesSettings:
+    """Lowercased usernames, each once. After loading, `tutors` also holds every
+    exercise group's tutors."""
+
+    instructors: Annotated[Usernames, AfterValidator(nonempty("at least one instructor is required"))]
+    tutors: Usernames = ()
+
+    def role(self, username: str) -> Role:
+        return role_of(username, instructors=self.instructors, tutors=self.tutors)
+
+
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
+class GitLabSettings:
+    """The course's GitLab. Absent [gitlab] means GitLab features are off."""
+
+    url: BaseUrl
+    project: GitLabPath  # the course project's path, e.g. "stober/idl2018"
+    assignments_group: Text  # group holding each student's / assignment group's repository
+    blog_prefix: Text = "blog"  # blog/<gitlab-username>/… counts for that student
+    request_timeout: Annotated[Real, Field(gt=0)] = 10.0
+    reconcile_minutes: Annotated[Real, Field(gt=0)] = 10.0
+    max_workers: Annotated[Int, Field(ge=1, le=32)] = 4
+
+
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
+class SlurmSettings:
+    enabled: Flag = False
+    cluster: Text = "cluster"
+    conf: Text | None = None  # path to slurm.conf; else SLURM_CONF from the environment
+    bin_dir: Text | None = None  # where sacct, squeue, sinfo, scontrol live, when not on PATH
+    poll_seconds: Annotated[Real, Field(gt=0)] = 60.0
+    # where idlbot-slurm-mail spools events, when the bot runs on that host: read at start
+    # and on every poll, so an event spooled while the bot was down is not left to cron
+    spool_dir: Text | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    course: Course
+    mattermost: MattermostSettings
+    server: ServerSettings
+    database: DatabaseSettings
+    roles: RolesSettings
+    secrets: Secrets = field(default_factory=Secrets)
+    path: Path | None = None
+    gitlab: GitLabSettings | None = None  # None: no [gitlab] section, GitLab features off
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    agenda: AgendaSettings = field(default_factory=AgendaSettings)
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
+
+    def summary(self) -> str:
+        """One log line saying what was loaded (no secrets; there are none to leak)."""
+        c = self.course
+        return (
+            f"{c.name} ({c.term}, {c.tz.key}): {_count(len(c.assignments), 'assignment')}, "
+            f"{_count(len(c.groups), 'exercise group')}, "
+            f"{_count(len(c.lecture_free), 'lecture-free period')}; "
+            f"Mattermost {self.mattermost.url}/{self.mattermost.team}; database {self.database.url}"
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
