@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
@@ -22,6 +23,15 @@ from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
 
 class ClusterError(Exception):
     """A Slurm command failed or timed out; the message is safe to log, not meant for students."""
+
+
+class JobKey(NamedTuple):
+    """Which job a record, a notice or an outbox DM is about; an array uses its array job
+    id. The submit time is part of it because ids restart when a cluster's state is wiped."""
+
+    cluster: str
+    job_id: int
+    submit: datetime
 
 
 class Outcome(enum.Enum):
@@ -129,9 +139,9 @@ class JobRecord:
     state_detail: str = ""  # the rest of sacct's State, e.g. "by 1001"
 
     @property
-    def key(self) -> tuple[str, int, datetime]:
+    def key(self) -> JobKey:
         """The store's key: ids restart when a cluster's state is wiped, submit times do not."""
-        return (self.cluster, self.job_id, self.submit)
+        return JobKey(self.cluster, self.job_id, self.submit)
 
     @property
     def outcome(self) -> Outcome:
@@ -185,8 +195,8 @@ class ArraySummary:
     counts: Mapping[str, int] = field(default_factory=dict)  # state -> number of tasks
 
     @property
-    def key(self) -> tuple[str, int, datetime]:
-        return (self.cluster, self.array_job_id, self.submit)
+    def key(self) -> JobKey:
+        return JobKey(self.cluster, self.array_job_id, self.submit)
 
     @property
     def outcome(self) -> Outcome:
@@ -226,18 +236,18 @@ def group_arrays(records: Iterable[JobRecord]) -> list[JobRecord | ArraySummary]
 
     Order follows the first appearance of each job or array, so callers keep sacct's order.
     """
-    groups: dict[tuple[str, int, datetime], list[JobRecord]] = {}
-    out: list[JobRecord | tuple[str, int, datetime]] = []
+    groups: dict[JobKey, list[JobRecord]] = {}
+    out: list[JobRecord | JobKey] = []
     for record in records:
         if record.array_job_id is None:
             out.append(record)
             continue
-        key = (record.cluster, record.array_job_id, record.submit)
+        key = JobKey(record.cluster, record.array_job_id, record.submit)
         if key not in groups:
             groups[key] = []
             out.append(key)
         groups[key].append(record)
-    return [summarize_array(groups[item]) if isinstance(item, tuple) else item for item in out]
+    return [summarize_array(groups[item]) if isinstance(item, JobKey) else item for item in out]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from idlbot.domain.jobs import JobKey
 from idlbot.ports.jobs import NOTIFY_MODES, NotifyMode
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models_jobs import JobEventRow, JobNoticeRow, JobNotifySettingRow, JobPollCursorRow
@@ -66,17 +67,18 @@ class SqlJobStore:
         async with transaction(self._db) as conn:
             await conn.execute(update(JobEventRow).where(JobEventRow.event_id == event_id).values(**values))
 
-    async def notified(self, key: tuple[str, int, datetime]) -> bool:
-        cluster, job_id, submit = key
+    async def notified(self, key: JobKey) -> bool:
         stmt = select(JobNoticeRow.job_id).where(
-            JobNoticeRow.cluster == cluster, JobNoticeRow.job_id == job_id, JobNoticeRow.submit == submit
+            JobNoticeRow.cluster == key.cluster,
+            JobNoticeRow.job_id == key.job_id,
+            JobNoticeRow.submit == key.submit,
         )
         async with transaction(self._db) as conn:
             return (await conn.execute(stmt)).first() is not None
 
     async def mark_notified(
         self,
-        key: tuple[str, int, datetime],
+        key: JobKey,
         *,
         kind: str,
         cluster_user: str,
@@ -87,14 +89,13 @@ class SqlJobStore:
         now: datetime,
     ) -> bool:
         """Record the notice; False if the job was recorded before (the other path won)."""
-        cluster, job_id, submit = key
         async with transaction(self._db) as conn:
             stmt = (
                 insert_for(conn, JobNoticeRow.__table__)
                 .values(
-                    cluster=cluster,
-                    job_id=job_id,
-                    submit=submit,
+                    cluster=key.cluster,
+                    job_id=key.job_id,
+                    submit=key.submit,
                     kind=kind,
                     cluster_user=cluster_user,
                     user_id=user_id,
