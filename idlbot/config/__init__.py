@@ -51,10 +51,12 @@ from idlbot.domain.course import (
 from idlbot.domain.roles import Role, role_of
 from idlbot.domain.schedule import wall_clock
 from idlbot.domain.settings import (
+    RULE_KINDS,
     AgendaSettings,
     GitLabSettings,
     ReminderRule,
     ReminderSettings,
+    RuleTarget,
     SlurmSettings,
     Team,
 )
@@ -461,9 +463,9 @@ class _ReminderFile(_Section):
     offsets: list[Duration] = []
     at: Clock | None = None
     channel: Purpose | None = None
-    to: Annotated[str, BeforeValidator(_pattern(r"channel|members", "target", "channel or members"))] = (
-        "channel"
-    )
+    to: Annotated[
+        RuleTarget, BeforeValidator(_pattern(r"channel|members", "target", "channel or members"))
+    ] = "channel"
     grace: Duration = timedelta(hours=1)
 
 
@@ -885,7 +887,7 @@ class _Builder:
     def _reminders(self, channels: Mapping[str, str] | None) -> ReminderSettings:
         r: _RemindersFile = self.tables["reminders"]
         rules: dict[str, ReminderRule | None] = {}
-        for kind in ("questions", "assignments", "exercise", "nudges"):
+        for kind in RULE_KINDS:
             where = f"reminders.{kind}"
             raw = getattr(r, kind)
             entry: _ReminderFile | None = (
