@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
@@ -23,6 +23,10 @@ from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
 
 class ClusterError(Exception):
     """A Slurm command failed or timed out; the message is safe to log, not meant for students."""
+
+
+NoticeKind = Literal["job", "array"]  # one DM for a plain job, one for a whole array
+NoticeSource = Literal["mail", "poll"]  # which path saw the end first: MailProg's event or the poll
 
 
 class JobKey(NamedTuple):
@@ -122,7 +126,9 @@ class JobRecord:
     submit: datetime
     user: str
     name: str
-    state: str  # the first word: COMPLETED, CANCELLED, PENDING, ...
+    # The first word: COMPLETED, CANCELLED, PENDING, ... A str, not a Literal: Slurm adds
+    # states between releases (REVOKED, RESV_DEL_HOLD), and `outcome()` maps an unknown one.
+    state: str
     exit_code: ExitCode = ExitCode()
     elapsed: timedelta = timedelta(0)
     gpus: int = 0
@@ -259,7 +265,7 @@ class Reservation:
     end: datetime
     flags: frozenset[str] = frozenset()
     nodes: str = ""
-    state: str = ""  # ACTIVE or INACTIVE
+    state: str = ""  # ACTIVE or INACTIVE; Slurm's word, passed through (a str, as for jobs)
     users: str = ""
 
     @property
@@ -287,7 +293,7 @@ class NodeInfo:
     ("maint", "drain", "reserved", ...), all lower case."""
 
     name: str
-    state: str
+    state: str  # Slurm's word, lower case: a str, since Slurm adds node states between releases
     flags: frozenset[str] = frozenset()
     reason: str = ""
 

@@ -38,6 +38,8 @@ from idlbot.domain.jobs import (
     ClusterError,
     JobKey,
     JobRecord,
+    NoticeKind,
+    NoticeSource,
     group_arrays,
     render_array,
     render_job,
@@ -192,7 +194,7 @@ class JobNotifier:
                 return True
         return False
 
-    async def _notify(self, records: Sequence[JobRecord], *, source: str) -> bool:
+    async def _notify(self, records: Sequence[JobRecord], *, source: NoticeSource) -> bool:
         """One DM for a plain job or a whole array; True if this call queued it."""
         item: JobRecord | ArraySummary
         item = summarize_array(records) if any(r.array_job_id is not None for r in records) else records[0]
@@ -202,7 +204,7 @@ class JobNotifier:
         user = item.user
         mode = await self._store.mode(user) or DEFAULT_MODE
         user_id = None if mode == "off" else await self._resolve(user)
-        kind = "array" if isinstance(item, ArraySummary) else "job"
+        kind: NoticeKind = "array" if isinstance(item, ArraySummary) else "job"
         state = item.outcome.name
         now = self._clock.now()
         okey = outbox_key(key) if user_id is not None else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from idlbot.domain.jobs import JobKey
+from idlbot.domain.jobs import JobKey, NoticeKind, NoticeSource
 from idlbot.ports.jobs import NOTIFY_MODES, NotifyMode
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models_jobs import JobEventRow, JobNoticeRow, JobNotifySettingRow, JobPollCursorRow
@@ -80,11 +80,11 @@ class SqlJobStore:
         self,
         key: JobKey,
         *,
-        kind: str,
+        kind: NoticeKind,
         cluster_user: str,
         user_id: str | None,
         state: str,
-        source: str,
+        source: NoticeSource,
         outbox_key: str | None,
         now: datetime,
     ) -> bool:
