@@ -26,10 +26,11 @@ from tests.unit.course_2018 import BERLIN
 ALICE = "k1a9q3mz7fbx5pd8ht6wgyn4re"
 BOT = "b0tb0tb0tb0tb0tb0tb0tb0tb0"
 DM = "d8n3x7kq2wp5mv9rt4yb6hs1ce"
+POST_ID = "p5w1n7ex3iq9fc4ojd8kbr2uzh"
 
 # A post as Mattermost 9 sends it inside a `posted` frame (fields the bot ignores included).
 POST = {
-    "id": "p5w1n7ex3iq9fc4ojd8kbr2uzh", "create_at": 1540198800123, "update_at": 1540198800123,
+    "id": POST_ID, "create_at": 1540198800123, "update_at": 1540198800123,
     "edit_at": 0, "delete_at": 0, "is_pinned": False, "user_id": ALICE, "channel_id": DM,
     "root_id": "", "original_id": "", "message": "@idlbot deadlines", "type": "", "props": {},
     "hashtags": "", "pending_post_id": "", "reply_count": 0, "metadata": {},
@@ -105,7 +106,7 @@ def test_a_double_encoded_posted_frame_becomes_one_post() -> None:
     posted = parse_posted(posted_frame(POST))
     assert posted is not None and posted.channel_type == "D"
     assert posted.post == Post(
-        id=POST["id"], channel_id=DM, user_id=ALICE, message="@idlbot deadlines", create_at=1540198800123
+        id=POST_ID, channel_id=DM, user_id=ALICE, message="@idlbot deadlines", create_at=1540198800123
     )
 
 
@@ -168,5 +169,5 @@ def test_inbound_spawns_the_parsed_post_and_drops_a_malformed_frame(caplog: pyte
         handler.on_event({"event": "posted", "data": {"post": "{half", "channel_type": "D"}})
         handler.on_event({"event": "typing", "data": {}})
         handler.on_event(posted_frame(POST))
-    assert tasks.origins == [f"post {POST['id']}"]
+    assert tasks.origins == [f"post {POST_ID}"]
     assert [r.getMessage() for r in caplog.records] == ["posted event without a decodable post; ignored"]
