@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from idlbot.adapters.slurm import mailprog
 from idlbot.domain.job_events import InvalidJobEvent, parse_job_event
 
 from .conftest import event
@@ -62,3 +63,20 @@ def test_every_problem_is_named_in_one_message() -> None:
 def test_anything_but_an_object_is_refused(data: object) -> None:
     with pytest.raises(InvalidJobEvent, match="event is not a JSON object"):
         parse_job_event(data)
+
+
+def test_what_the_mailprog_spools_parses() -> None:
+    """The writer and the reader of the event agree: `build_event` under an array's END mail
+    (the variables slurmctld sets, nothing else) gives the array job and its task count."""
+    environ = {
+        "SLURM_CLUSTER_NAME": "idl-gpu", "SLURM_JOB_ID": "304", "SLURM_ARRAY_JOB_ID": "300",
+        "SLURM_ARRAY_TASK_COUNT": "5", "SLURM_JOB_MAIL_TYPE": "Ended", "SLURM_JOB_STATE": "COMPLETED",
+    }  # fmt: skip
+    raw = mailprog.build_event(["-s", "Slurm Array Summary Job_id=300_* (300) Ended", "root"], environ, now=0)
+    parsed = parse_job_event(raw)
+    assert (parsed.id, parsed.cluster, parsed.job_id, parsed.array_task_count) == (
+        raw["id"],
+        "idl-gpu",
+        300,
+        5,
+    )
