@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -35,6 +34,7 @@ from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
 from idlbot.commands.dispatch import CommandPorts, Dispatcher
 from idlbot.config import Settings
+from idlbot.domain.chat import MattermostUser
 from idlbot.metrics import Metrics
 from idlbot.ports.health import HealthSnapshot
 from idlbot.scheduling.aps import ApsReminderScheduler
@@ -290,7 +290,7 @@ class Bot:
         self.metrics.outbox_backlog.set(snap.outbox_backlog)
         self.metrics.ws_connected.set(1 if snap.websocket_connected else 0)
 
-    async def _login(self) -> dict[str, Any]:
+    async def _login(self) -> MattermostUser:
         attempt = 0
         while True:
             try:
@@ -318,7 +318,7 @@ class Bot:
 
     async def _connect(self) -> None:
         me = await self._login()
-        log.info("logged in to Mattermost as @%s", me.get("username"))
+        log.info("logged in to Mattermost as @%s", me.username)
         self.inbound = Inbound(
             bot_user_id=self.chat.bot_user_id,
             bot_username=self.chat.bot_username,

@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from idlbot.clock import Clock
 from idlbot.commands.context import Context, User, Via
 from idlbot.commands.registry import Registry
 from idlbot.commands.reply import Reply
+from idlbot.domain.chat import MattermostUser, UserTimezone
 from idlbot.domain.course import Course
 from idlbot.domain.roles import role_of
 from idlbot.domain.timefmt import user_zone
@@ -28,7 +28,7 @@ from idlbot.ports.reminders import Reminders
 
 log = logging.getLogger(__name__)
 
-UserLookup = Callable[[str], Awaitable[dict[str, Any]]]
+UserLookup = Callable[[str], Awaitable[MattermostUser]]
 
 
 @dataclass(frozen=True)
@@ -70,17 +70,17 @@ class Dispatcher:
     async def user(self, user_id: str, username_hint: str | None = None) -> User:
         """The asking user. If Mattermost cannot tell us the user's time zone right now,
         the command still runs, in the course's zone, with the name from the request."""
+        timezone: UserTimezone | None
         try:
-            data = await self._lookup(user_id)
-            username = str(data.get("username") or username_hint or user_id)
-            timezone = data.get("timezone")
+            found = await self._lookup(user_id)
+            username, timezone = found.username, found.timezone
         except Exception as err:
             if username_hint is None:
                 raise
             log.warning("user lookup for %s failed (%s); using defaults", user_id, type(err).__name__)
             username, timezone = username_hint, None
         role = role_of(username, instructors=self._instructors, tutors=self._tutors)
-        tz = user_zone(timezone if isinstance(timezone, dict) else None, self._course.tz)
+        tz = user_zone(timezone, self._course.tz)
         return User(id=user_id, username=username, role=role, tz=tz)
 
     async def context(

@@ -140,7 +140,7 @@ async def _log(ctx: Context, args: str) -> Reply:
     for r in records:
         at = timefmt.format_clock(r.fire_at, ctx.user.tz)
         decided = f", decided {timefmt.format_clock(r.decided_at, ctx.user.tz)}" if r.decided_at else ""
-        outcome = r.state
+        outcome: str = r.state
         if r.state == "sent":
             outcome = f"delivery {r.delivery}" if r.delivery else f"sent as {r.fanout} DMs"
         reason = f" ({r.reason})" if r.reason else ""

@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BeforeValidator, Strict
 
 from idlbot.config.errors import problem, show
 from idlbot.domain.course import parse_weekday
+from idlbot.domain.settings import RuleTarget
 
 T = TypeVar("T")
 
@@ -221,7 +222,9 @@ TeamName = Annotated[
     str,
     BeforeValidator(_pattern(r"[a-z0-9][a-z0-9-]{1,63}", "team name", "the team's URL name, e.g. idl2018")),
 ]
-ReminderTarget = Annotated[str, BeforeValidator(_pattern(r"channel|members", "target", "channel or members"))]
+ReminderTarget = Annotated[
+    RuleTarget, BeforeValidator(_pattern(r"channel|members", "target", "channel or members"))
+]
 Day = Annotated[date, BeforeValidator(_day)]
 Moment = Annotated[datetime, BeforeValidator(_moment)]
 Clock = Annotated[time, BeforeValidator(_clock)]

@@ -48,7 +48,7 @@ from idlbot.config.values import (
     SlurmSettings,
 )
 from idlbot.domain.course import Rules
-from idlbot.domain.settings import AgendaSettings, ReminderRule
+from idlbot.domain.settings import RULE_KINDS, AgendaSettings, ReminderRule
 
 
 @with_config(TABLE)
@@ -147,7 +147,7 @@ class AgendaFile:
     reconcile_minutes: Annotated[Real, Field(gt=0)] = AgendaSettings.reconcile_minutes
 
 
-REMINDER_KINDS: tuple[str, ...] = ("questions", "assignments", "exercise", "nudges")
+REMINDER_KINDS: tuple[str, ...] = RULE_KINDS
 
 
 @dataclass(frozen=True)

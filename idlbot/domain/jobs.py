@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
@@ -22,6 +23,19 @@ from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
 
 class ClusterError(Exception):
     """A Slurm command failed or timed out; the message is safe to log, not meant for students."""
+
+
+NoticeKind = Literal["job", "array"]  # one DM for a plain job, one for a whole array
+NoticeSource = Literal["mail", "poll"]  # which path saw the end first: MailProg's event or the poll
+
+
+class JobKey(NamedTuple):
+    """Which job a record, a notice or an outbox DM is about; an array uses its array job
+    id. The submit time is part of it because ids restart when a cluster's state is wiped."""
+
+    cluster: str
+    job_id: int
+    submit: datetime
 
 
 class Outcome(enum.Enum):
@@ -112,7 +126,9 @@ class JobRecord:
     submit: datetime
     user: str
     name: str
-    state: str  # the first word: COMPLETED, CANCELLED, PENDING, ...
+    # The first word: COMPLETED, CANCELLED, PENDING, ... A str, not a Literal: Slurm adds
+    # states between releases (REVOKED, RESV_DEL_HOLD), and `outcome()` maps an unknown one.
+    state: str
     exit_code: ExitCode = ExitCode()
     elapsed: timedelta = timedelta(0)
     gpus: int = 0
@@ -129,9 +145,9 @@ class JobRecord:
     state_detail: str = ""  # the rest of sacct's State, e.g. "by 1001"
 
     @property
-    def key(self) -> tuple[str, int, datetime]:
+    def key(self) -> JobKey:
         """The store's key: ids restart when a cluster's state is wiped, submit times do not."""
-        return (self.cluster, self.job_id, self.submit)
+        return JobKey(self.cluster, self.job_id, self.submit)
 
     @property
     def outcome(self) -> Outcome:
@@ -185,8 +201,8 @@ class ArraySummary:
     counts: Mapping[str, int] = field(default_factory=dict)  # state -> number of tasks
 
     @property
-    def key(self) -> tuple[str, int, datetime]:
-        return (self.cluster, self.array_job_id, self.submit)
+    def key(self) -> JobKey:
+        return JobKey(self.cluster, self.array_job_id, self.submit)
 
     @property
     def outcome(self) -> Outcome:
@@ -226,18 +242,18 @@ def group_arrays(records: Iterable[JobRecord]) -> list[JobRecord | ArraySummary]
 
     Order follows the first appearance of each job or array, so callers keep sacct's order.
     """
-    groups: dict[tuple[str, int, datetime], list[JobRecord]] = {}
-    out: list[JobRecord | tuple[str, int, datetime]] = []
+    groups: dict[JobKey, list[JobRecord]] = {}
+    out: list[JobRecord | JobKey] = []
     for record in records:
         if record.array_job_id is None:
             out.append(record)
             continue
-        key = (record.cluster, record.array_job_id, record.submit)
+        key = JobKey(record.cluster, record.array_job_id, record.submit)
         if key not in groups:
             groups[key] = []
             out.append(key)
         groups[key].append(record)
-    return [summarize_array(groups[item]) if isinstance(item, tuple) else item for item in out]
+    return [summarize_array(groups[item]) if isinstance(item, JobKey) else item for item in out]
 
 
 @dataclass(frozen=True)
@@ -249,7 +265,7 @@ class Reservation:
     end: datetime
     flags: frozenset[str] = frozenset()
     nodes: str = ""
-    state: str = ""  # ACTIVE or INACTIVE
+    state: str = ""  # ACTIVE or INACTIVE; Slurm's word, passed through (a str, as for jobs)
     users: str = ""
 
     @property
@@ -277,7 +293,7 @@ class NodeInfo:
     ("maint", "drain", "reserved", ...), all lower case."""
 
     name: str
-    state: str
+    state: str  # Slurm's word, lower case: a str, since Slurm adds node states between releases
     flags: frozenset[str] = frozenset()
     reason: str = ""
 

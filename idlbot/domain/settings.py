@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time, timedelta
+from typing import Literal
+
+RuleKind = Literal["questions", "assignments", "exercise", "nudges"]
+RULE_KINDS: tuple[RuleKind, ...] = ("questions", "assignments", "exercise", "nudges")
+RuleTarget = Literal["channel", "members"]
 
 
 @dataclass(frozen=True)
@@ -26,11 +31,11 @@ class ReminderRule:
     missed while the bot was down is sent late only within `grace`, and never after the
     thing it reminds of has passed."""
 
-    kind: str  # "questions" | "assignments" | "exercise" | "nudges"
+    kind: RuleKind
     offsets: tuple[timedelta, ...] = ()
     at: time | None = None
     channel: str | None = None  # a channel purpose from [mattermost.channels]
-    to: str = "channel"  # "channel" | "members" (exercise sessions)
+    to: RuleTarget = "channel"  # "members": DM each member (exercise sessions)
     grace: timedelta = timedelta(hours=1)
     enabled: bool = True
 

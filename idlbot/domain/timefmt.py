@@ -9,10 +9,11 @@ other zones must not have to guess which 12:00 is meant.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from idlbot.domain.chat import UserTimezone
 from idlbot.domain.schedule import Occurrence
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -35,20 +36,16 @@ def defuse_mentions(text: str) -> str:
     return _MENTION.sub("@" + _ZWSP, text)
 
 
-def user_zone(mm_timezone: Mapping[str, str] | None, fallback: ZoneInfo) -> ZoneInfo:
-    """The zone a Mattermost user sees times in, from the user's `timezone` object.
+def user_zone(choice: UserTimezone | None, fallback: ZoneInfo) -> ZoneInfo:
+    """The zone a Mattermost user sees times in, from the user's time-zone choice.
 
-    Mattermost sends {"useAutomaticTimezone": "true"|"false", "automaticTimezone": ...,
-    "manualTimezone": ...} with strings, not booleans. The automatic zone wins when it
-    is switched on and known; otherwise the manual one; otherwise (or when the browser
-    reported a name this system's tz database does not know) the course zone.
+    The automatic zone wins when it is switched on and known; otherwise the manual one;
+    otherwise (or when the browser reported a name this system's tz database does not
+    know) the course zone.
     """
-    if not mm_timezone:
+    if choice is None:
         return fallback
-    automatic = mm_timezone.get("automaticTimezone") or ""
-    manual = mm_timezone.get("manualTimezone") or ""
-    use_automatic = str(mm_timezone.get("useAutomaticTimezone", "")).lower() == "true"
-    name = automatic if use_automatic and automatic else manual
+    name = choice.automatic if choice.use_automatic and choice.automatic else choice.manual
     return _zone(name) or fallback
 
 

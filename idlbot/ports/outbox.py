@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from idlbot.domain.attachment import Attachment
+
+OutboxState = Literal["pending", "sending", "sent", "failed"]
+"""Where a queued post is: waiting, being posted, posted, or given up."""
 
 
 class Outbox(Protocol):

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 UpsertResult = Literal["created", "updated", "unchanged"]
+AuditAction = Literal["override", "present", "group-paper", "roster-edit"]
 
 
 class Keep(Enum):
@@ -76,7 +77,7 @@ class AuditEntry:
     id: int
     at: datetime
     actor: str
-    action: str  # "override" | "present" | "group-paper" | "roster-edit"
+    action: AuditAction
     student: str | None  # Mattermost username
     team_id: str | None
     assignment_id: str | None

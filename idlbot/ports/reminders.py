@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from idlbot.domain.reminders import CustomReminder
+from idlbot.domain.reminders import CustomReminder, FiringKind
+from idlbot.ports.outbox import OutboxState
+
+FiringStatus = Literal["planned", "claimed", "sent", "skipped", "failed"]
+"""An occurrence's fate in the firings table (its CHECK constraint lists the same)."""
 
 
 @dataclass(frozen=True)
@@ -17,9 +21,9 @@ class PlannedFiring:
     """A firing to come (or, for `test`, its preview): `text` is what would be posted."""
 
     key: str
-    kind: str
+    kind: FiringKind
     fire_at: datetime
-    target: str
+    target: str  # the target's label ("~town-square", "members of g1"), for people
     text: str
     custom_id: int | None = None
 
@@ -30,13 +34,13 @@ class FiringRecord:
     (pending / sending / sent / failed), None for skips and DM fan-outs."""
 
     key: str
-    kind: str
+    kind: FiringKind
     fire_at: datetime
     target: str
-    state: str
+    state: FiringStatus
     decided_at: datetime | None
     reason: str | None
-    delivery: str | None
+    delivery: OutboxState | None
     fanout: int
 
 

@@ -25,17 +25,21 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from idlbot.clock import Clock
+from idlbot.domain.job_events import InvalidJobEvent, JobEvent, parse_job_event
 from idlbot.domain.jobs import (
     ArraySummary,
     ClusterError,
+    JobKey,
     JobRecord,
+    NoticeKind,
+    NoticeSource,
     group_arrays,
     render_array,
     render_job,
@@ -63,31 +67,9 @@ class JobSource(Protocol):
     async def running_and_pending(self) -> list[JobRecord]: ...
 
 
-def outbox_key(key: tuple[str, int, datetime]) -> str:
+def outbox_key(key: JobKey) -> str:
     """`job:<cluster>:<job id>:<submit epoch>`; an array uses its array job id."""
-    cluster, job_id, submit = key
-    return f"job:{cluster}:{job_id}:{int(submit.timestamp())}"
-
-
-def event_job_id(event: Mapping[str, Any]) -> int | None:
-    """The job an event is about. For an array Slurm mails once with the array job id in
-    SLURM_ARRAY_JOB_ID (SLURM_JOB_ID is then the id of the last task, which is the same
-    number on 22.05; prefer the array id in case it is not)."""
-    env = event.get("env")
-    env = env if isinstance(env, Mapping) else {}
-    for text in (env.get("SLURM_ARRAY_JOB_ID"), event.get("job_id"), env.get("SLURM_JOB_ID")):
-        if isinstance(text, str) and text.strip().isdigit():
-            return int(text)
-    return None
-
-
-def event_task_count(event: Mapping[str, Any]) -> int | None:
-    """How many tasks an array has (SLURM_ARRAY_TASK_COUNT), None for a plain job. Needed
-    because slurmdbd writes task records late: seen on 22.05, the array's END mail arrived
-    while sacct knew 3 of 5 tasks, all ended, so "all known tasks ended" is not enough."""
-    env = event.get("env")
-    text = env.get("SLURM_ARRAY_TASK_COUNT") if isinstance(env, Mapping) else None
-    return int(text) if isinstance(text, str) and text.strip().isdigit() else None
+    return f"job:{key.cluster}:{key.job_id}:{int(key.submit.timestamp())}"
 
 
 def _ready(records: Sequence[JobRecord]) -> bool:
@@ -142,19 +124,19 @@ class JobNotifier:
         self._reconciling = asyncio.Lock()
 
     # ------------------------------------------------------------------ push path
-    async def accept(self, event: Mapping[str, Any]) -> bool:
+    async def accept(self, event: JobEvent) -> bool:
         """Store a verified event (the route answers 2xx only after this returned) and start
         processing it in the background. False for a resend of an event already stored."""
-        event_id = str(event.get("id") or "")
-        job_id = event_job_id(event)
-        if not event_id or len(event_id) > 64 or job_id is None:
-            raise ValueError("event needs an id (<= 64 characters) and a numeric job id")
-        cluster = str(event.get("cluster") or self._name)[:64]
+        cluster = (event.cluster or self._name)[:64]
         new = await self._store.record_event(
-            event_id=event_id, cluster=cluster, job_id=job_id, payload=dict(event), now=self._clock.now()
+            event_id=event.id,
+            cluster=cluster,
+            job_id=event.job_id,
+            payload=dict(event.payload),
+            now=self._clock.now(),
         )
         if new:
-            self._spawn(self._run_event(event_id, dict(event), attempts=0), f"slurm event {event_id}")
+            self._spawn(self._run_event(event, attempts=0), f"slurm event {event.id}")
         return new
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], origin: str) -> None:
@@ -178,26 +160,21 @@ class JobNotifier:
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _run_event(
-        self, event_id: str, event: Mapping[str, Any], *, attempts: int, patient: bool = True
-    ) -> bool:
+    async def _run_event(self, event: JobEvent, *, attempts: int, patient: bool = True) -> bool:
         """Handle one stored event; closed when told (or when it can never be told).
         `patient` retries while sacct lags; reconcile's retries are one look each, so one
         stuck event cannot hold up the poll."""
-        job_id = event_job_id(event)
         done = False
         try:
-            done = job_id is None or await self._handle_job(
-                job_id, tasks=event_task_count(event), patient=patient
-            )
+            done = await self._handle_job(event.job_id, tasks=event.array_task_count, patient=patient)
         except ClusterError as err:
-            log.warning("slurm event %s: sacct failed: %s", event_id, err)
+            log.warning("slurm event %s: sacct failed: %s", event.id, err)
         if not done and attempts + 1 >= self._max_attempts:
             log.warning(
-                "slurm event %s for job %s given up after %d attempts", event_id, job_id, attempts + 1
+                "slurm event %s for job %s given up after %d attempts", event.id, event.job_id, attempts + 1
             )
             done = True
-        await self._store.event_attempted(event_id, done=done, now=self._clock.now())
+        await self._store.event_attempted(event.id, done=done, now=self._clock.now())
         return done
 
     async def _handle_job(self, job_id: int, *, tasks: int | None, patient: bool = True) -> bool:
@@ -217,7 +194,7 @@ class JobNotifier:
                 return True
         return False
 
-    async def _notify(self, records: Sequence[JobRecord], *, source: str) -> bool:
+    async def _notify(self, records: Sequence[JobRecord], *, source: NoticeSource) -> bool:
         """One DM for a plain job or a whole array; True if this call queued it."""
         item: JobRecord | ArraySummary
         item = summarize_array(records) if any(r.array_job_id is not None for r in records) else records[0]
@@ -227,7 +204,7 @@ class JobNotifier:
         user = item.user
         mode = await self._store.mode(user) or DEFAULT_MODE
         user_id = None if mode == "off" else await self._resolve(user)
-        kind = "array" if isinstance(item, ArraySummary) else "job"
+        kind: NoticeKind = "array" if isinstance(item, ArraySummary) else "job"
         state = item.outcome.name
         now = self._clock.now()
         okey = outbox_key(key) if user_id is not None else None
@@ -239,12 +216,12 @@ class JobNotifier:
             # is written leads to a harmless second enqueue, never to a lost DM.
             await self._outbox.enqueue(key=okey, message=text, now=now, dm_user_id=user_id)
         else:
-            log.info("job %s of %s ended: not told (mode %s, no Mattermost user)", key[1], user, mode)
+            log.info("job %s of %s ended: not told (mode %s, no Mattermost user)", key.job_id, user, mode)
         new = await self._store.mark_notified(
             key, kind=kind, cluster_user=user, user_id=user_id, state=state, source=source,
             outbox_key=okey, now=now,
         )  # fmt: skip
-        log.info("job %s %s of %s: %s via %s", kind, key[1], user, state, source)
+        log.info("job %s %s of %s: %s via %s", kind, key.job_id, user, state, source)
         return new and user_id is not None
 
     # ------------------------------------------------------------------ poll path
@@ -258,7 +235,13 @@ class JobNotifier:
             for event_id, payload, attempts in await self._store.pending_events():
                 if any(t.get_name() == f"slurm event {event_id}" for t in self._tasks):
                     continue  # still being handled by the push path
-                await self._run_event(event_id, payload, attempts=attempts, patient=False)
+                try:
+                    event = parse_job_event(payload)
+                except InvalidJobEvent as err:  # accept() stores only parsed events; never retry one
+                    log.warning("slurm event %s closed: %s", event_id, err)
+                    await self._store.event_attempted(event_id, done=True, now=self._clock.now())
+                    continue
+                await self._run_event(event, attempts=attempts, patient=False)
             users = await self._store.users_with_mode("all")
             cursor = await self._store.cursor(self._name) or (now - self._first_lookback)
             if users:
@@ -296,10 +279,9 @@ class JobNotifier:
         taken = 0
         for path in files:
             try:
-                event = json.loads(await asyncio.to_thread(path.read_text))
-                if isinstance(event, dict):
-                    taken += int(await self.accept(event))
-            except (OSError, ValueError) as err:
+                event = parse_job_event(json.loads(await asyncio.to_thread(path.read_text)))
+                taken += int(await self.accept(event))
+            except (OSError, ValueError) as err:  # InvalidJobEvent is a ValueError
                 log.warning("spool file %s skipped: %s", path.name, err)
                 continue
             await asyncio.to_thread(path.unlink, True)

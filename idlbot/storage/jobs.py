@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from idlbot.domain.jobs import JobKey, NoticeKind, NoticeSource
 from idlbot.ports.jobs import NOTIFY_MODES, NotifyMode
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models_jobs import JobEventRow, JobNoticeRow, JobNotifySettingRow, JobPollCursorRow
@@ -66,35 +67,35 @@ class SqlJobStore:
         async with transaction(self._db) as conn:
             await conn.execute(update(JobEventRow).where(JobEventRow.event_id == event_id).values(**values))
 
-    async def notified(self, key: tuple[str, int, datetime]) -> bool:
-        cluster, job_id, submit = key
+    async def notified(self, key: JobKey) -> bool:
         stmt = select(JobNoticeRow.job_id).where(
-            JobNoticeRow.cluster == cluster, JobNoticeRow.job_id == job_id, JobNoticeRow.submit == submit
+            JobNoticeRow.cluster == key.cluster,
+            JobNoticeRow.job_id == key.job_id,
+            JobNoticeRow.submit == key.submit,
         )
         async with transaction(self._db) as conn:
             return (await conn.execute(stmt)).first() is not None
 
     async def mark_notified(
         self,
-        key: tuple[str, int, datetime],
+        key: JobKey,
         *,
-        kind: str,
+        kind: NoticeKind,
         cluster_user: str,
         user_id: str | None,
         state: str,
-        source: str,
+        source: NoticeSource,
         outbox_key: str | None,
         now: datetime,
     ) -> bool:
         """Record the notice; False if the job was recorded before (the other path won)."""
-        cluster, job_id, submit = key
         async with transaction(self._db) as conn:
             stmt = (
                 insert_for(conn, JobNoticeRow.__table__)
                 .values(
-                    cluster=cluster,
-                    job_id=job_id,
-                    submit=submit,
+                    cluster=key.cluster,
+                    job_id=key.job_id,
+                    submit=key.submit,
                     kind=kind,
                     cluster_user=cluster_user,
                     user_id=user_id,

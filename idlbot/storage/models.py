@@ -15,7 +15,7 @@ the DDL is the same on both dialects and nothing depends on per-dialect SQL like
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -32,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
+
+from idlbot.ports.outbox import OutboxState
 
 __all__ = [
     "OUTBOX_STATES",
@@ -54,7 +56,6 @@ NAMING_CONVENTION: dict[str, str] = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-OutboxState = Literal["pending", "sending", "sent", "failed"]
 OUTBOX_STATES: tuple[OutboxState, ...] = ("pending", "sending", "sent", "failed")
 
 # Mattermost ids are 26 characters of base32.

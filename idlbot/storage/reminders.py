@@ -16,8 +16,8 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import Table, delete, select, update
 
-from idlbot.domain.reminders import CustomReminder
-from idlbot.ports.reminders import FiringRecord
+from idlbot.domain.reminders import CustomReminder, FiringKind
+from idlbot.ports.reminders import FiringRecord, FiringStatus
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models import OutboxRow
 from idlbot.storage.models_reminders import CalendarTokenRow, CustomReminderRow, FiringRow, MuteRow
@@ -30,7 +30,7 @@ _C = cast(Table, CustomReminderRow.__table__)
 
 @dataclass(frozen=True)
 class FiringState:
-    state: str
+    state: FiringStatus
     claimed_at: datetime
 
 
@@ -56,7 +56,14 @@ class SqlReminderStore:
     # --- custom reminders -------------------------------------------------------
 
     async def add_custom(
-        self, *, kind: str, first: datetime, channel: str, text: str, created_by: str, now: datetime
+        self,
+        *,
+        kind: Literal["once", "weekly"],
+        first: datetime,
+        channel: str,
+        text: str,
+        created_by: str,
+        now: datetime,
     ) -> CustomReminder:
         values = {
             "kind": kind,
@@ -92,7 +99,7 @@ class SqlReminderStore:
     # --- firings --------------------------------------------------------------------
 
     async def claim(
-        self, *, key: str, kind: str, fire_at: datetime, target: str, now: datetime, stale: timedelta
+        self, *, key: str, kind: FiringKind, fire_at: datetime, target: str, now: datetime, stale: timedelta
     ) -> bool:
         """True if this caller now owns the occurrence and must decide and record it."""
         insert = _claim_values(key=key, kind=kind, fire_at=fire_at, target=target, now=now)
@@ -209,7 +216,9 @@ class SqlReminderStore:
         return None if row is None else (str(row[0]), str(row[1]))
 
 
-def _claim_values(*, key: str, kind: str, fire_at: datetime, target: str, now: datetime) -> dict[str, Any]:
+def _claim_values(
+    *, key: str, kind: FiringKind, fire_at: datetime, target: str, now: datetime
+) -> dict[str, Any]:
     return {
         "key": key,
         "kind": kind,

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiohttp import web
 
 from idlbot.adapters.slurm import mailprog
 from idlbot.clock import Clock
+from idlbot.domain.job_events import InvalidJobEvent, JobEvent, parse_job_event
 from idlbot.web.server import json_response
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ MAX_BODY = 256 * 1024  # a MailProg event is about 2 kB; refuse anything far lar
 
 
 class EventSink(Protocol):
-    async def accept(self, event: Mapping[str, Any]) -> bool: ...
+    async def accept(self, event: JobEvent) -> bool: ...
 
 
 @dataclass
@@ -56,19 +56,18 @@ async def slurm_event(request: web.Request) -> web.Response:
         )
         return json_response({"error": "unauthorized"}, status=401)
     try:
-        event = json.loads(body)
+        data = json.loads(body)
     except ValueError:
         return json_response({"error": "body is not JSON"}, status=400)
-    if not isinstance(event, dict):
-        return json_response({"error": "body is not a JSON object"}, status=400)
     try:
-        new = await deps.notifier.accept(event)
-    except ValueError as err:
+        event = parse_job_event(data)
+    except InvalidJobEvent as err:
         return json_response({"error": str(err)}, status=400)
+    new = await deps.notifier.accept(event)
     log.info(
         "slurm event %s job=%s new=%s",
-        event.get("id"),
-        event.get("job_id"),
+        event.id,
+        event.job_id,
         new,
         extra={"event": "slurm_event", "outcome": "ok" if new else "duplicate"},
     )

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+from idlbot.adapters.mattermost.payloads import parse_user
 from idlbot.adapters.mattermost.rest import MattermostChat
 from idlbot.adapters.mattermost.setup import command_spec
 from idlbot.clock import SystemClock
@@ -21,6 +21,7 @@ from idlbot.commands.context import Context
 from idlbot.commands.dispatch import Dispatcher
 from idlbot.commands.registry import CommandGroup, Registry
 from idlbot.commands.reply import Reply
+from idlbot.domain.chat import MattermostUser
 from idlbot.metrics import Metrics
 from idlbot.ports.health import HealthSnapshot
 from idlbot.tasks import TaskPool
@@ -53,8 +54,8 @@ async def world(db_url: str) -> AsyncIterator[tuple[Harness, WebDeps]]:
     tasks = TaskPool()
     session = aiohttp.ClientSession()
 
-    async def lookup(user_id: str) -> dict[str, Any]:
-        return dict(h.sim.state.users[user_id])
+    async def lookup(user_id: str) -> MattermostUser:
+        return parse_user(h.sim.state.users[user_id])
 
     dispatcher = Dispatcher(
         Registry([group]),

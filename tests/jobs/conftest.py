@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
+from idlbot.domain.job_events import JobEvent, parse_job_event
 from idlbot.domain.jobs import ExitCode, JobRecord
 from idlbot.services.jobs import JobNotifier
 from idlbot.storage.db import create_engine, upgrade
@@ -157,3 +158,8 @@ def event(job_id: int, event_id: str = "", **extra: object) -> dict[str, object]
         "recipient": "alice", "cluster": "idl-gpu", "job_id": str(job_id), "mail_type": "Ended",
         "state": "COMPLETED", "env": {"SLURM_JOB_ID": str(job_id)}, **extra,
     }  # fmt: skip
+
+
+def job_event(job_id: int, event_id: str = "", **extra: object) -> JobEvent:
+    """`event(...)` as the route hands it to the notifier, parsed."""
+    return parse_job_event(event(job_id, event_id, **extra))

@@ -8,12 +8,12 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
-from idlbot.domain.jobs import ExitCode
-from idlbot.services.jobs import JobNotifier, event_job_id, outbox_key
+from idlbot.domain.jobs import ExitCode, JobKey
+from idlbot.services.jobs import JobNotifier, outbox_key
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.outbox import SqlOutbox
 
-from .conftest import T0, FakeCluster, dms, event, job, make_notifier
+from .conftest import T0, FakeCluster, dms, event, job, job_event, make_notifier
 
 
 async def test_event_is_enriched_after_sacct_lags_and_dm_is_keyed_on_submit(
@@ -21,10 +21,10 @@ async def test_event_is_enriched_after_sacct_lags_and_dm_is_keyed_on_submit(
 ) -> None:
     fake.records = [job(5, "FAILED", exit_code=ExitCode(3, 0))]
     fake.lag = 2  # slurmdbd has not written the record when the mail arrives
-    assert await notifier.accept(event(5))
+    assert await notifier.accept(job_event(5))
     await notifier.idle()
     ((key, user, text),) = await dms(db)
-    assert key == f"job:idl-gpu:5:{int(T0.timestamp())}" == outbox_key(("idl-gpu", 5, T0))
+    assert key == f"job:idl-gpu:5:{int(T0.timestamp())}" == outbox_key(JobKey("idl-gpu", 5, T0))
     assert user == "mm-alice"
     assert "Job **5** `j5` on idl-gpu failed (exit code 3)" in text and "with 1 GPU" in text
     assert fake.group_calls == 3
@@ -40,7 +40,7 @@ async def test_outcome_comes_from_the_state_not_the_exit_code(
         job(8, "COMPLETED", exit_code=ExitCode(1, 0), array_job_id=None),
     ]
     for job_id in (6, 7, 8):
-        await notifier.accept(event(job_id))
+        await notifier.accept(job_event(job_id))
     await notifier.idle()
     texts = [text for _, _, text in await dms(db)]
     assert "hit its time limit (1:00)" in texts[0]
@@ -52,9 +52,9 @@ async def test_duplicate_event_and_second_mail_for_the_same_job_send_one_dm(
     notifier: JobNotifier, fake: FakeCluster, db: AsyncEngine
 ) -> None:
     fake.records = [job(9)]
-    assert await notifier.accept(event(9, "a"))
-    assert not await notifier.accept(event(9, "a"))  # MailProg --flush resent it
-    assert await notifier.accept(event(9, "b"))  # END and FAIL mail for one job
+    assert await notifier.accept(job_event(9, "a"))
+    assert not await notifier.accept(job_event(9, "a"))  # MailProg --flush resent it
+    assert await notifier.accept(job_event(9, "b"))  # END and FAIL mail for one job
     await notifier.idle()
     assert len(await dms(db)) == 1
 
@@ -63,10 +63,10 @@ async def test_restarted_job_ids_are_different_jobs(
     notifier: JobNotifier, fake: FakeCluster, db: AsyncEngine
 ) -> None:
     fake.records = [job(1)]
-    await notifier.accept(event(1, "first"))
+    await notifier.accept(job_event(1, "first"))
     await notifier.idle()
     fake.records = [job(1, submit=T0 + timedelta(days=3))]  # state wiped: ids start at 1 again
-    await notifier.accept(event(1, "second"))
+    await notifier.accept(job_event(1, "second"))
     await notifier.idle()
     assert len({key for key, _, _ in await dms(db)}) == 2
 
@@ -78,7 +78,7 @@ async def test_array_waits_for_every_task_then_sends_one_dm_with_counts(
     tasks[2] = replace(tasks[2], state="FAILED", exit_code=ExitCode(1, 0))
     tasks[3] = replace(tasks[3], state="RUNNING", end=None)
     fake.records = tasks
-    await notifier.accept(event(100, env={"SLURM_ARRAY_JOB_ID": "100", "SLURM_JOB_ID": "103"}))
+    await notifier.accept(job_event(100, env={"SLURM_ARRAY_JOB_ID": "100", "SLURM_JOB_ID": "103"}))
     await notifier.idle()
     assert await dms(db) == []  # a task still runs: the event stays pending
     assert [e[0] for e in await store.pending_events()] == ["ev-100"]
@@ -95,8 +95,8 @@ async def test_opted_out_and_unknown_users_get_nothing(
 ) -> None:
     fake.records = [job(11, user="carol"), job(12, user="bob")]
     await store.set_mode("bob", user_id="mm-bob", mode="off", now=clock.now())
-    await notifier.accept(event(11))
-    await notifier.accept(event(12))
+    await notifier.accept(job_event(11))
+    await notifier.accept(job_event(12))
     await notifier.idle()
     assert await dms(db) == []
     assert await store.pending_events() == []  # handled: told nobody, on purpose
@@ -132,7 +132,7 @@ async def test_poll_and_mail_racing_for_one_job_send_one_dm(
 ) -> None:
     await store.set_mode("alice", user_id="mm-alice", mode="all", now=clock.now())
     fake.records = [job(40, end=clock.now())]
-    await notifier.accept(event(40))
+    await notifier.accept(job_event(40))
     await notifier.reconcile()
     await notifier.idle()
     assert len(await dms(db)) == 1
@@ -143,17 +143,11 @@ async def test_event_given_up_after_max_attempts(
 ) -> None:
     notifier = make_notifier(fake, store, outbox, clock)
     notifier._max_attempts = 2
-    await notifier.accept(event(77))  # sacct never knows job 77
+    await notifier.accept(job_event(77))  # sacct never knows job 77
     await notifier.idle()
     assert len(await store.pending_events()) == 1
     await notifier.reconcile()
     assert await store.pending_events() == []
-
-
-def test_event_job_id_prefers_the_array_id() -> None:
-    assert event_job_id({"job_id": "301", "env": {"SLURM_ARRAY_JOB_ID": "300"}}) == 300
-    assert event_job_id({"job_id": "42"}) == 42
-    assert event_job_id({"job_id": "x"}) is None
 
 
 async def test_ingest_spool_accepts_and_removes_files(
@@ -171,3 +165,29 @@ async def test_ingest_spool_accepts_and_removes_files(
     await notifier.idle()
     assert len(await dms(db)) == 1
     assert sorted(p.name for p in spool.iterdir()) == ["0002-b.json"]
+
+
+async def test_an_event_stored_by_the_previous_bot_is_still_handled(
+    notifier: JobNotifier, fake: FakeCluster, store: SqlJobStore, clock: FakeClock, db: AsyncEngine
+) -> None:
+    """The stored payload is the event object as it came (with the route's `sent_at`), so an
+    event left pending before an upgrade is parsed again by the reconciliation."""
+    fake.records = [job(60)]
+    payload = {**event(60, "old-1"), "sent_at": 1796155871}
+    assert await store.record_event(
+        event_id="old-1", cluster="idl-gpu", job_id=60, payload=payload, now=clock.now()
+    )
+    await notifier.reconcile()
+    ((key, user, _),) = await dms(db)
+    assert key.startswith("job:idl-gpu:60:") and user == "mm-alice"
+    assert await store.pending_events() == []
+
+
+async def test_a_stored_event_that_does_not_parse_is_closed_not_retried(
+    notifier: JobNotifier, store: SqlJobStore, clock: FakeClock, db: AsyncEngine
+) -> None:
+    await store.record_event(
+        event_id="bad", cluster="idl-gpu", job_id=0, payload={"id": "bad"}, now=clock.now()
+    )
+    await notifier.reconcile()
+    assert await store.pending_events() == [] and await dms(db) == []

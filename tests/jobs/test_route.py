@@ -87,5 +87,6 @@ async def test_signed_event_is_stored_before_2xx_and_a_resend_is_dropped(
         bad, stamp = body_of({"id": "x", "job_id": "nope"})
         async with http.post(url, data=bad, headers=signed(bad, stamp=stamp)) as resp:
             assert resp.status == 400
+            assert (await resp.json())["error"].startswith("event: no numeric job id")
     await notifier.idle()
     assert len(await dms(db)) == 1

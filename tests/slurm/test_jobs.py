@@ -17,7 +17,15 @@ import pytest
 
 from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.config import SlurmSettings
-from idlbot.domain.jobs import ArraySummary, JobRecord, Outcome, group_arrays, render_array, render_job
+from idlbot.domain.jobs import (
+    ArraySummary,
+    JobKey,
+    JobRecord,
+    Outcome,
+    group_arrays,
+    render_array,
+    render_job,
+)
 
 from .conftest import CLUSTER, Cluster, run, sbatch, wait_until
 
@@ -62,7 +70,7 @@ async def finished(cluster: SlurmCluster, job_id: int, timeout: float = 40) -> J
 async def test_completed_job(slurm_up: Cluster, cluster: SlurmCluster, submitted: dict[str, int]) -> None:
     job = await finished(cluster, submitted["ok"])
     assert (job.state, job.outcome, job.name, job.user) == ("COMPLETED", Outcome.OK, "ok", "root"), job
-    assert job.key == (slurm_up.name, submitted["ok"], job.submit)
+    assert job.key == JobKey(slurm_up.name, submitted["ok"], job.submit)
     assert job.start is not None and job.end is not None and job.end >= job.start >= job.submit
     assert job.nodes and job.time_limit == timedelta(hours=1)  # the partition's DefaultTime
     assert render_job(job, UTC_ZONE).startswith(

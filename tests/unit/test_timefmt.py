@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from idlbot.domain.chat import UserTimezone
 from idlbot.domain.schedule import Occurrence, upcoming
 from idlbot.domain.timefmt import (
     NOTHING_DUE,
@@ -24,40 +25,19 @@ ZWSP = "\u200b"
 
 
 @pytest.mark.parametrize(
-    ("mm_timezone", "expected"),
+    ("choice", "expected"),
     [
         (None, "Europe/Berlin"),
-        ({}, "Europe/Berlin"),
-        (
-            {
-                "useAutomaticTimezone": "true",
-                "automaticTimezone": "Asia/Tokyo",
-                "manualTimezone": "Europe/Paris",
-            },
-            "Asia/Tokyo",
-        ),
-        (
-            {"useAutomaticTimezone": "true", "automaticTimezone": "", "manualTimezone": "Europe/Paris"},
-            "Europe/Paris",
-        ),
-        (
-            {
-                "useAutomaticTimezone": "false",
-                "automaticTimezone": "Asia/Tokyo",
-                "manualTimezone": "Europe/Paris",
-            },
-            "Europe/Paris",
-        ),
-        (
-            {"useAutomaticTimezone": "false", "automaticTimezone": "Asia/Tokyo", "manualTimezone": ""},
-            "Europe/Berlin",
-        ),
-        ({"useAutomaticTimezone": "true", "automaticTimezone": "Mars/Olympus"}, "Europe/Berlin"),
-        ({"useAutomaticTimezone": "false", "manualTimezone": "../../etc/passwd"}, "Europe/Berlin"),
+        (UserTimezone(True, "Asia/Tokyo", "Europe/Paris"), "Asia/Tokyo"),
+        (UserTimezone(True, "", "Europe/Paris"), "Europe/Paris"),  # switched on, nothing reported
+        (UserTimezone(False, "Asia/Tokyo", "Europe/Paris"), "Europe/Paris"),
+        (UserTimezone(False, "Asia/Tokyo", ""), "Europe/Berlin"),  # manual, but none chosen
+        (UserTimezone(True, "Mars/Olympus"), "Europe/Berlin"),  # unknown to the tz database
+        (UserTimezone(False, manual="../../etc/passwd"), "Europe/Berlin"),
     ],
 )
-def test_user_zone(mm_timezone: dict[str, str] | None, expected: str) -> None:
-    assert user_zone(mm_timezone, BERLIN).key == expected
+def test_user_zone(choice: UserTimezone | None, expected: str) -> None:
+    assert user_zone(choice, BERLIN).key == expected
 
 
 def test_format_when_names_cest_and_cet() -> None:

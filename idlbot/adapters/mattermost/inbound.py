@@ -7,13 +7,15 @@ under the key `reply:<post id>`, and the post is then recorded as handled.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from idlbot.adapters.mattermost.payloads import MalformedPayload, Post, parse_posted
 from idlbot.clock import Clock
+from idlbot.commands.context import Via
 from idlbot.commands.dispatch import Dispatcher
 from idlbot.commands.reply import Reply
 from idlbot.ports.outbox import Outbox
@@ -23,6 +25,9 @@ from idlbot.tasks import TaskPool
 log = logging.getLogger(__name__)
 
 GLOBAL_CURSOR = "*"
+
+DmChannels = Callable[[], Awaitable[list[str]]]
+PostsSince = Callable[[str, int], Awaitable[list[Post]]]
 
 
 class Inbound:
@@ -37,9 +42,9 @@ class Inbound:
         cursors: SqlCursors,
         tasks: TaskPool,
         clock: Clock,
-        list_dm_channels: Any,
-        posts_since: Any,
-        wake_outbox: Any,
+        list_dm_channels: DmChannels,
+        posts_since: PostsSince,
+        wake_outbox: Callable[[], None],
     ) -> None:
         self.bot_user_id = bot_user_id
         self.bot_username = bot_username
@@ -60,54 +65,47 @@ class Inbound:
 
     # -- websocket side: parse and spawn only ----------------------------------------
     def on_event(self, frame: dict[str, Any]) -> None:
-        if frame.get("event") != "posted":
-            return
-        data = frame.get("data") or {}
         try:
-            post = json.loads(data["post"])  # posted.data.post is JSON inside JSON
-        except (KeyError, TypeError, ValueError):
-            log.warning("posted event without a decodable post; ignored")
+            posted = parse_posted(frame)
+        except MalformedPayload as err:
+            log.warning("%s; ignored", err)
             return
-        channel_type = str(data.get("channel_type", ""))
-        self._tasks.spawn(self.handle_post(post, channel_type), origin=f"post {post.get('id')}")
+        if posted is not None:
+            post = posted.post
+            self._tasks.spawn(self.handle_post(post, posted.channel_type), origin=f"post {post.id}")
 
     # -- the work ----------------------------------------------------------------------
-    def _addressed(self, post: dict[str, Any], channel_type: str) -> tuple[str, str] | None:
+    def _addressed(self, post: Post, channel_type: str) -> tuple[Via, str] | None:
         """(via, command text) if the post is for the bot, else None."""
-        if post.get("user_id") == self.bot_user_id or post.get("type"):
+        if post.user_id == self.bot_user_id or post.type:
             return None  # our own echo, or a system message (joins, header changes)
-        message = str(post.get("message", ""))
         if channel_type == "D":
-            return "dm", self._mention.sub("", message).strip()
-        if self._mention.search(message):
-            return "mention", self._mention.sub("", message).strip()
+            return "dm", self._mention.sub("", post.message).strip()
+        if self._mention.search(post.message):
+            return "mention", self._mention.sub("", post.message).strip()
         return None
 
-    async def handle_post(self, post: dict[str, Any], channel_type: str) -> None:
+    async def handle_post(self, post: Post, channel_type: str) -> None:
         addressed = self._addressed(post, channel_type)
-        post_id = str(post.get("id", ""))
-        channel_id = str(post.get("channel_id", ""))
-        if addressed is None or not post_id or post_id in self._in_progress:
+        if addressed is None or post.id in self._in_progress:
             return
         if channel_type == "D":
-            await self._cursors.advance(channel_id, int(post.get("create_at", 0)))
-            await self._cursors.advance(GLOBAL_CURSOR, int(post.get("create_at", 0)))
-        if await self._handled.is_handled(post_id):
+            await self._cursors.advance(post.channel_id, post.create_at)
+            await self._cursors.advance(GLOBAL_CURSOR, post.create_at)
+        if await self._handled.is_handled(post.id):
             return
-        self._in_progress.add(post_id)
+        self._in_progress.add(post.id)
         try:
             via, text = addressed
-            user_id = str(post["user_id"])
-            reply = await self._dispatcher.run(user_id, channel_id, text or "help", via)  # type: ignore[arg-type]
-            await self._send(reply, post, via, user_id, channel_id)
-            await self._handled.claim(post_id, channel_id, self._clock.now())
+            reply = await self._dispatcher.run(post.user_id, post.channel_id, text or "help", via)
+            await self._send(reply, post, via)
+            await self._handled.claim(post.id, post.channel_id, self._clock.now())
         finally:
-            self._in_progress.discard(post_id)
+            self._in_progress.discard(post.id)
 
-    async def _send(
-        self, reply: Reply, post: dict[str, Any], via: str, user_id: str, channel_id: str
-    ) -> None:
-        key = f"reply:{post['id']}"
+    async def _send(self, reply: Reply, post: Post, via: Via) -> None:
+        key = f"reply:{post.id}"
+        user_id, channel_id = post.user_id, post.channel_id
         now = self._clock.now()
         if via == "dm":
             await self._outbox.enqueue(
@@ -119,7 +117,7 @@ class Inbound:
                 key=key, message=reply.text, now=now, dm_user_id=user_id, props=reply.props
             )
         else:
-            root = str(post.get("root_id") or post["id"])
+            root = post.root_id or post.id
             await self._outbox.enqueue(
                 key=key, message=reply.text, now=now, channel_id=channel_id, root_id=root, props=reply.props
             )
@@ -134,7 +132,7 @@ class Inbound:
             cursor = await self._cursors.get(channel_id)
             since = cursor if cursor is not None else since_default
             for post in await self._posts_since(channel_id, since):
-                if int(post.get("create_at", 0)) <= since or post.get("delete_at"):
+                if post.create_at <= since or post.delete_at:
                     continue
                 recovered += 1
                 await self.handle_post(post, "D")

@@ -9,6 +9,8 @@ Library quirks owned here, so nothing else has to know them:
   with a retry decision, which the outbox turns into a durable retry.
 - errors come as MattermostError subclasses (with status_code), InvalidMattermostError
   (non-JSON error body, e.g. a proxy's 502 page) or httpx transport errors.
+- users and posts come as dicts; `payloads.py` parses them into MattermostUser and Post
+  here, so nothing above this class digs in the server's JSON.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from mattermostautodriver.exceptions import (
     TooManyRequests,
 )
 
+from idlbot.adapters.mattermost.payloads import MalformedPayload, Post, parse_post, parse_user
 from idlbot.domain.attachment import Attachment
+from idlbot.domain.chat import MattermostUser
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +109,7 @@ class MattermostChat:
         self.bot_user_id = ""
         self.bot_username = ""
         self.team_id = ""
-        self._users: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._users: dict[str, tuple[float, MattermostUser]] = {}
         self._dm_channels: dict[str, str] = {}
         self._channel_ids: dict[str, str] = {}
 
@@ -116,10 +120,10 @@ class MattermostChat:
     async def close(self) -> None:
         await self._driver.client.close()
 
-    async def login(self) -> dict[str, Any]:
-        me: dict[str, Any] = await self._driver.login()
-        self.bot_user_id = str(me["id"])
-        self.bot_username = str(me["username"])
+    async def login(self) -> MattermostUser:
+        me = parse_user(await self._driver.login())
+        self.bot_user_id = me.id
+        self.bot_username = me.username
         team = await self._driver.teams.get_team_by_name(self.team_name)
         self.team_id = str(team["id"])
         return me
@@ -142,19 +146,19 @@ class MattermostChat:
             self._channel_ids[name] = str(channel["id"])
         return self._channel_ids[name]
 
-    async def user(self, user_id: str) -> dict[str, Any]:
-        """User object with timezone; cached for a few minutes, as every command needs it."""
+    async def user(self, user_id: str) -> MattermostUser:
+        """The user with their time zone; cached for a few minutes, as every command needs it."""
         cached = self._users.get(user_id)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.USER_TTL:
             return cached[1]
-        user: dict[str, Any] = await self._driver.users.get_user(user_id)
+        user = parse_user(await self._driver.users.get_user(user_id))
         self._users[user_id] = (now, user)
         return user
 
-    async def user_by_username(self, username: str) -> dict[str, Any]:
-        user: dict[str, Any] = await self._driver.users.get_user_by_username(username)
-        self._users[str(user["id"])] = (time.monotonic(), user)
+    async def user_by_username(self, username: str) -> MattermostUser:
+        user = parse_user(await self._driver.users.get_user_by_username(username))
+        self._users[user.id] = (time.monotonic(), user)
         return user
 
     async def user_id(self, username: str) -> str | None:
@@ -163,7 +167,7 @@ class MattermostChat:
             user = await self.user_by_username(username.removeprefix("@"))
         except ResourceNotFound:
             return None
-        return str(user["id"])
+        return user.id
 
     async def direct_channel(self, user_id: str) -> str:
         if user_id not in self._dm_channels:
@@ -206,18 +210,24 @@ class MattermostChat:
         result: dict[str, Any] = await self._driver.files.upload_file(files=files, channel_id=channel_id)
         return str(result["file_infos"][0]["id"])
 
-    async def posts_since(self, channel_id: str, since_ms: int) -> list[dict[str, Any]]:
-        """Posts created or edited after `since_ms`, oldest first (for re-syncs)."""
+    async def posts_since(self, channel_id: str, since_ms: int) -> list[Post]:
+        """Posts created or edited after `since_ms`, oldest first (for re-syncs). A post
+        that does not parse is logged and left out: one bad post must not stop a re-sync."""
         result: dict[str, Any] = await self._driver.posts.get_posts_for_channel(channel_id, since=since_ms)
-        posts = list(result.get("posts", {}).values())
-        posts.sort(key=lambda p: (int(p.get("create_at", 0)), str(p.get("id"))))
+        posts = []
+        for raw in (result.get("posts") or {}).values():
+            try:
+                posts.append(parse_post(raw))
+            except MalformedPayload as err:
+                log.warning("post in channel %s skipped: %s", channel_id, err)
+        posts.sort(key=lambda p: (p.create_at, p.id))
         return posts
 
     async def find_post_with_key(self, channel_id: str, key: str, since_ms: int) -> str | None:
         """The id of our earlier post carrying this outbox key, if the server has it."""
         for post in await self.posts_since(channel_id, since_ms):
-            if post.get("user_id") == self.bot_user_id and (post.get("props") or {}).get(KEY_PROP) == key:
-                return str(post["id"])
+            if post.user_id == self.bot_user_id and post.props.get(KEY_PROP) == key:
+                return post.id
         return None
 
     async def dm_channel_ids(self) -> list[str]:
