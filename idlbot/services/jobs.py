@@ -25,7 +25,7 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,9 +41,10 @@ from idlbot.domain.jobs import (
     render_job,
     summarize_array,
 )
+from idlbot.ports.job_store import JobStore, NotifySettings
 from idlbot.ports.jobs import DEFAULT_MODE, NotifyMode
 from idlbot.ports.outbox import Outbox
-from idlbot.storage.jobs import SqlJobStore
+from idlbot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class JobNotifier:
         *,
         cluster: JobSource,
         cluster_name: str,
-        store: SqlJobStore,
+        store: JobStore,
         outbox: Outbox,
         resolve: Resolve,
         clock: Clock,
@@ -138,7 +139,7 @@ class JobNotifier:
         self._first_lookback = first_lookback
         self._max_attempts = max_event_attempts
         self._sleep = sleep
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskPool()  # events in flight, keyed by event id
         self._reconciling = asyncio.Lock()
 
     # ------------------------------------------------------------------ push path
@@ -154,29 +155,17 @@ class JobNotifier:
             event_id=event_id, cluster=cluster, job_id=job_id, payload=dict(event), now=self._clock.now()
         )
         if new:
-            self._spawn(self._run_event(event_id, dict(event), attempts=0), f"slurm event {event_id}")
+            run = self._run_event(event_id, dict(event), attempts=0)
+            self._tasks.spawn(run, origin=f"slurm event {event_id}", key=event_id)
         return new
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any], origin: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=origin)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed", task.get_name(), exc_info=task.exception())
 
     async def idle(self) -> None:
         """Wait for the events in flight (tests; a clean shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.idle()
 
     async def stop(self) -> None:
         """Cancel events in flight: they stay pending in the store, `reconcile` redoes them."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.stop()
 
     async def _run_event(
         self, event_id: str, event: Mapping[str, Any], *, attempts: int, patient: bool = True
@@ -256,7 +245,7 @@ class JobNotifier:
             now = now or self._clock.now()
             queued = 0
             for event_id, payload, attempts in await self._store.pending_events():
-                if any(t.get_name() == f"slurm event {event_id}" for t in self._tasks):
+                if self._tasks.in_flight(event_id):
                     continue  # still being handled by the push path
                 await self._run_event(event_id, payload, attempts=attempts, patient=False)
             users = await self._store.users_with_mode("all")
@@ -313,7 +302,7 @@ class JobsDesk:
         self,
         *,
         cluster: JobSource,
-        store: SqlJobStore,
+        store: NotifySettings,
         cluster_user: Callable[[str], Awaitable[str | None]],
     ) -> None:
         self._cluster = cluster

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
-from idlbot.domain.jobs import ExitCode
+from idlbot.domain.jobs import ExitCode, JobRecord
 from idlbot.services.jobs import JobNotifier, event_job_id, outbox_key
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.outbox import SqlOutbox
@@ -171,3 +171,33 @@ async def test_ingest_spool_accepts_and_removes_files(
     await notifier.idle()
     assert len(await dms(db)) == 1
     assert sorted(p.name for p in spool.iterdir()) == ["0002-b.json"]
+
+
+async def test_reconcile_leaves_an_event_to_the_push_path_while_it_runs(
+    fake: FakeCluster, store: SqlJobStore, outbox: SqlOutbox, clock: FakeClock, db: AsyncEngine
+) -> None:
+    """The poll must not handle an event a second time while its push-path task is still
+    waiting for sacct: the in-flight check is by event id in the notifier's TaskPool."""
+    import asyncio
+
+    release = asyncio.Event()
+    reached = asyncio.Event()
+
+    class SlowCluster(FakeCluster):
+        async def job_group(self, job_id: int) -> list[JobRecord]:
+            reached.set()
+            await release.wait()
+            return await super().job_group(job_id)
+
+    slow = SlowCluster(records=[job(60)])
+    notifier = make_notifier(slow, store, outbox, clock)
+    assert await notifier.accept(event(60))
+    await reached.wait()
+    async with asyncio.timeout(5):  # were it to handle ev-60 again, it would block here
+        await notifier.reconcile()  # finds ev-60 pending, but in flight: leaves it alone
+    assert slow.group_calls == 0  # only the push path's call, still blocked, has begun
+    release.set()
+    await notifier.idle()
+    assert slow.group_calls == 1
+    assert len(await dms(db)) == 1
+    assert await store.pending_events() == []
