@@ -62,9 +62,10 @@ class TaskPool:
 
     async def idle(self) -> None:
         """Wait until no task is left, including tasks spawned while waiting (a follow-up
-        a task schedules for itself). Nothing is cancelled; failures stay logged only."""
+        a task schedules for itself). Failures stay logged only, and cancelling the waiter
+        leaves the tasks running (`asyncio.wait`, unlike `gather`, does not cancel them)."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await asyncio.wait(set(self._tasks))
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait for running tasks (e.g. command replies) to finish, then cancel the rest."""

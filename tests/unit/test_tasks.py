@@ -68,3 +68,17 @@ async def test_a_failure_is_logged_with_its_origin_and_frees_the_key(
         await pool.idle()
     assert not pool.in_flight("e9")
     assert any("slurm event e9" in r.getMessage() for r in caplog.records)
+
+
+async def test_cancelling_a_waiter_of_idle_leaves_the_tasks_running() -> None:
+    pool = TaskPool()
+    gate = asyncio.Event()
+    task = pool.spawn(gate.wait(), origin="refresh", key="refresh")
+    waiter = asyncio.get_running_loop().create_task(pool.idle())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    assert pool.in_flight("refresh") and not task.cancelled()
+    gate.set()
+    await pool.idle()
+    assert task.done() and not task.cancelled()
