@@ -51,6 +51,7 @@ from idlbot.services.roster_directory import RosterDirectory
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
+from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.ledger import SqlQualification
@@ -105,6 +106,7 @@ class Bot:
         self.outbox = SqlOutbox(sessions)
         self.handled = SqlHandledPosts(sessions)
         self.cursors = SqlCursors(sessions)
+        self.deliveries = SqlDeliveryKeys(sessions)  # GitLab hooks handled, for both hook paths
         self.health = BotHealth(engine=self.engine, outbox=self.outbox, started_at=self.clock.now())
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
@@ -120,10 +122,12 @@ class Bot:
                 settings.course,
                 settings.gitlab,
                 self.clock,
+                deliveries=self.deliveries,
             )
             self.agenda = AgendaService(
                 gitlab=self.gitlab,
                 store=SqlAgendaStore(sessions),
+                deliveries=self.deliveries,
                 outbox=self.outbox,
                 editor=self.chat,
                 channel_id=self._agenda_channel,
