@@ -38,15 +38,14 @@ from idlbot.config import Settings
 from idlbot.metrics import Metrics
 from idlbot.ports.health import HealthSnapshot
 from idlbot.scheduling.aps import ApsReminderScheduler
-from idlbot.scheduling.firing import FireDeps
-from idlbot.scheduling.runner import ReminderRunner
 from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
 from idlbot.services.health import BotHealth
 from idlbot.services.jobs import JobNotifier, JobsDesk
 from idlbot.services.maintenance import MaintenanceService
 from idlbot.services.qualification_sync import QualificationSync
-from idlbot.services.reminders import ReminderService
+from idlbot.services.reminder_firing import FireDeps
+from idlbot.services.reminders import ReminderRunner, ReminderService
 from idlbot.services.roster_directory import RosterDirectory
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore

@@ -10,13 +10,13 @@ that races a slow (not dead) owner cannot post twice.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import Table, delete, select, update
 
 from idlbot.domain.reminders import CustomReminder
+from idlbot.ports.reminder_store import FiringState
 from idlbot.ports.reminders import FiringRecord
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models import OutboxRow
@@ -26,12 +26,6 @@ __all__ = ["FiringState", "SqlReminderStore"]
 
 _F = cast(Table, FiringRow.__table__)
 _C = cast(Table, CustomReminderRow.__table__)
-
-
-@dataclass(frozen=True)
-class FiringState:
-    state: str
-    claimed_at: datetime
 
 
 def _custom(row: Any) -> CustomReminder:
@@ -48,7 +42,8 @@ def _custom(row: Any) -> CustomReminder:
 
 
 class SqlReminderStore:
-    """Each method is one short transaction (see storage/_dialect.py)."""
+    """Implements `idlbot.ports.reminder_store.ReminderStore`; each method is one short
+    transaction (see storage/_dialect.py)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
