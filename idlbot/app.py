@@ -52,6 +52,7 @@ from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
+from idlbot.storage.health import SqlDatabaseProbe
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
@@ -106,7 +107,9 @@ class Bot:
         self.handled = SqlHandledPosts(sessions)
         self.cursors = SqlCursors(sessions)
         self.deliveries = SqlDeliveryKeys(sessions)  # GitLab hooks handled, for both hook paths
-        self.health = BotHealth(engine=self.engine, outbox=self.outbox, started_at=self.clock.now())
+        self.health = BotHealth(
+            database=SqlDatabaseProbe(self.engine), outbox=self.outbox, started_at=self.clock.now()
+        )
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
         self.gitlab: GitLabClient | None = None
