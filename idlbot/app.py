@@ -51,6 +51,7 @@ from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
+from idlbot.storage.dm_channels import SqlDmChannels
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
 from idlbot.storage.health import SqlDatabaseProbe
 from idlbot.storage.jobs import SqlJobStore
@@ -95,14 +96,15 @@ class Bot:
         self.tasks = TaskPool()  # work that should finish at a stop: command replies, delivery
         self.loops = TaskPool()  # periodic passes, cancelled at a stop (each pass is repeatable)
         secrets = settings.secrets
+        self.engine = create_engine(settings.database.url)
+        sessions = sessionmaker(self.engine)
         self.chat = MattermostChat(
             settings.mattermost.url,
             secrets.mattermost_token or "",
             team=settings.mattermost.team,
             timeout=settings.mattermost.request_timeout,
+            dm_channels=SqlDmChannels(sessions),
         )
-        self.engine = create_engine(settings.database.url)
-        sessions = sessionmaker(self.engine)
         self.outbox = SqlOutbox(sessions)
         self.handled = SqlHandledPosts(sessions)
         self.cursors = SqlCursors(sessions)

@@ -188,10 +188,13 @@ class DmChannelRow(Base):
 
     Mattermost creates a DM channel on the first `POST /channels/direct` and returns the
     same one ever after, so the id never changes; keeping it here spares a fan-out after a
-    restart one request per student (rate-limited servers allow ~10 per second).
+    restart one request per student (rate-limited servers allow ~10 per second). Keyed by
+    the bot's own id too: a course that replaces its bot account must not post into the
+    old account's channels, where the new one is no member and every DM would fail.
     """
 
     __tablename__ = "dm_channels"
 
+    bot_user_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
     user_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
     channel_id: Mapped[str] = mapped_column(MM_ID)

@@ -6,8 +6,8 @@ Revises: 0006_jobs
 `delivery_keys(scope, key, seen_at)` replaces the ledger's `seen_events` and the agenda's
 `agenda_hook_keys`: their rows are copied under the scopes the two paths now use
 ("gitlab:ledger", "gitlab:agenda"), so a delivery handled before the upgrade is still
-dropped when GitLab resends it afterwards. `dm_channels(user_id, channel_id)` keeps the
-bot's DM channel per user across restarts.
+dropped when GitLab resends it afterwards. `dm_channels(bot_user_id, user_id, channel_id)`
+keeps the bot's DM channel per user across restarts.
 
 The downgrade recreates both old tables and copies each scope's rows back (rows of any
 other scope have no old table to go to and are dropped with the new one).
@@ -63,9 +63,10 @@ def upgrade() -> None:
     op.create_index("ix_delivery_keys_seen_at", "delivery_keys", ["seen_at"], unique=False)
     op.create_table(
         "dm_channels",
+        sa.Column("bot_user_id", sa.String(length=26), nullable=False),
         sa.Column("user_id", sa.String(length=26), nullable=False),
         sa.Column("channel_id", sa.String(length=26), nullable=False),
-        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_dm_channels")),
+        sa.PrimaryKeyConstraint("bot_user_id", "user_id", name=op.f("pk_dm_channels")),
     )
     for name, scope in OLD_TABLES:
         old = _old(name)
