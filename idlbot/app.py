@@ -38,20 +38,22 @@ from idlbot.domain.chat import MattermostUser
 from idlbot.metrics import Metrics
 from idlbot.ports.health import HealthSnapshot
 from idlbot.scheduling.aps import ApsReminderScheduler
-from idlbot.scheduling.firing import FireDeps
-from idlbot.scheduling.runner import ReminderRunner
 from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
 from idlbot.services.health import BotHealth
 from idlbot.services.jobs import JobNotifier, JobsDesk
 from idlbot.services.maintenance import MaintenanceService
 from idlbot.services.qualification_sync import QualificationSync
-from idlbot.services.reminders import ReminderService
+from idlbot.services.reminder_firing import FireDeps
+from idlbot.services.reminders import ReminderRunner, ReminderService
 from idlbot.services.roster_directory import RosterDirectory
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
+from idlbot.storage.deliveries import SqlDeliveryKeys
+from idlbot.storage.dm_channels import SqlDmChannels
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
+from idlbot.storage.health import SqlDatabaseProbe
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
@@ -94,18 +96,22 @@ class Bot:
         self.tasks = TaskPool()  # work that should finish at a stop: command replies, delivery
         self.loops = TaskPool()  # periodic passes, cancelled at a stop (each pass is repeatable)
         secrets = settings.secrets
+        self.engine = create_engine(settings.database.url)
+        sessions = sessionmaker(self.engine)
         self.chat = MattermostChat(
             settings.mattermost.url,
             secrets.mattermost_token or "",
             team=settings.mattermost.team,
             timeout=settings.mattermost.request_timeout,
+            dm_channels=SqlDmChannels(sessions),
         )
-        self.engine = create_engine(settings.database.url)
-        sessions = sessionmaker(self.engine)
         self.outbox = SqlOutbox(sessions)
         self.handled = SqlHandledPosts(sessions)
         self.cursors = SqlCursors(sessions)
-        self.health = BotHealth(engine=self.engine, outbox=self.outbox, started_at=self.clock.now())
+        self.deliveries = SqlDeliveryKeys(sessions)  # GitLab hooks handled, for both hook paths
+        self.health = BotHealth(
+            database=SqlDatabaseProbe(self.engine), outbox=self.outbox, started_at=self.clock.now()
+        )
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
         self.gitlab: GitLabClient | None = None
@@ -120,10 +126,12 @@ class Bot:
                 settings.course,
                 settings.gitlab,
                 self.clock,
+                deliveries=self.deliveries,
             )
             self.agenda = AgendaService(
                 gitlab=self.gitlab,
                 store=SqlAgendaStore(sessions),
+                deliveries=self.deliveries,
                 outbox=self.outbox,
                 editor=self.chat,
                 channel_id=self._agenda_channel,

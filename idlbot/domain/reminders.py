@@ -31,6 +31,7 @@ from idlbot.domain.course import Course
 from idlbot.domain.schedule import wall_clock
 from idlbot.domain.settings import ReminderRule, ReminderSettings
 from idlbot.domain.timefmt import defuse_mentions
+from idlbot.domain.when import Repeat
 
 Decision = Literal["send", "late", "skip"]
 TargetKind = Literal["channel", "members", "students"]
@@ -77,7 +78,7 @@ class CustomReminder:
     zone until the course ends."""
 
     id: int
-    kind: Literal["once", "weekly"]
+    kind: Repeat
     first: datetime
     channel: str
     text: str

@@ -32,12 +32,16 @@ class WhenError(UserError):
         super().__init__(f"I can't read `{shown}` as a time. Use one of: {FORMATS}.")
 
 
+Repeat = Literal["once", "weekly"]
+"""How a time a user typed repeats: at one instant, or every week at its wall-clock time."""
+
+
 @dataclass(frozen=True)
 class When:
     """`first` is the (first) firing instant, aware; weekly repeats at its local
     weekday and wall-clock time."""
 
-    kind: Literal["once", "weekly"]
+    kind: Repeat
     first: datetime
 
 

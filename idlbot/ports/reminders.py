@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from idlbot.domain.reminders import CustomReminder, FiringKind
+from idlbot.domain.when import Repeat
 from idlbot.ports.outbox import OutboxState
 
 FiringStatus = Literal["planned", "claimed", "sent", "skipped", "failed"]
@@ -54,7 +55,7 @@ class Reminders(Protocol):
     async def add(
         self,
         *,
-        kind: Literal["once", "weekly"],
+        kind: Repeat,
         first: datetime,
         channel: str,
         text: str,

@@ -1,6 +1,5 @@
-"""Reminder scheduling (issue 4): the only package that imports apscheduler.
+"""The alarm clock: the only package that imports apscheduler.
 
-`firing.fire` is the plain job function; `runner.ReminderRunner` plans from our tables
-and fires what is due (`ManualScheduler` in tests); `aps.ApsReminderScheduler` wakes it
-on time with APScheduler's in-memory store; `service.ReminderService` is the
-`Reminders` port the commands use."""
+`aps.ApsReminderScheduler` wakes `services.reminders.ReminderRunner` on time with
+APScheduler's in-memory store. What is due and what was sent is reminder business logic
+and lives in `services/` (`reminders`, `reminder_firing`), on the store's port."""

@@ -19,8 +19,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from idlbot.clock import Clock
-from idlbot.scheduling.firing import Outcome
-from idlbot.scheduling.runner import ReminderRunner
+from idlbot.services.reminder_firing import Outcome
+from idlbot.services.reminders import ReminderRunner
 
 log = logging.getLogger(__name__)
 

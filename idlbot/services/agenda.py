@@ -5,7 +5,8 @@ issue N changed". The service answers every accepted hook with one coalesced ref
 of the whole list (`open_questions`: one request per page, none per issue): hooks that
 arrive while a refresh runs fold into a single follow-up, so a storm of hundreds costs
 two list queries, and the ranking is always exactly GitLab's. A delivery whose
-Idempotency-Key was seen before is dropped before it costs anything.
+Idempotency-Key was seen before (in the shared delivery keys, scope `HOOK_SCOPE`) is
+dropped before it costs anything; housekeeping prunes old keys.
 
 The freeze (`freeze_due`, called at start and periodically by the scheduler's
 catch-up) is crash-safe by construction:
@@ -33,11 +34,14 @@ from idlbot.domain.errors import NotFound, UserError
 from idlbot.domain.gitlab import QuestionChanged
 from idlbot.domain.settings import AgendaSettings
 from idlbot.ports.agenda import AgendaGitLab, AgendaOutbox, AgendaView, FreezeResult, PostEditor
-from idlbot.storage.agenda import SqlAgendaStore
+from idlbot.ports.agenda_store import AgendaStore
+from idlbot.ports.deliveries import DeliveryKeys
+from idlbot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
 
-HOOK_KEY_TTL = timedelta(days=7)
+HOOK_SCOPE = "gitlab:agenda"
+"""The agenda's scope in the delivery keys (migration 0007 copied the old keys into it)."""
 
 
 class AgendaService:
@@ -48,7 +52,8 @@ class AgendaService:
         self,
         *,
         gitlab: AgendaGitLab,
-        store: SqlAgendaStore,
+        store: AgendaStore,
+        deliveries: DeliveryKeys,
         outbox: AgendaOutbox,
         editor: PostEditor,
         channel_id: Callable[[], Awaitable[str | None]],
@@ -60,6 +65,7 @@ class AgendaService:
     ) -> None:
         self._gitlab = gitlab
         self._store = store
+        self._deliveries = deliveries
         self._outbox = outbox
         self._editor = editor
         self._channel_id = channel_id
@@ -72,7 +78,7 @@ class AgendaService:
         self._questions: Sequence[QuestionLike] | None = None
         self._refreshed_at: datetime | None = None
         self._dirty = False
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskPool()  # the one hook-triggered refresh, under the key "refresh"
         self.refreshes = 0  # list queries made (for tests and metrics)
 
     # ---- the live ranking ----------------------------------------------------------------
@@ -96,12 +102,12 @@ class AgendaService:
     async def on_question(self, event: QuestionChanged, key: str | None) -> bool:
         """A verified Issue/Note/Emoji hook. False: a duplicate delivery (dropped).
         Returns at once; the refresh runs in the background (GitLab wants a fast 2xx)."""
-        if key and await self._store.seen_hook(key, now=self._clock.now()):
+        if key and await self._deliveries.seen(HOOK_SCOPE, key, self._clock.now()):
             log.info("agenda hook %s dropped: duplicate delivery", key)
             return False
         self._dirty = True
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._refresh_loop(), name="agenda refresh")
+        if not self._tasks.in_flight("refresh"):
+            self._tasks.spawn(self._refresh_loop(), origin="agenda refresh", key="refresh")
         return True
 
     async def _refresh_loop(self) -> None:
@@ -114,14 +120,11 @@ class AgendaService:
 
     async def settle(self) -> None:
         """Wait for a hook-triggered refresh to finish (tests; before a freeze)."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        await self._tasks.idle()
 
     async def reconcile(self) -> int:
-        """The periodic full re-read; also forgets old hook keys. Returns the count."""
-        questions = await self.refresh()
-        await self._store.prune_hook_keys(self._clock.now() - HOOK_KEY_TTL)
-        return len(questions)
+        """The periodic full re-read. Returns the count."""
+        return len(await self.refresh())
 
     async def count(self) -> int | None:
         """Open questions right now (for the reminders' "N questions so far")."""
@@ -131,9 +134,7 @@ class AgendaService:
             return None
 
     async def close(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._tasks.stop()
 
     # ---- building ------------------------------------------------------------------------
     async def _build(self, slot: ClassSlot, questions: Sequence[QuestionLike]) -> dom.Agenda:

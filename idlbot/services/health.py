@@ -1,4 +1,8 @@
-"""The Health port: websocket, database, schema and outbox, read fresh on each call."""
+"""The Health port: websocket, database, schema and outbox, read fresh on each call.
+
+Every reading comes through a port (`ports.health_probes`), so this service neither
+knows the engine nor the websocket class, and a test can fake any of them.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +10,33 @@ import asyncio
 import logging
 from datetime import datetime
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from idlbot import __version__
-from idlbot.adapters.mattermost.websocket import WebsocketSupervisor
 from idlbot.ports.health import HealthSnapshot
-from idlbot.storage.db import current_revision, head_revision
-from idlbot.storage.outbox import SqlOutbox
+from idlbot.ports.health_probes import DatabaseProbe, OutboxStats, WebsocketState
 
 log = logging.getLogger(__name__)
 
 
 class BotHealth:
     DB_TIMEOUT = 3.0
+    """Seconds for all database readings together: `/healthz` must answer even when the
+    database hangs rather than refuses (a stuck connection pool, a locked SQLite file)."""
 
     def __init__(
         self,
         *,
-        engine: AsyncEngine,
-        outbox: SqlOutbox,
+        database: DatabaseProbe,
+        outbox: OutboxStats,
         started_at: datetime,
-        websocket: WebsocketSupervisor | None = None,
+        websocket: WebsocketState | None = None,
     ) -> None:
-        self._engine = engine
+        self._database_probe = database
         self._outbox = outbox
         self._started_at = started_at
-        self.websocket = websocket
+        self.websocket = websocket  # set by the app once the supervisor exists (after login)
 
     async def _database(self) -> tuple[bool, str | None, int, datetime | None, list[tuple[str, str]]]:
-        async with self._engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        revision = await current_revision(self._engine)
+        revision = await self._database_probe.revision()
         backlog, oldest = await self._outbox.backlog()
         errors = await self._outbox.recent_errors(5)
         return True, revision, backlog, oldest, errors
@@ -55,7 +54,7 @@ class BotHealth:
             reconnects=ws.reconnects if ws else 0,
             database_ok=ok,
             schema_revision=revision,
-            schema_head=head_revision(),
+            schema_head=self._database_probe.head(),
             outbox_backlog=backlog,
             oldest_pending=oldest,
             last_errors=errors,

@@ -25,10 +25,10 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from idlbot.clock import Clock
@@ -45,9 +45,10 @@ from idlbot.domain.jobs import (
     render_job,
     summarize_array,
 )
+from idlbot.ports.job_store import JobStore, NotifySettings
 from idlbot.ports.jobs import DEFAULT_MODE, NotifyMode
 from idlbot.ports.outbox import Outbox
-from idlbot.storage.jobs import SqlJobStore
+from idlbot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class JobNotifier:
         *,
         cluster: JobSource,
         cluster_name: str,
-        store: SqlJobStore,
+        store: JobStore,
         outbox: Outbox,
         resolve: Resolve,
         clock: Clock,
@@ -120,7 +121,7 @@ class JobNotifier:
         self._first_lookback = first_lookback
         self._max_attempts = max_event_attempts
         self._sleep = sleep
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskPool()  # events in flight, keyed by event id
         self._reconciling = asyncio.Lock()
 
     # ------------------------------------------------------------------ push path
@@ -136,29 +137,17 @@ class JobNotifier:
             now=self._clock.now(),
         )
         if new:
-            self._spawn(self._run_event(event, attempts=0), f"slurm event {event.id}")
+            run = self._run_event(event, attempts=0)
+            self._tasks.spawn(run, origin=f"slurm event {event.id}", key=event.id)
         return new
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any], origin: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=origin)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed", task.get_name(), exc_info=task.exception())
 
     async def idle(self) -> None:
         """Wait for the events in flight (tests; a clean shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.idle()
 
     async def stop(self) -> None:
         """Cancel events in flight: they stay pending in the store, `reconcile` redoes them."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.stop()
 
     async def _run_event(self, event: JobEvent, *, attempts: int, patient: bool = True) -> bool:
         """Handle one stored event; closed when told (or when it can never be told).
@@ -233,7 +222,7 @@ class JobNotifier:
             now = now or self._clock.now()
             queued = 0
             for event_id, payload, attempts in await self._store.pending_events():
-                if any(t.get_name() == f"slurm event {event_id}" for t in self._tasks):
+                if self._tasks.in_flight(event_id):
                     continue  # still being handled by the push path
                 try:
                     event = parse_job_event(payload)
@@ -295,7 +284,7 @@ class JobsDesk:
         self,
         *,
         cluster: JobSource,
-        store: SqlJobStore,
+        store: NotifySettings,
         cluster_user: Callable[[str], Awaitable[str | None]],
     ) -> None:
         self._cluster = cluster

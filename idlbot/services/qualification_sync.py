@@ -23,11 +23,15 @@ from idlbot.clock import Clock
 from idlbot.domain.course import Course
 from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
 from idlbot.domain.ledger import Student
+from idlbot.ports.deliveries import DeliveryKeys
 from idlbot.ports.gitlab import GitLab
 
-__all__ = ["LedgerWriter", "QualificationSync", "RosterReader", "SyncReport", "SyncSettings"]
+__all__ = ["HOOK_SCOPE", "LedgerWriter", "QualificationSync", "RosterReader", "SyncReport", "SyncSettings"]
 
 log = logging.getLogger(__name__)
+
+HOOK_SCOPE = "gitlab:ledger"
+"""The ledger's scope in the delivery keys (migration 0007 copied the old keys into it)."""
 
 
 class LedgerWriter(Protocol):
@@ -40,8 +44,6 @@ class LedgerWriter(Protocol):
     async def record_wiki_creation(
         self, creation: WikiCreation, course: Course, blog_prefix: str
     ) -> bool: ...
-
-    async def seen(self, key: str, *, now: datetime) -> bool: ...
 
 
 class RosterReader(Protocol):
@@ -87,8 +89,11 @@ class QualificationSync:
         course: Course,
         settings: SyncSettings,
         clock: Clock,
+        *,
+        deliveries: DeliveryKeys,
     ) -> None:
         self._gitlab = gitlab
+        self._deliveries = deliveries
         self._ledger = ledger
         self._roster = roster
         self._course = course
@@ -125,7 +130,7 @@ class QualificationSync:
 
         A delivery whose key was seen before is dropped. The key is claimed before
         recording: if recording then fails, the next reconciliation records it."""
-        if idempotency_key and await self._ledger.seen(idempotency_key, now=self._clock.now()):
+        if idempotency_key and await self._deliveries.seen(HOOK_SCOPE, idempotency_key, self._clock.now()):
             log.info("gitlab event %s dropped: duplicate delivery", idempotency_key)
             return False
         if isinstance(event, WikiCreation):

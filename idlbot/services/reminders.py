@@ -1,22 +1,77 @@
-"""ReminderService: the `Reminders` port, on the store and the runner.
+"""ReminderRunner plans and fires; ReminderService is the `Reminders` port on top of it.
 
 Commands never see the scheduler: adding or cancelling a reminder writes our table and
 then calls `on_change` (the APScheduler adapter's `replan`), so the alarms follow the
-table and never the other way round.
+table and never the other way round. The alarm clock (`scheduling.aps`) only tells the
+runner when to look; what is due, and whether it was sent, is decided here.
+
+The plan is recomputed from config + the custom reminders table every time (a term is
+a few hundred firings, microseconds to plan), so nothing about "what is due" is cached
+anywhere that could disagree with the database. What was already decided comes from
+`reminder_firings`; an occurrence without a decision whose time has passed is fired
+now, and `decide()` makes it late or skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Literal
 
-from idlbot.domain.reminders import CustomReminder, Occurrence, fill
+from idlbot.domain.course import Course
+from idlbot.domain.reminders import CustomReminder, Occurrence, fill, plan
+from idlbot.domain.settings import ReminderSettings
+from idlbot.domain.when import Repeat
+from idlbot.ports.reminder_store import ReminderStore
 from idlbot.ports.reminders import FiringRecord, PlannedFiring
-from idlbot.scheduling.runner import ReminderRunner
-from idlbot.storage.reminders import SqlReminderStore
+from idlbot.services.reminder_firing import FireDeps, Outcome, fire
 
 NUDGES = "nudges"
+
+LOOKBACK = timedelta(days=7)
+"""How far back a start looks for undecided occurrences. Older ones are beyond every
+grace period; they are left out rather than logged as skipped by the thousand."""
+
+
+class ReminderRunner:
+    """Plans from our tables and fires what is due. Driven by an alarm clock in the app
+    (`scheduling.aps`) and by `run_due(now)` on a fake clock in tests."""
+
+    def __init__(
+        self, deps: FireDeps, course: Course, settings: ReminderSettings, *, lookback: timedelta = LOOKBACK
+    ) -> None:
+        self.deps = deps
+        self.course = course
+        self.settings = settings
+        self.lookback = lookback
+
+    async def planned(self, start: datetime, end: datetime) -> list[Occurrence]:
+        extra = await self.deps.store.customs()
+        return plan(self.course, self.settings, start=start, end=end, extra=extra)
+
+    async def pending(self, now: datetime, *, until: datetime) -> list[Occurrence]:
+        """Occurrences from `now - lookback` to `until` that need firing: no record yet,
+        or a claim gone stale (its process died before recording the outcome)."""
+        since = now - self.lookback
+        states = await self.deps.store.states(since=since)
+        stale_before = now - self.deps.stale_claim
+        found = []
+        for occ in await self.planned(since, until):
+            state = states.get(occ.key)
+            if state is None or (state.state == "claimed" and state.claimed_at < stale_before):
+                found.append(occ)
+        return found
+
+    async def run_due(self, now: datetime) -> list[tuple[str, Outcome]]:
+        """Fire every pending occurrence with `fire_at <= now`, oldest first."""
+        due = await self.pending(now, until=now + timedelta(microseconds=1))
+        return [(occ.key, await fire(self.deps, occ, now)) for occ in due]
+
+    async def fire_key(self, key: str, now: datetime) -> Outcome | None:
+        """Fire one occurrence by key, re-planned now (so a cancel in between wins)."""
+        for occ in await self.pending(now, until=now + timedelta(minutes=5)):
+            if occ.key == key:
+                return await fire(self.deps, occ, now)
+        return None
 
 
 def _planned(occ: Occurrence, filed: int | None = None) -> PlannedFiring:
@@ -27,7 +82,7 @@ def _planned(occ: Occurrence, filed: int | None = None) -> PlannedFiring:
 class ReminderService:
     def __init__(
         self,
-        store: SqlReminderStore,
+        store: ReminderStore,
         runner: ReminderRunner,
         *,
         calendar_base_url: str,
@@ -49,7 +104,7 @@ class ReminderService:
     async def add(
         self,
         *,
-        kind: Literal["once", "weekly"],
+        kind: Repeat,
         first: datetime,
         channel: str,
         text: str,

@@ -12,14 +12,13 @@ import logging
 from idlbot.clock import Clock
 from idlbot.domain.ledger import Student
 from idlbot.ports.chat import People
-from idlbot.storage.ledger import SqlQualification
-from idlbot.storage.roster import SqlRoster
+from idlbot.ports.roster import LedgerReader, RosterLookup
 
 log = logging.getLogger(__name__)
 
 
 class RosterDirectory:
-    def __init__(self, roster: SqlRoster, ledger: SqlQualification, people: People, clock: Clock) -> None:
+    def __init__(self, roster: RosterLookup, ledger: LedgerReader, people: People, clock: Clock) -> None:
         self._roster = roster
         self._ledger = ledger
         self._people = people

@@ -1,4 +1,4 @@
-"""SqlAgendaStore: frozen agendas, done and skipped questions, handled hook keys.
+"""SqlAgendaStore: frozen agendas, done and skipped questions.
 
 The freeze is one INSERT … ON CONFLICT (class_date) DO NOTHING: the database decides
 which caller's list becomes the agenda, so a restart across the cutoff or two bot
@@ -12,18 +12,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, select, update
 
 from idlbot.domain.agenda import Agenda, AgendaItem, ClassSlot, FrozenAgenda
 from idlbot.storage._dialect import Database, insert_for, transaction
-from idlbot.storage.models_agenda import AgendaDoneRow, AgendaFrozenRow, AgendaHookKeyRow, AgendaSkipRow
+from idlbot.storage.models_agenda import AgendaDoneRow, AgendaFrozenRow, AgendaSkipRow
 
 __all__ = ["SqlAgendaStore"]
 
 _F = cast(Table, AgendaFrozenRow.__table__)
 _D = cast(Table, AgendaDoneRow.__table__)
 _S = cast(Table, AgendaSkipRow.__table__)
-_K = cast(Table, AgendaHookKeyRow.__table__)
 
 
 def _frozen(row: Any) -> FrozenAgenda:
@@ -47,7 +46,8 @@ def _agenda_values(agenda: Agenda) -> dict[str, Any]:
 
 
 class SqlAgendaStore:
-    """Each method is one short transaction (see storage/_dialect.py)."""
+    """Implements `idlbot.ports.agenda_store.AgendaStore`; each method is one short
+    transaction (see storage/_dialect.py)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -162,21 +162,3 @@ class SqlAgendaStore:
         async with transaction(self._db) as conn:
             rows = await conn.execute(select(_S.c.iid).where(_S.c.class_date == class_date))
             return {int(i) for i in rows.scalars()}
-
-    # --- hook deliveries ---------------------------------------------------------------
-    async def seen_hook(self, key: str, *, now: datetime) -> bool:
-        """True if this Idempotency-Key was handled before; else claim it, return False."""
-        async with transaction(self._db) as conn:
-            stmt = (
-                insert_for(conn, _K)
-                .values(key=key[:255], seen_at=now)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(_K.c.key)
-            )
-            return (await conn.execute(stmt)).first() is None
-
-    async def prune_hook_keys(self, before: datetime) -> int:
-        """Forget keys older than `before` (a resend days later just refreshes again)."""
-        async with transaction(self._db) as conn:
-            rows = await conn.execute(delete(_K).where(_K.c.seen_at < before).returning(_K.c.key))
-            return len(rows.all())

@@ -43,7 +43,6 @@ from idlbot.storage.models_qualification import (
     HandInRow,
     OverrideRow,
     PresentationRow,
-    SeenEventRow,
     StudentRow,
     WikiPostRow,
 )
@@ -210,20 +209,6 @@ class SqlLedger:
                 where=WikiPostRow.created_at > ins.excluded.created_at,
             ).returning(WikiPostRow.id)
             return (await conn.execute(stmt)).first() is not None
-
-    async def seen(self, key: str, *, now: datetime) -> bool:
-        """True if this delivery key was seen before; else claim it and return False.
-
-        One INSERT ... ON CONFLICT DO NOTHING: of concurrent callers exactly one gets
-        False (PostgreSQL makes the others wait for its commit, SQLite serialises)."""
-        async with transaction(self._db) as conn:
-            stmt = (
-                insert_for(conn, SeenEventRow.__table__)
-                .values(key=key, seen_at=now)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(SeenEventRow.key)
-            )
-            return (await conn.execute(stmt)).first() is None
 
     # --- staff side -----------------------------------------------------------------
 

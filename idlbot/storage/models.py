@@ -39,6 +39,8 @@ __all__ = [
     "OUTBOX_STATES",
     "Base",
     "ChannelCursorRow",
+    "DeliveryKeyRow",
+    "DmChannelRow",
     "HandledPostRow",
     "OutboxRow",
     "OutboxState",
@@ -164,3 +166,36 @@ class ChannelCursorRow(Base):
 
     channel_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
     last_post_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeliveryKeyRow(Base):
+    """A webhook delivery already handled, per consumer (`scope`), e.g. GitLab's
+    `Idempotency-Key`, which a resend of the same delivery carries again.
+
+    The primary key makes "handled once" the database's decision (INSERT … ON CONFLICT),
+    and `seen_at` lets old keys be pruned once no resend can bring them back.
+    """
+
+    __tablename__ = "delivery_keys"
+    __table_args__ = (Index("ix_delivery_keys_seen_at", "seen_at"),)
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DmChannelRow(Base):
+    """The bot's direct-message channel with a user.
+
+    Mattermost creates a DM channel on the first `POST /channels/direct` and returns the
+    same one ever after, so the id never changes; keeping it here spares a fan-out after a
+    restart one request per student (rate-limited servers allow ~10 per second). Keyed by
+    the bot's own id too: a course that replaces its bot account must not post into the
+    old account's channels, where the new one is no member and every DM would fail.
+    """
+
+    __tablename__ = "dm_channels"
+
+    bot_user_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(MM_ID)

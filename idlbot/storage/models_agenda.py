@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from idlbot.storage.models import Base, UtcDateTime
 
-__all__ = ["AgendaDoneRow", "AgendaFrozenRow", "AgendaHookKeyRow", "AgendaSkipRow"]
+__all__ = ["AgendaDoneRow", "AgendaFrozenRow", "AgendaSkipRow"]
 
 
 class AgendaFrozenRow(Base):
@@ -59,12 +59,3 @@ class AgendaSkipRow(Base):
     iid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     skipped_at: Mapped[datetime] = mapped_column(UtcDateTime)
     skipped_by: Mapped[str] = mapped_column(String(64))
-
-
-class AgendaHookKeyRow(Base):
-    """Idempotency-Keys of question hooks already handled (GitLab resends reuse them)."""
-
-    __tablename__ = "agenda_hook_keys"
-
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -6,8 +6,9 @@ The split follows where a fact comes from, because each source is corrected diff
   reconciliation at any time; staff never edit them.
 * ``overrides``, ``presentations`` and ``group_papers`` are staff decisions; each change
   writes an ``audit`` row in the same transaction, so the trail cannot miss one.
-* ``seen_events`` remembers webhook deliveries (GitLab's ``Idempotency-Key``) so a
-  manual resend or a group + project hook pair is recorded once.
+
+Which webhook deliveries were handled already lives in the shared ``delivery_keys``
+table (``models.py``), with the agenda's.
 
 Rows are never deleted: a student who leaves is ``active = false``, so the audit trail
 keeps pointing at a real row. Same conventions as ``models.py``: no server defaults,
@@ -29,7 +30,6 @@ __all__ = [
     "HandInRow",
     "OverrideRow",
     "PresentationRow",
-    "SeenEventRow",
     "StudentRow",
     "WikiPostRow",
 ]
@@ -177,12 +177,3 @@ class AuditRow(Base):
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
-
-
-class SeenEventRow(Base):
-    """A webhook delivery already handled (``Idempotency-Key``, else the event UUID)."""
-
-    __tablename__ = "seen_events"
-
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -10,14 +10,15 @@ that races a slow (not dead) owner cannot post twice.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import Table, delete, select, update
 
 from idlbot.domain.reminders import CustomReminder, FiringKind
-from idlbot.ports.reminders import FiringRecord, FiringStatus
+from idlbot.domain.when import Repeat
+from idlbot.ports.reminder_store import FiringState
+from idlbot.ports.reminders import FiringRecord
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models import OutboxRow
 from idlbot.storage.models_reminders import CalendarTokenRow, CustomReminderRow, FiringRow, MuteRow
@@ -28,17 +29,11 @@ _F = cast(Table, FiringRow.__table__)
 _C = cast(Table, CustomReminderRow.__table__)
 
 
-@dataclass(frozen=True)
-class FiringState:
-    state: FiringStatus
-    claimed_at: datetime
-
-
 def _custom(row: Any) -> CustomReminder:
     m = row._mapping
     return CustomReminder(
         id=m["id"],
-        kind=cast(Literal["once", "weekly"], m["kind"]),
+        kind=cast(Repeat, m["kind"]),
         first=m["first_at"],
         channel=m["channel"],
         text=m["text"],
@@ -48,7 +43,8 @@ def _custom(row: Any) -> CustomReminder:
 
 
 class SqlReminderStore:
-    """Each method is one short transaction (see storage/_dialect.py)."""
+    """Implements `idlbot.ports.reminder_store.ReminderStore`; each method is one short
+    transaction (see storage/_dialect.py)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -58,7 +54,7 @@ class SqlReminderStore:
     async def add_custom(
         self,
         *,
-        kind: Literal["once", "weekly"],
+        kind: Repeat,
         first: datetime,
         channel: str,
         text: str,

@@ -6,8 +6,8 @@ registers them on the shared metadata, so autogenerate and compare_metadata see 
 from __future__ import annotations
 
 from idlbot.storage import (
-    models,  # the foundation: outbox, handled posts, cursors
-    models_agenda,  # noqa: F401 - frozen agendas, done/skipped questions, hook keys (issue 5)
+    models,  # the foundation: outbox, handled posts, cursors, delivery keys, DM channels
+    models_agenda,  # noqa: F401 - frozen agendas, done/skipped questions (issue 5)
     models_announce,  # noqa: F401 - announcements, maintenance windows (issue 6)
     models_jobs,  # noqa: F401 - job notices, MailProg events, notify settings, poll cursor (issue 6)
     models_qualification,  # noqa: F401 - roster, ledger, audit (issue 3)

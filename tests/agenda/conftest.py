@@ -23,6 +23,7 @@ from idlbot.domain.gitlab import QuestionChanged
 from idlbot.services.agenda import AgendaService
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.db import create_engine, sessionmaker
+from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.outbox import OutboxItem, SqlOutbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +84,7 @@ class Rig:
 
     service: AgendaService
     store: SqlAgendaStore
+    deliveries: SqlDeliveryKeys
     outbox: SqlOutbox
     editor: FakeEditor
     gitlab: GitLabClient
@@ -116,15 +118,17 @@ async def make_rig(
         engine = create_engine(db_url)
         sessions = sessionmaker(engine)
         store, outbox, editor = SqlAgendaStore(sessions), SqlOutbox(sessions), FakeEditor()
+        deliveries = SqlDeliveryKeys(sessions)
 
         async def channel_id() -> str | None:
             return CHANNEL
 
         service = AgendaService(
-            gitlab=client, store=store, outbox=outbox, editor=editor, channel_id=channel_id,
-            course=settings.course, settings=replace(settings.agenda, **agenda), clock=clock,
+            gitlab=client, store=store, deliveries=deliveries, outbox=outbox, editor=editor,
+            channel_id=channel_id, course=settings.course, settings=replace(settings.agenda, **agenda),
+            clock=clock,
         )  # fmt: skip
-        rig = Rig(service, store, outbox, editor, client, [client.close, engine.dispose])
+        rig = Rig(service, store, deliveries, outbox, editor, client, [client.close, engine.dispose])
         rigs.append(rig)
         return rig
 

@@ -11,6 +11,7 @@ import aiohttp
 from idlbot.clock import FakeClock
 from idlbot.devtools.sim.gitlab import GitLabSim
 from idlbot.domain.gitlab import QuestionChanged
+from idlbot.services.agenda import HOOK_SCOPE
 from idlbot.web.gitlab import GitLabHookDeps, add_gitlab_routes
 from tests.agenda.conftest import COURSE, CUTOFF, SECRET, Receiver, Rig, file_questions, gitlab_order
 
@@ -93,7 +94,7 @@ async def test_forged_hook_is_refused_and_changes_nothing(
             async with http.post(url, json=body, headers={"X-Gitlab-Event": "Emoji Hook"}) as resp:
                 assert resp.status == 401
             assert seen == [] and rig.service.refreshes == 0
-            assert not await rig.store.seen_hook("k1", now=clock.now())  # the key was never claimed
+            assert not await rig.deliveries.seen(HOOK_SCOPE, "k1", clock.now())  # the key was never claimed
             good = {"X-Gitlab-Event": "Emoji Hook", "X-Gitlab-Token": SECRET}
             async with http.post(url, json=body, headers=good) as resp:
                 assert resp.status == 200

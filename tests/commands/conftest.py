@@ -18,9 +18,8 @@ from idlbot.config import Settings, load
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
 from idlbot.ports.health import HealthSnapshot
-from idlbot.scheduling.firing import FireDeps
-from idlbot.scheduling.runner import ReminderRunner
-from idlbot.services.reminders import ReminderService
+from idlbot.services.reminder_firing import FireDeps
+from idlbot.services.reminders import ReminderRunner, ReminderService
 from idlbot.storage.db import create_engine, sessionmaker, upgrade
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
-from idlbot.domain.jobs import ExitCode, JobKey
+from idlbot.domain.jobs import ExitCode, JobKey, JobRecord
 from idlbot.services.jobs import JobNotifier, outbox_key
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.outbox import SqlOutbox
@@ -191,3 +191,33 @@ async def test_a_stored_event_that_does_not_parse_is_closed_not_retried(
     )
     await notifier.reconcile()
     assert await store.pending_events() == [] and await dms(db) == []
+
+
+async def test_reconcile_leaves_an_event_to_the_push_path_while_it_runs(
+    fake: FakeCluster, store: SqlJobStore, outbox: SqlOutbox, clock: FakeClock, db: AsyncEngine
+) -> None:
+    """The poll must not handle an event a second time while its push-path task is still
+    waiting for sacct: the in-flight check is by event id in the notifier's TaskPool."""
+    import asyncio
+
+    release = asyncio.Event()
+    reached = asyncio.Event()
+
+    class SlowCluster(FakeCluster):
+        async def job_group(self, job_id: int) -> list[JobRecord]:
+            reached.set()
+            await release.wait()
+            return await super().job_group(job_id)
+
+    slow = SlowCluster(records=[job(60)])
+    notifier = make_notifier(slow, store, outbox, clock)
+    assert await notifier.accept(job_event(60))
+    await reached.wait()
+    async with asyncio.timeout(5):  # were it to handle ev-60 again, it would block here
+        await notifier.reconcile()  # finds ev-60 pending, but in flight: leaves it alone
+    assert slow.group_calls == 0  # only the push path's call, still blocked, has begun
+    release.set()
+    await notifier.idle()
+    assert slow.group_calls == 1
+    assert len(await dms(db)) == 1
+    assert await store.pending_events() == []

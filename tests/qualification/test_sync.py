@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
 from idlbot.domain.ledger import Student, StudentLedger
 from idlbot.services.qualification_sync import QualificationSync
-from idlbot.storage.db import create_engine
+from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.ledger import SqlLedger
 from idlbot.storage.models_qualification import HandInRow, WikiPostRow
 from idlbot.storage.roster import SqlRoster
@@ -43,7 +41,10 @@ async def _setup(engine: AsyncEngine, gl: FakeGitLab) -> tuple[QualificationSync
     roster = SqlRoster(engine)
     await roster.bulk_upsert(STUDENTS, now=T0)
     ledger = SqlLedger(engine, course())
-    return QualificationSync(gl, ledger, roster, course(), SETTINGS, FakeClock(T0)), ledger
+    deliveries = SqlDeliveryKeys(engine)
+    return QualificationSync(
+        gl, ledger, roster, course(), SETTINGS, FakeClock(T0), deliveries=deliveries
+    ), ledger
 
 
 async def test_reconcile_equals_the_webhook_path(engine: AsyncEngine) -> None:
@@ -86,15 +87,3 @@ async def test_duplicate_deliveries_are_dropped(engine: AsyncEngine) -> None:
     assert not await sync.on_event(unknown_repo, "uuid-2")
     found = await ledger.ledger_for("alice")
     assert found is not None and [h.at for h in found.hand_ins] == [at(5)]
-
-
-async def test_concurrent_claims_exactly_one_wins(db_url: str) -> None:
-    engines = [create_engine(db_url), create_engine(db_url)]
-    try:
-        ledgers = [SqlLedger(e, course()) for e in engines]
-        for key in ("k1", "k2", "k3"):
-            results = await asyncio.gather(*(ledgers[n % 2].seen(key, now=T0) for n in range(20)))
-            assert results.count(False) == 1, (key, results)
-    finally:
-        for e in engines:
-            await e.dispose()

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.config import Settings, load
-from idlbot.scheduling.firing import FireDeps
-from idlbot.scheduling.runner import ManualScheduler, ReminderRunner
+from idlbot.services.reminder_firing import FireDeps, Outcome
+from idlbot.services.reminders import ReminderRunner
 from idlbot.storage.db import create_engine, sessionmaker
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.reminders import SqlReminderStore
@@ -53,6 +53,21 @@ class FakeRoster:
 
     async def group_members(self, group_id: str) -> list[str]:
         return self.groups.get(group_id, [])
+
+
+class ManualScheduler:
+    """The app's alarm clock (`scheduling.aps`) for tests: nothing happens until
+    `run_due(now)` is called with the fake clock's time, so no test sleeps for time logic."""
+
+    def __init__(self, runner: ReminderRunner) -> None:
+        self.runner = runner
+
+    async def start(self, now: datetime) -> list[tuple[str, Outcome]]:
+        """Rehydrate: decide everything missed while we were down."""
+        return await self.runner.run_due(now)
+
+    async def run_due(self, now: datetime) -> list[tuple[str, Outcome]]:
+        return await self.runner.run_due(now)
 
 
 @pytest.fixture(scope="session")

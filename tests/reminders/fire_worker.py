@@ -14,7 +14,7 @@ from pathlib import Path
 
 from idlbot.config import load
 from idlbot.domain.reminders import Occurrence, Target
-from idlbot.scheduling.firing import fire
+from idlbot.services.reminder_firing import fire
 from idlbot.storage.db import create_engine
 from tests.reminders.conftest import ENV, ROOT, make_rig
 

@@ -12,7 +12,7 @@ import pytest
 
 from idlbot.config import Settings
 from idlbot.domain.reminders import Occurrence, Target
-from idlbot.scheduling.firing import fire
+from idlbot.services.reminder_firing import fire
 from idlbot.storage.db import create_engine
 from tests.reminders.conftest import Rig, berlin, channel_id_of, make_rig, user_id
 
@@ -42,7 +42,7 @@ async def test_crash_before_firing_then_back_10_min_later_sends_late_once(
 async def test_back_after_the_grace_skips_logs_and_shows_it(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="idlbot.scheduling.firing"):
+    with caplog.at_level(logging.WARNING, logger="idlbot.services.reminder_firing"):
         outcomes = await rig.scheduler.start(berlin(2018, 10, 22, 13, 30))
     assert (Q24, "skipped") in outcomes
     assert await rig.outbox.get(Q24) is None

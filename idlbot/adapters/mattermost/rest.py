@@ -36,6 +36,7 @@ from mattermostautodriver.exceptions import (
 from idlbot.adapters.mattermost.payloads import MalformedPayload, Post, parse_post, parse_user
 from idlbot.domain.attachment import Attachment
 from idlbot.domain.chat import MattermostUser
+from idlbot.ports.dm_channels import DmChannels
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,11 @@ class MattermostChat:
 
     USER_TTL = 300.0
 
-    def __init__(self, url: str, token: str, *, team: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, token: str, *, team: str, timeout: float = 10.0, dm_channels: DmChannels | None = None
+    ) -> None:
+        """`dm_channels` keeps DM channel ids across restarts (the bot passes the database's);
+        without it (the CLI's one-off commands) they are cached in memory only."""
         self.url = url.rstrip("/")
         self.team_name = team
         self._driver = AsyncTypedDriver(driver_options(self.url, token, timeout))
@@ -111,6 +116,7 @@ class MattermostChat:
         self.team_id = ""
         self._users: dict[str, tuple[float, MattermostUser]] = {}
         self._dm_channels: dict[str, str] = {}
+        self._dm_store = dm_channels
         self._channel_ids: dict[str, str] = {}
 
     @property
@@ -170,10 +176,30 @@ class MattermostChat:
         return user.id
 
     async def direct_channel(self, user_id: str) -> str:
-        if user_id not in self._dm_channels:
+        """The bot's DM channel with `user_id`: from memory, else the store, else Mattermost
+        (which creates it once and returns the same channel ever after).
+
+        The store is only a cache. The outbox worker treats an error it does not know as
+        permanent, so a database hiccup here must not fail the DM: it is logged and the
+        channel asked from Mattermost, whose answer is always right."""
+        if user_id in self._dm_channels:
+            return self._dm_channels[user_id]
+        found: str | None = None
+        if self._dm_store is not None:
+            try:
+                found = await self._dm_store.get(self.bot_user_id, user_id)
+            except Exception as err:  # noqa: BLE001 - a cache miss, not a failed DM (see above)
+                log.warning("stored DM channel of %s unreadable (%s); asking Mattermost", user_id, err)
+        if found is None:
             channel = await self._driver.channels.create_direct_channel([self.bot_user_id, user_id])
-            self._dm_channels[user_id] = str(channel["id"])
-        return self._dm_channels[user_id]
+            found = str(channel["id"])
+            if self._dm_store is not None:
+                try:
+                    await self._dm_store.remember(self.bot_user_id, user_id, found)
+                except Exception as err:  # noqa: BLE001 - the DM goes out; only the next restart asks again
+                    log.warning("DM channel of %s not stored (%s)", user_id, err)
+        self._dm_channels[user_id] = found
+        return found
 
     async def create_post(
         self,

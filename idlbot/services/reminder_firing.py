@@ -1,9 +1,12 @@
 """`fire(deps, occurrence, now)`: claim → decide → enqueue (or record the skip) → record.
 
-A plain async function, so the APScheduler job, the catch-up at start and the tests all
-run the same code. Safe to run twice, in one process or two: the claim in
-`reminder_firings` lets one caller through, and the outbox key (the firing key, or
-`<firing key>:<user id>` for DMs) would turn a second enqueue into a no-op anyway.
+A plain async function, so the APScheduler alarm, the catch-up at start and the tests all
+run the same code. It is reminder business logic, not scheduling: it lives with the
+reminder service and reaches the database only through the `FiringStore` port.
+
+Safe to run twice, in one process or two: the claim in `reminder_firings` lets one caller
+through, and the outbox key (the firing key, or `<firing key>:<user id>` for DMs) would
+turn a second enqueue into a no-op anyway.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Literal, Protocol
 
 from idlbot.domain.reminders import Occurrence, decide, fill
 from idlbot.ports.outbox import Outbox
-from idlbot.storage.reminders import SqlReminderStore
+from idlbot.ports.reminder_store import FiringStore
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class FireDeps:
     """`channels` maps purposes to channel names; `channel_id` resolves a channel name
     to its Mattermost id (None: no such channel). `roster` None: DM targets fail."""
 
-    store: SqlReminderStore
+    store: FiringStore
     outbox: Outbox
     channels: Mapping[str, str]
     channel_id: Callable[[str], Awaitable[str | None]]
