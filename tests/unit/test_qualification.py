@@ -211,6 +211,7 @@ def test_fails(sheet: str, limit: int, verdict: str, summary: str, reason: str |
     rule = s.rule("presentations")
     assert (rule.verdict, rule.summary) == (verdict, summary)
     assert (reason in s.risk_reasons) if reason else not s.at_risk
+    assert s.excluded is (verdict == "failed")
     if verdict == "failed":
         assert s.qualified == "no"
         assert s.severity == 3
