@@ -45,6 +45,7 @@ from idlbot.services.announcements import AnnouncementService
 from idlbot.services.health import BotHealth
 from idlbot.services.jobs import JobNotifier, JobsDesk
 from idlbot.services.maintenance import MaintenanceService
+from idlbot.services.qualification import QualificationService
 from idlbot.services.qualification_sync import QualificationSync
 from idlbot.services.reminders import ReminderService
 from idlbot.services.roster_directory import RosterDirectory
@@ -194,7 +195,7 @@ class Bot:
             )
         ports = CommandPorts(
             outbox=self.outbox,
-            qualification=self.qualification,
+            qualification=QualificationService(self.qualification, settings.course),
             reminders=self.reminders,
             people=self.chat,
             agenda=self.agenda,

@@ -20,6 +20,7 @@ from idlbot.domain.roles import Role
 from idlbot.ports.health import HealthSnapshot
 from idlbot.scheduling.firing import FireDeps
 from idlbot.scheduling.runner import ReminderRunner
+from idlbot.services.qualification import QualificationService
 from idlbot.services.reminders import ReminderService
 from idlbot.storage.db import create_engine, sessionmaker, upgrade
 from idlbot.storage.ledger import SqlQualification
@@ -93,7 +94,7 @@ async def ports(tmp_path: Path, settings: Settings, clock: FakeClock) -> AsyncIt
     runner = ReminderRunner(deps, settings.course, settings.reminders)
     yield CommandPorts(
         outbox=outbox,
-        qualification=SqlQualification(sessions, settings.course),
+        qualification=QualificationService(SqlQualification(sessions, settings.course), settings.course),
         reminders=ReminderService(store, runner, calendar_base_url="http://127.0.0.1:9"),
         people=FakePeople(),
     )
