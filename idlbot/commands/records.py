@@ -27,6 +27,7 @@ from idlbot.domain.ledger import HandInStatus, Outcome, Student
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import defuse_mentions
+from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import KEEP, AuditEntry, Keep, RosterEdit
 
 group = CommandGroup("Exam qualification")
@@ -110,7 +111,7 @@ async def _tell_about_fail(ctx: Context, username: str, aid: str, entry: AuditEn
         return ""
     standing = evaluate(ledger, ctx.course, now=ctx.clock.now())
     limit = ctx.course.rules.fails_to_exclusion
-    excluded = standing.fails >= limit
+    excluded = standing.excluded
     note = f" ({defuse_mentions(entry.reason)})" if entry.reason else ""
     message = (
         f"Your presentation of {aid} was recorded as failed{note}, so {aid} no longer counts. "
@@ -184,7 +185,7 @@ async def roster(ctx: Context, args: str) -> Reply:
             changes["active"] = value.lower() in ("yes", "true", "1")
         else:
             changes[ROSTER_FIELDS[key]] = value.lower() or None
-    username = words[0].removeprefix("@").lower()
+    username = normalize_username(words[0])
     port = ledger_port(ctx)
     existing = await port.student(username)
     if existing is not None and not may_see(ctx, existing):
@@ -215,7 +216,7 @@ async def audit(ctx: Context, args: str) -> Reply:
     student = assignment = None
     for word in split_args(args):
         if word.startswith("@"):
-            student = word[1:].lower()
+            student = normalize_username(word)
         else:
             assignment = assignment_id(ctx, word)
     entries = await ledger_port(ctx).audit(mattermost=student, assignment_id=assignment, limit=30)

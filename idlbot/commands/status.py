@@ -19,6 +19,7 @@ from idlbot.domain.ledger import StudentLedger
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.qualification_render import render_status
 from idlbot.domain.roles import Role
+from idlbot.domain.usernames import normalize_username
 
 group = CommandGroup("Exam qualification")
 
@@ -40,7 +41,7 @@ async def status(ctx: Context, args: str) -> Reply:
         raise UserError(f"@{student.mattermost} is not in the roster.")
     now = ctx.clock.now()
     standing = evaluate(ledger, ctx.course, now=now)
-    label = "you" if student.mattermost == ctx.user.username.lower() else f"@{student.mattermost}"
+    label = "you" if student.mattermost == normalize_username(ctx.user.username) else f"@{student.mattermost}"
     return Reply.private(render_status(standing, label, tz=ctx.user.tz, now=now))
 
 

@@ -32,6 +32,7 @@ from mattermostautodriver.exceptions import (
 )
 
 from idlbot.domain.attachment import Attachment
+from idlbot.domain.usernames import normalize_username
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class MattermostChat:
     async def user_id(self, username: str) -> str | None:
         """The People port: a username's id, None if there is no such user."""
         try:
-            user = await self.user_by_username(username.removeprefix("@"))
+            user = await self.user_by_username(normalize_username(username))
         except ResourceNotFound:
             return None
         return str(user["id"])
