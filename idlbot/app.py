@@ -24,6 +24,7 @@ import aiohttp
 from aiohttp import web
 from mattermostautodriver.exceptions import ResourceNotFound
 
+from idlbot.adapters.chart import MatplotlibChart
 from idlbot.adapters.gitlab.client import GitLabClient
 from idlbot.adapters.mattermost.delivery import OutboxWorker
 from idlbot.adapters.mattermost.inbound import Inbound
@@ -33,7 +34,8 @@ from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
-from idlbot.commands.dispatch import CommandPorts, Dispatcher
+from idlbot.commands.context import Ports
+from idlbot.commands.dispatch import Dispatcher
 from idlbot.config import Settings
 from idlbot.metrics import Metrics
 from idlbot.ports.health import HealthSnapshot
@@ -193,7 +195,8 @@ class Bot:
             jobs_desk = JobsDesk(
                 cluster=cluster, store=job_store, cluster_user=self.directory.cluster_account
             )
-        ports = CommandPorts(
+        ports = Ports(
+            health=self.health,
             outbox=self.outbox,
             qualification=QualificationService(self.qualification, settings.course),
             reminders=self.reminders,
@@ -202,6 +205,7 @@ class Bot:
             announcements=self.announcements,
             maintenance=self.maintenance,
             jobs=jobs_desk,
+            chart=MatplotlibChart(),
         )
         self.dispatcher = Dispatcher(
             self.registry,
@@ -210,7 +214,6 @@ class Bot:
             instructors=settings.roles.instructors,
             tutors=settings.roles.tutors,
             clock=self.clock,
-            health=self.health,
             ports=ports,
         )
         self.worker = OutboxWorker(

@@ -13,13 +13,6 @@ from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
 from idlbot.domain.usernames import normalize_username
-from idlbot.ports.qualification import Qualification
-
-
-def ledger_port(ctx: Context) -> Qualification:
-    if ctx.qualification is None:
-        raise UserError("The qualification ledger is not set up for this course (no [gitlab] in the config).")
-    return ctx.qualification
 
 
 def tutor_groups(ctx: Context) -> set[str]:
@@ -37,11 +30,12 @@ def may_see(ctx: Context, student: Student) -> bool:
 
 async def target_student(ctx: Context, name: str) -> Student:
     """The roster entry for `@name`, if the asking user may see it. The refusal does not
-    say whether the student exists, so students cannot probe the roster."""
+    say whether the student exists, so students cannot probe the roster. The command
+    must need "qualification"."""
     username = normalize_username(name)
     if ctx.user.role is Role.STUDENT and username != normalize_username(ctx.user.username):
         raise Forbidden("You can only see your own records.")
-    student = await ledger_port(ctx).student(username)
+    student = await ctx.ports.qualification.student(username)
     if student is None:
         if ctx.user.role is Role.STUDENT:
             raise UserError("You are not in the course roster yet. Ask your tutor to add you.")

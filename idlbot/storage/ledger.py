@@ -1,4 +1,5 @@
 """The qualification ledger: GitLab facts, staff records and the audit trail, per student.
+(Over 300 lines: the writes and the constant-query reads share one schema and one lookup.)
 
 Writes come from two sides and are kept apart on purpose:
 

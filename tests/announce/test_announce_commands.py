@@ -146,5 +146,5 @@ async def test_examples_do_not_crash(make_ctx: MakeCtx) -> None:
     for command in REGISTRY.commands():
         assert command.summary.endswith(".") and command.usage.split()[0] == command.name
         for example in command.examples:
-            reply = await REGISTRY.run(make_ctx(), example)
+            reply = await REGISTRY.run(make_ctx(), example.text)
             assert "Something broke" not in reply.text, (example, reply.text)
