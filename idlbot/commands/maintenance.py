@@ -2,7 +2,7 @@
 
 `add` creates the reservation at once, so no new job runs into the window; the bot then
 announces, reminds, warns job owners and says when the cluster is back (see
-idlbot/maintenance.py). When Slurm refuses because running jobs reach into the window,
+services/maintenance.py). When Slurm refuses because running jobs reach into the window,
 the reply lists those jobs; `--ignore-jobs` creates it anyway (the jobs keep running).
 """
 

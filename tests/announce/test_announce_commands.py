@@ -1,5 +1,5 @@
 """`/idl announce` and `/idl maintenance` through the registry, with the real SQL stores
-and outbox; the confirm button through the aiohttp handler (issue #6)."""
+and outbox; the confirm button through the aiohttp handler."""
 
 from __future__ import annotations
 

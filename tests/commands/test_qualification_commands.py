@@ -1,4 +1,4 @@
-"""status, record, present, overview, export, roster, audit on real SQL ports (issue #3)."""
+"""status, record, present, overview, export, roster, audit on real SQL ports."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`/idl remind …` and `/idl calendar …` through the registry, on the SQL port, plus the
-ICS route (issue 4). Times appear in the asking user's zone, with the zone named."""
+ICS route. Times appear in the asking user's zone, with the zone named."""
 
 from __future__ import annotations
 

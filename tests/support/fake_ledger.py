@@ -96,9 +96,9 @@ class FakeQualificationStore:
                   assignment_id=None, before=roster_state({k: old[k] for k in changed}),
                   after=roster_state(changed), reason=None)  # fmt: skip
         row.active = bool(changed.get("active", row.active))
-        merged = {**old, **changed}
-        row.student = replace(row.student, gitlab=_text(merged["gitlab"]), cluster=_text(merged["cluster"]),
-                              group_id=_text(merged["group_id"]), team_id=_text(merged["team_id"]))  # fmt: skip
+        new = {k: _text(v) for k, v in {**old, **changed}.items()}
+        row.student = replace(row.student, gitlab=new["gitlab"], cluster=new["cluster"],
+                              group_id=new["group_id"], team_id=new["team_id"])  # fmt: skip
         return row.student
 
     def _ledger(self, row: _Row) -> StudentLedger:

@@ -1,4 +1,4 @@
-"""domain/qualification: the rule engine over the boundary cases of issue #3.
+"""domain/qualification: the rule engine over the boundary cases of the course rules.
 
 Each row: assignments in the course, quota, the grade sheet (see `ledger()`), how many
 are due at `now`, then (on_time, due, required, remaining, can_miss, fails), the
