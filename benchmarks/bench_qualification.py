@@ -29,24 +29,19 @@ from sqlalchemy import event, text
 
 from idlbot.clock import FakeClock
 from idlbot.commands import build_registry
-from idlbot.commands.context import Context, User
+from idlbot.commands.context import Context, Ports, User
 from idlbot.config import example_config_path, load
 from idlbot.domain import overview as ov
 from idlbot.domain.gitlab import TagPush
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
-from idlbot.ports.health import HealthSnapshot
+from idlbot.services.qualification import QualificationService
 from idlbot.storage.db import create_engine, sessionmaker, upgrade
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.roster import SqlRoster
 
 ENV = {"IDLBOT_MATTERMOST_TOKEN": "x" * 26, "IDLBOT_SLASH_TOKEN": "y" * 26}
 NOW = datetime(2018, 12, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
-
-
-class NoHealth:
-    async def snapshot(self) -> HealthSnapshot:
-        raise RuntimeError("unused")
 
 
 async def build(url: str, students: int) -> tuple[Any, SqlQualification]:
@@ -101,6 +96,8 @@ async def main(students: int, repeat: int) -> dict[str, Any]:
         registry = build_registry()
         clock = FakeClock(NOW)
 
+        ports = Ports(qualification=QualificationService(ledger, settings.course))
+
         def ctx(name: str, role: Role) -> Context:
             user = User(id=f"id-{name}", username=name, role=role, tz=ZoneInfo("Europe/Berlin"))
             return Context(
@@ -109,8 +106,7 @@ async def main(students: int, repeat: int) -> dict[str, Any]:
                 via="slash",
                 clock=clock,
                 course=settings.course,
-                health=NoHealth(),
-                qualification=ledger,
+                ports=ports,
             )
 
         names = [f"s{n:04d}" for n in range(students)]

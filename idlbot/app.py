@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 from mattermostautodriver.exceptions import ResourceNotFound
 
+from idlbot.adapters.chart import MatplotlibChart
 from idlbot.adapters.gitlab.client import GitLabClient
 from idlbot.adapters.mattermost.delivery import OutboxWorker
 from idlbot.adapters.mattermost.inbound import Inbound
@@ -32,7 +33,8 @@ from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
-from idlbot.commands.dispatch import CommandPorts, Dispatcher
+from idlbot.commands.context import Ports
+from idlbot.commands.dispatch import Dispatcher
 from idlbot.config import Settings
 from idlbot.domain.chat import MattermostUser
 from idlbot.metrics import Metrics
@@ -43,6 +45,7 @@ from idlbot.services.announcements import AnnouncementService
 from idlbot.services.health import BotHealth
 from idlbot.services.jobs import JobNotifier, JobsDesk
 from idlbot.services.maintenance import MaintenanceService
+from idlbot.services.qualification import QualificationService
 from idlbot.services.qualification_sync import QualificationSync
 from idlbot.services.reminder_firing import FireDeps
 from idlbot.services.reminders import ReminderRunner, ReminderService
@@ -200,15 +203,17 @@ class Bot:
             jobs_desk = JobsDesk(
                 cluster=cluster, store=job_store, cluster_user=self.directory.cluster_account
             )
-        ports = CommandPorts(
+        ports = Ports(
+            health=self.health,
             outbox=self.outbox,
-            qualification=self.qualification,
+            qualification=QualificationService(self.qualification, settings.course),
             reminders=self.reminders,
             people=self.chat,
             agenda=self.agenda,
             announcements=self.announcements,
             maintenance=self.maintenance,
             jobs=jobs_desk,
+            chart=MatplotlibChart(),
         )
         self.dispatcher = Dispatcher(
             self.registry,
@@ -217,7 +222,6 @@ class Bot:
             instructors=settings.roles.instructors,
             tutors=settings.roles.tutors,
             clock=self.clock,
-            health=self.health,
             ports=ports,
         )
         self.worker = OutboxWorker(

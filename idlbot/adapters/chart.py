@@ -5,11 +5,18 @@ overview needs it. The figure is a plain `matplotlib.figure.Figure` on an Agg ca
 never pyplot, so no figure is registered in pyplot's global manager and nothing
 leaks between calls or threads. The size is fixed and the PNG "Software" metadata is
 dropped, so the same overview gives the same bytes (with the same matplotlib).
+
+`MatplotlibChart` is the `OverviewChart` port: it draws in a worker thread, because the
+first import and the drawing take about half a second, which would stall every other
+command and the websocket on the event loop. One drawing at a time: matplotlib's font
+cache and rcParams are process-global and not safe to fill from two threads at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 
 from idlbot.domain.overview import Overview
 from idlbot.domain.qualification_render import TITLES
@@ -52,3 +59,17 @@ def overview_png(ov: Overview, *, title: str | None = None) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()
+
+
+class MatplotlibChart:
+    """Implements `idlbot.ports.chart.OverviewChart`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def _draw(self, ov: Overview, title: str | None) -> bytes:
+        with self._lock:
+            return overview_png(ov, title=title)
+
+    async def render(self, overview: Overview, *, title: str | None = None) -> bytes:
+        return await asyncio.to_thread(self._draw, overview, title)

@@ -12,18 +12,12 @@ from idlbot.commands.context import Context
 from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
-from idlbot.ports.qualification import Qualification
-
-
-def ledger_port(ctx: Context) -> Qualification:
-    if ctx.qualification is None:
-        raise UserError("The qualification ledger is not set up for this course (no [gitlab] in the config).")
-    return ctx.qualification
+from idlbot.domain.usernames import normalize_username
 
 
 def tutor_groups(ctx: Context) -> set[str]:
-    me = ctx.user.username.lower()
-    return {g.id for g in ctx.course.groups if me in (t.lower() for t in g.tutors)}
+    me = normalize_username(ctx.user.username)
+    return {g.id for g in ctx.course.groups if me in (normalize_username(t) for t in g.tutors)}
 
 
 def may_see(ctx: Context, student: Student) -> bool:
@@ -31,16 +25,17 @@ def may_see(ctx: Context, student: Student) -> bool:
         return True
     if ctx.user.role is Role.TUTOR:
         return student.group_id is not None and student.group_id in tutor_groups(ctx)
-    return student.mattermost == ctx.user.username.lower()
+    return student.mattermost == normalize_username(ctx.user.username)
 
 
 async def target_student(ctx: Context, name: str) -> Student:
     """The roster entry for `@name`, if the asking user may see it. The refusal does not
-    say whether the student exists, so students cannot probe the roster."""
-    username = name.removeprefix("@").lower()
-    if ctx.user.role is Role.STUDENT and username != ctx.user.username.lower():
+    say whether the student exists, so students cannot probe the roster. The command
+    must need "qualification"."""
+    username = normalize_username(name)
+    if ctx.user.role is Role.STUDENT and username != normalize_username(ctx.user.username):
         raise Forbidden("You can only see your own records.")
-    student = await ledger_port(ctx).student(username)
+    student = await ctx.ports.qualification.student(username)
     if student is None:
         if ctx.user.role is Role.STUDENT:
             raise UserError("You are not in the course roster yet. Ask your tutor to add you.")

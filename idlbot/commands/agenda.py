@@ -11,24 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from idlbot.commands.context import Context
-from idlbot.commands.registry import CommandGroup
+from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import agenda as dom
 from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import format_clock
-from idlbot.ports.agenda import Agenda
 
 group = CommandGroup("Class agenda")
-
-USAGE = "agenda [preview | freeze | skip #<issue> | done #<issue>]"
-
-
-def _port(ctx: Context) -> Agenda:
-    port = ctx.agenda
-    if port is None:
-        raise UserError("The class agenda is not set up on this bot (it needs GitLab).")
-    return port
 
 
 def _issue(args: str, sub: str) -> int:
@@ -41,15 +31,21 @@ def _issue(args: str, sub: str) -> int:
 @group.command(
     "agenda",
     summary="The questions for the next class, ranked by upvotes, and the time left until the cutoff.",
-    usage=USAGE,
-    examples={"agenda": "", "agenda preview": "", "agenda freeze": "", "agenda skip #12": ""},
+    usage="agenda [preview | freeze | skip #<issue> | done #<issue>]",
+    examples={
+        "agenda": "#### Questions for Wednesday 24 October 2018: top 4 of 4",
+        "agenda preview": ForRole(Role.INSTRUCTOR, "_Preview: nothing is posted or stored._"),
+        "agenda freeze": ForRole(Role.INSTRUCTOR, "Frozen: the agenda for 2018-10-24 has 4 questions"),
+        "agenda skip #12": ForRole(Role.INSTRUCTOR, "#12 is left out of the agenda for 2018-10-24."),
+    },
     slow=True,
+    needs=("agenda",),
 )
 async def agenda(ctx: Context, args: str) -> Reply:
     sub, _, rest = args.strip().partition(" ")
     handler = _SUBCOMMANDS.get(sub.lower())
     if handler is None:
-        raise UserError(f"Usage: `/idl {USAGE}`.")
+        raise UsageError()
     if sub and ctx.user.role < Role.INSTRUCTOR:
         raise Forbidden(
             f"`/idl agenda {sub.lower()}` is for instructors; you are {ctx.user.role.with_article}."
@@ -59,7 +55,7 @@ async def agenda(ctx: Context, args: str) -> Reply:
 
 async def _show(ctx: Context, args: str) -> Reply:
     now = ctx.clock.now()
-    view = await _port(ctx).view(now)
+    view = await ctx.ports.agenda.view(now)
     text = dom.render_live(
         view.questions, slot=view.slot, top=view.top, now=now, tz=ctx.user.tz, frozen=view.frozen
     )
@@ -67,7 +63,7 @@ async def _show(ctx: Context, args: str) -> Reply:
 
 
 async def _preview(ctx: Context, args: str) -> Reply:
-    preview = await _port(ctx).preview(ctx.clock.now())
+    preview = await ctx.ports.agenda.preview(ctx.clock.now())
     if preview is None:
         raise UserError("There is no class left this term.")
     body = dom.render_frozen(preview, ctx.user.tz)
@@ -75,7 +71,7 @@ async def _preview(ctx: Context, args: str) -> Reply:
 
 
 async def _freeze(ctx: Context, args: str) -> Reply:
-    result = await _port(ctx).freeze(ctx.clock.now(), by=ctx.user.username)
+    result = await ctx.ports.agenda.freeze(ctx.clock.now(), by=ctx.user.username)
     if result is None:
         raise UserError("There is no class left this term.")
     record = result.record
@@ -94,7 +90,7 @@ async def _freeze(ctx: Context, args: str) -> Reply:
 
 async def _skip(ctx: Context, args: str) -> Reply:
     iid = _issue(args, "skip")
-    slot, new, frozen = await _port(ctx).skip(iid, ctx.clock.now(), by=ctx.user.username)
+    slot, new, frozen = await ctx.ports.agenda.skip(iid, ctx.clock.now(), by=ctx.user.username)
     said = "is left out of" if new else "was already left out of"
     text = f"#{iid} {said} the agenda for {slot.key}."
     if frozen:
@@ -104,7 +100,7 @@ async def _skip(ctx: Context, args: str) -> Reply:
 
 async def _done(ctx: Context, args: str) -> Reply:
     iid = _issue(args, "done")
-    new, problem = await _port(ctx).done(iid, ctx.clock.now(), by=ctx.user.username)
+    new, problem = await ctx.ports.agenda.done(iid, ctx.clock.now(), by=ctx.user.username)
     text = f"#{iid} is marked as discussed; it will not come back on an agenda."
     if not new:
         text = f"#{iid} was already marked as discussed."

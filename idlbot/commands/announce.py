@@ -14,7 +14,7 @@ import re
 
 from idlbot.commands.access import tutor_groups
 from idlbot.commands.context import Context
-from idlbot.commands.registry import CommandGroup
+from idlbot.commands.registry import CommandGroup, ForRole
 from idlbot.commands.reply import Reply
 from idlbot.domain.announce import Announcement, AnnounceRequest, parse_request, render_list, render_preview
 from idlbot.domain.errors import Forbidden, UserError
@@ -24,19 +24,8 @@ from idlbot.ports.announce import Announcements
 
 group = CommandGroup("Announcements")
 
-USAGE = (
-    'announce [--channel c] [--at "fri 16:00"] [--notify all|channel|here|none] [--yes] <text>'
-    " | announce list | announce cancel <id>"
-)
 DEFAULT_PURPOSE = "announcements"
 _MANAGE = re.compile(r"(?P<sub>cancel|confirm)\s+#?(?P<id>\d+)", re.IGNORECASE)
-
-
-def _port(ctx: Context) -> Announcements:
-    port = ctx.announcements
-    if port is None:
-        raise UserError("Announcements are not set up on this bot.")
-    return port
 
 
 def _channel_for(ctx: Context, port: Announcements, req: AnnounceRequest) -> str:
@@ -63,15 +52,24 @@ def _channel_for(ctx: Context, port: Announcements, req: AnnounceRequest) -> str
 @group.command(
     "announce",
     summary="Post an announcement, now or later, after a preview you confirm.",
-    usage=USAGE,
+    usage=(
+        'announce [--channel c] [--at "fri 16:00"] [--notify all|channel|here|none] [--yes] <text>'
+        " | announce list | announce cancel <id>"
+    ),
     examples={
-        'announce --at "fri 16:00" --notify all The cluster is down on Friday morning.': "",
-        "announce list": "",
+        "announce --notify channel Room change: today's session is in G29-335.": (
+            "Preview of announcement 2 to ~exercise-group-1, posted now, notifying @channel:"
+        ),
+        'announce --at "fri 16:00" --notify all The cluster is down on Saturday morning.': ForRole(
+            Role.INSTRUCTOR, "Preview of announcement 2 to ~town-square, posted Fri 26 Oct 2018, 16:00 CEST"
+        ),
+        "announce list": ForRole(Role.INSTRUCTOR, "Scheduled announcements:"),
     },
     role=Role.TUTOR,
+    needs=("announcements",),
 )
 async def announce(ctx: Context, args: str) -> Reply:
-    port = _port(ctx)
+    port = ctx.ports.announcements
     now = ctx.clock.now()
     text = args.strip()
     if text.lower() == "list":

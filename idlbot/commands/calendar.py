@@ -7,9 +7,8 @@ shown privately; `calendar reset` replaces the token and the old link stops work
 from __future__ import annotations
 
 from idlbot.commands.context import Context
-from idlbot.commands.registry import CommandGroup
+from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
-from idlbot.domain.errors import UserError
 
 group = CommandGroup("Course")
 
@@ -18,16 +17,20 @@ group = CommandGroup("Course")
     "calendar",
     summary="Your personal calendar feed (deadlines and exercise sessions) for any calendar app.",
     usage="calendar [reset]",
-    examples={"calendar": "Your calendar feed:", "calendar reset": "New calendar feed"},
+    examples={
+        "calendar": "Your calendar feed: https://",
+        "calendar reset": "New calendar feed (the old link no longer works): https://",
+    },
+    needs=("reminders",),
 )
 async def calendar(ctx: Context, args: str) -> Reply:
     sub = args.strip().lower()
     if sub not in ("", "reset"):
-        raise UserError("Usage: `/idl calendar` for your link, `/idl calendar reset` for a new one.")
-    if ctx.reminders is None:
-        raise UserError("Calendar feeds are not set up on this bot.")
+        raise UsageError("`/idl calendar` shows your link, `/idl calendar reset` makes a new one.")
     reset = sub == "reset"
-    link = await ctx.reminders.calendar_link(ctx.user.id, ctx.user.username, ctx.clock.now(), reset=reset)
+    link = await ctx.ports.reminders.calendar_link(
+        ctx.user.id, ctx.user.username, ctx.clock.now(), reset=reset
+    )
     if reset:
         return Reply.private(f"New calendar feed (the old link no longer works): {link}")
     return Reply.private(

@@ -30,11 +30,12 @@ def _age(now: datetime, then: datetime | None) -> str:
     "health",
     summary="Connection, outbox and schema state of the bot.",
     usage="health",
-    examples={"health": "Websocket: connected ("},
+    examples={"health": "Websocket: connected (2 reconnects)"},
     role=Role.TUTOR,
+    needs=("health",),
 )
 async def health(ctx: Context, args: str) -> Reply:
-    snap = await ctx.health.snapshot()
+    snap = await ctx.ports.health.snapshot()
     now = ctx.clock.now()
     schema = snap.schema_revision or "none"
     schema_note = "at head" if snap.schema_revision == snap.schema_head else f"head is {snap.schema_head}"

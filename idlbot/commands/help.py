@@ -1,20 +1,28 @@
-"""`help`: only what the asking user's role may run, with usage and one example each."""
+"""`help`: only what the asking user's role may run on this bot, with usage and one
+example each. A command above the role, or one this bot is not set up for, is not listed:
+help shows what works, not what would be refused."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from idlbot.commands.context import Context
-from idlbot.commands.registry import Command, CommandGroup, Registry
+from idlbot.commands.registry import Command, CommandGroup, Example, Registry, not_set_up
 from idlbot.commands.reply import Reply
 from idlbot.domain.errors import UserError
 from idlbot.domain.roles import Role
 
 
-def _example(command: Command) -> str:
-    text, result = next(iter(command.examples.items()))
-    first_line = result.splitlines()[0] if result else ""
-    return f"`/idl {text}`" + (f" → {first_line}" if first_line else "")
+def _example(example: Example) -> str:
+    return f"`/idl {example.text}` → {example.reply.splitlines()[0]}"
+
+
+def _one(command: Command, ctx: Context) -> str:
+    lines = [f"`/idl {command.usage}`: {command.summary}", "", "Examples:"]
+    lines.extend(f"- {_example(e)}" for e in command.examples_for(ctx.user.role))
+    if command.role > Role.STUDENT:
+        lines.append(f"\nFor {command.role.label}s and above.")
+    return "\n".join(lines)
 
 
 def help_group(registry: Callable[[], Registry]) -> CommandGroup:
@@ -25,7 +33,10 @@ def help_group(registry: Callable[[], Registry]) -> CommandGroup:
         "help",
         summary="What I can do for you, or how one command works.",
         usage="help [command]",
-        examples={"help": "Commands you can use:", "help deadlines": "`/idl deadlines [n]`"},
+        examples={
+            "help": "Commands you can use as a student (also work by DM to me):",
+            "help deadlines": "`/idl deadlines [n]`: The next deadlines and exercise sessions",
+        },
     )
     async def help_(ctx: Context, args: str) -> Reply:
         reg = registry()
@@ -33,20 +44,19 @@ def help_group(registry: Callable[[], Registry]) -> CommandGroup:
             name = args.split()[0].lower().removeprefix("/idl").strip() or args.split()[0].lower()
             command = reg.get(name)
             if command is None or ctx.user.role < command.role:
-                raise UserError(reg.did_you_mean(name, ctx.user.role))
-            lines = [f"`/idl {command.usage}`: {command.summary}", "", "Examples:"]
-            for text, result in command.examples.items():
-                lines.append(f"- `/idl {text}`" + (f" → {result.splitlines()[0]}" if result else ""))
-            if command.role > Role.STUDENT:
-                lines.append(f"\nFor {command.role.label}s and above.")
-            return Reply.private("\n".join(lines))
+                raise UserError(reg.did_you_mean(name, ctx))
+            missing = command.missing(ctx.ports)
+            if missing:
+                raise UserError(not_set_up(command, missing))
+            return Reply.private(_one(command, ctx))
         lines = [f"Commands you can use as {ctx.user.role.with_article} (also work by DM to me):"]
         current = ""
-        for command in reg.allowed(ctx.user.role):
+        for command in reg.available(ctx):
             if command.group != current:
                 current = command.group
                 lines.append(f"\n**{current}**")
-            lines.append(f"- `/idl {command.usage}`: {command.summary} Example: {_example(command)}")
+            example = _example(command.examples_for(ctx.user.role)[0])
+            lines.append(f"- `/idl {command.usage}`: {command.summary} Example: {example}")
         lines.append("\n`/idl help <command>` shows more about one command.")
         return Reply.private("\n".join(lines))
 

@@ -1,4 +1,4 @@
-"""`jobs` and `notify jobs`: a student's Slurm jobs, and which of them end with a DM (issue 6).
+"""`jobs` and `notify jobs`: a student's Slurm jobs, and which of them end with a DM.
 
 The notifier itself (services/jobs.py) runs outside any command; these only read the queue and
 sacct and store the choice. Both are `slow`: they run Slurm tools (seconds on a busy cluster).
@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from idlbot.commands.context import Context
-from idlbot.commands.registry import CommandGroup
+from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain.errors import UserError
 from idlbot.domain.jobs import JobRecord, format_duration
 from idlbot.domain.timefmt import defuse_mentions, format_clock
-from idlbot.ports.jobs import NOTIFY_MODES, Jobs, NotifyMode
+from idlbot.ports.jobs import NOTIFY_MODES, Jobs
 
 group = CommandGroup("GPU jobs")
 
@@ -27,14 +27,6 @@ _MODES = {
     "mail": "each job of yours submitted with `#SBATCH --mail-type=END,FAIL`",
     "off": "none of your jobs",
 }
-
-
-def _port(ctx: Context) -> Jobs:
-    """The Jobs port; `Context.jobs` once the app wires it (None: Slurm not configured)."""
-    port = ctx.jobs
-    if port is None:
-        raise UserError("GPU job notifications are not set up on this bot.")
-    return port
 
 
 async def _cluster_user(ctx: Context, port: Jobs) -> str:
@@ -59,11 +51,12 @@ def _line(job: JobRecord, ctx: Context) -> str:
     "jobs",
     summary="Your running and pending Slurm jobs, and those that ended in the last 24 hours.",
     usage="jobs",
-    examples={"jobs": ""},
+    examples={"jobs": "Jobs of `al123`:"},
     slow=True,
+    needs=("jobs",),
 )
 async def jobs(ctx: Context, args: str) -> Reply:
-    port = _port(ctx)
+    port = ctx.ports.jobs
     user = await _cluster_user(ctx, port)
     records = await port.my_jobs(user, since=ctx.clock.now() - RECENT)
     if not records:
@@ -82,20 +75,24 @@ async def jobs(ctx: Context, args: str) -> Reply:
     "notify",
     summary="Choose which of your Slurm jobs end with a DM: all, mailed ones only, or none.",
     usage="notify jobs all|mail|off",
-    examples={"notify jobs all": "", "notify jobs": ""},
+    examples={
+        "notify jobs all": "From now on I DM you when every job of yours (cluster account `al123`) ends.",
+        "notify jobs": "DMs when jobs end: `mail` (each job of yours submitted with",
+    },
+    needs=("jobs",),
 )
 async def notify(ctx: Context, args: str) -> Reply:
     words = args.lower().split()
     if not words or words[0] != "jobs":
-        raise UserError("Usage: `/idl notify jobs all|mail|off`.")
-    port = _port(ctx)
+        raise UsageError()
+    port = ctx.ports.jobs
     user = await _cluster_user(ctx, port)
     if len(words) == 1:
         mode = await port.notify_mode(user)
         return Reply.private(f"DMs when jobs end: `{mode}` ({_MODES[mode]}).")
-    if len(words) != 2 or words[1] not in NOTIFY_MODES:
-        raise UserError("Usage: `/idl notify jobs all|mail|off`.")
-    chosen: NotifyMode = next(m for m in NOTIFY_MODES if m == words[1])
+    chosen = next((m for m in NOTIFY_MODES if len(words) == 2 and m == words[1]), None)
+    if chosen is None:
+        raise UsageError()
     await port.set_notify_mode(user, user_id=ctx.user.id, mode=chosen, now=ctx.clock.now())
     if chosen == "off":
         return Reply.private(f"From now on I send no DM when a job of `{user}` ends.")

@@ -2,7 +2,7 @@
 
 `add` creates the reservation at once, so no new job runs into the window; the bot then
 announces, reminds, warns job owners and says when the cluster is back (see
-idlbot/maintenance.py). When Slurm refuses because running jobs reach into the window,
+services/maintenance.py). When Slurm refuses because running jobs reach into the window,
 the reply lists those jobs; `--ignore-jobs` creates it anyway (the jobs keep running).
 """
 
@@ -12,7 +12,7 @@ import re
 from datetime import datetime, time, timedelta
 
 from idlbot.commands.context import Context
-from idlbot.commands.registry import CommandGroup
+from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import when
 from idlbot.domain.errors import UserError
@@ -21,21 +21,10 @@ from idlbot.domain.maintenance import render_window
 from idlbot.domain.roles import Role
 from idlbot.domain.schedule import wall_clock
 from idlbot.domain.timefmt import defuse_mentions, format_span
-from idlbot.ports.announce import Maintenance
 
 group = CommandGroup("Cluster")
 
-USAGE = (
-    "maintenance add <start> <end> <reason> [--ignore-jobs] | maintenance list | maintenance cancel <name>"
-)
 _CLOCK = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?=\s|$)")
-
-
-def _port(ctx: Context) -> Maintenance:
-    port = ctx.maintenance
-    if port is None:
-        raise UserError("Cluster maintenance is not set up on this bot (no [slurm] in the config).")
-    return port
 
 
 def parse_window(text: str, *, now: datetime, ctx: Context) -> tuple[datetime, datetime, str]:
@@ -66,14 +55,23 @@ def parse_window(text: str, *, now: datetime, ctx: Context) -> tuple[datetime, d
 @group.command(
     "maintenance",
     summary="Plan cluster maintenance: the bot reserves the nodes, announces and reminds.",
-    usage=USAGE,
-    examples={"maintenance list": "", "maintenance add 2018-10-26 04:00 12:00 power shutdown": ""},
+    usage=(
+        "maintenance add <start> <end> <reason> [--ignore-jobs] | maintenance list"
+        " | maintenance cancel <name>"
+    ),
+    examples={
+        "maintenance list": "Maintenance windows:",
+        "maintenance add fri 04:00 12:00 power shutdown by the university": (
+            "Maintenance `maint_20181026_0200` reserved on all nodes: Fri 26 Oct 2018, 04:00\u201312:00 CEST."
+        ),
+    },
     role=Role.INSTRUCTOR,
+    needs=("maintenance",),
 )
 async def maintenance(ctx: Context, args: str) -> Reply:
     sub, _, rest = args.strip().partition(" ")
     sub, rest = sub.lower(), rest.strip()
-    port = _port(ctx)
+    port = ctx.ports.maintenance
     now = ctx.clock.now()
     if sub == "list" and not rest:
         windows = await port.windows(now)
@@ -106,4 +104,4 @@ async def maintenance(ctx: Context, args: str) -> Reply:
             f"Maintenance `{result.window.name}` reserved on all nodes: {span}. "
             f"No job that would run into it will start.{told}"
         )
-    raise UserError(f"Usage: `/idl {USAGE}`.")
+    raise UsageError()

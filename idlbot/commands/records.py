@@ -4,15 +4,13 @@ Every change goes through the Qualification port, which writes the audit row in 
 same transaction (who, when, before → after, reason). A failed presentation is told to
 the student privately at once; the fail that excludes them is told to the instructors
 too. Those DMs go through the outbox under keys derived from the audit entry, so a
-retried command never sends them twice."""
+retried command never sends them twice. The usage each command shows on a mistake is
+the one in its declaration (`UsageError`)."""
 
 from __future__ import annotations
 
-from typing import cast, get_args
-
 from idlbot.commands.access import (
     assignment_id,
-    ledger_port,
     may_see,
     split_args,
     take_option,
@@ -20,49 +18,54 @@ from idlbot.commands.access import (
     tutor_groups,
 )
 from idlbot.commands.context import Context
-from idlbot.commands.registry import CommandGroup
+from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.ledger import HandInStatus, Outcome, Student
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import defuse_mentions
+from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import KEEP, AuditEntry, Keep, RosterEdit
 
 group = CommandGroup("Exam qualification")
 
-STATUSES: tuple[str, ...] = get_args(HandInStatus)
+STATUSES: tuple[HandInStatus, ...] = ("on-time", "late", "missing", "excused")
+OUTCOMES: tuple[Outcome, ...] = ("ok", "fail")
 
 
 async def _dm(ctx: Context, username: str, key: str, text: str) -> bool:
-    if ctx.outbox is None or ctx.people is None:
-        return False
-    user_id = await ctx.people.user_id(username)
+    """A DM through the outbox; False when Mattermost has no such user."""
+    user_id = await ctx.ports.people.user_id(username)
     if user_id is None:
         return False
-    return await ctx.outbox.enqueue(key=key, message=text, now=ctx.clock.now(), dm_user_id=user_id)
+    return await ctx.ports.outbox.enqueue(key=key, message=text, now=ctx.clock.now(), dm_user_id=user_id)
 
 
 @group.command(
     "record",
     summary="Override one hand-in (on-time, late, missing or excused), with a reason.",
     usage='record <assignment> @student on-time|late|missing|excused --reason "…"',
-    examples={'record a03 @alice excused --reason "medical certificate"': ""},
+    examples={
+        'record a03 @alice excused --reason "medical certificate"': "a03 for @alice: nothing → excused"
+    },
     role=Role.TUTOR,
+    needs=("qualification",),
 )
 async def record(ctx: Context, args: str) -> Reply:
     words = split_args(args)
     reason = take_option(words, "reason")
-    if len(words) != 3 or words[2].lower() not in STATUSES:
-        raise UserError(f"Usage: `/idl {record_usage()}`.")
+    status = next((s for s in STATUSES if len(words) == 3 and s == words[2].lower()), None)
+    if status is None:
+        raise UsageError()
     if not reason:
         raise UserError('Say why: `--reason "…"` (it goes into the audit trail).')
     aid = assignment_id(ctx, words[0])
     student = await target_student(ctx, words[1])
-    entry = await ledger_port(ctx).override(
+    entry = await ctx.ports.qualification.override(
         student.mattermost,
         aid,
-        cast(HandInStatus, words[2].lower()),
+        status,
         reason=reason,
         by=ctx.user.username,
         now=ctx.clock.now(),
@@ -70,10 +73,6 @@ async def record(ctx: Context, args: str) -> Reply:
     return Reply.private(
         f"{aid} for @{student.mattermost}: {_change(entry)}. Reason: {defuse_mentions(reason)}"
     )
-
-
-def record_usage() -> str:
-    return 'record <assignment> @student on-time|late|missing|excused --reason "…"'
 
 
 def _change(entry: AuditEntry) -> str:
@@ -84,20 +83,26 @@ def _change(entry: AuditEntry) -> str:
     "present",
     summary="Record whether a student could explain their solution (a fail costs the hand-in).",
     usage="present <assignment> @student ok|fail [--note …]",
-    examples={'present a03 @alice fail --note "could not explain the backprop step"': ""},
+    examples={
+        'present a01 @alice fail --note "could not explain the backprop step"': (
+            "a01 presentation of @alice: ok (by @tutor1) → fail (by @tutor1). The student was told by DM."
+        )
+    },
     role=Role.TUTOR,
+    needs=("qualification", "outbox", "people"),
 )
 async def present(ctx: Context, args: str) -> Reply:
     words = split_args(args)
     note = take_option(words, "note")
-    if len(words) != 3 or words[2].lower() not in get_args(Outcome):
-        raise UserError("Usage: `/idl present <assignment> @student ok|fail [--note …]`.")
+    outcome = next((o for o in OUTCOMES if len(words) == 3 and o == words[2].lower()), None)
+    if outcome is None:
+        raise UsageError()
     aid = assignment_id(ctx, words[0])
     student = await target_student(ctx, words[1])
-    outcome = cast(Outcome, words[2].lower())
     now = ctx.clock.now()
-    port = ledger_port(ctx)
-    entry = await port.present(student.mattermost, aid, outcome, note=note, by=ctx.user.username, now=now)
+    entry = await ctx.ports.qualification.present(
+        student.mattermost, aid, outcome, note=note, by=ctx.user.username, now=now
+    )
     text = f"{aid} presentation of @{student.mattermost}: {_change(entry)}."
     if outcome == "fail":
         text += await _tell_about_fail(ctx, student.mattermost, aid, entry)
@@ -105,12 +110,12 @@ async def present(ctx: Context, args: str) -> Reply:
 
 
 async def _tell_about_fail(ctx: Context, username: str, aid: str, entry: AuditEntry) -> str:
-    ledger = await ledger_port(ctx).ledger_for(username)
+    ledger = await ctx.ports.qualification.ledger_for(username)
     if ledger is None:
         return ""
     standing = evaluate(ledger, ctx.course, now=ctx.clock.now())
     limit = ctx.course.rules.fails_to_exclusion
-    excluded = standing.fails >= limit
+    excluded = standing.excluded
     note = f" ({defuse_mentions(entry.reason)})" if entry.reason else ""
     message = (
         f"Your presentation of {aid} was recorded as failed{note}, so {aid} no longer counts. "
@@ -141,19 +146,20 @@ async def _tell_about_fail(ctx: Context, username: str, aid: str, entry: AuditEn
     "paper",
     summary="Mark a team's group paper as handed in or not.",
     usage='paper <team> done|missing [--reason "…"]',
-    examples={"paper lyrics-a done": ""},
+    examples={"paper lyrics-a done": "Group paper of lyrics-a: nothing → counts."},
     role=Role.INSTRUCTOR,
+    needs=("qualification",),
 )
 async def paper(ctx: Context, args: str) -> Reply:
     words = split_args(args)
     reason = take_option(words, "reason")
     if len(words) != 2 or words[1].lower() not in ("done", "missing"):
-        raise UserError('Usage: `/idl paper <team> done|missing [--reason "…"]`.')
+        raise UsageError()
     team = words[0].lower()
-    if team not in {t.id for t in ctx.course.teams}:
+    if ctx.course.team(team) is None:
         known = ", ".join(t.id for t in ctx.course.teams) or "none configured"
         raise UserError(f"There is no team `{team}`. Teams: {known}.")
-    entry = await ledger_port(ctx).set_group_paper(
+    entry = await ctx.ports.qualification.set_group_paper(
         words[1].lower() == "done", team_id=team, reason=reason, by=ctx.user.username, now=ctx.clock.now()
     )
     return Reply.private(f"Group paper of {team}: {_change(entry)}.")
@@ -166,26 +172,33 @@ ROSTER_FIELDS = {"gitlab": "gitlab", "cluster": "cluster", "group": "group_id", 
     "roster",
     summary="Show or change one student's roster entry (accounts, group, team).",
     usage="roster @student [gitlab=… cluster=… group=… team=… active=yes|no]",
-    examples={"roster @alice": "", "roster @alice gitlab=alice-k group=g2": ""},
+    examples={
+        "roster @alice": "@alice: GitLab alice-gl, cluster al123, group g1, team lyrics-a.",
+        "roster @alice gitlab=alice-k": "@alice: GitLab alice-k, cluster al123, group g1, team lyrics-a.",
+        "roster @bob group=g3": ForRole(
+            Role.INSTRUCTOR, "@bob: GitLab bob-gl, cluster -, group g3, team lyrics-b."
+        ),
+    },
     role=Role.TUTOR,
+    needs=("qualification",),
 )
 async def roster(ctx: Context, args: str) -> Reply:
     words = split_args(args)
     if not words:
-        raise UserError("Usage: `/idl roster @student [gitlab=… cluster=… group=… team=…]`.")
+        raise UsageError()
     if len(words) == 1:
         return Reply.private(_entry(await target_student(ctx, words[0])))
     changes: dict[str, str | Keep | bool | None] = {}
     for word in words[1:]:
         key, sep, value = word.partition("=")
         if not sep or (key not in ROSTER_FIELDS and key != "active"):
-            raise UserError(f"`{word}`: use gitlab=…, cluster=…, group=…, team=… or active=yes|no.")
+            raise UsageError(f"`{word}` is none of these.")
         if key == "active":
             changes["active"] = value.lower() in ("yes", "true", "1")
         else:
             changes[ROSTER_FIELDS[key]] = value.lower() or None
-    username = words[0].removeprefix("@").lower()
-    port = ledger_port(ctx)
+    username = normalize_username(words[0])
+    port = ctx.ports.qualification
     existing = await port.student(username)
     if existing is not None and not may_see(ctx, existing):
         raise Forbidden(f"@{username} is not in an exercise group you tutor.")
@@ -208,17 +221,21 @@ def _entry(s: Student) -> str:
     "audit",
     summary="Who changed which record, when, and why.",
     usage="audit [@student] [assignment]",
-    examples={"audit @alice": "", "audit a03": ""},
+    examples={
+        "audit @alice": "When | Who | What | Change | Reason",
+        "audit a01": "When | Who | What | Change | Reason",
+    },
     role=Role.INSTRUCTOR,
+    needs=("qualification",),
 )
 async def audit(ctx: Context, args: str) -> Reply:
     student = assignment = None
     for word in split_args(args):
         if word.startswith("@"):
-            student = word[1:].lower()
+            student = normalize_username(word)
         else:
             assignment = assignment_id(ctx, word)
-    entries = await ledger_port(ctx).audit(mattermost=student, assignment_id=assignment, limit=30)
+    entries = await ctx.ports.qualification.audit(mattermost=student, assignment_id=assignment, limit=30)
     if not entries:
         return Reply.private("No changes recorded.")
     lines = ["When | Who | What | Change | Reason", "--- | --- | --- | --- | ---"]

@@ -11,24 +11,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from idlbot.commands.context import Context
-from idlbot.commands.registry import CommandGroup
+from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import timefmt, when
 from idlbot.domain.errors import Forbidden, NotFound, UserError
 from idlbot.domain.roles import Role
-from idlbot.ports.reminders import Reminders
 
 group = CommandGroup("Reminders")
 
-USAGE = "remind list | add <when> <channel> <text> | cancel <id> | test <id> | log [n] | off | on"
 STAFF = Role.TUTOR
 MAX_LOG = 50
-
-
-def _port(ctx: Context) -> Reminders:
-    if ctx.reminders is None:
-        raise UserError("Reminders are not set up on this bot.")
-    return ctx.reminders
 
 
 def _staff(ctx: Context, sub: str) -> None:
@@ -41,17 +33,22 @@ def _staff(ctx: Context, sub: str) -> None:
 @group.command(
     "remind",
     summary="Reminders: staff list, add, cancel, test and review them; anyone mutes their nudges.",
-    usage=USAGE,
+    usage="remind list | add <when> <channel> <text> | cancel <id> | test <id> | log [n] | off | on",
     examples={
-        "remind off": "Personal reminders are off.",
+        "remind off": "Personal reminders are off. `/idl remind on` turns them back on.",
         "remind on": "Personal reminders are on again.",
+        "remind list": ForRole(STAFF, "Next 3 reminders (times in Europe/Berlin):"),
+        "remind add tue 10:00 questions Two hours left to file questions.": ForRole(
+            STAFF, "Reminder 1 set: Tue 23 Oct 2018, 10:00 CEST (tomorrow) to ~questions."
+        ),
     },
+    needs=("reminders",),
 )
 async def remind(ctx: Context, args: str) -> Reply:
     sub, _, rest = args.strip().partition(" ")
     handler = _SUBCOMMANDS.get(sub.lower())
     if handler is None:
-        raise UserError(f"Usage: `/idl {USAGE}`.")
+        raise UsageError()
     if sub.lower() not in ("off", "on"):
         _staff(ctx, sub.lower())
     return await handler(ctx, rest.strip())
@@ -59,7 +56,7 @@ async def remind(ctx: Context, args: str) -> Reply:
 
 async def _list(ctx: Context, args: str) -> Reply:
     now = ctx.clock.now()
-    upcoming = await _port(ctx).upcoming(now, 10)
+    upcoming = await ctx.ports.reminders.upcoming(now, 10)
     if not upcoming:
         return Reply.private("No reminders are planned for the rest of the term.")
     lines = [f"Next {len(upcoming)} reminders (times in {ctx.user.tz_name}):"]
@@ -72,9 +69,7 @@ async def _list(ctx: Context, args: str) -> Reply:
 async def _add(ctx: Context, args: str) -> Reply:
     now = ctx.clock.now()
     if not args:
-        raise UserError(
-            "Usage: `/idl remind add <when> <channel> <text>`, e.g. `remind add tue 10:00 questions Hi`."
-        )
+        raise UsageError("For example `/idl remind add tue 10:00 questions Hi`.")
     spec, rest = when.parse_prefix(args, now=now, tz=ctx.course.tz)
     channel, _, text = rest.partition(" ")
     channel = channel.removeprefix("~").lower()
@@ -82,7 +77,7 @@ async def _add(ctx: Context, args: str) -> Reply:
         raise UserError(
             "Give a channel and the text after the time, e.g. `remind add in 2h questions Hi all`."
         )
-    reminder = await _port(ctx).add(
+    reminder = await ctx.ports.reminders.add(
         kind=spec.kind,
         first=spec.first,
         channel=channel,
@@ -109,7 +104,7 @@ def _id(args: str, sub: str) -> int:
 
 
 async def _cancel(ctx: Context, args: str) -> Reply:
-    reminder = await _port(ctx).cancel(_id(args, "cancel"))
+    reminder = await ctx.ports.reminders.cancel(_id(args, "cancel"))
     if reminder is None:
         raise NotFound(f"There is no reminder {args.strip()}. Reminders from the config are changed there.")
     return Reply.private(f"Reminder {reminder.id} cancelled.")
@@ -119,7 +114,7 @@ async def _test(ctx: Context, args: str) -> Reply:
     ident = args.strip().removeprefix("#")
     if not ident:
         raise UserError("Give a reminder number or key from `/idl remind list`, e.g. `/idl remind test 3`.")
-    found = await _port(ctx).preview(ident, ctx.clock.now())
+    found = await ctx.ports.reminders.preview(ident, ctx.clock.now())
     if found is None:
         raise NotFound(f"There is no reminder `{ident}`.")
     at = timefmt.format_clock(found.fire_at, ctx.user.tz)
@@ -133,7 +128,7 @@ async def _log(ctx: Context, args: str) -> Reply:
         raise UserError("Give a number of entries, e.g. `/idl remind log 10`.") from None
     if not 1 <= count <= MAX_LOG:
         raise UserError(f"Give a number from 1 to {MAX_LOG}.")
-    records = await _port(ctx).log(count)
+    records = await ctx.ports.reminders.log(count)
     if not records:
         return Reply.private("No reminder has fired yet.")
     lines = [f"Last {len(records)} reminders (times in {ctx.user.tz_name}):"]
@@ -149,12 +144,12 @@ async def _log(ctx: Context, args: str) -> Reply:
 
 
 async def _off(ctx: Context, args: str) -> Reply:
-    await _port(ctx).set_muted(ctx.user.id, True, ctx.clock.now())
+    await ctx.ports.reminders.set_muted(ctx.user.id, True, ctx.clock.now())
     return Reply.private("Personal reminders are off. `/idl remind on` turns them back on.")
 
 
 async def _on(ctx: Context, args: str) -> Reply:
-    await _port(ctx).set_muted(ctx.user.id, False, ctx.clock.now())
+    await ctx.ports.reminders.set_muted(ctx.user.id, False, ctx.clock.now())
     return Reply.private("Personal reminders are on again.")
 
 

@@ -8,9 +8,9 @@ member's DM, never to a channel."""
 
 from __future__ import annotations
 
-from idlbot.commands.access import ledger_port, split_args, target_student, tutor_groups
+from idlbot.commands.access import split_args, target_student, tutor_groups
 from idlbot.commands.context import Context
-from idlbot.commands.registry import CommandGroup
+from idlbot.commands.registry import CommandGroup, ForRole
 from idlbot.commands.reply import Reply
 from idlbot.domain import overview as ov
 from idlbot.domain.attachment import Attachment
@@ -19,6 +19,7 @@ from idlbot.domain.ledger import StudentLedger
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.qualification_render import render_status
 from idlbot.domain.roles import Role
+from idlbot.domain.usernames import normalize_username
 
 group = CommandGroup("Exam qualification")
 
@@ -27,7 +28,11 @@ group = CommandGroup("Exam qualification")
     "status",
     summary="Where you stand against each exam rule, and how many more misses you can afford.",
     usage="status [@student]",
-    examples={"status": "", "status @alice": ""},
+    examples={
+        "status": "#### Exam qualification: you",
+        "status @alice": ForRole(Role.TUTOR, "#### Exam qualification: @alice"),
+    },
+    needs=("qualification",),
 )
 async def status(ctx: Context, args: str) -> Reply:
     words = split_args(args)
@@ -35,17 +40,17 @@ async def status(ctx: Context, args: str) -> Reply:
         raise UserError("Staff have no status of their own: `/idl status @student`, or `/idl overview`.")
     name = words[0] if words else ctx.user.username
     student = await target_student(ctx, name)
-    ledger = await ledger_port(ctx).ledger_for(student.mattermost)
+    ledger = await ctx.ports.qualification.ledger_for(student.mattermost)
     if ledger is None:
         raise UserError(f"@{student.mattermost} is not in the roster.")
     now = ctx.clock.now()
     standing = evaluate(ledger, ctx.course, now=now)
-    label = "you" if student.mattermost == ctx.user.username.lower() else f"@{student.mattermost}"
+    label = "you" if student.mattermost == normalize_username(ctx.user.username) else f"@{student.mattermost}"
     return Reply.private(render_status(standing, label, tz=ctx.user.tz, now=now))
 
 
 async def _visible_ledgers(ctx: Context, group_id: str | None) -> tuple[list[StudentLedger], str]:
-    port = ledger_port(ctx)
+    port = ctx.ports.qualification
     if ctx.user.role is Role.INSTRUCTOR:
         if group_id is not None and ctx.course.group(group_id) is None:
             raise UserError(f"There is no exercise group `{group_id}`.")
@@ -63,8 +68,14 @@ async def _visible_ledgers(ctx: Context, group_id: str | None) -> tuple[list[Stu
     "overview",
     summary="Counts per rule and the at-risk list, with a chart, sent to your DM.",
     usage="overview [group]",
-    examples={"overview": "", "overview g1": ""},
+    examples={
+        "overview": "The overview of exercise group g1 (1 students) is on its way to your DM.",
+        "overview g2": ForRole(
+            Role.INSTRUCTOR, "The overview of exercise group g2 (1 students) is on its way to your DM."
+        ),
+    },
     role=Role.TUTOR,
+    needs=("qualification", "outbox", "chart"),
 )
 async def overview(ctx: Context, args: str) -> Reply:
     words = split_args(args)
@@ -73,13 +84,9 @@ async def overview(ctx: Context, args: str) -> Reply:
     result = ov.build_overview(ledgers, ctx.course, now=now)
     title = f"Qualification overview: {scope}, {now.astimezone(ctx.user.tz):%a %d %b %Y %H:%M %Z}"
     text = ov.render_overview(result, title=title)
-    from idlbot.adapters.chart import overview_png  # matplotlib: loaded on first use only
-
-    chart = Attachment("overview.png", "image/png", overview_png(result, title=scope))
-    if ctx.outbox is None:
-        return Reply.private(text)
+    chart = Attachment("overview.png", "image/png", await ctx.ports.chart.render(result, title=scope))
     key = f"overview:{ctx.user.id}:{now.isoformat()}"
-    await ctx.outbox.enqueue(key=key, message=text, now=now, dm_user_id=ctx.user.id, files=[chart])
+    await ctx.ports.outbox.enqueue(key=key, message=text, now=now, dm_user_id=ctx.user.id, files=[chart])
     return Reply.private(f"The overview of {scope} ({len(ledgers)} students) is on its way to your DM.")
 
 
@@ -87,17 +94,16 @@ async def overview(ctx: Context, args: str) -> Reply:
     "export",
     summary="The whole ledger as a CSV file, sent to your DM.",
     usage="export",
-    examples={"export": ""},
+    examples={"export": "`ledger-2018-10-22-0900.csv` (2 students) is on its way to your DM."},
     role=Role.INSTRUCTOR,
+    needs=("qualification", "outbox"),
 )
 async def export(ctx: Context, args: str) -> Reply:
-    ledgers = await ledger_port(ctx).all_ledgers()
+    ledgers = await ctx.ports.qualification.all_ledgers()
     now = ctx.clock.now()
     csv_text = ov.ledger_csv(ledgers, ctx.course, now=now)
     name = f"ledger-{now.astimezone(ctx.course.tz):%Y-%m-%d-%H%M}.csv"
-    if ctx.outbox is None:
-        raise UserError("I cannot send files right now (no outbox); try again later.")
-    await ctx.outbox.enqueue(
+    await ctx.ports.outbox.enqueue(
         key=f"export:{ctx.user.id}:{now.isoformat()}",
         message=f"The qualification ledger of {len(ledgers)} students, as of {name[7:-4]}.",
         now=now,

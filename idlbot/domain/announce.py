@@ -1,4 +1,4 @@
-"""Announcements (issue #6): parsing `/idl announce …` and rendering the post.
+"""Announcements: parsing `/idl announce …` and rendering the post.
 
 Mass mentions are explicit: the body always goes through `defuse_mentions`, even when an
 instructor typed it, and `@all`/`@channel`/`@here` is added in front only from

@@ -150,3 +150,7 @@ class Course:
             if candidate.id == assignment_id:
                 return candidate
         return None
+
+    def team(self, team_id: str) -> Team | None:
+        """The course-project team with this id, or None."""
+        return next((t for t in self.teams if t.id == team_id), None)

@@ -1,9 +1,11 @@
-"""The qualification ledger's records, as plain values: what the rule engine reads.
+"""The qualification ledger's records, as plain values: what the rule engine reads,
+and the two rules that turn GitLab facts into records.
 
-Storage produces them (from GitLab hand-ins, tutors' presentation records, wiki events
-and staff overrides); `domain/qualification.py` turns them into verdicts and a forecast.
+Storage keeps them (from GitLab hand-ins, tutors' presentation records, wiki events and
+staff overrides); `domain/qualification.py` turns them into verdicts and a forecast.
 Every record says where it came from, so `/idl status` can show why a number is what
-it is."""
+it is. Which wiki page counts for whom (`classify_wiki_page`) and when a push is on time
+(`gitlab_status`) are course rules, so they live here and storage only applies them."""
 
 from __future__ import annotations
 
@@ -11,8 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from idlbot.domain.course import Course
+from idlbot.domain.usernames import normalize_username
+
 HandInStatus = Literal["on-time", "late", "missing", "excused"]
 Outcome = Literal["ok", "fail"]
+WikiKind = Literal["blog", "report"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ class Presentation:
 class WikiPost:
     """A wiki page that counts: a blog post (`kind="blog"`) or a team progress report."""
 
-    kind: Literal["blog", "report"]
+    kind: WikiKind
     slug: str
     at: datetime
     team_id: str | None = None
@@ -73,3 +79,37 @@ class StudentLedger:
     posts: tuple[WikiPost, ...] = ()
     group_paper: bool | None = None  # None: not decided yet (the paper comes at the end)
     notes: tuple[str, ...] = field(default=())
+
+
+def gitlab_status(received: datetime, due: datetime | None) -> HandInStatus:
+    """On time iff GitLab received the tag no later than the deadline. Applied when the
+    ledger is read, not when the push is stored, so a deadline moved in the config
+    applies to pushes already recorded. No deadline (an id the course does not know):
+    on time, as nothing can be late against it."""
+    return "on-time" if due is None or received <= due else "late"
+
+
+def classify_wiki_page(
+    slug: str, author: str, course: Course, blog_prefix: str
+) -> tuple[WikiKind, str | None] | None:
+    """("blog", None) for ``<blog_prefix>/<author>/…``, ("report", team_id) for a page
+    under a team's ``wiki_prefix``, else None. Paths compare case-insensitively, as
+    GitLab's wiki slugs do.
+
+    A blog page counts only if its author owns the blog: an instructor creating a
+    skeleton page in alice's blog must not hand alice a post. Whether the author is on
+    the team of a report needs the roster, so the caller checks that. The longest team
+    prefix wins, so `teams/a` and `teams/a-2` do not both claim `teams/a-2/x`.
+    """
+    path = slug.strip("/").lower()
+    who = normalize_username(author)
+    blog = blog_prefix.strip("/").lower() + "/"
+    if path.startswith(blog):
+        owner, _, page = path[len(blog) :].partition("/")
+        return ("blog", None) if owner == who and page else None
+    teams = sorted(course.teams, key=lambda t: len(t.wiki_prefix), reverse=True)
+    for team in teams:
+        prefix = team.wiki_prefix.strip("/").lower() + "/"
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return ("report", team.id)
+    return None

@@ -1,4 +1,4 @@
-"""Maintenance windows (issue #6): the state machine and the messages. Pure, no I/O.
+"""Maintenance windows: the state machine and the messages. Pure, no I/O.
 
 A window moves announced → reminded (the day before) → in progress → up again. "Up again"
 waits for two things: the planned end has passed (or the reservation is gone after the

@@ -116,6 +116,7 @@ class Standing:
     possible: int
     can_miss: int
     fails: int
+    excluded: bool  # fails reached `fails_to_exclusion`: no exam this term, whatever else
     blog_count: int
     report_count: int
 
@@ -254,6 +255,7 @@ def evaluate(
         possible=num.possible,
         can_miss=num.can_miss,
         fails=num.fails,
+        excluded=num.excluded,
         blog_count=len(blogs),
         report_count=len(reports),
     )

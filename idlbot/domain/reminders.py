@@ -253,7 +253,7 @@ def _nudges(course: Course, rule: ReminderRule) -> Iterator[Occurrence]:
 
 
 def nudge_text(assignment_id: str, offset: timedelta) -> str:
-    """The personal DM (issue 4): it says what is missing and how to mute it."""
+    """The personal DM: it says what is missing and how to mute it."""
     return (
         f"**{defuse_mentions(assignment_id)}** is due in {hours_text(offset)} and I have no hand-in "
         "from you yet. (Mute these with `/idl remind off`.)"

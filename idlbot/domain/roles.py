@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection
 
+from idlbot.domain.usernames import normalize_username
+
 
 class Role(enum.IntEnum):
     """Ordered, so a command can require `role >= Role.TUTOR`."""
@@ -33,9 +35,9 @@ def role_of(username: str, *, instructors: Collection[str], tutors: Collection[s
     """The highest role `username` holds. Mattermost usernames are case-insensitive
     (and stored lowercase), so config spelling "SStober" still matches "sstober"; a
     leading "@" as typed in chat is ignored."""
-    name = username.removeprefix("@").casefold()
-    if name in {i.removeprefix("@").casefold() for i in instructors}:
+    name = normalize_username(username)
+    if name in {normalize_username(i) for i in instructors}:
         return Role.INSTRUCTOR
-    if name in {t.removeprefix("@").casefold() for t in tutors}:
+    if name in {normalize_username(t) for t in tutors}:
         return Role.TUTOR
     return Role.STUDENT

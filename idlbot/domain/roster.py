@@ -15,9 +15,11 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from idlbot.domain.course import Course
 from idlbot.domain.ledger import Student
+from idlbot.domain.usernames import normalize_username
 
 COLUMNS: tuple[str, ...] = (
     "mattermost_username",
@@ -32,14 +34,9 @@ _GITLAB = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,253}[a-z0-9_-])?")
 _CLUSTER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
 
-def _clean(value: str) -> str:
-    text = value.strip().lower()
-    return text[1:] if text.startswith("@") else text
-
-
 def check_mattermost(value: str) -> str:
     """Lowercased Mattermost username; ValueError (message fit for chat) if malformed."""
-    name = _clean(value)
+    name = normalize_username(value)
     if not _MATTERMOST.fullmatch(name):
         raise ValueError(
             f"invalid Mattermost username {value.strip()!r} (3-22 of a-z 0-9 . _ -, a letter first)"
@@ -49,7 +46,7 @@ def check_mattermost(value: str) -> str:
 
 def check_gitlab(value: str) -> str | None:
     """Lowercased GitLab username, None for empty; ValueError if malformed."""
-    name = _clean(value)
+    name = normalize_username(value)
     if not name:
         return None
     if not _GITLAB.fullmatch(name) or name.endswith((".git", ".atom")):
@@ -59,7 +56,7 @@ def check_gitlab(value: str) -> str | None:
 
 def check_cluster(value: str) -> str | None:
     """Lowercased cluster (POSIX) login, None for empty; ValueError if malformed."""
-    name = value.strip().lower()
+    name = normalize_username(value)
     if not name:
         return None
     if not _CLUSTER.fullmatch(name):
@@ -83,10 +80,54 @@ def check_team(value: str, course: Course | None) -> str | None:
     tid = value.strip().lower()
     if not tid:
         return None
-    if course is not None and tid not in {t.id for t in course.teams}:
+    if course is not None and course.team(tid) is None:
         known = ", ".join(t.id for t in course.teams) or "none configured"
         raise ValueError(f"unknown team {tid!r} (known: {known})")
     return tid
+
+
+class Keep(Enum):
+    """Marks a field of :class:`RosterEdit` as "leave as it is" (None means "clear it")."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+RosterChanges = dict[str, str | bool | None]
+"""Validated column values of one roster entry (`gitlab`, `cluster`, `group_id`,
+`team_id`, `active`), only those to change."""
+
+
+@dataclass(frozen=True)
+class RosterEdit:
+    """A staff edit of one roster entry, as typed: only the fields not ``KEEP`` change."""
+
+    gitlab: str | Keep | None = KEEP
+    cluster: str | Keep | None = KEEP
+    group_id: str | Keep | None = KEEP
+    team_id: str | Keep | None = KEEP
+    active: bool | Keep = KEEP
+
+
+def roster_changes(edit: RosterEdit, course: Course | None) -> RosterChanges:
+    """The edit's values checked like a roster file line; ValueError (fit for chat) at the
+    first bad one. Whether a GitLab name is already someone else's needs the database, so
+    storage reports that (as `RosterConflict`)."""
+    checks: dict[str, Callable[[str], str | None]] = {
+        "gitlab": check_gitlab,
+        "cluster": check_cluster,
+        "group_id": lambda v: check_group(v, course),
+        "team_id": lambda v: check_team(v, course),
+    }
+    values: RosterChanges = {}
+    for name, check in checks.items():
+        value = getattr(edit, name)
+        if value is not KEEP:
+            values[name] = None if value is None else check(value)
+    if edit.active is not KEEP:
+        values["active"] = edit.active
+    return values
 
 
 @dataclass(frozen=True)

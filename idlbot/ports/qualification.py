@@ -1,11 +1,17 @@
-"""Port for the qualification ledger commands (issue 3): roster, ledger, records.
+"""Ports of the qualification ledger: roster, ledger, staff records, audit trail.
 
-Owned by the qualification work; the SQL implementation is
-``idlbot.storage.ledger.SqlQualification``. Commands see only this Protocol and the
-plain values below, so their tests run on an in-memory fake.
+* `Qualification`: what the chat commands use (`Ports.qualification`), implemented by
+  `idlbot.services.qualification.QualificationService`, which checks the course rules
+  (known assignment, team, valid roster values) and words the refusals for chat.
+* `QualificationStore`: what that service needs from storage
+  (``idlbot.storage.ledger.SqlQualification``). It only stores: a student it does not
+  have is None, a GitLab name another student holds is a `RosterConflict`.
+* `RosterWriter`: what the roster import needs (``SqlRoster``).
 
-Every write takes ``by`` (the acting staff member's Mattermost username) and ``now``
-(from the command's clock): the audit row says who and when, and tests pin the time.
+Commands see only these Protocols and the plain values below, so their tests run on an
+in-memory fake. Every write takes ``by`` (the acting staff member's Mattermost username)
+and ``now`` (from the command's clock): the audit row says who and when, and tests pin
+the time.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Literal, Protocol
 
 from idlbot.domain.ledger import HandInStatus, Outcome, Student, StudentLedger
+from idlbot.domain.roster import KEEP, Keep, RosterChanges, RosterEdit
 
 __all__ = [
     "KEEP",
@@ -24,6 +30,7 @@ __all__ = [
     "Keep",
     "Progress",
     "Qualification",
+    "QualificationStore",
     "RosterCounts",
     "RosterEdit",
     "RosterWriter",
@@ -32,26 +39,6 @@ __all__ = [
 
 UpsertResult = Literal["created", "updated", "unchanged"]
 AuditAction = Literal["override", "present", "group-paper", "roster-edit"]
-
-
-class Keep(Enum):
-    """Marks a field of :class:`RosterEdit` as "leave as it is" (None means "clear it")."""
-
-    KEEP = "keep"
-
-
-KEEP = Keep.KEEP
-
-
-@dataclass(frozen=True)
-class RosterEdit:
-    """A staff edit of one roster entry: only the fields not ``KEEP`` change."""
-
-    gitlab: str | Keep | None = KEEP
-    cluster: str | Keep | None = KEEP
-    group_id: str | Keep | None = KEEP
-    team_id: str | Keep | None = KEEP
-    active: bool | Keep = KEEP
 
 
 @dataclass(frozen=True)
@@ -154,6 +141,62 @@ class Qualification(Protocol):
     ) -> list[AuditEntry]:
         """The audit trail, newest first, optionally for one student and/or assignment."""
         ...
+
+
+class QualificationStore(Protocol):
+    """The qualification tables, as `QualificationService` needs them. Names are looked up
+    normalised (`normalize_username`); ids arrive checked. Writes return None for a
+    student the roster does not have, each with its audit row in the same transaction."""
+
+    async def student(self, mattermost: str) -> Student | None: ...
+
+    async def edit_student(
+        self, mattermost: str, changes: RosterChanges, *, by: str, now: datetime
+    ) -> Student | None:
+        """Apply validated changes (audited); raises `RosterConflict` when the GitLab name
+        belongs to another student (hand-ins would count for both)."""
+        ...
+
+    async def ledger_for(self, mattermost: str) -> StudentLedger | None: ...
+
+    async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]: ...
+
+    async def override(
+        self,
+        mattermost: str,
+        assignment_id: str,
+        status: HandInStatus,
+        *,
+        reason: str,
+        by: str,
+        now: datetime,
+    ) -> AuditEntry | None: ...
+
+    async def present(
+        self,
+        mattermost: str,
+        assignment_id: str,
+        outcome: Outcome,
+        *,
+        note: str | None,
+        by: str,
+        now: datetime,
+    ) -> AuditEntry | None: ...
+
+    async def set_group_paper(
+        self,
+        done: bool,
+        *,
+        team_id: str | None = None,
+        mattermost: str | None = None,
+        reason: str | None = None,
+        by: str,
+        now: datetime,
+    ) -> AuditEntry | None: ...
+
+    async def audit(
+        self, *, mattermost: str | None = None, assignment_id: str | None = None, limit: int = 50
+    ) -> list[AuditEntry]: ...
 
 
 Progress = Callable[[int, int], None]

@@ -11,6 +11,7 @@ import logging
 
 from idlbot.clock import Clock
 from idlbot.domain.ledger import Student
+from idlbot.domain.usernames import normalize_username
 from idlbot.ports.chat import People
 from idlbot.ports.roster import LedgerReader, RosterLookup
 
@@ -72,7 +73,7 @@ class RosterDirectory:
         return await self._id(student) if student is not None else None
 
     async def cluster_account(self, mattermost: str) -> str | None:
-        student = await self._roster.by_mattermost(mattermost.lower())
+        student = await self._roster.by_mattermost(normalize_username(mattermost))
         return student.cluster if student is not None else None
 
     async def group_of(self, user_id: str) -> str | None:

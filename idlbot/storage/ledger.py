@@ -1,4 +1,5 @@
 """The qualification ledger: GitLab facts, staff records and the audit trail, per student.
+(Over 300 lines: the writes and the constant-query reads share one schema and one lookup.)
 
 Writes come from two sides and are kept apart on purpose:
 
@@ -6,7 +7,9 @@ Writes come from two sides and are kept apart on purpose:
   and by the periodic reconciliation with the same events, so both must be idempotent
   and order-independent: the earliest receive time wins, whichever path saw it first.
 * Staff (``override``, ``present``, ``set_group_paper``), each writing its audit row in
-  the same transaction, so no change can exist without its trail.
+  the same transaction, so no change can exist without its trail. The ids arrive
+  checked (``services/qualification.py`` applies the course rules); a student the
+  roster does not have comes back as None, never as a chat message.
 
 Reads (``ledger_for``, ``all_ledgers``) issue a fixed number of statements whatever the
 course size: one per table, filtered by the same student subquery, assembled in Python.
@@ -18,13 +21,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, Select, insert, select
+from sqlalchemy import ColumnElement, Row, Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from idlbot.domain.audit import hand_in_state, override_state, paper_state, presentation_state
 from idlbot.domain.course import Course
-from idlbot.domain.errors import NotFound, UserError
 from idlbot.domain.gitlab import TagPush, WikiCreation
 from idlbot.domain.ledger import (
     HandIn,
@@ -33,9 +36,14 @@ from idlbot.domain.ledger import (
     Presentation,
     Student,
     StudentLedger,
+    WikiKind,
     WikiPost,
+    classify_wiki_page,
+    gitlab_status,
 )
-from idlbot.ports.qualification import AuditEntry, RosterEdit
+from idlbot.domain.roster import RosterChanges
+from idlbot.domain.usernames import normalize_username
+from idlbot.ports.qualification import AuditEntry
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models_qualification import (
     AuditRow,
@@ -48,50 +56,7 @@ from idlbot.storage.models_qualification import (
 )
 from idlbot.storage.roster import SqlRoster, student_from_row
 
-__all__ = ["SqlLedger", "SqlQualification", "classify_wiki_page"]
-
-WikiKind = Literal["blog", "report"]
-
-
-def classify_wiki_page(
-    slug: str, author: str, course: Course, blog_prefix: str
-) -> tuple[WikiKind, str | None] | None:
-    """("blog", None) for ``<blog_prefix>/<author>/…``, ("report", team_id) for a page
-    under a team's ``wiki_prefix``, else None.
-
-    A blog page counts only if its author owns the blog: an instructor creating a
-    skeleton page in alice's blog must not hand alice a post. The team-membership check
-    for reports needs the roster, so it happens in ``record_wiki_creation``.
-    """
-    path = slug.strip("/").lower()
-    who = author.lower()
-    blog = blog_prefix.strip("/").lower() + "/"
-    if path.startswith(blog):
-        owner, _, page = path[len(blog) :].partition("/")
-        return ("blog", None) if owner == who and page else None
-    teams = sorted(course.teams, key=lambda t: len(t.wiki_prefix), reverse=True)
-    for team in teams:
-        prefix = team.wiki_prefix.strip("/").lower() + "/"
-        if path.startswith(prefix) and len(path) > len(prefix):
-            return ("report", team.id)
-    return None
-
-
-def _gitlab_status(at: datetime, due: datetime | None) -> HandInStatus:
-    """On time iff GitLab received the tag no later than the deadline (read time, so a
-    deadline moved in the config applies to pushes already recorded)."""
-    return "on-time" if due is None or at <= due else "late"
-
-
-def _describe(
-    override: Mapping[Any, Any] | None, pushed: Mapping[Any, Any] | None, due: datetime | None
-) -> str | None:
-    if override is not None:
-        return f"{override['status']} (override by @{override['by']})"
-    if pushed is not None:
-        at: datetime = pushed["pushed_at"]
-        return f"{_gitlab_status(at, due)} (gitlab, {at:%Y-%m-%d %H:%M} UTC)"
-    return None
+__all__ = ["SqlLedger", "SqlQualification"]
 
 
 def _entry(row: Mapping[Any, Any], student: str | None) -> AuditEntry:
@@ -115,31 +80,31 @@ async def _audit(conn: AsyncConnection, student: str | None, **values: Any) -> A
     return _entry(row._mapping, student)
 
 
-async def _student_id(conn: AsyncConnection, mattermost: str) -> int:
-    name = mattermost.strip().lower().lstrip("@")
-    found = (await conn.execute(select(StudentRow.id).where(StudentRow.mattermost == name))).scalar()
-    if found is None:
-        raise NotFound(f"@{name} is not on the roster.")
+async def _student_id(conn: AsyncConnection, mattermost: str) -> int | None:
+    name = normalize_username(mattermost)
+    found: int | None = (
+        await conn.execute(select(StudentRow.id).where(StudentRow.mattermost == name))
+    ).scalar()
     return found
 
 
+def _hand_in_state(override: Row[Any] | None, pushed: Row[Any] | None, due: datetime | None) -> str | None:
+    return hand_in_state(
+        None if override is None else (cast(HandInStatus, override.status), override.by),
+        None if pushed is None else pushed.pushed_at,
+        due,
+    )
+
+
 class SqlLedger:
-    """Ledger repository. ``course`` gives deadlines (for on-time vs late when reading)
-    and the known assignment and team ids (to reject typos in staff commands)."""
+    """Ledger repository. ``course`` gives the deadlines (on time vs late is decided when
+    reading, see ``gitlab_status``) and the assignments' order."""
 
     def __init__(self, db: Database, course: Course) -> None:
         self._db = db
         self._course = course
         self._due = {a.id: a.due for a in course.assignments}
         self._order = {a.id: n for n, a in enumerate(course.assignments)}
-
-    def _assignment(self, assignment_id: str) -> str:
-        aid = assignment_id.strip().lower()
-        if aid not in self._due:
-            raise UserError(
-                f"Unknown assignment {assignment_id!r} (known: {', '.join(self._due) or 'none'})."
-            )
-        return aid
 
     # --- GitLab side ----------------------------------------------------------------
 
@@ -157,7 +122,7 @@ class SqlLedger:
         if push.deleted:
             return 0
         aid = assignment_id or push.tag
-        names = {m.lower() for m in members}
+        names = {normalize_username(m) for m in members}
         changed = 0
         async with transaction(self._db) as conn:
             ids = (await conn.execute(select(StudentRow.id).where(StudentRow.gitlab.in_(names)))).scalars()
@@ -167,7 +132,7 @@ class SqlLedger:
                     assignment_id=aid,
                     repo_path=push.repo_path,
                     pushed_at=push.pushed_at,
-                    pusher=push.pusher.lower(),
+                    pusher=normalize_username(push.pusher),
                 )
                 stmt = ins.on_conflict_do_update(
                     index_elements=["student_id", "assignment_id"],
@@ -188,7 +153,8 @@ class SqlLedger:
         if kind is None:
             return False
         what, team_id = kind
-        cond = [StudentRow.gitlab == creation.author.lower()]
+        author = normalize_username(creation.author)
+        cond = [StudentRow.gitlab == author]
         if team_id is not None:
             cond.append(StudentRow.team_id == team_id)
         async with transaction(self._db) as conn:
@@ -200,7 +166,7 @@ class SqlLedger:
                 slug=creation.slug.strip("/"),
                 student_id=student_id,
                 team_id=team_id,
-                author=creation.author.lower(),
+                author=author,
                 created_at=creation.created_at,
             )
             stmt = ins.on_conflict_do_update(
@@ -221,11 +187,13 @@ class SqlLedger:
         reason: str,
         by: str,
         now: datetime,
-    ) -> AuditEntry:
+    ) -> AuditEntry | None:
         """Set a hand-in's status by hand (wins over GitLab), with its audit row."""
-        aid = self._assignment(assignment_id)
+        aid = assignment_id.strip().lower()
         async with transaction(self._db) as conn:
             sid = await _student_id(conn, mattermost)
+            if sid is None:
+                return None
             key = (OverrideRow.student_id == sid, OverrideRow.assignment_id == aid)
             old = (await conn.execute(select(OverrideRow.__table__).where(*key))).first()
             hand = (
@@ -235,7 +203,7 @@ class SqlLedger:
                     )
                 )
             ).first()
-            before = _describe(old._mapping if old else None, hand._mapping if hand else None, self._due[aid])
+            before = _hand_in_state(old, hand, self._due.get(aid))
             values = {"status": status, "reason": reason, "by": by, "at": now}
             stmt = insert_for(conn, OverrideRow.__table__).values(student_id=sid, assignment_id=aid, **values)
             await conn.execute(
@@ -243,14 +211,14 @@ class SqlLedger:
             )
             return await _audit(
                 conn,
-                mattermost.lower().lstrip("@"),
+                normalize_username(mattermost),
                 at=now,
                 actor=by,
                 action="override",
                 student_id=sid,
                 assignment_id=aid,
                 before=before,
-                after=f"{status} (override by @{by})",
+                after=override_state(status, by),
                 reason=reason,
             )
 
@@ -263,11 +231,13 @@ class SqlLedger:
         note: str | None,
         by: str,
         now: datetime,
-    ) -> AuditEntry:
+    ) -> AuditEntry | None:
         """Record (or correct) a presentation outcome, with its audit row."""
-        aid = self._assignment(assignment_id)
+        aid = assignment_id.strip().lower()
         async with transaction(self._db) as conn:
             sid = await _student_id(conn, mattermost)
+            if sid is None:
+                return None
             cond = (PresentationRow.student_id == sid, PresentationRow.assignment_id == aid)
             old = (
                 await conn.execute(select(PresentationRow.outcome, PresentationRow.by).where(*cond))
@@ -281,14 +251,14 @@ class SqlLedger:
             )
             return await _audit(
                 conn,
-                mattermost.lower().lstrip("@"),
+                normalize_username(mattermost),
                 at=now,
                 actor=by,
                 action="present",
                 student_id=sid,
                 assignment_id=aid,
-                before=None if old is None else f"{old.outcome} (by @{old.by})",
-                after=f"{outcome} (by @{by})",
+                before=None if old is None else presentation_state(old.outcome, old.by),
+                after=presentation_state(outcome, by),
                 reason=note,
             )
 
@@ -301,31 +271,29 @@ class SqlLedger:
         reason: str | None = None,
         by: str,
         now: datetime,
-    ) -> AuditEntry:
-        """Mark the group paper for a team or for one student, with its audit row."""
-        if (team_id is None) == (mattermost is None):
-            raise UserError("Give either a team or a student for the group paper.")
-        if team_id is not None and team_id not in {t.id for t in self._course.teams}:
-            raise UserError(f"Unknown team {team_id!r}.")
+    ) -> AuditEntry | None:
+        """Mark the group paper for a team (``team_id``) or for one student
+        (``mattermost``, which wins over the team's), with its audit row."""
         async with transaction(self._db) as conn:
             sid = None if mattermost is None else await _student_id(conn, mattermost)
+            if mattermost is not None and sid is None:
+                return None
             subject = GroupPaperRow.team_id == team_id if sid is None else GroupPaperRow.student_id == sid
             old = (await conn.execute(select(GroupPaperRow.done).where(subject))).scalar()
             values = {"done": done, "by": by, "at": now}
             stmt = insert_for(conn, GroupPaperRow.__table__).values(team_id=team_id, student_id=sid, **values)
             conflict = ["team_id"] if sid is None else ["student_id"]
             await conn.execute(stmt.on_conflict_do_update(index_elements=conflict, set_=values))
-            word = {True: "counts", False: "does not count", None: None}
             return await _audit(
                 conn,
-                None if mattermost is None else mattermost.lower().lstrip("@"),
+                None if mattermost is None else normalize_username(mattermost),
                 at=now,
                 actor=by,
                 action="group-paper",
                 student_id=sid,
                 team_id=team_id,
-                before=word[old],
-                after=word[done],
+                before=paper_state(old),
+                after=paper_state(done),
                 reason=reason,
             )
 
@@ -340,7 +308,7 @@ class SqlLedger:
             .limit(limit)
         )
         if mattermost is not None:
-            stmt = stmt.where(StudentRow.mattermost == mattermost.strip().lower().lstrip("@"))
+            stmt = stmt.where(StudentRow.mattermost == normalize_username(mattermost))
         if assignment_id is not None:
             stmt = stmt.where(AuditRow.assignment_id == assignment_id.strip().lower())
         async with transaction(self._db) as conn:
@@ -351,8 +319,7 @@ class SqlLedger:
 
     async def ledger_for(self, mattermost: str) -> StudentLedger | None:
         """One student's ledger in six statements (students + one per record table)."""
-        name = mattermost.strip().lower().lstrip("@")
-        found = await self._ledgers(StudentRow.mattermost == name)
+        found = await self._ledgers(StudentRow.mattermost == normalize_username(mattermost))
         return found[0] if found else None
 
     async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
@@ -419,7 +386,7 @@ class SqlLedger:
                     )
                 )
             elif p is not None:
-                status = _gitlab_status(p["pushed_at"], self._due.get(aid))
+                status = gitlab_status(p["pushed_at"], self._due.get(aid))
                 hand_ins.append(
                     HandIn(aid, status, p["pushed_at"], "gitlab", by=p["pusher"], repo_path=p["repo_path"])
                 )
@@ -438,7 +405,8 @@ class SqlLedger:
 
 
 class SqlQualification(SqlLedger):
-    """The ``Qualification`` port on SQL: the ledger plus roster lookup and edit."""
+    """The ``QualificationStore`` on SQL: the ledger plus roster lookup and edit.
+    ``QualificationService`` puts the course rules in front of it for chat."""
 
     def __init__(self, db: Database, course: Course) -> None:
         super().__init__(db, course)
@@ -447,8 +415,10 @@ class SqlQualification(SqlLedger):
     async def student(self, mattermost: str) -> Student | None:
         return await self._roster.by_mattermost(mattermost)
 
-    async def edit_student(self, mattermost: str, edit: RosterEdit, *, by: str, now: datetime) -> Student:
-        return await self._roster.edit(mattermost, edit, course=self._course, by=by, now=now)
+    async def edit_student(
+        self, mattermost: str, changes: RosterChanges, *, by: str, now: datetime
+    ) -> Student | None:
+        return await self._roster.edit(mattermost, changes, by=by, now=now)
 
     async def audit(
         self, *, mattermost: str | None = None, assignment_id: str | None = None, limit: int = 50
@@ -457,6 +427,6 @@ class SqlQualification(SqlLedger):
 
 
 if TYPE_CHECKING:
-    from idlbot.ports.qualification import Qualification
+    from idlbot.ports.qualification import QualificationStore
 
-    _PORT_CHECK: type[Qualification] = SqlQualification  # mypy: the class satisfies the port
+    _PORT_CHECK: type[QualificationStore] = SqlQualification  # mypy: the class satisfies the port

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from idlbot.domain.course import Course
-from idlbot.domain.errors import NotFound, UserError
+from idlbot.domain.audit import roster_state
 from idlbot.domain.ledger import Student
-from idlbot.domain.roster import RosterConflict, check_cluster, check_gitlab, check_group, check_team
-from idlbot.ports.qualification import KEEP, Progress, RosterCounts, RosterEdit, UpsertResult
+from idlbot.domain.roster import RosterChanges, RosterConflict
+from idlbot.domain.usernames import normalize_username
+from idlbot.ports.qualification import Progress, RosterCounts, UpsertResult
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage.models_qualification import AuditRow, StudentRow
 
@@ -144,7 +144,7 @@ class SqlRoster:
         stmt = (
             update(StudentRow)
             .where(
-                StudentRow.mattermost == mattermost.lower(),
+                StudentRow.mattermost == normalize_username(mattermost),
                 StudentRow.mattermost_id.is_distinct_from(user_id),
             )
             .values(mattermost_id=user_id, updated_at=now)
@@ -155,7 +155,7 @@ class SqlRoster:
 
     async def _one(self, column: Any, value: str) -> Student | None:
         async with transaction(self._db) as conn:
-            row = (await conn.execute(select(_T).where(column == value.strip().lower().lstrip("@")))).first()
+            row = (await conn.execute(select(_T).where(column == normalize_username(value)))).first()
         return None if row is None else student_from_row(row)
 
     async def by_mattermost(self, username: str) -> Student | None:
@@ -169,7 +169,7 @@ class SqlRoster:
 
     async def is_active(self, mattermost: str) -> bool | None:
         """None for an unknown student."""
-        stmt = select(StudentRow.active).where(StudentRow.mattermost == mattermost.lower())
+        stmt = select(StudentRow.active).where(StudentRow.mattermost == normalize_username(mattermost))
         async with transaction(self._db) as conn:
             return (await conn.execute(stmt)).scalar_one_or_none()
 
@@ -184,34 +184,23 @@ class SqlRoster:
             return [student_from_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def edit(
-        self, mattermost: str, edit: RosterEdit, *, course: Course | None, by: str, now: datetime
-    ) -> Student:
-        """Change one entry from chat, with an audit row in the same transaction.
-
-        Values are checked like a roster file line; a GitLab name another student has
-        is refused (hand-ins would go to both), as is an unknown group or team."""
-        name = mattermost.strip().lower().lstrip("@")
-        try:
-            wanted = _edit_values(edit, course)
-        except ValueError as err:
-            raise UserError(str(err)) from None
+        self, mattermost: str, changes: RosterChanges, *, by: str, now: datetime
+    ) -> Student | None:
+        """Apply checked ``changes`` to one entry, with an audit row in the same
+        transaction; None if the roster has no such student. A GitLab name another
+        student has raises RosterConflict: hand-ins would count for both."""
+        name = normalize_username(mattermost)
         async with transaction(self._db) as conn:
             row = (await conn.execute(select(_T).where(StudentRow.mattermost == name))).first()
             if row is None:
-                raise NotFound(f"@{name} is not on the roster.")
+                return None
             old = row._mapping
-            changes = {k: v for k, v in wanted.items() if old[k] != v}
-            if not changes:
+            changed = {k: v for k, v in changes.items() if old[k] != v}
+            if not changed:
                 return student_from_row(old)
-            if changes.get("gitlab") is not None:
-                holder = (
-                    await conn.execute(
-                        select(StudentRow.mattermost).where(StudentRow.gitlab == changes["gitlab"])
-                    )
-                ).scalar()
-                if holder is not None:
-                    raise UserError(f"GitLab username {changes['gitlab']!r} already belongs to @{holder}.")
-            stmt = update(StudentRow).where(StudentRow.id == old["id"]).values(**changes, updated_at=now)
+            if changed.get("gitlab") is not None:
+                await _check_gitlab_clashes(conn, {name: str(changed["gitlab"])})
+            stmt = update(StudentRow).where(StudentRow.id == old["id"]).values(**changed, updated_at=now)
             await conn.execute(stmt)
             await conn.execute(
                 insert(AuditRow).values(
@@ -219,30 +208,9 @@ class SqlRoster:
                     actor=by,
                     action="roster-edit",
                     student_id=old["id"],
-                    before=_describe({k: old[k] for k in changes}),
-                    after=_describe(changes),
+                    before=roster_state({k: old[k] for k in changed}),
+                    after=roster_state(changed),
                 )
             )
             new = (await conn.execute(select(_T).where(StudentRow.id == old["id"]))).one()
         return student_from_row(new)
-
-
-def _edit_values(edit: RosterEdit, course: Course | None) -> dict[str, Any]:
-    checks: dict[str, Any] = {
-        "gitlab": check_gitlab,
-        "cluster": check_cluster,
-        "group_id": lambda v: check_group(v, course),
-        "team_id": lambda v: check_team(v, course),
-    }
-    values: dict[str, Any] = {}
-    for field, check in checks.items():
-        value = getattr(edit, field)
-        if value is not KEEP:
-            values[field] = None if value is None else check(value)
-    if edit.active is not KEEP:
-        values["active"] = edit.active
-    return values
-
-
-def _describe(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={'-' if v is None else v}" for k, v in sorted(values.items()))

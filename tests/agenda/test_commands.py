@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from idlbot.clock import FakeClock
 from idlbot.commands import agenda as agenda_commands
-from idlbot.commands.context import Context, User
+from idlbot.commands.context import Context, Ports, User
 from idlbot.commands.registry import Registry
 from idlbot.config import Settings
 from idlbot.devtools.sim.gitlab import GitLabSim
 from idlbot.domain.roles import Role
-from idlbot.ports.agenda import Agenda
-from idlbot.ports.health import HealthSnapshot
 from tests.agenda.conftest import BERLIN, COURSE, CUTOFF, Rig, file_questions
-
-
-@dataclass(frozen=True)
-class AgendaContext(Context):
-    """Context with the `agenda` slot the lead adds to the real one."""
-
-    agenda: Agenda | None = None
-
-
-class NoHealth:
-    async def snapshot(self) -> HealthSnapshot:
-        raise AssertionError("not used")
 
 
 def ctx_for(rig: Rig | None, settings: Settings, clock: FakeClock, role: Role) -> Context:
     user = User(id=f"id-{role.name}", username=role.name.lower(), role=role, tz=BERLIN)
-    return AgendaContext(user=user, channel_id="chan", via="slash", clock=clock, course=settings.course,
-                         health=NoHealth(), agenda=rig.service if rig else None)  # fmt: skip
+    return Context(user=user, channel_id="chan", via="slash", clock=clock, course=settings.course,
+                   ports=Ports(agenda=rig.service if rig else None))  # fmt: skip
 
 
 async def test_students_see_the_ranking_instructors_run_the_rest(
@@ -69,4 +54,4 @@ async def test_students_see_the_ranking_instructors_run_the_rest(
 async def test_without_the_port_the_command_says_so(settings: Settings, clock: FakeClock) -> None:
     registry = Registry([agenda_commands.group])
     reply = await registry.run(ctx_for(None, settings, clock, Role.STUDENT), "agenda")
-    assert "not set up" in reply.text
+    assert reply.text == "`/idl agenda` is not set up on this bot: it needs GitLab."

@@ -1,11 +1,11 @@
-"""Fixtures for issue #6: real SQL stores and outbox (SQLite and PostgreSQL via `db_url`),
-a fake clock, an in-memory Slurm for the state machine, and a Context with the two new
-slots (the lead adds them to `Context`; until then a subclass carries them)."""
+"""Fixtures for announcements and maintenance: real SQL stores and outbox (SQLite and
+PostgreSQL via `db_url`), a fake clock, an in-memory Slurm for the state machine, and a
+Context whose ports carry the two services."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
-from idlbot.commands.context import Context, User
+from idlbot.commands.context import Context, Ports, User
 from idlbot.config import Settings, load
 from idlbot.domain.jobs import JobRecord, NodeInfo, Reservation, ReservationConflict
 from idlbot.domain.roles import Role
-from idlbot.ports.announce import Announcements, Maintenance
 from idlbot.services.announcements import AnnouncementService
 from idlbot.services.maintenance import MaintenanceService
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
@@ -32,12 +31,6 @@ from tests.slurm.conftest import cluster, slurm_up, workdir  # noqa: F401 - fixt
 ROOT = Path(__file__).resolve().parents[2]
 BERLIN = ZoneInfo("Europe/Berlin")
 SECRET = b"test-action-secret"
-
-
-@dataclass(frozen=True)
-class AnnounceContext(Context):
-    announcements: Announcements | None = None
-    maintenance: Maintenance | None = None
 
 
 class FakeSlurm:
@@ -138,18 +131,16 @@ async def stack(engine: AsyncEngine, settings: Settings, slurm: FakeSlurm) -> As
     yield Stack(engine, outbox, service, maint)
 
 
-MakeCtx = Callable[..., AnnounceContext]
+MakeCtx = Callable[..., Context]
 
 
 @pytest.fixture
 def make_ctx(settings: Settings, clock: FakeClock, stack: Stack) -> MakeCtx:
-    def make(username: str = "sstober", role: Role = Role.INSTRUCTOR) -> AnnounceContext:
+    def make(username: str = "sstober", role: Role = Role.INSTRUCTOR) -> Context:
         user = User(id=f"id-{username}", username=username, role=role, tz=BERLIN)
-        base = AnnounceContext(
-            user=user, channel_id="chan1", via="slash", clock=clock, course=settings.course,
-            health=FakeHealth(), outbox=stack.outbox,
-            announcements=stack.announcements, maintenance=stack.maintenance,
-        )  # fmt: skip
-        return replace(base)
+        ports = Ports(health=FakeHealth(), outbox=stack.outbox,
+                      announcements=stack.announcements, maintenance=stack.maintenance)  # fmt: skip
+        return Context(user=user, channel_id="chan1", via="slash", clock=clock, course=settings.course,
+                       ports=ports)  # fmt: skip
 
     return make

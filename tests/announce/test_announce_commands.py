@@ -1,5 +1,5 @@
 """`/idl announce` and `/idl maintenance` through the registry, with the real SQL stores
-and outbox; the confirm button through the aiohttp handler (issue #6)."""
+and outbox; the confirm button through the aiohttp handler."""
 
 from __future__ import annotations
 
@@ -146,5 +146,5 @@ async def test_examples_do_not_crash(make_ctx: MakeCtx) -> None:
     for command in REGISTRY.commands():
         assert command.summary.endswith(".") and command.usage.split()[0] == command.name
         for example in command.examples:
-            reply = await REGISTRY.run(make_ctx(), example)
+            reply = await REGISTRY.run(make_ctx(), example.text)
             assert "Something broke" not in reply.text, (example, reply.text)

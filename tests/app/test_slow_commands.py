@@ -17,7 +17,7 @@ from idlbot.adapters.mattermost.payloads import parse_user
 from idlbot.adapters.mattermost.rest import MattermostChat
 from idlbot.adapters.mattermost.setup import command_spec
 from idlbot.clock import SystemClock
-from idlbot.commands.context import Context
+from idlbot.commands.context import Context, Ports
 from idlbot.commands.dispatch import Dispatcher
 from idlbot.commands.registry import CommandGroup, Registry
 from idlbot.commands.reply import Reply
@@ -31,13 +31,15 @@ from tests.app.conftest import Harness, eventually, make_harness
 group = CommandGroup("Test")
 
 
-@group.command("slowpoke", summary="Slow on purpose.", usage="slowpoke", examples={"slowpoke": ""}, slow=True)
+@group.command(
+    "slowpoke", summary="Slow on purpose.", usage="slowpoke", examples={"slowpoke": "done slowly"}, slow=True
+)
 async def slowpoke(ctx: Context, args: str) -> Reply:
     await asyncio.sleep(0.2)
     return Reply.private("done slowly")
 
 
-@group.command("dawdle", summary="Overruns the budget.", usage="dawdle", examples={"dawdle": ""})
+@group.command("dawdle", summary="Overruns the budget.", usage="dawdle", examples={"dawdle": "done late"})
 async def dawdle(ctx: Context, args: str) -> Reply:
     await asyncio.sleep(0.5)
     return Reply.private("done late")
@@ -64,7 +66,7 @@ async def world(db_url: str) -> AsyncIterator[tuple[Harness, WebDeps]]:
         instructors=("sstober",),
         tutors=(),
         clock=SystemClock(),
-        health=NoHealth(),
+        ports=Ports(),
     )
     deps = WebDeps(
         dispatcher=dispatcher,

@@ -1,4 +1,5 @@
-"""Command-level fixtures: the registry with real SQL ports on a SQLite file and a fake clock."""
+"""Command-level fixtures: the registry with real SQL ports on a SQLite file and a fake clock;
+the fakes of the other ports come from `tests/support/fakes.py`."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from idlbot.adapters.chart import MatplotlibChart
 from idlbot.clock import FakeClock
 from idlbot.commands import build_registry
-from idlbot.commands.context import Context, User, Via
-from idlbot.commands.dispatch import CommandPorts
+from idlbot.commands.context import Context, Ports, User, Via
 from idlbot.commands.registry import Registry
 from idlbot.config import Settings, load
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
-from idlbot.ports.health import HealthSnapshot
+from idlbot.services.qualification import QualificationService
 from idlbot.services.reminder_firing import FireDeps
 from idlbot.services.reminders import ReminderRunner, ReminderService
 from idlbot.storage.db import create_engine, sessionmaker, upgrade
@@ -25,35 +26,13 @@ from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.roster import SqlRoster
+from tests.support.fakes import FakeHealth, FakePeople
+
+__all__ = ["ENV", "FakeHealth", "FakePeople", "MakeCtx"]
 
 ROOT = Path(__file__).resolve().parents[2]
 BERLIN = ZoneInfo("Europe/Berlin")
 ENV = {"IDLBOT_MATTERMOST_TOKEN": "bot-token-for-tests", "IDLBOT_SLASH_TOKEN": "slash-token-for-tests"}
-
-
-class FakeHealth:
-    def __init__(self) -> None:
-        self.snap = HealthSnapshot(
-            websocket_state="connected",
-            websocket_connected=True,
-            reconnects=2,
-            database_ok=True,
-            schema_revision="0001",
-            schema_head="0001",
-            outbox_backlog=3,
-            oldest_pending=datetime(2018, 10, 22, 6, 59, tzinfo=ZoneInfo("UTC")),
-            last_errors=[("reply:abc", "503 server error")],
-            version="0.1.0",
-            started_at=datetime(2018, 10, 21, 7, 0, tzinfo=ZoneInfo("UTC")),
-        )
-
-    async def snapshot(self) -> HealthSnapshot:
-        return self.snap
-
-
-class FakePeople:
-    async def user_id(self, username: str) -> str | None:
-        return f"id-{username.removeprefix('@')}"
 
 
 async def _channel(name: str) -> str | None:
@@ -76,7 +55,7 @@ def registry() -> Registry:
 
 
 @pytest.fixture
-async def ports(tmp_path: Path, settings: Settings, clock: FakeClock) -> AsyncIterator[CommandPorts]:
+async def ports(tmp_path: Path, settings: Settings, clock: FakeClock) -> AsyncIterator[Ports]:
     """Real SQL ports on a migrated SQLite file; the roster has alice (g1) and bob (g2)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'commands.db'}"
     await upgrade(url)
@@ -90,11 +69,13 @@ async def ports(tmp_path: Path, settings: Settings, clock: FakeClock) -> AsyncIt
     store = SqlReminderStore(sessions)
     deps = FireDeps(store=store, outbox=outbox, channels=settings.mattermost.channels, channel_id=_channel)
     runner = ReminderRunner(deps, settings.course, settings.reminders)
-    yield CommandPorts(
+    yield Ports(
+        health=FakeHealth(),
         outbox=outbox,
-        qualification=SqlQualification(sessions, settings.course),
+        qualification=QualificationService(SqlQualification(sessions, settings.course), settings.course),
         reminders=ReminderService(store, runner, calendar_base_url="http://127.0.0.1:9"),
         people=FakePeople(),
+        chart=MatplotlibChart(),
     )
     await engine.dispose()
 
@@ -103,7 +84,7 @@ MakeCtx = Callable[..., Context]
 
 
 @pytest.fixture
-def make_ctx(settings: Settings, clock: FakeClock, ports: CommandPorts) -> MakeCtx:
+def make_ctx(settings: Settings, clock: FakeClock, ports: Ports) -> MakeCtx:
     def make(
         username: str = "alice", role: Role = Role.STUDENT, tz: str = "Europe/Berlin", via: Via = "slash"
     ) -> Context:
@@ -114,11 +95,7 @@ def make_ctx(settings: Settings, clock: FakeClock, ports: CommandPorts) -> MakeC
             via=via,
             clock=clock,
             course=settings.course,
-            health=FakeHealth(),
-            outbox=ports.outbox,
-            qualification=ports.qualification,
-            reminders=ports.reminders,
-            people=ports.people,
+            ports=ports,
             instructors=settings.roles.instructors,
         )
 

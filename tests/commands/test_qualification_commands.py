@@ -1,18 +1,18 @@
-"""status, record, present, overview, export, roster, audit on real SQL ports (issue #3)."""
+"""status, record, present, overview, export, roster, audit on real SQL ports."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from idlbot.clock import FakeClock
-from idlbot.commands.dispatch import CommandPorts
+from idlbot.commands.context import Ports
 from idlbot.commands.registry import Registry
 from idlbot.domain.roles import Role
 from idlbot.storage.outbox import OutboxItem, SqlOutbox
 from tests.commands.conftest import MakeCtx
 
 
-async def pending(ports: CommandPorts, clock: FakeClock) -> list[OutboxItem]:
+async def pending(ports: Ports, clock: FakeClock) -> list[OutboxItem]:
     assert isinstance(ports.outbox, SqlOutbox)
     return await ports.outbox.claim_due(clock.now() + timedelta(days=1), limit=100)
 
@@ -49,7 +49,7 @@ async def test_record_override_is_audited_and_shown(registry: Registry, make_ctx
 
 
 async def test_failed_presentations_tell_the_student_and_then_the_instructors(
-    registry: Registry, make_ctx: MakeCtx, ports: CommandPorts, clock: FakeClock
+    registry: Registry, make_ctx: MakeCtx, ports: Ports, clock: FakeClock
 ) -> None:
     tutor = make_ctx("tutor1", Role.TUTOR)
     first = await registry.run(tutor, 'present a01 @alice fail --note "could not explain the loss"')
@@ -70,7 +70,7 @@ async def test_failed_presentations_tell_the_student_and_then_the_instructors(
 
 
 async def test_overview_and_export_go_to_the_staff_dm_with_files(
-    registry: Registry, make_ctx: MakeCtx, ports: CommandPorts, clock: FakeClock
+    registry: Registry, make_ctx: MakeCtx, ports: Ports, clock: FakeClock
 ) -> None:
     reply = await registry.run(make_ctx("tutor1", Role.TUTOR), "overview")
     assert "exercise group g1 (1 students)" in reply.text
@@ -94,4 +94,5 @@ async def test_roster_edit_from_chat(registry: Registry, make_ctx: MakeCtx) -> N
     assert changed.text == "@alice: GitLab alice-gl, cluster alice1, group g2, team lyrics-a."
     tutor = make_ctx("tutor1", Role.TUTOR)
     assert "not in an exercise group you tutor" in (await registry.run(tutor, "roster @alice")).text
-    assert "use gitlab=" in (await registry.run(staff, "roster @bob colour=blue")).text
+    bad = (await registry.run(staff, "roster @bob colour=blue")).text
+    assert bad.startswith("Usage: `/idl roster @student [gitlab=… cluster=…") and "`colour=blue`" in bad

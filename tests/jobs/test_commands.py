@@ -1,4 +1,4 @@
-"""`/idl jobs` and `/idl notify jobs ...` with an in-memory Jobs port (issue 6)."""
+"""`/idl jobs` and `/idl notify jobs ...` with an in-memory Jobs port."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from idlbot.clock import FakeClock
 from idlbot.commands import jobs as jobs_commands
-from idlbot.commands.context import Context, User
+from idlbot.commands.context import Context, Ports, User
 from idlbot.commands.registry import Registry
 from idlbot.domain.jobs import JobRecord
 from idlbot.domain.roles import Role
@@ -42,23 +42,11 @@ class FakeJobs:
         ]
 
 
-@dataclass(frozen=True)
-class JobsContext(Context):
-    """Context plus the slot the lead adds to Context (`jobs: Jobs | None = None`)."""
-
-    jobs: Jobs | None = None
-
-
-class NoHealth:
-    async def snapshot(self) -> object:
-        raise AssertionError("not used")
-
-
 def ctx(port: Jobs | None, username: str = "alice") -> Context:
     user = User(id=f"id-{username}", username=username, role=Role.STUDENT, tz=ZoneInfo("UTC"))
-    return JobsContext(
+    return Context(
         user=user, channel_id="c", via="slash", clock=FakeClock(T0 + timedelta(hours=1)),
-        course=None, health=NoHealth(), jobs=port,  # type: ignore[arg-type]
+        course=None, ports=Ports(jobs=port),  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -95,14 +83,15 @@ async def test_notify_sets_and_shows_the_mode(registry: Registry) -> None:
 
 async def test_without_cluster_account_or_port_the_user_is_told(registry: Registry) -> None:
     assert "cluster account" in (await registry.run(ctx(FakeJobs(), "zed"), "jobs")).text
-    assert "not set up" in (await registry.run(ctx(None), "jobs")).text
+    unset = "`/idl jobs` is not set up on this bot: it needs Slurm."
+    assert (await registry.run(ctx(None), "jobs")).text == unset
 
 
 async def test_every_example_runs(registry: Registry) -> None:
     for command in registry.commands():
         assert command.summary.endswith(".") and command.examples
         for example in command.examples:
-            assert "Something broke" not in (await registry.run(ctx(FakeJobs()), example)).text
+            assert "Something broke" not in (await registry.run(ctx(FakeJobs()), example.text)).text
 
 
 async def test_desk_puts_queued_jobs_first_then_newest_ended() -> None:

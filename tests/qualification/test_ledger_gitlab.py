@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.domain.gitlab import TagPush, WikiCreation
 from idlbot.domain.ledger import HandIn, Student, WikiPost
-from idlbot.storage.ledger import SqlLedger, classify_wiki_page
+from idlbot.storage.ledger import SqlLedger
 from idlbot.storage.roster import SqlRoster
 from tests.qualification.support import T0, at, course
 
@@ -66,18 +66,6 @@ async def test_late_is_decided_at_read_time_from_due(engine: AsyncEngine) -> Non
 async def test_members_not_on_roster_are_skipped(engine: AsyncEngine) -> None:
     ledger = await _setup(engine)
     assert await ledger.record_tag_push(_push("a01", 0), ["stranger", "dave"]) == 1
-
-
-def test_classify_wiki_page() -> None:
-    c = course()
-    assert classify_wiki_page("blog/alice/week-1", "alice", c, "blog") == ("blog", None)
-    assert classify_wiki_page("Blog/Alice/Week-1", "ALICE", c, "blog") == ("blog", None)
-    assert classify_wiki_page("blog/alice/week-1", "tutor1", c, "blog") is None  # not the owner
-    assert classify_wiki_page("blog/alice", "alice", c, "blog") is None  # the blog's index page
-    assert classify_wiki_page("posts/alice/x", "alice", c, "posts/") == ("blog", None)
-    assert classify_wiki_page("teams/lyrics-a/sprint-1", "bob", c, "blog") == ("report", "lyrics-a")
-    assert classify_wiki_page("teams/lyrics-a", "bob", c, "blog") is None
-    assert classify_wiki_page("home", "bob", c, "blog") is None
 
 
 async def test_blog_posts_and_team_reports(engine: AsyncEngine) -> None:

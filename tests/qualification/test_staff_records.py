@@ -1,4 +1,5 @@
-"""Staff records (override, present, group paper, roster edit), each with its audit row."""
+"""Staff records (override, present, group paper, roster edit), each with its audit row:
+the SQL store behind the service that applies the course rules, as the commands get it."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from idlbot.domain.errors import NotFound, UserError
 from idlbot.domain.gitlab import TagPush
 from idlbot.domain.ledger import HandIn, Presentation, Student
+from idlbot.domain.roster import RosterConflict
 from idlbot.ports.qualification import RosterEdit
+from idlbot.services.qualification import QualificationService
 from idlbot.storage.db import sessionmaker
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.roster import SqlRoster
 from tests.qualification.support import T0, at, course
 
 
-async def _q(engine: AsyncEngine) -> SqlQualification:
+async def _store(engine: AsyncEngine) -> SqlQualification:
     students = [
         Student("alice", gitlab="alice", group_id="g1", team_id="lyrics-a"),
         Student("bob", gitlab="bob", group_id="g1", team_id="lyrics-a"),
@@ -24,9 +27,14 @@ async def _q(engine: AsyncEngine) -> SqlQualification:
     return SqlQualification(sessionmaker(engine), course())
 
 
+async def _q(engine: AsyncEngine) -> QualificationService:
+    return QualificationService(await _store(engine), course())
+
+
 async def test_override_wins_and_is_audited(engine: AsyncEngine) -> None:
-    q = await _q(engine)
-    await q.record_tag_push(TagPush(1, "idl2018/a/x", "a01", at(13 * 60), "alice"), ["alice"])  # late
+    store = await _store(engine)
+    q = QualificationService(store, course())
+    await store.record_tag_push(TagPush(1, "idl2018/a/x", "a01", at(13 * 60), "alice"), ["alice"])  # late
     first = await q.override("@Alice", "A01", "excused", reason="sick note", by="stober", now=at(2000))
     assert (first.action, first.student, first.assignment_id) == ("override", "alice", "a01")
     assert first.before == "late (gitlab, 2018-10-16 23:00 UTC)"
@@ -126,3 +134,17 @@ async def test_edit_one_roster_entry(engine: AsyncEngine) -> None:
         ("bob", "roster-edit", "active=True", "active=False"),
         ("alice", "roster-edit", "cluster=-, group_id=g1", "cluster=alice7, group_id=g2"),
     ]
+
+
+async def test_the_store_only_stores(engine: AsyncEngine) -> None:
+    """Course rules are the service's: the store says "no such student" with None and
+    "that GitLab name is taken" with RosterConflict, never with a chat message."""
+    store = await _store(engine)
+    assert await store.override("zoe", "a01", "excused", reason="x", by="stober", now=T0) is None
+    assert await store.present("@Zoe", "a01", "ok", note=None, by="tutor1", now=T0) is None
+    assert await store.set_group_paper(True, mattermost="zoe", by="stober", now=T0) is None
+    assert await store.edit_student("zoe", {"cluster": "z1"}, by="stober", now=T0) is None
+    with pytest.raises(RosterConflict) as conflict:
+        await store.edit_student("alice", {"gitlab": "bob"}, by="stober", now=T0)
+    assert conflict.value.clashes == {"alice": "GitLab username 'bob' already belongs to @bob"}
+    assert await store.audit() == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 import sys
 
-from idlbot.adapters.chart import overview_png
+from idlbot.adapters.chart import MatplotlibChart, overview_png
 from idlbot.domain.overview import build_overview
 from tests.unit.test_overview import COURSE, NOW, synthetic
 
@@ -37,3 +37,9 @@ def test_empty_overview_still_renders() -> None:
     png = overview_png(build_overview([], COURSE, now=NOW), title="Group 3")
     assert png.startswith(PNG)
     assert _size(png) == (640, 300)
+
+
+async def test_the_port_draws_the_same_png_off_the_event_loop() -> None:
+    ov = build_overview(synthetic(30, COURSE), COURSE, now=NOW)
+    chart = MatplotlibChart()
+    assert await chart.render(ov, title="Group 1") == overview_png(ov, title="Group 1")

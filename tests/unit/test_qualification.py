@@ -1,4 +1,4 @@
-"""domain/qualification: the rule engine over the boundary cases of issue #3.
+"""domain/qualification: the rule engine over the boundary cases of the course rules.
 
 Each row: assignments in the course, quota, the grade sheet (see `ledger()`), how many
 are due at `now`, then (on_time, due, required, remaining, can_miss, fails), the
@@ -211,6 +211,7 @@ def test_fails(sheet: str, limit: int, verdict: str, summary: str, reason: str |
     rule = s.rule("presentations")
     assert (rule.verdict, rule.summary) == (verdict, summary)
     assert (reason in s.risk_reasons) if reason else not s.at_risk
+    assert s.excluded is (verdict == "failed")
     if verdict == "failed":
         assert s.qualified == "no"
         assert s.severity == 3

@@ -36,6 +36,7 @@ from mattermostautodriver.exceptions import (
 from idlbot.adapters.mattermost.payloads import MalformedPayload, Post, parse_post, parse_user
 from idlbot.domain.attachment import Attachment
 from idlbot.domain.chat import MattermostUser
+from idlbot.domain.usernames import normalize_username
 from idlbot.ports.dm_channels import DmChannels
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ class MattermostChat:
     async def user_id(self, username: str) -> str | None:
         """The People port: a username's id, None if there is no such user."""
         try:
-            user = await self.user_by_username(username.removeprefix("@"))
+            user = await self.user_by_username(normalize_username(username))
         except ResourceNotFound:
             return None
         return user.id
