@@ -1,4 +1,4 @@
-"""Fan-out of 300 personal DMs through the outbox against the Mattermost simulator (issue #4).
+"""Fan-out of 300 personal DMs through the outbox against the Mattermost simulator.
 
 Run: `.venv/bin/python -m benchmarks.bench_fanout [--dms 300]`
 

@@ -1,4 +1,4 @@
-"""`/idl status` and `/idl overview` on a synthetic 500-student course (issue #3).
+"""`/idl status` and `/idl overview` on a synthetic 500-student course.
 
 Run: `.venv/bin/python -m benchmarks.bench_qualification [--students 500] [--repeat 200]`
 

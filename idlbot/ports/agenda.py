@@ -1,4 +1,4 @@
-"""Ports of the class agenda (issue 5): what the service needs, what commands get.
+"""Ports of the class agenda: what the service needs, what commands get.
 
 * `AgendaGitLab`: the slice of `GitLabClient` the agenda uses. `close_issue` is not on
   `GitLabClient` yet (the lead adds it; only `close_on_done = true` needs it).

@@ -1,4 +1,4 @@
-"""Ports of announcements and maintenance (issue #6).
+"""Ports of announcements and maintenance.
 
 * `Announcements`, `Maintenance`: the Context slots the commands use (implemented by
   `idlbot.services.announcements.AnnouncementService` and `idlbot.services.maintenance.MaintenanceService`).

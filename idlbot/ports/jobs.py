@@ -1,4 +1,4 @@
-"""Ports of the GPU job notifications (issue 6): what `/idl jobs` and `/idl notify` need.
+"""Ports of the GPU job notifications: what `/idl jobs` and `/idl notify` need.
 
 Kept apart from `ports.py` so the commands depend on a Protocol, not on the notifier's
 SQL and subprocess plumbing; command tests pass an in-memory fake.

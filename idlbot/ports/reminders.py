@@ -1,7 +1,7 @@
-"""Port for the reminder commands (issue 4): rules, firings, mutes, calendar tokens.
+"""Port for the reminder commands: rules, firings, mutes, calendar tokens.
 
-Owned by the reminders work; the SQL implementation lives in idlbot/storage/reminders.py
-and the service that plans with it in idlbot/scheduling/service.py."""
+The SQL store is idlbot/storage/reminders.py; `ReminderService` (idlbot/services/reminders.py)
+implements this port on it."""
 
 from __future__ import annotations
 

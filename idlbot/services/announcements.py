@@ -8,7 +8,7 @@ after a crash is a no-op there too. Scheduled ones are enqueued by `due(now)`, w
 app calls periodically; enqueue first, then mark, so a crash in between repeats only the
 (idempotent) enqueue.
 
-Mattermost's action POST carries no token (payloads.md (c)): each button carries the row
+Mattermost's action POST (an interactive button's click) carries no token: each button carries the row
 id and an HMAC of it under the bot's secret, compared in constant time, and the clicking
 user must be the author.
 """

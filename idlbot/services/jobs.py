@@ -1,4 +1,4 @@
-"""GPU job notifications (issue 6): a DM to the job's owner when a Slurm job ends.
+"""GPU job notifications: a DM to the job's owner when a Slurm job ends.
 
 Two paths feed one idempotent store, so a job is told once whichever path sees it first:
 

@@ -28,7 +28,7 @@ NUDGE_MUTE = "nudges"
 
 
 class Roster(Protocol):
-    """Who the DMs go to; the qualification ledger (issue 3) provides it."""
+    """Who the DMs go to; the qualification ledger provides it."""
 
     async def students(self) -> list[tuple[str, str]]:
         """(Mattermost user id, username) of every student."""

@@ -1,4 +1,4 @@
-"""Repository of the GPU job notifications (issue 6): events, notices, settings, cursor.
+"""Repository of the GPU job notifications: events, notices, settings, cursor.
 
 Every "once" here is decided by the database (INSERT ... ON CONFLICT DO NOTHING on a
 primary key), not by a SELECT first: the MailProg route and the reconciliation poll may

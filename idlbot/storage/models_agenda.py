@@ -1,4 +1,4 @@
-"""Tables of the class agenda (issue 5), on the shared metadata.
+"""Tables of the class agenda, on the shared metadata.
 
 `agenda_frozen.class_date` is the primary key: inserting it is the freeze, so two
 processes (or a restart racing the cutoff) can never freeze one class twice; the loser

@@ -1,4 +1,4 @@
-"""Tables of announcements and maintenance windows (issue #6), on the shared metadata.
+"""Tables of announcements and maintenance windows, on the shared metadata.
 
 `announcements` holds drafts (waiting for the author's confirmation), scheduled and queued
 announcements; the post itself lives in the outbox under `announce:<id>`, so this table

@@ -1,4 +1,4 @@
-"""Tables of the GPU job notifications (issue 6), on the shared metadata.
+"""Tables of the GPU job notifications, on the shared metadata.
 
 `job_notices` is keyed (cluster, job_id, submit): Slurm job ids restart at 1 when a
 cluster's state is wiped, so the id alone would merge two different jobs. For an array the

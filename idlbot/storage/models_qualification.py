@@ -1,4 +1,4 @@
-"""Tables of the qualification ledger (issue 3): roster, GitLab facts, staff records, audit.
+"""Tables of the qualification ledger: roster, GitLab facts, staff records, audit.
 
 The split follows where a fact comes from, because each source is corrected differently:
 

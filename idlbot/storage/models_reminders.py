@@ -1,4 +1,4 @@
-"""Tables of the reminders feature (issue 4), on the shared metadata.
+"""Tables of the reminders feature, on the shared metadata.
 
 Our tables, not APScheduler's job store, are the source of truth: custom reminders
 say what is due (with the config rules), firings say what was decided for each

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from idlbot.storage import (
     models,  # the foundation: outbox, handled posts, cursors, delivery keys, DM channels
-    models_agenda,  # noqa: F401 - frozen agendas, done/skipped questions (issue 5)
-    models_announce,  # noqa: F401 - announcements, maintenance windows (issue 6)
-    models_jobs,  # noqa: F401 - job notices, MailProg events, notify settings, poll cursor (issue 6)
-    models_qualification,  # noqa: F401 - roster, ledger, audit (issue 3)
-    models_reminders,  # noqa: F401 - custom reminders, firings, mutes, calendar tokens (issue 4)
+    models_agenda,  # noqa: F401 - frozen agendas, done/skipped questions
+    models_announce,  # noqa: F401 - announcements, maintenance windows
+    models_jobs,  # noqa: F401 - job notices, MailProg events, notify settings, poll cursor
+    models_qualification,  # noqa: F401 - roster, ledger, audit
+    models_reminders,  # noqa: F401 - custom reminders, firings, mutes, calendar tokens
 )
 from idlbot.storage.models import metadata
 

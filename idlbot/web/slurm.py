@@ -1,4 +1,4 @@
-"""POST /slurm/event: signed MailProg events become job DMs within seconds (issue 6).
+"""POST /slurm/event: signed MailProg events become job DMs within seconds.
 
 Fails closed: the body's HMAC (`mailprog.verify`, constant time, timestamp within
 MAX_SKEW_SECONDS) must match the shared secret, and an empty secret matches nothing (an

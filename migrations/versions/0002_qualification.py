@@ -1,4 +1,4 @@
-"""roster, ledger, audit trail, presentations, wiki contributions (issue 3)
+"""roster, ledger, audit trail, presentations, wiki contributions
 
 Revision ID: 0002_qualification
 Revises: 0001_foundation

@@ -1,4 +1,4 @@
-"""reminder rules, occurrences, deliveries, mutes, calendar tokens (issue 4)
+"""reminder rules, occurrences, deliveries, mutes, calendar tokens
 
 Revision ID: 0003_reminders
 Revises: 0002_qualification

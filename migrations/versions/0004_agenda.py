@@ -1,4 +1,4 @@
-"""class agenda: frozen agendas, done and skipped questions, hook keys (issue 5)
+"""class agenda: frozen agendas, done and skipped questions, hook keys
 
 Revision ID: 0004_agenda
 Revises: 0003_reminders

@@ -1,4 +1,4 @@
-"""announcements and maintenance windows (issue 6)
+"""announcements and maintenance windows
 
 Revision ID: 0005_announce
 Revises: 0004_agenda

@@ -1,4 +1,4 @@
-"""GPU job notifications: notices, MailProg events, opt-in settings, poll cursor (issue 6)
+"""GPU job notifications: notices, MailProg events, opt-in settings, poll cursor
 
 Revision ID: 0006_jobs
 Revises: 0005_announce

@@ -1,6 +1,6 @@
 """The `GitLab` port on python-gitlab (synchronous), run in a small dedicated thread pool.
 
-Why this shape (/work/shared/gitlab/python-gitlab-report.md):
+Why this shape (read from python-gitlab's source, `gitlab/client.py` and `gitlab/utils.py`):
 * python-gitlab is sync and sleeps inside its retry loop, so every call runs via
   `loop.run_in_executor` on our own bounded pool - never the loop's default executor,
   which a long `Retry-After` would starve.

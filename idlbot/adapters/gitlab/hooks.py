@@ -1,4 +1,4 @@
-"""GitLab webhook requests → domain values (webhooks.md).
+"""GitLab webhook requests → domain values.
 
 GitLab authenticates a hook only with `X-Gitlab-Token`, the plain shared secret (no
 HMAC), never retries, and may deliver twice (manual resend, group + project hooks):

@@ -1,8 +1,8 @@
 """The bot's Mattermost websocket, supervised.
 
-We run our own aiohttp websocket loop instead of mattermostautodriver's `Websocket`
-(see shared/mattermost/driver-report.md): the driver's loop reconnects at a fixed delay
-forever, retries a bad token in a loop without ever saying so, cannot be stopped except
+We run our own aiohttp websocket loop instead of mattermostautodriver's `Websocket` (as
+its source, `mattermostautodriver/websocket.py`, shows): the driver's loop reconnects at a
+fixed delay forever, retries a bad token in a loop without ever saying so, cannot be stopped except
 by cancelling, and has no watchdog. This supervisor:
 
 - authenticates with the `authentication_challenge` frame and waits for `hello` (seq 0);

@@ -1,7 +1,7 @@
 """A protocol-faithful GitLab (REST v4 subset + webhooks) simulator for tests and demos.
 
 An aiohttp app on 127.0.0.1 that the real python-gitlab client talks to over real
-sockets. Wire facts follow /work/shared/gitlab/ (read from GitLab's source); modules:
+sockets. Wire facts follow GitLab's own source (REST API v4 and webhook docs); modules:
 
 * `gitlab_state`  - stored entities
 * `gitlab_json`   - REST JSON shapes

@@ -1,4 +1,4 @@
-"""Webhook payloads and delivery of the GitLab simulator (webhooks.md, examples/webhook_*.json).
+"""Webhook payloads and delivery of the GitLab simulator, shaped like GitLab's documented examples.
 
 GitLab sends hooks from Sidekiq after the API call returned, never retries a failed
 delivery, and reuses `Idempotency-Key` only on a manual resend. The emitter does the

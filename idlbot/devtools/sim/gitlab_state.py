@@ -2,7 +2,7 @@
 
 Plain dataclasses; the JSON shapes live in `gitlab_json` and the mutations that also
 record events and fire webhooks live in `gitlab_ops`, so REST handlers and the seeding
-API change state through one path (/work/shared/gitlab/).
+API change state through one path.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A protocol-faithful Mattermost server simulator for tests and `idlbot demo`.
 
 It is an aiohttp application on 127.0.0.1 that real clients (mattermostautodriver's
-httpx client, aiohttp websockets) talk to over real sockets. Wire facts follow
-/work/shared/mattermost/ (taken from the Mattermost Go server); the modules are:
+httpx client, aiohttp websockets) talk to over real sockets. Wire facts follow the
+Mattermost Go server's source and its OpenAPI spec (tests/openapi/); the modules are:
 
 * `mm_state`  - stored entities and their JSON shapes
 * `mm_posts`  - post creation/editing/delivery (one path for REST, commands, `user_post`)

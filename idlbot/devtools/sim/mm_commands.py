@@ -1,7 +1,7 @@
 """Custom slash commands: the simulator plays the Mattermost server calling the bot.
 
 `app/command.go` (tryExecuteCustomCommand, DoCommandRequest, HandleCommandResponse) and
-`web/webhook.go` (response_url) per payloads.md (a).
+`web/webhook.go` (response_url) of the Mattermost server.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """In-memory state and JSON shapes of the Mattermost simulator.
 
 The shapes follow the Go structs field by field (order included) because the bot and
-the drivers see exactly these bytes; see /work/shared/mattermost/samples/. Go's
+the drivers see exactly these bytes (as a real server sends them). Go's
 `json.Marshal` writes compact JSON, sorts map keys and HTML-escapes `<`, `>` and `&`,
 so `go_json` does the same.
 """

@@ -1,4 +1,4 @@
-"""The simulator's `/api/v4/websocket` (payloads.md (b)).
+"""The simulator's `/api/v4/websocket`, framed as the Mattermost server frames it.
 
 Each connection gets an outgoing queue drained by one writer task, so `seq` numbers are
 assigned in the order frames hit the wire and REST handlers can publish synchronously.
