@@ -1,4 +1,4 @@
-"""Issue #5 acceptance: the freeze against the real GitLabClient and GitLabSim, on both
+"""Acceptance: the freeze against the real GitLabClient and GitLabSim, on both
 databases - one list request per page, one post and one wiki page per class whatever
 fails or restarts around the cutoff, carry-over, done and skip."""
 

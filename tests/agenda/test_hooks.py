@@ -1,4 +1,4 @@
-"""Issue #5 freshness: hooks refresh the ranking (coalesced), duplicates are dropped by
+"""Freshness: hooks refresh the ranking (coalesced), duplicates are dropped by
 Idempotency-Key, a missed hook changes nothing, a forged hook gets 401."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pure parts of issue #6: option parsing, explicit mentions, the maintenance state machine."""
+"""Announcements and maintenance, pure parts: option parsing, explicit mentions, the state machine."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The maintenance service on a fake clock with an in-memory Slurm and the real SQL outbox:
-what is posted when, once each (issue #6 acceptance: announcements at the right times,
+what is posted when, once each (acceptance: announcements at the right times,
 "up again" only once the nodes are back)."""
 
 from __future__ import annotations

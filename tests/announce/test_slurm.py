@@ -1,6 +1,6 @@
 """The maintenance service against the real single-node Slurm (`slurm_up`): the bot's
 window is a MAINT reservation in Slurm, an overlapping job stays pending with Slurm's
-reason, and its owner gets the DM (issue #6 acceptance)."""
+reason, and its owner gets the DM."""
 
 from __future__ import annotations
 

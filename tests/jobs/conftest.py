@@ -1,4 +1,4 @@
-"""Fixtures for the job notifications (issue 6): a fake cluster, the store, the outbox.
+"""Fixtures for the job notifications: a fake cluster, the store, the outbox.
 
 The real-cluster fixtures come from tests/slurm/conftest.py; the `slurm_large` marker and its
 deselection are repeated here, because that conftest is not loaded when only this folder runs.

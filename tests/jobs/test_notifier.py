@@ -1,4 +1,4 @@
-"""JobNotifier on fake inputs: enrichment retry, outcome by state, arrays, restarts (issue 6)."""
+"""JobNotifier on fake inputs: enrichment retry, outcome by state, arrays, restarts."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ async def test_event_is_enriched_after_sacct_lags_and_dm_is_keyed_on_submit(
 async def test_outcome_comes_from_the_state_not_the_exit_code(
     notifier: JobNotifier, fake: FakeCluster, db: AsyncEngine
 ) -> None:
-    """TIMEOUT with 0:15 and FAILED with 0:0 (sources disagree on exit codes; REPORT.md)."""
+    """TIMEOUT with 0:15 and FAILED with 0:0 (Slurm's sources disagree on exit codes)."""
     fake.records = [
         job(6, "TIMEOUT", exit_code=ExitCode(0, 15), time_limit=timedelta(minutes=1)),
         job(7, "FAILED", exit_code=ExitCode(0, 0)),

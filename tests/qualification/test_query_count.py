@@ -1,4 +1,4 @@
-"""Issue #3 acceptance: `/idl status` issues a constant number of SQL statements,
+"""Acceptance: `/idl status` issues a constant number of SQL statements,
 whatever the course size (no N+1). Counted on the engine with before_cursor_execute."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Firing on SQLite and PostgreSQL: claim once, late within grace, skip after it (logged
-and in the log), crash recovery, nudges, and two processes on one database (issue 4)."""
+and in the log), crash recovery, nudges, and two processes on one database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Acceptance (issue 4): a whole simulated semester of the example course on a fake
+"""Acceptance: a whole simulated semester of the example course on a fake
 clock produces exactly the posts in golden_2018.txt (reviewed by hand: no question
 reminders on 2018-12-25 / 2019-01-01, Tue 12:00 stays 12:00 across 2018-10-28, every
 reminder once). Regenerate with IDLBOT_REGEN_GOLDEN=1 and review the diff."""

@@ -1,4 +1,4 @@
-"""Webhook emission of the GitLab simulator: headers and payload shapes of webhooks.md."""
+"""Webhook emission of the GitLab simulator: headers and payload shapes as GitLab sends them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Real sbatch jobs on the local cluster, read back through the adapter (issue #6).
+"""Real sbatch jobs on the local cluster, read back through the adapter.
 
 All jobs are submitted together by one session fixture, so the TIMEOUT job's 60-90 s (Slurm
 checks time limits every 30 s; one minute is the smallest limit) overlaps the other tests.

@@ -1,4 +1,4 @@
-"""idlbot-slurm-mail: spooling, signing, flushing; and the real slurmctld calling it (issue #6)."""
+"""idlbot-slurm-mail: spooling, signing, flushing; and the real slurmctld calling it."""
 
 from __future__ import annotations
 

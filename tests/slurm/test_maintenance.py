@@ -1,4 +1,4 @@
-"""Maintenance windows as MAINT reservations on the real cluster (issue #6)."""
+"""Maintenance windows as MAINT reservations on the real cluster."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """domain/overview: counts, the at-risk list and the CSV export agree with each
-student's own Standing (issue #3 acceptance), and the overview is fast enough."""
+student's own Standing, and the overview is fast enough."""
 
 from __future__ import annotations
 

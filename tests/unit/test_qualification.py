@@ -297,7 +297,7 @@ def test_a_team_report_written_by_another_member_does_not_count() -> None:
 
 
 def test_roster_change_mid_term_keeps_every_record() -> None:
-    """Issue #3: a student who moves exercise group and project team keeps their
+    """A student who moves exercise group and project team keeps their
     hand-ins, fails and reports; the rules read only the student's own records."""
     course = make_course(9)
     old_report = post("report", "teams/t1/week-2", date(2018, 10, 31), "t1")

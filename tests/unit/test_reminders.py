@@ -1,4 +1,4 @@
-"""`domain/reminders.py`: plan, keys, lecture-free days, DST and the grace rule (issue 4).
+"""`domain/reminders.py`: plan, keys, lecture-free days, DST and the grace rule.
 
 The offset rule under test: whole days of an offset are calendar days in the course
 zone ("24h before Tue 12:00" is Mon 12:00 local, whatever DST does), the rest is real

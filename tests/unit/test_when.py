@@ -1,4 +1,4 @@
-"""`domain/when.py`: the formats staff type after `/idl remind add` (issue 4)."""
+"""`domain/when.py`: the formats staff type after `/idl remind add`."""
 
 from __future__ import annotations
 
