@@ -55,6 +55,8 @@ class _Entry:
 
 
 class Periodic:
+    """The passes of one bot, each under a unique name (its log lines carry it)."""
+
     def __init__(self, clock: Clock, *, probe: float = 0.05) -> None:
         self._clock = clock
         self._probe = probe
