@@ -1,12 +1,17 @@
 """Composition root: config → adapters → registry → web, and the start/stop order.
+(Over 300 lines because it builds every part of the bot, in this one place on purpose.)
 
 Start order matters for "never lose what it was told":
 1. the schema must be at head (else stop with the command that fixes it);
 2. rows a crash left in flight go back to pending (the worker checks them by key);
 3. the web server starts, so /healthz answers even while Mattermost is unreachable;
 4. the bot logs in, retrying with backoff: an outage at start is not a crash;
-5. the outbox worker and the websocket supervisor start; every (re)connect re-syncs DMs.
+5. the reminder alarms, the outbox worker, the periodic passes and the websocket
+   supervisor start; every (re)connect re-syncs DMs.
 Stop runs the other way round and drains in-flight command replies.
+
+What runs periodically, and how often, is listed in `Bot._schedule_passes`, one line a
+pass; when a pass is due is `scheduling/periodic.py`'s business, never this module's.
 """
 
 from __future__ import annotations
@@ -14,35 +19,34 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+import signal
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from mattermostautodriver.exceptions import ResourceNotFound
 
 from idlbot.adapters.chart import MatplotlibChart
 from idlbot.adapters.gitlab.client import GitLabClient
+from idlbot.adapters.mattermost.connect import channel_id_or_none, log_in
 from idlbot.adapters.mattermost.delivery import OutboxWorker
 from idlbot.adapters.mattermost.inbound import Inbound
-from idlbot.adapters.mattermost.rest import MattermostChat, classify
+from idlbot.adapters.mattermost.rest import MattermostChat
 from idlbot.adapters.mattermost.websocket import WebsocketSupervisor
 from idlbot.adapters.slurm.cluster import SlurmCluster
-from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
 from idlbot.commands.context import Ports
 from idlbot.commands.dispatch import Dispatcher
 from idlbot.config import Settings
-from idlbot.domain.chat import MattermostUser
 from idlbot.metrics import Metrics
 from idlbot.ports.health import HealthSnapshot
 from idlbot.scheduling.aps import ApsReminderScheduler
+from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
+from idlbot.scheduling.periodic import Periodic
 from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
 from idlbot.services.health import BotHealth
+from idlbot.services.housekeeping import Housekeeping
 from idlbot.services.jobs import JobNotifier, JobsDesk
 from idlbot.services.maintenance import MaintenanceService
 from idlbot.services.qualification import QualificationService
@@ -67,7 +71,7 @@ from idlbot.web.actions import ACTION_PATH, action_handler
 from idlbot.web.calendar import ROUTE as CALENDAR_ROUTE
 from idlbot.web.calendar import calendar_route
 from idlbot.web.gitlab import GitLabHookDeps, add_gitlab_routes
-from idlbot.web.server import WebDeps, build_web_app
+from idlbot.web.server import WebDeps, build_web_app, start_server
 from idlbot.web.slurm import SlurmEventDeps, add_slurm_routes
 
 log = logging.getLogger(__name__)
@@ -86,6 +90,8 @@ class Tuning:
     inline_budget: float = 2.0
     login_backoff_cap: float = 30.0
     housekeeping: float = 15.0  # announcements due, maintenance tick; sacct every poll_seconds
+    agenda_check: float = 15.0  # a freeze missed while the bot was down happens this soon after
+    pruning: float = 3600.0  # dedup records older than services.housekeeping.RETENTION
 
 
 class Bot:
@@ -97,7 +103,7 @@ class Bot:
         self.tuning = tuning or Tuning()
         self.metrics = Metrics()
         self.tasks = TaskPool()  # work that should finish at a stop: command replies, delivery
-        self.loops = TaskPool()  # periodic passes, cancelled at a stop (each pass is repeatable)
+        self.loops = TaskPool()  # the login and the periodic driver, cancelled at a stop
         secrets = settings.secrets
         self.engine = create_engine(settings.database.url)
         sessions = sessionmaker(self.engine)
@@ -112,6 +118,7 @@ class Bot:
         self.handled = SqlHandledPosts(sessions)
         self.cursors = SqlCursors(sessions)
         self.deliveries = SqlDeliveryKeys(sessions)  # GitLab hooks handled, for both hook paths
+        self.housekeeping = Housekeeping(handled_posts=self.handled, delivery_keys=self.deliveries)
         self.health = BotHealth(
             database=SqlDatabaseProbe(self.engine), outbox=self.outbox, started_at=self.clock.now()
         )
@@ -239,6 +246,25 @@ class Bot:
         self._runner: web.AppRunner | None = None
         self.ready = asyncio.Event()
         self.port: int | None = None
+        self.periodic = Periodic(self.clock)
+        self._schedule_passes()
+
+    def _schedule_passes(self) -> None:
+        """Every periodic pass, one line each: its name (in its log lines), how often in
+        seconds, the work. Each is safe to repeat, and each runs at start too, to catch up
+        on what happened while the bot was down (a lost webhook, a missed agenda cutoff)."""
+        every, housekeeping, cfg = self.periodic.every, self.tuning.housekeeping, self.settings
+        every("announcements", housekeeping, self.announcements.due)
+        every("pruning", self.tuning.pruning, self.housekeeping.prune)
+        if self.maintenance is not None:
+            every("maintenance", housekeeping, self.maintenance.tick)
+        if self.notifier is not None:
+            every("job poll", cfg.slurm.poll_seconds, job_poll(self.notifier, cfg.slurm.spool_dir))
+        if self.sync is not None and cfg.gitlab is not None:
+            every("gitlab reconciliation", cfg.gitlab.reconcile_minutes * 60, reconcile_gitlab(self.sync))
+        if self.agenda is not None:
+            every("agenda reconciliation", cfg.agenda.reconcile_minutes * 60, untimed(self.agenda.reconcile))
+            every("agenda freeze", self.tuning.agenda_check, self.agenda.freeze_due)
 
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:
@@ -289,47 +315,17 @@ class Bot:
                 self.reminder_store, self.settings.course, self.clock, group_of=self.directory.group_of
             ),
         )
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.server.host, self.settings.server.port)
-        await site.start()
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.settings.server.port
-        log.info("listening on %s:%s", self.settings.server.host, self.port)
+        server = self.settings.server
+        self._runner, self.port = await start_server(app, server.host, server.port)
 
     async def _on_scrape(self, snap: HealthSnapshot) -> None:
         self.metrics.outbox_backlog.set(snap.outbox_backlog)
         self.metrics.ws_connected.set(1 if snap.websocket_connected else 0)
 
-    async def _login(self) -> MattermostUser:
-        attempt = 0
-        while True:
-            try:
-                return await self.chat.login()
-            except Exception as err:  # noqa: BLE001 - Mattermost down at start is retried, not fatal
-                failure = classify(err)
-                if failure.status == 401:
-                    log.error(
-                        "Mattermost REJECTED the bot token (401): fix IDLBOT_MATTERMOST_TOKEN; "
-                        "retrying in %.0f s",
-                        self.tuning.ws_auth_retry,
-                        extra={"event": "login", "outcome": "auth_failed"},
-                    )
-                    await asyncio.sleep(self.tuning.ws_auth_retry)
-                    continue
-                delay = backoff_delay(attempt, base=1.0, cap=self.tuning.login_backoff_cap)
-                attempt += 1
-                log.warning(
-                    "Mattermost login failed (%s); retrying in %.1f s",
-                    failure,
-                    delay,
-                    extra={"event": "login", "outcome": "retry"},
-                )
-                await asyncio.sleep(delay)
-
     async def _connect(self) -> None:
-        me = await self._login()
+        me = await log_in(
+            self.chat, backoff_cap=self.tuning.login_backoff_cap, auth_retry=self.tuning.ws_auth_retry
+        )
         log.info("logged in to Mattermost as @%s", me.username)
         self.inbound = Inbound(
             bot_user_id=self.chat.bot_user_id,
@@ -360,87 +356,9 @@ class Bot:
         # after login: reminders resolve channel names; a catch-up decides what was missed
         await self.reminder_scheduler.start()
         self.tasks.spawn(self.worker.run(), origin="outbox worker")
-        if self.agenda is not None:
-            self.loops.spawn(self._agenda_forever(self.agenda), origin="agenda")
-        self.loops.spawn(self._housekeeping_forever(), origin="announcements and cluster")
-        if self.sync is not None and self.settings.gitlab is not None:
-            self.loops.spawn(
-                self._reconcile_forever(self.sync, self.settings.gitlab.reconcile_minutes * 60),
-                origin="gitlab reconciliation",
-            )
+        self.loops.spawn(self.periodic.run(), origin="periodic passes")
         self.tasks.spawn(self.websocket.run(), origin="websocket")
         self.ready.set()
-
-    async def _reconcile_forever(self, sync: QualificationSync, every: float) -> None:
-        """GitLab never retries a webhook: this re-read is what makes a lost one harmless."""
-        while True:
-            try:
-                report = await sync.reconcile()
-                log.info(
-                    "gitlab reconciliation: %d changes",
-                    report.changed,
-                    extra={"event": "reconcile", "outcome": "ok", "changed": report.changed},
-                )
-            except Exception:
-                log.exception("gitlab reconciliation failed; next try in %.0f s", every)
-            await asyncio.sleep(every)
-
-    async def _housekeeping_forever(self) -> None:
-        """Scheduled announcements, maintenance windows (incl. those admins create in Slurm)
-        and the sacct reconciliation of job notices; each pass is safe to repeat."""
-        loop = asyncio.get_running_loop()
-        next_poll = loop.time()
-        steps: list[tuple[str, Callable[[datetime], Awaitable[object]]]] = [
-            ("announcements", self.announcements.due)
-        ]
-        if self.maintenance is not None:
-            steps.append(("maintenance", self.maintenance.tick))
-        while True:
-            now = self.clock.now()
-            for name, step in steps:
-                try:
-                    await step(now)
-                except Exception:
-                    log.exception("%s pass failed", name)
-            if self.notifier is not None and loop.time() >= next_poll:
-                await self._poll_jobs(self.notifier)
-                next_poll = loop.time() + self.settings.slurm.poll_seconds
-            await asyncio.sleep(self.tuning.housekeeping)
-
-    async def _poll_jobs(self, notifier: JobNotifier) -> None:
-        """MailProg events left in the local spool (the bot was down when they were written),
-        then the sacct poll for students who opted in to all their jobs."""
-        spool = self.settings.slurm.spool_dir
-        if spool:
-            try:
-                taken = await notifier.ingest_spool(Path(spool))
-                if taken:
-                    log.info("%d job events taken from the spool %s", taken, spool)
-            except Exception:
-                log.exception("reading the MailProg spool %s failed", spool)
-        try:
-            await notifier.reconcile()
-        except Exception:
-            log.exception("job notification reconciliation failed")
-
-    AGENDA_CHECK_SECONDS = 15.0
-
-    async def _agenda_forever(self, agenda: AgendaService) -> None:
-        """Freeze at the cutoff (checked every 15 s: a freeze missed while the bot was down
-        happens at the first check after start), and re-read the questions every few minutes
-        so a missed hook never changes the agenda."""
-        loop = asyncio.get_running_loop()
-        every = self.settings.agenda.reconcile_minutes * 60
-        next_reconcile = loop.time()
-        while True:
-            try:
-                if loop.time() >= next_reconcile:
-                    await agenda.reconcile()
-                    next_reconcile = loop.time() + every
-                await agenda.freeze_due(self.clock.now())
-            except Exception:
-                log.exception("agenda pass failed; retrying in %.0f s", self.AGENDA_CHECK_SECONDS)
-            await asyncio.sleep(self.AGENDA_CHECK_SECONDS)
 
     async def _agenda_channel(self) -> str | None:
         name = self.settings.mattermost.channels.get(self.settings.agenda.channel)
@@ -454,16 +372,14 @@ class Bot:
             await self.inbound.resync()
 
     async def _channel_id(self, name: str) -> str | None:
-        try:
-            return await self.chat.channel_id(name)
-        except ResourceNotFound:
-            return None
+        return await channel_id_or_none(self.chat, name)
 
     def _wake_outbox(self) -> None:
         self.worker.wake()
 
     async def stop(self) -> None:
         await self.reminder_scheduler.stop()
+        await self.periodic.stop()
         await self.loops.stop()
         if self.websocket is not None:
             await self.websocket.stop()
@@ -488,10 +404,8 @@ async def run_forever(settings: Settings, clock: Clock | None = None) -> None:
     await bot.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    import signal
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
         await stop.wait()
     finally:

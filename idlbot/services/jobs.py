@@ -276,6 +276,22 @@ class JobNotifier:
             await asyncio.to_thread(path.unlink, True)
         return taken
 
+    async def poll(self, spool_dir: Path | None) -> None:
+        """The periodic pass: MailProg events left in the local spool (the bot was down when
+        they were written), then the sacct poll for students who opted in to all their jobs.
+        A spool that cannot be read does not keep the poll from running."""
+        if spool_dir is not None:
+            try:
+                taken = await self.ingest_spool(spool_dir)
+                if taken:
+                    log.info("%d job events taken from the spool %s", taken, spool_dir)
+            except Exception:
+                log.exception("reading the MailProg spool %s failed", spool_dir)
+        try:
+            await self.reconcile()
+        except Exception:
+            log.exception("job notification reconciliation failed")
+
 
 class JobsDesk:
     """The `Jobs` port for the commands: roster lookups, settings, and sacct/squeue reads."""

@@ -1,4 +1,4 @@
-"""aiohttp routes: /mattermost/command, /healthz, /metrics.
+"""aiohttp routes: /mattermost/command, /healthz, /metrics; and the server that serves them.
 
 The slash-command route fails closed: the token is compared in constant time, both in
 the `Authorization: Token …` header and in the `token` form field (Mattermost sends
@@ -161,3 +161,14 @@ def build_web_app(deps: WebDeps) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app
+
+
+async def start_server(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve `app` on host:port; the runner (`cleanup()` stops it) and the port bound, which
+    differs from `port` when that is 0 (tests and the demo let the OS pick a free one)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound = int(runner.addresses[0][1]) if runner.addresses else port
+    log.info("listening on %s:%s", host, bound)
+    return runner, bound

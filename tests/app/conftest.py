@@ -3,7 +3,9 @@
 `Harness` seeds the example course into a fresh simulator, registers /idl like
 `idlbot setup-mattermost` does, and runs the real Bot on the `db_url` database
 (SQLite and PostgreSQL). Helpers wait for network events with a deadline; none waits
-on the wall clock for time logic.
+on the wall clock for time logic: a test that needs a periodic pass runs it
+(`bot.periodic.run_due(clock.now())`, or `settle()`), and "nothing more arrives" is
+the outbox drained after that, not a pause.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from idlbot.devtools.demo import DEMO_START, STUDENTS, seed, with_endpoints
 from idlbot.devtools.demo_gitlab import register_hooks, seed_gitlab
 from idlbot.devtools.sim.gitlab import GitLabSim
 from idlbot.devtools.sim.mattermost import MattermostSim
+from idlbot.storage.outbox import SqlOutbox
 
 FAST = Tuning(
     ws_backoff_base=0.05,
@@ -51,6 +54,18 @@ async def eventually(check: Callable[[], Any], *, timeout: float = 5.0, what: st
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def drained(outbox: SqlOutbox, timeout: float = 10.0) -> None:
+    """Wait until the outbox has delivered everything queued so far (also a bot in another
+    process: it is the database's table). Every post of the bot goes through it, so from
+    then on nothing arrives that is not queued anew."""
+
+    async def empty() -> bool:
+        backlog, _ = await outbox.backlog()
+        return backlog == 0
+
+    await eventually(empty, timeout=timeout, what="the outbox to drain")
 
 
 @dataclass
@@ -99,6 +114,15 @@ class Harness:
     async def stop_bot(self) -> None:
         bot = self.bots.pop()
         await bot.stop()
+
+    async def drained(self, timeout: float = 10.0) -> None:
+        await drained(self.bot.outbox, timeout)
+
+    async def settle(self, *passes: str) -> None:
+        """Run the named periodic passes (all when none is named) once more, then wait for
+        the outbox to deliver what they queued: a duplicate would be in the simulator now."""
+        await self.bot.periodic.run_now(*passes)
+        await self.drained()
 
     async def slash(self, username: str, text: str, channel: str = "town-square") -> dict[str, Any]:
         result: dict[str, Any] = await self.sim.execute_command(

@@ -9,8 +9,11 @@ the real reservation; the bot's housekeeping pass announces, warns job owners an
 
 The bot runs on the real time here (Slurm does), except in the planned-window test, whose
 bot clock is a FakeClock started at the real time and moved past the window's end while
-Slurm still lists the reservation: "up again" then depends on sinfo alone. The one test
-that waits for a real window (about 30 s) waits for Slurm, not for the bot's time logic.
+Slurm still lists the reservation: "up again" then depends on sinfo alone. There the test
+runs the passes (`bot.periodic.run_due`), since a clock that stands still times none. The
+one test that waits for a real window (about 30 s) waits for Slurm, not for the bot's time
+logic. "Nothing more arrives" is: the notifier's events handled, the sacct poll (or the
+maintenance pass) run once more, the outbox drained (`Harness.settle`), then counted.
 Jobs run as root on the test node, so alice's roster entry names `root` as her account.
 """
 
@@ -52,6 +55,24 @@ from tests.slurm.conftest import (
 __all__ = ["cluster", "slurm_up", "workdir"]
 
 SLURM_TUNING = replace(FAST, housekeeping=0.2)
+
+
+async def settled(h: Harness, *passes: str) -> None:
+    """Mail events in flight handled, then `passes` run once more and the outbox drained."""
+    assert h.bot.notifier is not None
+    await h.bot.notifier.idle()
+    await h.settle(*passes)
+
+
+async def up_again_after_passes(h: Harness) -> None:
+    """Run the maintenance pass until "up again" is posted: sinfo may take a moment to show
+    a resumed node, and that wait is Slurm's; the post itself comes from a pass we ran."""
+
+    async def posted() -> bool:
+        await h.settle("maintenance")
+        return any("up again" in m for m in cluster_posts(h))
+
+    await eventually(posted, timeout=30, what="up again")
 
 
 async def cluster_harness(db_url: str, slurm: Cluster, clock: Callable[[], Clock]) -> Harness:
@@ -130,7 +151,7 @@ async def test_job_end_reaches_the_owner_as_a_dm_within_10_s(
     assert "with 1 GPU" in job_dms(ch, gpu)[0]["message"]
     listing = await ch.answer("alice", "/idl jobs")
     assert str(failing) in listing and str(gpu) in listing, listing
-    await asyncio.sleep(1.5)  # the sacct poll and a duplicate mail would land by now
+    await settled(ch, "job poll")  # a duplicate, from a second mail or from sacct, is posted by now
     assert len(job_dms(ch, failing)) == len(job_dms(ch, gpu)) == 1
 
 
@@ -143,7 +164,7 @@ async def test_forged_slurm_event_is_refused_and_posts_nothing(ch: Harness) -> N
     url = f"http://127.0.0.1:{ch.bot.port}/slurm/event"
     async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as resp:
         assert resp.status == 401
-    await asyncio.sleep(0.5)
+    await settled(ch)
     assert len(ch.bot_posts(ch.dm_channel("alice"))) == before
 
 
@@ -172,7 +193,8 @@ async def test_jobs_ended_while_the_bot_was_down_are_reported_once(
         await eventually(lambda j=job_id: job_dms(ch, j), timeout=20, what=f"the DM for job {job_id}")
     await ch.stop_bot()
     await start(ch, slurm_up)  # and another restart: nothing is told twice
-    await asyncio.sleep(2.5)  # two sacct polls (poll_seconds = 1)
+    for _ in range(2):  # two sacct polls after the one at start
+        await settled(ch, "job poll")
     for job_id in mailed + quiet:
         assert len(job_dms(ch, job_id)) == 1, job_id
 
@@ -274,9 +296,8 @@ async def test_planned_maintenance_through_the_bot(
                 )
 
             await wait_until(held, 30, "the overlapping job to wait for the window")
-            await eventually(
-                lambda: warned(later or 0), what="the DM about the job submitted after the notice"
-            )
+            await h.settle("maintenance")  # the clock stands still: no pass runs by itself
+            assert warned(later), "the DM about the job submitted after the notice"
             assert len(warned(busy)) == 1
 
             # past the planned end (Slurm still lists it: its time is real), node drained: no "up"
@@ -284,13 +305,14 @@ async def test_planned_maintenance_through_the_bot(
                 slurm_up, "scontrol", "update", f"NodeName={node}", "State=DRAIN", "Reason=power not back"
             )
             clock.set(end_at + timedelta(minutes=1))
-            await asyncio.sleep(1.0)  # five housekeeping passes
+            assert "maintenance" in await h.bot.periodic.run_due(clock.now())
+            await h.drained()
             listing = await h.answer("sstober", "/idl maintenance list")
             assert "waiting for the nodes" in listing, listing
             assert not any("up again" in m for m in cluster_posts(h))
             await run(slurm_up, "scontrol", "update", f"NodeName={node}", "State=RESUME")
-            await eventually(lambda: any("up again" in m for m in cluster_posts(h)), what="up again")
-            await asyncio.sleep(1.0)
+            await up_again_after_passes(h)
+            await h.settle("maintenance")
             assert sum("up again" in m for m in cluster_posts(h)) == 1
             assert "No maintenance windows" in await h.answer("sstober", "/idl maintenance list")  # done
     finally:
@@ -345,12 +367,12 @@ async def test_real_window_made_in_slurm_ends_up_again_only_when_the_node_is_bac
                 return datetime.now(UTC) > finish + timedelta(seconds=1)
 
             await wait_until(over, 40, "the real window to end")
-            await asyncio.sleep(1.0)  # five housekeeping passes after the end
+            await h.settle("maintenance")  # a pass after the end
             assert "waiting for the nodes" in await h.answer("sstober", "/idl maintenance list")
             assert not any("up again" in m for m in cluster_posts(h))
             await run(slurm_up, "scontrol", "update", f"NodeName={node}", "State=RESUME")
-            await eventually(lambda: any("up again" in m for m in cluster_posts(h)), what="up again")
-            await asyncio.sleep(1.0)
+            await up_again_after_passes(h)
+            await h.settle("maintenance")
             assert sum("up again" in m for m in cluster_posts(h)) == 1
             assert sum("There will be a maintenance" in m for m in cluster_posts(h)) == 1
     finally:
@@ -402,7 +424,8 @@ async def test_each_outcome_arrives_in_the_simulator_as_one_dm(
                     lambda j=ids[name]: job_dms(h, j), timeout=150, what=f"the DM for the {name} job"
                 )
                 assert text in post["message"], post["message"]
-            await asyncio.sleep(2.5)  # two more sacct polls and any late mail
+            for _ in range(2):  # two more sacct polls
+                await settled(h, "job poll")
             assert all(len(job_dms(h, job_id)) == 1 for job_id in ids.values())
     finally:
         if ids:

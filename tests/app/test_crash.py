@@ -15,7 +15,7 @@ import pytest
 from idlbot.adapters.mattermost.rest import KEY_PROP
 from idlbot.storage.db import create_engine, sessionmaker
 from idlbot.storage.outbox import SqlOutbox
-from tests.app.conftest import eventually, make_harness
+from tests.app.conftest import drained, eventually, make_harness
 from tests.support.configfile import free_port, write_config
 
 
@@ -70,7 +70,7 @@ async def test_kill_9_with_100_pending_posts_delivers_each_once(db_url: str, tmp
         second = await spawn_bot(config, env, log)
         try:
             await eventually(lambda: len(delivered()) == 100, timeout=60, what="all 100 posts")
-            await asyncio.sleep(0.5)  # a duplicate would show up right after the last post
+            await drained(outbox)  # every row sent: a duplicate would have been posted by now
         finally:
             second.send_signal(signal.SIGTERM)
             await asyncio.wait_for(second.wait(), 20)

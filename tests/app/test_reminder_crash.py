@@ -18,7 +18,9 @@ import aiohttp
 import pytest
 
 from idlbot.adapters.mattermost.rest import KEY_PROP
-from tests.app.conftest import Harness, eventually, make_harness, register
+from idlbot.storage.db import create_engine, sessionmaker
+from idlbot.storage.outbox import SqlOutbox
+from tests.app.conftest import Harness, drained, eventually, make_harness, register
 from tests.app.test_crash import spawn_bot
 from tests.support.configfile import free_port, write_config
 
@@ -64,7 +66,11 @@ async def test_kill_9_before_a_reminder_then_restart(
             await eventually(lambda: healthy(port), timeout=30, what="the bot to come up again")
             if expect_sent:
                 await eventually(lambda: len(sent(h)) >= 1, timeout=20, what="the late reminder")
-                await asyncio.sleep(1.0)  # a second copy would arrive right behind the first
+                engine = create_engine(db_url)
+                try:  # every row sent: a second copy would have been posted by now
+                    await drained(SqlOutbox(sessionmaker(engine)))
+                finally:
+                    await engine.dispose()
                 assert len(sent(h)) == 1
                 assert "2 h" in str(sent(h)[0]["message"]) or "12:00" in str(sent(h)[0]["message"])
             reply = await h.slash("sstober", "/idl remind log")

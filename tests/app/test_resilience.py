@@ -1,13 +1,16 @@
 """The bot keeps talking through drops, outages and server errors (issue #2 acceptance).
 
-These tests wait on real network events (a reconnect, a delivery) with deadlines; the
-one that stops the simulator for 60 s does so because that is the scenario itself."""
+These tests wait on real network events (a reconnect, a delivery) with deadlines. The
+long outage lasts until the reconnect backoff has reached its cap, observed, rather than
+a fixed 60 s: see its docstring for why that is the same scenario."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -123,11 +126,24 @@ async def test_websocket_auth_failure_is_loud_and_slow(
     assert harness.info["tokens"]["idlbot"] not in caplog.text
 
 
-@pytest.mark.timeout(180)
-async def test_outage_of_60s_then_reconnect_within_30s_and_deliver_once(db_url: str) -> None:
-    """Production timings (Tuning()): backoff capped at 15 s, so the bot is back well
-    within 30 s of the restart, and what was queued meanwhile is delivered once."""
-    h = await make_harness(db_url, tuning=Tuning(outbox_poll=0.2))
+async def test_long_outage_then_reconnect_within_twice_the_backoff_cap_and_deliver_once(db_url: str) -> None:
+    """Acceptance: Mattermost down 60 s, the bot back within 30 s of its restart, and what
+    was queued meanwhile delivered once. The 60 s is not the point: it is what production's
+    backoff (0.5 s, doubling) needs to reach its 15 s cap, and from then on a longer outage
+    leaves the supervisor in the same state. What makes "within 30 s" hold is the cap: the
+    reconnect comes at the end of the capped pause in progress at the restart.
+
+    So the production numbers are checked as numbers (cap x 2 <= 30 s), and the scenario
+    runs with the reconnect backoff scaled down 10x (0.05 s doubling, cap 1.5 s; the outbox
+    keeps production's): the outage lasts until the supervisor's pause is at the cap, which
+    is watched (its failed attempts), not waited out, and the reconnect must come within
+    2 x 1.5 s. About 3 s instead of 61-72 s."""
+    production = Tuning()
+    assert production.ws_backoff_cap * 2 <= 30
+    tuning = replace(production, ws_backoff_base=0.05, ws_backoff_cap=1.5, outbox_poll=0.2)
+    # the pause after failed attempt n has the ceiling min(cap, base * 2**(n - 1))
+    at_cap = 1 + math.ceil(math.log2(tuning.ws_backoff_cap / tuning.ws_backoff_base))
+    h = await make_harness(db_url, tuning=tuning)
     try:
         bot = await h.start_bot()
         ws = bot.websocket
@@ -139,15 +155,16 @@ async def test_outage_of_60s_then_reconnect_within_30s_and_deliver_once(db_url: 
         for i in range(10):
             await bot.outbox.enqueue(key=f"outage:{i}", message=f"queued {i}", now=now, channel_id=channel)
         bot.worker.wake()
-        await asyncio.sleep(60)  # the outage itself
+        await eventually(lambda: ws.failed_attempts >= at_cap, timeout=10, what="the backoff at its cap")
         loop = asyncio.get_running_loop()
         await h.sim.restart()
         restarted = loop.time()
-        await eventually(lambda: ws.connected, timeout=30, what="reconnect within 30 s")
+        await eventually(lambda: ws.connected, timeout=10, what="the reconnect")
         reconnect_after = loop.time() - restarted
         await eventually(lambda: len(keys_in(h, channel)) == 10, timeout=30, what="10 queued posts")
+        await h.drained()
         assert set(keys_in(h, channel).values()) == {1}
-        assert reconnect_after < 30
+        assert reconnect_after < 2 * tuning.ws_backoff_cap
         logging.getLogger(__name__).info("reconnected %.1f s after the restart", reconnect_after)
     finally:
         while h.bots:

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from idlbot.adapters.mattermost.payloads import parse_user
 from idlbot.adapters.mattermost.rest import MattermostChat
@@ -25,7 +24,7 @@ from idlbot.domain.chat import MattermostUser
 from idlbot.metrics import Metrics
 from idlbot.ports.health import HealthSnapshot
 from idlbot.tasks import TaskPool
-from idlbot.web.server import WebDeps, build_web_app
+from idlbot.web.server import WebDeps, build_web_app, start_server
 from tests.app.conftest import Harness, eventually, make_harness
 
 group = CommandGroup("Test")
@@ -77,11 +76,7 @@ async def world(db_url: str) -> AsyncIterator[tuple[Harness, WebDeps]]:
         http=lambda: session,
         inline_budget=0.1,
     )
-    runner = web.AppRunner(build_web_app(deps))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await start_server(build_web_app(deps), "127.0.0.1", 0)
     chat = MattermostChat(h.sim.url, h.info["tokens"]["idlbot"], team="idl2018")
     await chat.login()
     spec = command_spec(chat.team_id, f"http://127.0.0.1:{port}", dispatcher.registry)

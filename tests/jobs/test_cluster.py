@@ -3,7 +3,6 @@ the MailProg wrapper, which POSTs to our route on 127.0.0.1, and the DM rows app
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -99,7 +98,8 @@ async def test_small_array_gives_one_dm_with_counts(live: Live, workdir: Path) -
     )
     _, _, text, _ = await dm_for(live, array, 90)
     assert "Array job **" in text and "5 tasks (4 COMPLETED, 1 FAILED)" in text, text
-    await asyncio.sleep(2)  # nothing more arrives for the array's tasks
+    await live.notifier.idle()  # the mail events that came in are handled, and
+    await live.notifier.reconcile()  # the poll has retried any still pending: nothing more comes
     async with live.db.connect() as conn:
         keys = (await conn.execute(select(OutboxRow.key))).scalars().all()
     assert [k for k in keys if k.startswith(f"job:{live.slurm.name}:{array}:")] == [

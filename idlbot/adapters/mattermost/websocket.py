@@ -82,13 +82,13 @@ class WebsocketSupervisor:
         self.connections = 0
         self.reconnects = 0
         self.auth_failures = 0
+        self.failed_attempts = 0  # connects failed since the last hello: the backoff's exponent
         self.last_error: str | None = None
         self._stop = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self.connection_id: str | None = None
 
     async def run(self) -> None:
-        attempt = 0
         async with aiohttp.ClientSession() as session:
             while not self._stop.is_set():
                 delay: float
@@ -118,10 +118,10 @@ class WebsocketSupervisor:
                 if self._stop.is_set():
                     break
                 if was_connected:
-                    attempt = 0
+                    self.failed_attempts = 0
                 self.last_error = reason
-                delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap)
-                attempt += 1
+                delay = backoff_delay(self.failed_attempts, base=self.backoff_base, cap=self.backoff_cap)
+                self.failed_attempts += 1
                 self.state = "reconnecting"
                 log.warning(
                     "websocket down (%s); reconnecting in %.1f s",

@@ -1,0 +1,179 @@
+"""Named periodic passes on the injected clock: the bot's repeatable background work.
+
+The bot re-reads the world on a timer: scheduled announcements and maintenance windows,
+the MailProg spool and sacct, the GitLab and agenda reconciliations, the agenda's freeze
+check. Each pass is safe to repeat and harmless to run late, so "every N seconds after
+the last run ended" is all the timing they need; APScheduler stays with the reminder
+alarms (`aps.py`), whose firings have exact instants.
+
+- `every()` registers a pass; with `at_start` it is due at once (every pass the bot has
+  catches up on what happened while it was down).
+- `run_due(now)` runs each pass due at `now` and returns when they are done; tests drive
+  passes with it (or `run_now`) instead of waiting on the wall clock for the next one.
+- `run()` is the driver: it starts each pass when due, as a task of its own, so a slow
+  GitLab reconciliation never holds up the announcements.
+- A pass never overlaps itself. A pass that raises is logged with its name and is due
+  again one interval later; the others are unaffected.
+- Due times are on `clock.now()`. A clock set back (NTP, a test) would postpone a pass
+  by the size of the jump, so a due time more than one interval ahead counts as due.
+
+The two kinds of clock: on a flowing one (SystemClock, ShiftedClock) the driver sleeps
+until the next due time, woken early by `wake()`, a pass ending or `stop()`. A FakeClock
+only moves when a test moves it: a timed wait that ends with the clock where it was
+shows that, and the driver then stops timing passes (it would only race the test, and
+waking every interval to find nothing due is pointless) and starts what is due only when
+woken. Until the clock has been seen to flow, waits last at most `probe` seconds, so
+that is noticed at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from idlbot.clock import Clock
+
+log = logging.getLogger(__name__)
+
+Pass = Callable[[datetime], Awaitable[object]]
+"""One pass: gets the time it runs for (what is due is judged against it)."""
+
+
+@dataclass(eq=False)
+class _Entry:
+    name: str
+    interval: timedelta
+    work: Pass
+    next_due: datetime
+    task: asyncio.Task[None] | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self.next_due <= now or self.next_due - now > self.interval
+
+
+class Periodic:
+    """The passes of one bot, each under a unique name (its log lines carry it)."""
+
+    def __init__(self, clock: Clock, *, probe: float = 0.05) -> None:
+        self._clock = clock
+        self._probe = probe
+        self._entries: dict[str, _Entry] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._flows = False
+        self.manual = False  # the driver saw that the clock does not flow (a FakeClock)
+
+    def every(self, name: str, seconds: float, work: Pass, *, at_start: bool = True) -> None:
+        """Run `work` every `seconds` (counted from the end of its last run)."""
+        if seconds <= 0:
+            raise ValueError(f"pass {name!r}: the interval must be positive, not {seconds}")
+        if name in self._entries:
+            raise ValueError(f"a pass named {name!r} is already registered")
+        interval = timedelta(seconds=seconds)
+        now = self._clock.now()
+        self._entries[name] = _Entry(name, interval, work, now if at_start else now + interval)
+        self._wake.set()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def next_due(self, name: str) -> datetime:
+        return self._entries[name].next_due
+
+    async def run_due(self, now: datetime) -> list[str]:
+        """Run every pass due at `now`, each once, concurrently; the names run. A pass the
+        driver is running counts as due: it may have started before the caller changed
+        the world, so it is awaited and then run again. Nothing runs after `stop()`."""
+        if self._stopping:
+            return []
+        chosen = [e for e in self._entries.values() if e.task is not None or e.due(now)]
+        await asyncio.gather(*(self._run_fresh(e, now) for e in chosen))
+        return [e.name for e in chosen]
+
+    async def run_now(self, *names: str) -> list[str]:
+        """Run the named passes (all when none is named) once now, due or not."""
+        if self._stopping:
+            return []
+        unknown = [n for n in names if n not in self._entries]
+        if unknown:
+            raise KeyError(f"no pass named {', '.join(unknown)}; there are {', '.join(self._entries)}")
+        chosen = [self._entries[n] for n in names] if names else list(self._entries.values())
+        now = self._clock.now()
+        await asyncio.gather(*(self._run_fresh(e, now) for e in chosen))
+        return [e.name for e in chosen]
+
+    async def _run_fresh(self, entry: _Entry, now: datetime) -> None:
+        """One run that starts within this call, after the run in flight (if any) ended."""
+        while entry.task is not None:
+            await asyncio.wait({entry.task})
+        if not self._stopping:
+            await asyncio.wait({self._start(entry, now)})
+
+    def _start(self, entry: _Entry, now: datetime) -> asyncio.Task[None]:
+        entry.task = asyncio.get_running_loop().create_task(
+            self._call(entry, now), name=f"periodic {entry.name}"
+        )
+        return entry.task
+
+    async def _call(self, entry: _Entry, now: datetime) -> None:
+        try:
+            await entry.work(now)
+        except Exception:
+            log.exception("%s pass failed; next try in %.0f s", entry.name, entry.interval.total_seconds())
+        finally:
+            entry.next_due = self._clock.now() + entry.interval
+            entry.task = None
+            if not self.manual:
+                self._wake.set()  # the driver waits for no running pass: look again
+
+    async def run(self) -> None:
+        """The driver: start each pass when it is due, until `stop()`."""
+        while not self._stopping:
+            self._wake.clear()
+            now = self._clock.now()
+            for entry in self._entries.values():
+                if entry.task is None and entry.due(now):
+                    self._start(entry, now)
+            delay = None if self.manual else self._delay(now)
+            if delay is not None and not self._flows:
+                delay = min(delay, self._probe)
+            mark = self._clock.monotonic()
+            if await self._sleep(delay):
+                continue
+            if self._clock.monotonic() != mark:
+                self._flows = True
+            else:
+                self.manual = True
+                log.info("the clock does not flow: periodic passes run when run_due() is called")
+
+    def _delay(self, now: datetime) -> float | None:
+        """Seconds until the next pass that is not running is due (> 0: the due ones were
+        just started); None when every pass is running, which wakes the driver as it ends."""
+        waits = [(e.next_due - now).total_seconds() for e in self._entries.values() if e.task is None]
+        return min(waits) if waits else None
+
+    async def _sleep(self, seconds: float | None) -> bool:
+        """Wait `seconds` (None: no limit); True if woken before that."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def wake(self) -> None:
+        """Look at the clock again now (after it was moved, or a pass was added)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """End the driver and cancel the passes in flight: each is safe to repeat, and the
+        next start runs them again."""
+        self._stopping = True
+        self._wake.set()
+        running = [e.task for e in self._entries.values() if e.task is not None]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
