@@ -8,14 +8,17 @@ Markers, set here from where a test lives and what it uses, so nobody has to rem
 `cluster` (it uses a real Slurm cluster: the `slurm_up` fixture) and `e2e` (it runs the whole
 bot or a real `idlbot` process, everything under tests/app/). `pytest -m "not cluster and not
 e2e"` is the fast subset for the edit-test loop. Under pytest-xdist (`-n`, as `.ci/run` and the
-README run the suite) each Slurm version's tests share one worker (`xdist_group`), because a
-maintenance test reserves every node of its cluster; the two clusters run side by side.
+README run the suite) each Slurm version's tests share one worker (`pytest_xdist_make_scheduler`
+below), because a maintenance test reserves every node of its cluster; the two clusters run
+side by side.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Generator
+from typing import Any
 
 import pytest
 
@@ -26,15 +29,31 @@ pytest_plugins = ["tests.dbfixtures"]
 APP_TESTS = os.path.join(os.path.dirname(__file__), "app") + os.sep
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if str(item.path).startswith(APP_TESTS):
-            item.add_marker(pytest.mark.e2e)
-        if "slurm_up" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.cluster)
-            callspec = getattr(item, "callspec", None)
-            version = callspec.params.get("slurm_up") if callspec is not None else None
-            item.add_marker(pytest.mark.xdist_group(f"slurm{version}"))
+CLUSTER_PARAM = re.compile(r"\[(?:[^\]]*-)?(slurm\d+\.\d+)(?:-[^\]]*)?\]$")
+"""A cluster test's parameter id names its Slurm version (`[slurm22.05-sqlite]`, see the
+`slurm_up` fixture's ids in tests/slurm/conftest.py)."""
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if str(item.path).startswith(APP_TESTS):
+        item.add_marker(pytest.mark.e2e)
+    if "slurm_up" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.cluster)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `-n`, every test of one Slurm version goes to one worker, one after another (a
+    maintenance test reserves or drains the whole cluster); the two versions' groups and
+    all other tests spread over the workers. Our own scheduler, not `--dist loadgroup`:
+    xdist 3.8 marks groups by rewriting `item._nodeid`, which pytest 9.2's nodes ignore."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ClusterGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            found = CLUSTER_PARAM.search(nodeid)
+            return found.group(1) if found else nodeid
+
+    return ClusterGroups(config, log)
 
 
 @pytest.hookimpl(hookwrapper=True)
