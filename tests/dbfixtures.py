@@ -12,14 +12,23 @@ PostgreSQL isolation: each test gets its own ``CREATE DATABASE idlbot_test_<pid>
 on the server from ``IDLBOT_TEST_POSTGRES_URL`` (default
 ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``), dropped ``WITH (FORCE)`` when
 the test ends, so tests (and concurrent test runs) never see each other's rows.
+
+Migrated databases are copies: each test process migrates one template per database kind
+once (a PostgreSQL ``CREATE DATABASE … TEMPLATE``, a copied SQLite file), because running
+every migration for each of ~300 tests cost about a second each on PostgreSQL. The
+migration tests themselves start from ``empty_db_url`` and run every step.
 Without the env var and with the default server unreachable, the postgres
 param is skipped with the reason shown in ``pytest -rs``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -57,7 +66,47 @@ async def _probe(url: str) -> str | None:
     return _reachable[url]
 
 
-async def _postgres_database() -> AsyncIterator[str]:
+_templates: dict[str, str] = {}  # "postgres" -> template database name, "sqlite" -> file path
+
+
+async def _postgres_template(admin_url: str) -> str:
+    """A database of this process migrated to head, to copy from (dropped at exit)."""
+    if "postgres" not in _templates:
+        name = f"idlbot_template_{os.getpid()}_{secrets.token_hex(4)}"
+        admin = create_async_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            await admin.dispose()
+        await upgrade(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+        _templates["postgres"] = name
+        atexit.register(_drop_template, admin_url, name)
+    return _templates["postgres"]
+
+
+def _drop_template(admin_url: str, name: str) -> None:
+    async def drop() -> None:
+        admin = create_async_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            await admin.dispose()
+
+    asyncio.run(drop())
+
+
+async def _sqlite_template() -> Path:
+    if "sqlite" not in _templates:
+        folder = Path(tempfile.mkdtemp(prefix="idlbot-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        await upgrade(f"sqlite+aiosqlite:///{folder / 'template.db'}")
+        _templates["sqlite"] = str(folder / "template.db")
+    return Path(_templates["sqlite"])
+
+
+async def _postgres_database(*, migrated: bool = False) -> AsyncIterator[str]:
     admin_url, explicit = _postgres_admin_url()
     error = await _probe(admin_url)
     if error is not None:
@@ -65,10 +114,11 @@ async def _postgres_database() -> AsyncIterator[str]:
             pytest.fail(f"{ENV_VAR}={admin_url} is set but not usable: {error}")
         pytest.skip(f"PostgreSQL not reachable at {admin_url} ({error}); set {ENV_VAR}")
     name = f"idlbot_test_{os.getpid()}_{secrets.token_hex(4)}"
+    template = f' TEMPLATE "{await _postgres_template(admin_url)}"' if migrated else ""
     admin = create_async_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
         try:
             yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         finally:
@@ -87,10 +137,15 @@ async def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
-@pytest.fixture
-async def db_url(empty_db_url: str) -> str:
-    await upgrade(empty_db_url)
-    return empty_db_url
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "idlbot.db"
+        shutil.copyfile(await _sqlite_template(), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    async for url in _postgres_database(migrated=True):
+        yield url
 
 
 @pytest.fixture
@@ -104,6 +159,5 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def postgres_db_url() -> AsyncIterator[str]:
-    async for url in _postgres_database():
-        await upgrade(url)
+    async for url in _postgres_database(migrated=True):
         yield url
