@@ -1,4 +1,5 @@
 """The `idlbot` console script. Only this module exits the process.
+(Over 300 lines: every subcommand's arguments and exit codes, in the one module that exits.)
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or outdated schema (something
 the operator must fix before trying again)."""

@@ -14,7 +14,8 @@ from idlbot.commands.context import Context
 from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain.errors import UserError
-from idlbot.domain.jobs import JobRecord, format_duration
+from idlbot.domain.job_render import format_duration
+from idlbot.domain.jobs import JobRecord
 from idlbot.domain.timefmt import defuse_mentions, format_clock
 from idlbot.ports.jobs import NOTIFY_MODES, Jobs
 

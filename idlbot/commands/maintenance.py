@@ -16,7 +16,8 @@ from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import when
 from idlbot.domain.errors import UserError
-from idlbot.domain.jobs import ReservationConflict, render_conflict
+from idlbot.domain.job_render import render_conflict
+from idlbot.domain.jobs import ReservationConflict
 from idlbot.domain.maintenance import render_window
 from idlbot.domain.roles import Role
 from idlbot.domain.schedule import wall_clock

@@ -1,4 +1,4 @@
-"""Slurm job records, reservations and node states as pure values, and what the bot says about them.
+"""Slurm job records, reservations and node states as pure values (`job_render` says them).
 
 The outcome of a job is decided from its *state* alone. Slurm's sources disagree on exit codes
 (for a TIMEOUT job jobcomp and the epilog say 0:0, scontrol and squeue 0:15, sacct either; a
@@ -16,9 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
-from zoneinfo import ZoneInfo
-
-from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
 
 
 class ClusterError(Exception):
@@ -301,99 +298,3 @@ class NodeInfo:
     def idle(self) -> bool:
         """No job on it; a node in a maintenance window is still idle if nothing runs there."""
         return self.state == "idle"
-
-
-def _clean(text: str) -> str:
-    """User-chosen text (job names) made safe inside `code`: no backticks, no @all pings."""
-    return defuse_mentions(text.replace("`", "'").replace("\n", " "))
-
-
-def format_duration(span: timedelta) -> str:
-    """Slurm's own style, which students know from squeue: 0:05, 1:02:03, 2-03:04:05."""
-    total = max(int(span.total_seconds()), 0)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days}-{hours:02d}:{minutes:02d}:{seconds:02d}"
-    if hours:
-        return f"{hours}:{minutes:02d}:{seconds:02d}"
-    return f"{minutes}:{seconds:02d}"
-
-
-def _cancelled_by(record: JobRecord) -> str:
-    """sacct says "CANCELLED by 1001" (a uid): the owner reads "by you", anyone else's uid stays."""
-    by = record.state_detail.removeprefix("by ").strip()
-    if record.uid is not None and by == str(record.uid):
-        return "by you"
-    return f"by uid {_clean(by)}" if by.isdigit() else _clean(record.state_detail)
-
-
-def _exit_detail(record: JobRecord) -> str:
-    code = record.exit_code
-    if record.outcome is Outcome.FAILED or code.status:
-        detail = f"exit code {code.status}"
-        return detail + (f", signal {code.signal}" if code.signal else "")
-    return f"signal {code.signal}" if code.signal else ""
-
-
-def render_job(record: JobRecord, tz: ZoneInfo) -> str:
-    """The DM for one finished job, e.g.
-    "Job **5** `f3` on idl-gpu failed (exit code 3) after 0:02, ended Tue 01 Dec 2026, 20:10 UTC."
-    """
-    what = record.outcome.value
-    if record.outcome is Outcome.CANCELLED and record.state_detail:
-        what += f" ({_cancelled_by(record)})"
-    elif record.outcome is Outcome.TIMEOUT and record.time_limit is not None:
-        what += f" ({format_duration(record.time_limit)})"
-    detail = _exit_detail(record)
-    if detail and record.outcome is not Outcome.CANCELLED:
-        what += f" ({detail})"
-    parts = [f"Job **{record.display_id}** `{_clean(record.name)}` on {_clean(record.cluster)} {what}"]
-    if record.start is not None:
-        parts.append(f"after {format_duration(record.elapsed)}")
-    if record.gpus:
-        parts.append(f"with {record.gpus} GPU{'s' if record.gpus != 1 else ''}")
-    text = " ".join(parts)
-    if record.end is not None:
-        text += f", ended {format_clock(record.end, tz)}"
-    return text + "."
-
-
-def render_array(summary: ArraySummary, tz: ZoneInfo) -> str:
-    """The DM for a whole array: counts per state and which tasks did not complete."""
-    counts = ", ".join(f"{n} {state}" for state, n in summary.counts.items())
-    head = (
-        f"Array job **{summary.array_job_id}** `{_clean(summary.name)}` on {_clean(summary.cluster)}: "
-        f"{summary.task_count} task{'s' if summary.task_count != 1 else ''} ({counts})"
-    )
-    bad = summary.unsuccessful_tasks
-    if bad:
-        shown = ", ".join(str(t) for t in bad[:20]) + (f" and {len(bad) - 20} more" if len(bad) > 20 else "")
-        head += f"; not completed: task{'s' if len(bad) != 1 else ''} {shown}"
-    ends = [t.end for t in summary.tasks if t.end is not None]
-    if ends and summary.outcome is not Outcome.ACTIVE:
-        head += f", last ended {format_clock(max(ends), tz)}"
-    return head + "."
-
-
-def render_reservation(reservation: Reservation, tz: ZoneInfo) -> str:
-    """ "Maintenance `m1` on all nodes: Thu 10 Dec 2026, 08:00-09:00 UTC (ACTIVE)." (en dash)"""
-    kind = "Maintenance" if reservation.maintenance else "Reservation"
-    where = "all nodes" if "ALL_NODES" in reservation.flags else (_clean(reservation.nodes) or "no nodes")
-    state = f" ({reservation.state})" if reservation.state else ""
-    span = format_span(reservation.start, reservation.end, tz)
-    return f"{kind} `{_clean(reservation.name)}` on {where}: {span}{state}."
-
-
-def render_conflict(conflict: ReservationConflict, tz: ZoneInfo) -> str:
-    """What an admin sees when a window overlaps running jobs; IGNORE_JOBS is the way out."""
-    lines = [f"Could not create `{_clean(conflict.name)}`: {_clean(conflict.message)}"]
-    for job in conflict.jobs:
-        ends = ""
-        if job.start is not None and job.time_limit is not None:
-            ends = f", may run until {format_clock(job.start + job.time_limit, tz)}"
-        elif job.time_limit is None:
-            ends = ", no time limit"
-        lines.append(f"- job {job.display_id} `{_clean(job.name)}` of {_clean(job.user)}{ends}")
-    return "\n".join(lines)

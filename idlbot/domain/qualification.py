@@ -1,6 +1,7 @@
 """Exam qualification: one student's ledger → per-rule verdicts, a forecast and risk.
+(Over 300 lines: the five rules, the forecast and the risk list share one set of counts.)
 
-The rules (COURSE.md, "Who may sit the exam"; the numbers come from `course.rules`):
+The rules (the course's "who may sit the exam"; the numbers come from `course.rules`):
 
 * **assignments** — `required = ceil(quota * counted)` on time, computed exactly with
   `Fraction(str(quota))`, because `0.56 * 25` in floats is 14.000000000000002 and would

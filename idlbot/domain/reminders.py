@@ -1,4 +1,5 @@
 """Reminder planning: config rules + custom reminders → dated firings, and the grace rule.
+(Over 300 lines: the planner and the grace rule are one algorithm over one set of occurrences.)
 
 Pure and synchronous, so a whole semester can be planned and checked in a unit test.
 

@@ -1,4 +1,5 @@
 """GPU job notifications: a DM to the job's owner when a Slurm job ends.
+(Over 300 lines: the push path and the poll path share the once-only notice logic.)
 
 Two paths feed one idempotent store, so a job is told once whichever path sees it first:
 
@@ -33,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from idlbot.clock import Clock
 from idlbot.domain.job_events import InvalidJobEvent, JobEvent, parse_job_event
+from idlbot.domain.job_render import render_array, render_job
 from idlbot.domain.jobs import (
     ArraySummary,
     ClusterError,
@@ -41,8 +43,6 @@ from idlbot.domain.jobs import (
     NoticeKind,
     NoticeSource,
     group_arrays,
-    render_array,
-    render_job,
     summarize_array,
 )
 from idlbot.ports.job_store import JobStore, NotifySettings

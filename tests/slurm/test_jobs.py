@@ -17,15 +17,8 @@ import pytest
 
 from idlbot.adapters.slurm.cluster import SlurmCluster
 from idlbot.config import SlurmSettings
-from idlbot.domain.jobs import (
-    ArraySummary,
-    JobKey,
-    JobRecord,
-    Outcome,
-    group_arrays,
-    render_array,
-    render_job,
-)
+from idlbot.domain.job_render import render_array, render_job
+from idlbot.domain.jobs import ArraySummary, JobKey, JobRecord, Outcome, group_arrays
 
 from .conftest import CLUSTER, Cluster, run, sbatch, wait_until
 

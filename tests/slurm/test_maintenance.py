@@ -9,13 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from idlbot.adapters.slurm.cluster import SlurmCluster
-from idlbot.domain.jobs import (
-    JobRecord,
-    Reservation,
-    ReservationConflict,
-    render_conflict,
-    render_reservation,
-)
+from idlbot.domain.job_render import render_conflict, render_reservation
+from idlbot.domain.jobs import JobRecord, Reservation, ReservationConflict
 
 from .conftest import Cluster, run, sbatch, wait_until
 

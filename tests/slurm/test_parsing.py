@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from idlbot.adapters.slurm.cluster import (
+from idlbot.adapters.slurm.parse import (
     gpus_in_tres,
     parse_duration,
     parse_reservations,
