@@ -104,7 +104,7 @@ class WeeklyDeadline:
 @dataclass(frozen=True)
 class Rules:
     """The exam-qualification numbers. Instructors set them per course, so they live in
-    config and not in code (see COURSE.md, "Who may sit the exam")."""
+    config and not in code (the course's "who may sit the exam" rules)."""
 
     on_time_quota: float = 0.8
     fails_to_exclusion: int = 2
