@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from idlbot.config import Settings
 
 
-def _load(path: str, *, require_secrets: bool = True):  # type: ignore[no-untyped-def]
+def _load(path: str, *, require_secrets: bool = True) -> Settings:
     from idlbot.config import load
 
     return load(path, require_secrets=require_secrets)

@@ -24,9 +24,10 @@ from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.ledger import HandInStatus, Outcome, Student
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.roles import Role
+from idlbot.domain.roster import KEEP, Keep, RosterEdit
 from idlbot.domain.timefmt import defuse_mentions
 from idlbot.domain.usernames import normalize_username
-from idlbot.ports.qualification import KEEP, AuditEntry, Keep, RosterEdit
+from idlbot.ports.qualification import AuditEntry
 
 group = CommandGroup("Exam qualification")
 
@@ -188,23 +189,30 @@ async def roster(ctx: Context, args: str) -> Reply:
         raise UsageError()
     if len(words) == 1:
         return Reply.private(_entry(await target_student(ctx, words[0])))
-    changes: dict[str, str | Keep | bool | None] = {}
+    typed: dict[str, str | None] = {}
+    active: bool | Keep = KEEP
     for word in words[1:]:
         key, sep, value = word.partition("=")
         if not sep or (key not in ROSTER_FIELDS and key != "active"):
             raise UsageError(f"`{word}` is none of these.")
         if key == "active":
-            changes["active"] = value.lower() in ("yes", "true", "1")
+            active = value.lower() in ("yes", "true", "1")
         else:
-            changes[ROSTER_FIELDS[key]] = value.lower() or None
+            typed[ROSTER_FIELDS[key]] = value.lower() or None
+    edit = RosterEdit(
+        gitlab=typed.get("gitlab", KEEP),
+        cluster=typed.get("cluster", KEEP),
+        group_id=typed.get("group_id", KEEP),
+        team_id=typed.get("team_id", KEEP),
+        active=active,
+    )
     username = normalize_username(words[0])
     port = ctx.ports.qualification
     existing = await port.student(username)
     if existing is not None and not may_see(ctx, existing):
         raise Forbidden(f"@{username} is not in an exercise group you tutor.")
-    if ctx.user.role is Role.TUTOR and changes.get("group_id", KEEP) not in (KEEP, *tutor_groups(ctx)):
+    if ctx.user.role is Role.TUTOR and edit.group_id not in (KEEP, *tutor_groups(ctx)):
         raise Forbidden("You can only move students into exercise groups you tutor.")
-    edit = RosterEdit(**changes)  # type: ignore[arg-type]
     return Reply.private(
         _entry(await port.edit_student(username, edit, by=ctx.user.username, now=ctx.clock.now()))
     )

@@ -263,14 +263,19 @@ class Endpoints:
         return 201, js.note(self.state, p, i, note, ctx.base), {}
 
     # ---- hooks ---------------------------------------------------------------------------
-    def _hook(self, ctx: Ctx) -> tuple[Any, Hook]:
+    def _hooks_of(self, ctx: Ctx) -> Any:
+        """The project whose hooks are asked for; managing hooks needs Maintainer."""
         p = ctx.project()
         ctx.require_level(p, MAINTAINER)
+        return p
+
+    def _hook(self, ctx: Ctx) -> tuple[Any, Hook]:
+        p = self._hooks_of(ctx)
         raw = ctx.params.get("hook_id", "")
         hook = p.hooks.get(int(raw)) if raw.isdigit() else None
-        if "hook_id" in ctx.params and hook is None:
+        if hook is None:
             raise not_found("Hook")
-        return p, hook  # type: ignore[return-value]
+        return p, hook
 
     def _apply_hook_params(self, ctx: Ctx, hook: Hook) -> None:
         for flag in js.HOOK_EVENT_FLAGS:
@@ -282,12 +287,12 @@ class Endpoints:
             hook.enable_ssl_verification = ctx.flag("enable_ssl_verification")
 
     async def list_hooks(self, ctx: Ctx) -> Result:
-        p, _ = self._hook(ctx)
+        p = self._hooks_of(ctx)
         items, headers = paginate(ctx, sorted(p.hooks.values(), key=lambda h: h.id))
         return 200, [js.hook(h) for h in items], headers
 
     async def create_hook(self, ctx: Ctx) -> Result:
-        p, _ = self._hook(ctx)
+        p = self._hooks_of(ctx)
         url = ctx.arg("url")
         if not url:
             raise bad_param("url is missing")
