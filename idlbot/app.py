@@ -124,6 +124,7 @@ class Bot:
         )
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
+        self.roster = SqlRoster(sessions)
         self.gitlab: GitLabClient | None = None
         self.sync: QualificationSync | None = None
         self.agenda: AgendaService | None = None
@@ -132,7 +133,7 @@ class Bot:
             self.sync = QualificationSync(
                 self.gitlab,
                 self.qualification,
-                SqlRoster(sessions),
+                self.roster,
                 settings.course,
                 settings.gitlab,
                 self.clock,
@@ -150,7 +151,6 @@ class Bot:
                 clock=self.clock,
                 wake=self._wake_outbox,
             )
-        self.roster = SqlRoster(sessions)
         self.directory = RosterDirectory(self.roster, self.qualification, self.chat, self.clock)
         self.reminder_store = SqlReminderStore(sessions)
         self.reminder_runner = ReminderRunner(
