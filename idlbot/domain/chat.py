@@ -28,3 +28,22 @@ class MattermostUser:
     id: str
     username: str
     timezone: UserTimezone | None = None
+
+
+USER_ID_LENGTH = 26
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def is_user_id(text: str) -> bool:
+    """True for the shape of a Mattermost id: 26 lowercase letters and digits (the server
+    makes them with `model.NewId()`, base32). Anything else, such as a path
+    (`../users/username/sstober`), never reaches a URL or a role decision."""
+    return len(text) == USER_ID_LENGTH and all(c in _ID_CHARS for c in text)
+
+
+class InvalidUserId(ValueError):
+    """A user id that is not of Mattermost's id shape; it was not looked up."""
+
+
+class UnknownUser(LookupError):
+    """Mattermost answered that it has no user with this id (404)."""

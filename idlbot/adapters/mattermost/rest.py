@@ -35,7 +35,7 @@ from mattermostautodriver.exceptions import (
 
 from idlbot.adapters.mattermost.payloads import MalformedPayload, Post, parse_post, parse_user
 from idlbot.domain.attachment import Attachment
-from idlbot.domain.chat import MattermostUser
+from idlbot.domain.chat import InvalidUserId, MattermostUser, UnknownUser, is_user_id
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.dm_channels import DmChannels
 
@@ -154,12 +154,23 @@ class MattermostChat:
         return self._channel_ids[name]
 
     async def user(self, user_id: str) -> MattermostUser:
-        """The user with their time zone; cached for a few minutes, as every command needs it."""
+        """The user with their time zone; cached for a few minutes, as every command needs it.
+
+        The id goes into the URL path, so it must have the shape of a Mattermost id first:
+        `../users/username/sstober` would otherwise be resolved by the HTTP client into
+        another endpoint, and Mattermost would answer with the instructor's account.
+        Raises InvalidUserId for such an id, UnknownUser when Mattermost has no such user."""
+        if not is_user_id(user_id):
+            raise InvalidUserId(f"not a Mattermost user id: {user_id[:40]!r}")
         cached = self._users.get(user_id)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.USER_TTL:
             return cached[1]
-        user = parse_user(await self._driver.users.get_user(user_id))
+        try:
+            raw = await self._driver.users.get_user(user_id)
+        except ResourceNotFound:
+            raise UnknownUser(user_id) from None
+        user = parse_user(raw)
         self._users[user_id] = (now, user)
         return user
 
