@@ -18,7 +18,17 @@ from tests.sim.support import World
 
 __all__ = ["sim", "world"]
 
-FORGED = ["../users/username/bob", "me", "..", "", "A" * 26, "a" * 25, "a" * 27, "a" * 25 + "/", "a" * 25 + "\n"]
+FORGED = [
+    "../users/username/bob",
+    "me",
+    "..",
+    "",
+    "A" * 26,
+    "a" * 25,
+    "a" * 27,
+    "a" * 25 + "/",
+    "a" * 25 + "\n",
+]
 
 
 @pytest.fixture
