@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from idlbot.commands.context import Context
+from idlbot.commands.policy import require_role
 from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import agenda as dom
-from idlbot.domain.errors import Forbidden, UserError
+from idlbot.domain.errors import UserError
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import format_clock
 
@@ -46,10 +47,8 @@ async def agenda(ctx: Context, args: str) -> Reply:
     handler = _SUBCOMMANDS.get(sub.lower())
     if handler is None:
         raise UsageError()
-    if sub and ctx.user.role < Role.INSTRUCTOR:
-        raise Forbidden(
-            f"`/idl agenda {sub.lower()}` is for instructors; you are {ctx.user.role.with_article}."
-        )
+    if sub:
+        require_role(ctx, Role.INSTRUCTOR, f"agenda {sub.lower()}")
     return await handler(ctx, rest.strip())
 
 

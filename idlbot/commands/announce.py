@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import re
 
-from idlbot.commands.access import tutor_groups
 from idlbot.commands.context import Context
+from idlbot.commands.policy import (
+    ChannelScope,
+    CreatedScope,
+    allows,
+    group_channels,
+    require,
+    require_mass_mention,
+)
 from idlbot.commands.registry import CommandGroup, ForRole
 from idlbot.commands.reply import Reply
 from idlbot.domain.announce import Announcement, AnnounceRequest, parse_request, render_list, render_preview
-from idlbot.domain.errors import Forbidden, UserError
+from idlbot.domain.errors import UserError
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import defuse_mentions, format_when
 from idlbot.ports.announce import Announcements
@@ -29,24 +36,24 @@ _MANAGE = re.compile(r"(?P<sub>cancel|confirm)\s+#?(?P<id>\d+)", re.IGNORECASE)
 
 
 def _channel_for(ctx: Context, port: Announcements, req: AnnounceRequest) -> str:
-    """The channel name to post to. Instructors: any channel, by default the
-    announcements channel. Tutors: only the channel of a group they tutor."""
-    if ctx.user.role is Role.INSTRUCTOR:
-        return port.channel_name(req.channel or DEFAULT_PURPOSE)
-    mine = sorted(
-        {g.channel for g in ctx.course.groups if g.id in tutor_groups(ctx) and g.channel is not None}
-    )
-    if req.notify == "all":
-        raise Forbidden("Only instructors can notify @all; use `--notify channel` in your group channel.")
-    if req.channel is None:
+    """The channel name to post to, if the user may (see policy.py). Without `--channel`:
+    the announcements channel for instructors, a tutor's one group channel for tutors."""
+    require_mass_mention(ctx, req.notify)
+    if req.channel is not None:
+        name = port.channel_name(req.channel)
+    elif ctx.user.role is Role.INSTRUCTOR:
+        name = port.channel_name(DEFAULT_PURPOSE)
+    else:
+        mine = group_channels(ctx.user, ctx.course)
         if len(mine) != 1:
             raise UserError("Say which of your group channels: `--channel <name>`.")
-        return mine[0]
-    name = port.channel_name(req.channel)
-    if name not in mine:
-        allowed = ", ".join(f"~{c}" for c in mine) or "none"
-        raise Forbidden(f"Tutors can announce only in their exercise group's channel ({allowed}).")
+        name = mine[0]
+    require(ctx, ChannelScope(name), "announce")
     return name
+
+
+def _created(a: Announcement) -> CreatedScope:
+    return CreatedScope("announcement", str(a.id), a.created_by, a.created_by_id)
 
 
 @group.command(
@@ -73,9 +80,7 @@ async def announce(ctx: Context, args: str) -> Reply:
     now = ctx.clock.now()
     text = args.strip()
     if text.lower() == "list":
-        items = await port.scheduled()
-        if ctx.user.role is not Role.INSTRUCTOR:
-            items = [a for a in items if a.created_by_id == ctx.user.id]
+        items = [a for a in await port.scheduled() if allows(ctx, _created(a))]
         return Reply.private(render_list(items, tz=ctx.user.tz, now=now))
     manage = _MANAGE.fullmatch(text)
     if manage is not None:
@@ -105,8 +110,11 @@ async def _manage(ctx: Context, port: Announcements, sub: str, announcement_id: 
     if sub == "confirm":
         return _confirmed(ctx, await port.confirm(announcement_id, by_id=ctx.user.id, now=now))
     if ctx.user.role is not Role.INSTRUCTOR:
-        mine = {a.id for a in await port.scheduled() if a.created_by_id == ctx.user.id}
-        if announcement_id not in mine:
-            raise Forbidden("Tutors can cancel only their own scheduled announcements.")
+        # a tutor sees only scheduled announcements (drafts end by their buttons), and
+        # is told nothing about ids that are not among them
+        found = next((a for a in await port.scheduled() if a.id == announcement_id), None)
+        if found is None:
+            raise UserError(f"You have no scheduled announcement {announcement_id}; `/idl announce list`.")
+        require(ctx, _created(found), "cancel")
     a = await port.cancel(announcement_id, now=now)
     return Reply.private(f"Announcement {a.id} to ~{defuse_mentions(a.channel_name)} is cancelled.")

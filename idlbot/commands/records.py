@@ -9,18 +9,12 @@ the one in its declaration (`UsageError`)."""
 
 from __future__ import annotations
 
-from idlbot.commands.access import (
-    assignment_id,
-    may_see,
-    split_args,
-    take_option,
-    target_student,
-    tutor_groups,
-)
+from idlbot.commands.access import assignment_id, split_args, take_option
 from idlbot.commands.context import Context
+from idlbot.commands.policy import GroupScope, require, target_student
 from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
-from idlbot.domain.errors import Forbidden, UserError
+from idlbot.domain.errors import UserError
 from idlbot.domain.ledger import HandInStatus, Outcome, Student
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.roles import Role
@@ -206,16 +200,13 @@ async def roster(ctx: Context, args: str) -> Reply:
         team_id=typed.get("team_id", KEEP),
         active=active,
     )
-    username = normalize_username(words[0])
-    port = ctx.ports.qualification
-    existing = await port.student(username)
-    if existing is not None and not may_see(ctx, existing):
-        raise Forbidden(f"@{username} is not in an exercise group you tutor.")
-    if ctx.user.role is Role.TUTOR and edit.group_id not in (KEEP, *tutor_groups(ctx)):
-        raise Forbidden("You can only move students into exercise groups you tutor.")
-    return Reply.private(
-        _entry(await port.edit_student(username, edit, by=ctx.user.username, now=ctx.clock.now()))
+    student = await target_student(ctx, words[0])
+    if edit.group_id is not KEEP:  # also out of every group (None): that leaves the tutor's reach too
+        require(ctx, GroupScope(edit.group_id), "move students into")
+    entry = await ctx.ports.qualification.edit_student(
+        student.mattermost, edit, by=ctx.user.username, now=ctx.clock.now()
     )
+    return Reply.private(_entry(entry))
 
 
 def _entry(s: Student) -> str:

@@ -2,8 +2,13 @@
 their personal nudges (off, on).
 
 Parsing of "when" lives in domain/when.py and planning in domain/reminders.py; this
-module reads the arguments, checks the role per subcommand and phrases the reply.
+module reads the arguments, asks policy.py who may do what, and phrases the reply.
 Times are shown in the asking user's zone, with the zone named.
+
+Tutors add reminders only to their groups' channels, and cancel or test only their own.
+They list and read the log of every reminder, though: all of it is posted in course
+channels anyway, and a tutor planning one must see what the bot already says and when,
+so as not to say it twice.
 """
 
 from __future__ import annotations
@@ -11,23 +16,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from idlbot.commands.context import Context
+from idlbot.commands.policy import ChannelScope, CreatedScope, require, require_role
 from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import timefmt, when
-from idlbot.domain.errors import Forbidden, NotFound, UserError
+from idlbot.domain.errors import NotFound, UserError
+from idlbot.domain.reminders import CustomReminder
 from idlbot.domain.roles import Role
 
 group = CommandGroup("Reminders")
 
 STAFF = Role.TUTOR
 MAX_LOG = 50
-
-
-def _staff(ctx: Context, sub: str) -> None:
-    if ctx.user.role < STAFF:
-        raise Forbidden(
-            f"`/idl remind {sub}` is for tutors and instructors; you are {ctx.user.role.with_article}."
-        )
 
 
 @group.command(
@@ -38,8 +38,11 @@ def _staff(ctx: Context, sub: str) -> None:
         "remind off": "Personal reminders are off. `/idl remind on` turns them back on.",
         "remind on": "Personal reminders are on again.",
         "remind list": ForRole(STAFF, "Next 3 reminders (times in Europe/Berlin):"),
+        "remind add wed 18:00 group1 Bring your laptop tomorrow.": ForRole(
+            STAFF, "Reminder 1 set: Wed 24 Oct 2018, 18:00 CEST (in 2 days) to ~group1."
+        ),
         "remind add tue 10:00 questions Two hours left to file questions.": ForRole(
-            STAFF, "Reminder 1 set: Tue 23 Oct 2018, 10:00 CEST (tomorrow) to ~questions."
+            Role.INSTRUCTOR, "Reminder 1 set: Tue 23 Oct 2018, 10:00 CEST (tomorrow) to ~questions."
         ),
     },
     needs=("reminders",),
@@ -50,7 +53,7 @@ async def remind(ctx: Context, args: str) -> Reply:
     if handler is None:
         raise UsageError()
     if sub.lower() not in ("off", "on"):
-        _staff(ctx, sub.lower())
+        require_role(ctx, STAFF, f"remind {sub.lower()}")
     return await handler(ctx, rest.strip())
 
 
@@ -77,12 +80,14 @@ async def _add(ctx: Context, args: str) -> Reply:
         raise UserError(
             "Give a channel and the text after the time, e.g. `remind add in 2h questions Hi all`."
         )
+    require(ctx, ChannelScope(ctx.ports.reminders.channel_name(channel)), "remind")
     reminder = await ctx.ports.reminders.add(
         kind=spec.kind,
         first=spec.first,
         channel=channel,
         text=text.strip(),
         created_by=ctx.user.username,
+        created_by_id=ctx.user.id,
         now=now,
     )
     tz = ctx.user.tz
@@ -103,11 +108,21 @@ def _id(args: str, sub: str) -> int:
     return int(text)
 
 
+def _created(reminder: CustomReminder) -> CreatedScope:
+    return CreatedScope("reminder", str(reminder.id), reminder.created_by, reminder.created_by_id)
+
+
 async def _cancel(ctx: Context, args: str) -> Reply:
-    reminder = await ctx.ports.reminders.cancel(_id(args, "cancel"))
-    if reminder is None:
-        raise NotFound(f"There is no reminder {args.strip()}. Reminders from the config are changed there.")
-    return Reply.private(f"Reminder {reminder.id} cancelled.")
+    reminder_id = _id(args, "cancel")
+    port = ctx.ports.reminders
+    missing = f"There is no reminder {args.strip()}. Reminders from the config are changed there."
+    found = await port.custom(reminder_id)
+    if found is None:
+        raise NotFound(missing)
+    require(ctx, _created(found), "cancel")
+    if await port.cancel(reminder_id) is None:
+        raise NotFound(missing)
+    return Reply.private(f"Reminder {reminder_id} cancelled.")
 
 
 async def _test(ctx: Context, args: str) -> Reply:
@@ -117,6 +132,11 @@ async def _test(ctx: Context, args: str) -> Reply:
     found = await ctx.ports.reminders.preview(ident, ctx.clock.now())
     if found is None:
         raise NotFound(f"There is no reminder `{ident}`.")
+    custom = await ctx.ports.reminders.custom(found.custom_id) if found.custom_id is not None else None
+    if custom is not None:
+        require(ctx, _created(custom), "test")
+    else:  # a reminder of the course config: the instructors'
+        require(ctx, CreatedScope("reminder", f"`{found.key}`", None, None), "test")
     at = timefmt.format_clock(found.fire_at, ctx.user.tz)
     return Reply.private(f"Preview of `{found.key}` ({at}, to {found.target}):\n\n{found.text}")
 

@@ -8,8 +8,9 @@ member's DM, never to a channel."""
 
 from __future__ import annotations
 
-from idlbot.commands.access import split_args, target_student, tutor_groups
+from idlbot.commands.access import split_args
 from idlbot.commands.context import Context
+from idlbot.commands.policy import GroupScope, require, target_student, tutored_ids
 from idlbot.commands.registry import CommandGroup, ForRole
 from idlbot.commands.reply import Reply
 from idlbot.domain import overview as ov
@@ -50,16 +51,17 @@ async def status(ctx: Context, args: str) -> Reply:
 
 
 async def _visible_ledgers(ctx: Context, group_id: str | None) -> tuple[list[StudentLedger], str]:
+    """One group's ledgers (if the user reaches it), else all the user reaches: the whole
+    course for instructors, their groups for tutors."""
     port = ctx.ports.qualification
+    if group_id is not None:
+        require(ctx, GroupScope(group_id), "see the overview of")
     if ctx.user.role is Role.INSTRUCTOR:
         if group_id is not None and ctx.course.group(group_id) is None:
             raise UserError(f"There is no exercise group `{group_id}`.")
         ledgers = await port.all_ledgers(group_id)
         return ledgers, (f"exercise group {group_id}" if group_id else "the whole course")
-    mine = tutor_groups(ctx)
-    if group_id is not None and group_id not in mine:
-        raise UserError(f"You do not tutor exercise group `{group_id}`.")
-    wanted = [group_id] if group_id else sorted(mine)
+    wanted = [group_id] if group_id else sorted(tutored_ids(ctx.user, ctx.course))
     ledgers = [ledger for g in wanted for ledger in await port.all_ledgers(g)]
     return ledgers, "exercise group " + ", ".join(wanted) if wanted else "no exercise group"
 

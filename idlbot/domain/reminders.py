@@ -76,7 +76,9 @@ class Target:
 class CustomReminder:
     """A reminder staff set with `/idl remind add`. `first` is the (first) instant;
     weekly ones repeat on `first`'s weekday at `first`'s wall-clock time in the course
-    zone until the course ends."""
+    zone until the course ends. `created_by_id` is the creator's Mattermost user id, the
+    identity who may change it (a username can be renamed and reused; an id cannot);
+    None for reminders stored before it was recorded, which only instructors may change."""
 
     id: int
     kind: Repeat
@@ -85,6 +87,7 @@ class CustomReminder:
     text: str
     created_by: str
     cancelled: bool = False
+    created_by_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,21 @@ class FiringStore(Protocol):
 
 class ReminderStore(FiringStore, Protocol):
     async def add_custom(
-        self, *, kind: Repeat, first: datetime, channel: str, text: str, created_by: str, now: datetime
+        self,
+        *,
+        kind: Repeat,
+        first: datetime,
+        channel: str,
+        text: str,
+        created_by: str,
+        created_by_id: str,
+        now: datetime,
     ) -> CustomReminder:
         """Store a staff reminder (`remind add`); it is in the next plan."""
+        ...
+
+    async def custom(self, reminder_id: int) -> CustomReminder | None:
+        """One custom reminder, cancelled or not; None if there is no such id."""
         ...
 
     async def cancel_custom(self, reminder_id: int) -> CustomReminder | None:

@@ -52,6 +52,11 @@ class Reminders(Protocol):
         """The next `limit` firings not yet decided, by time."""
         ...
 
+    def channel_name(self, typed: str) -> str:
+        """A purpose from [mattermost.channels] or a channel name (`~` optional), as the
+        name of the channel a reminder to `typed` is posted in."""
+        ...
+
     async def add(
         self,
         *,
@@ -60,8 +65,13 @@ class Reminders(Protocol):
         channel: str,
         text: str,
         created_by: str,
+        created_by_id: str,
         now: datetime,
     ) -> CustomReminder: ...
+
+    async def custom(self, reminder_id: int) -> CustomReminder | None:
+        """Custom reminder `reminder_id` (its creator decides who may change it), or None."""
+        ...
 
     async def cancel(self, reminder_id: int) -> CustomReminder | None:
         """The reminder as it is now (cancelled), or None if there is no such id."""

@@ -109,13 +109,28 @@ class ReminderService:
         channel: str,
         text: str,
         created_by: str,
+        created_by_id: str,
         now: datetime,
     ) -> CustomReminder:
         reminder = await self.store.add_custom(
-            kind=kind, first=first, channel=channel, text=text, created_by=created_by, now=now
+            kind=kind,
+            first=first,
+            channel=channel,
+            text=text,
+            created_by=created_by,
+            created_by_id=created_by_id,
+            now=now,
         )
         await self._changed()
         return reminder
+
+    def channel_name(self, typed: str) -> str:
+        """The same resolution as at firing time (`reminder_firing._enqueue`)."""
+        name = typed.removeprefix("~").lower()
+        return self.runner.deps.channels.get(name, name)
+
+    async def custom(self, reminder_id: int) -> CustomReminder | None:
+        return await self.store.custom(reminder_id)
 
     async def cancel(self, reminder_id: int) -> CustomReminder | None:
         reminder = await self.store.cancel_custom(reminder_id)

@@ -32,6 +32,7 @@ class CustomReminderRow(Base):
     channel: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[str | None] = mapped_column(MM_ID)  # None: stored before it was recorded
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
 

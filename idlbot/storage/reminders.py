@@ -39,6 +39,7 @@ def _custom(row: Any) -> CustomReminder:
         text=m["text"],
         created_by=m["created_by"],
         cancelled=bool(m["cancelled"]),
+        created_by_id=m["created_by_id"],
     )
 
 
@@ -59,6 +60,7 @@ class SqlReminderStore:
         channel: str,
         text: str,
         created_by: str,
+        created_by_id: str,
         now: datetime,
     ) -> CustomReminder:
         values = {
@@ -67,6 +69,7 @@ class SqlReminderStore:
             "channel": channel,
             "text": text,
             "created_by": created_by,
+            "created_by_id": created_by_id,
             "created_at": now,
             "cancelled": False,
         }

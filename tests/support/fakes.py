@@ -120,7 +120,7 @@ def fake_ports(course: Course, agenda: AgendaSettings, channels: dict[str, str])
         outbox=FakeOutbox(),
         people=FakePeople(),
         qualification=fake_qualification(course),
-        reminders=FakeReminders(course),
+        reminders=FakeReminders(course, channels),
         agenda=FakeAgenda(course, agenda),
         announcements=FakeAnnouncements(channels),
         maintenance=FakeMaintenance(),

@@ -43,9 +43,10 @@ class FakeReminders:
                       "Assignment 2 is due in two hours (23:59)."),
     )  # fmt: skip
 
-    def __init__(self, course: Course) -> None:
+    def __init__(self, course: Course, channels: dict[str, str] | None = None) -> None:
         self._course = course
-        self.custom: dict[int, CustomReminder] = {}
+        self._channels = channels or {}
+        self.customs: dict[int, CustomReminder] = {}
         self.muted: set[str] = set()
         self.tokens: dict[str, int] = {}
 
@@ -53,7 +54,7 @@ class FakeReminders:
         return PlannedFiring(f"custom:{r.id}", "custom", r.first, f"~{r.channel}", r.text, custom_id=r.id)
 
     async def upcoming(self, now: datetime, limit: int = 10) -> list[PlannedFiring]:
-        custom = [self._planned(r) for r in self.custom.values() if not r.cancelled]
+        custom = [self._planned(r) for r in self.customs.values() if not r.cancelled]
         found = [f for f in (*self.PLANNED, *custom) if f.fire_at > now]
         return sorted(found, key=lambda f: f.fire_at)[:limit]
 
@@ -65,22 +66,31 @@ class FakeReminders:
         channel: str,
         text: str,
         created_by: str,
+        created_by_id: str,
         now: datetime,
     ) -> CustomReminder:
-        reminder = CustomReminder(len(self.custom) + 1, kind, first, channel, text, created_by)
-        self.custom[reminder.id] = reminder
+        reminder = CustomReminder(len(self.customs) + 1, kind, first, channel, text, created_by,
+                                  created_by_id=created_by_id)  # fmt: skip
+        self.customs[reminder.id] = reminder
         return reminder
 
+    def channel_name(self, typed: str) -> str:
+        name = typed.removeprefix("~").lower()
+        return self._channels.get(name, name)
+
+    async def custom(self, reminder_id: int) -> CustomReminder | None:
+        return self.customs.get(reminder_id)
+
     async def cancel(self, reminder_id: int) -> CustomReminder | None:
-        found = self.custom.get(reminder_id)
+        found = self.customs.get(reminder_id)
         if found is None:
             return None
-        self.custom[reminder_id] = replace(found, cancelled=True)
-        return self.custom[reminder_id]
+        self.customs[reminder_id] = replace(found, cancelled=True)
+        return self.customs[reminder_id]
 
     async def preview(self, ident: str, now: datetime) -> PlannedFiring | None:
-        if ident.isdigit() and int(ident) in self.custom:
-            return self._planned(self.custom[int(ident)])
+        if ident.isdigit() and int(ident) in self.customs:
+            return self._planned(self.customs[int(ident)])
         return next((f for f in self.PLANNED if f.key == ident), None)
 
     async def log(self, limit: int = 20) -> list[FiringRecord]:

@@ -1,0 +1,59 @@
+"""Revision 0009 on SQLite and PostgreSQL: a custom reminder stored before it keeps every
+field and gets no creator id (so only instructors may change it); the downgrade drops
+the column and keeps the rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from idlbot.storage.db import create_engine, downgrade, sessionmaker, upgrade
+from idlbot.storage.reminders import SqlReminderStore
+
+T0 = datetime(2018, 10, 23, 8, 0, tzinfo=UTC)
+BEFORE, AFTER = "0007_delivery_keys", "0009_reminder_creator_id"
+
+OLD = sa.table(
+    "reminder_custom", sa.column("id", sa.Integer), sa.column("kind", sa.String),
+    sa.column("first_at", sa.DateTime(timezone=True)), sa.column("channel", sa.String),
+    sa.column("text", sa.Text), sa.column("created_by", sa.String),
+    sa.column("created_at", sa.DateTime(timezone=True)), sa.column("cancelled", sa.Boolean),
+)  # fmt: skip
+
+
+async def _execute(url: str, statement: Any) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(statement)
+            return [tuple(r) for r in result.all()] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def test_old_reminders_get_no_creator_id_and_survive_the_round_trip(empty_db_url: str) -> None:
+    url = empty_db_url
+    await upgrade(url, BEFORE)
+    [(old_id,)] = await _execute(url, OLD.insert().returning(OLD.c.id).values(
+        kind="once", first_at=T0, channel="questions", text="Two hours left",
+        created_by="sstober", created_at=T0, cancelled=False,
+    ))  # fmt: skip
+    await upgrade(url, AFTER)
+    engine = create_engine(url)
+    try:
+        store = SqlReminderStore(sessionmaker(engine))
+        old = await store.custom(old_id)
+        assert old is not None and (old.created_by, old.created_by_id, old.text) == (
+            "sstober", None, "Two hours left",
+        )  # fmt: skip
+        new = await store.add_custom(kind="once", first=T0, channel="group1", text="Laptops",
+                                     created_by="tutor1", created_by_id="t" * 26, now=T0)  # fmt: skip
+        assert (await store.custom(new.id)) == new and new.created_by_id == "t" * 26
+    finally:
+        await engine.dispose()
+    await downgrade(url, BEFORE)
+    assert await _execute(url, sa.select(OLD.c.id, OLD.c.created_by).order_by(OLD.c.id)) == [
+        (old_id, "sstober"), (new.id, "tutor1"),
+    ]  # fmt: skip
