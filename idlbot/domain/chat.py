@@ -41,9 +41,18 @@ def is_user_id(text: str) -> bool:
     return len(text) == USER_ID_LENGTH and all(c in _ID_CHARS for c in text)
 
 
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def is_username(text: str) -> bool:
+    """True for what can be a Mattermost username (lowercase letters, digits, `.`, `-`,
+    `_`; at most 64), and so may go into `/users/username/{name}`: no `/`, no dot segment."""
+    return 0 < len(text) <= 64 and set(text) <= _NAME_CHARS and text.strip(".") != ""
+
+
 class InvalidUserId(ValueError):
     """A user id that is not of Mattermost's id shape; it was not looked up."""
 
 
 class UnknownUser(LookupError):
-    """Mattermost answered that it has no user with this id (404)."""
+    """Mattermost has no user with this id or name (404), or the name cannot be one."""

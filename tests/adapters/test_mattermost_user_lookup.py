@@ -3,7 +3,8 @@ never reaches a URL, and an unknown id is `UnknownUser`, not the driver's except
 
 Before the check, `../users/username/sstober` went into `/api/v4/users/{id}`; the HTTP
 client resolved the dot segments and Mattermost answered with the account named in
-the path, so whoever forged the id got that account's role."""
+the path, so whoever forged the id got that account's role. Usernames go into a path
+too (`/users/username/{name}`, for DMs), so the same holds for them."""
 
 from __future__ import annotations
 
@@ -63,3 +64,15 @@ async def test_an_unknown_id_is_unknown_user_and_a_real_one_is_found(
 def test_the_id_shape_is_26_lowercase_letters_and_digits() -> None:
     assert is_user_id("abcdefghijklmnopqrstuvwxy0")
     assert not any(is_user_id(f) for f in FORGED)
+
+
+@pytest.mark.parametrize("name", ["../users/me", "..", "bob/../alice", "bob?x=1", "", "b" * 65])
+async def test_a_name_that_cannot_be_a_username_is_no_user_and_not_requested(
+    chat: MattermostChat, world: World, name: str
+) -> None:
+    before = len(world.sim.requests)
+    assert await chat.user_id(name) is None
+    with pytest.raises(UnknownUser):
+        await chat.user_by_username(name)
+    assert len(world.sim.requests) == before
+    assert await chat.user_id("@Bob") == world.bob["id"]

@@ -35,7 +35,7 @@ from mattermostautodriver.exceptions import (
 
 from idlbot.adapters.mattermost.payloads import MalformedPayload, Post, parse_post, parse_user
 from idlbot.domain.attachment import Attachment
-from idlbot.domain.chat import InvalidUserId, MattermostUser, UnknownUser, is_user_id
+from idlbot.domain.chat import InvalidUserId, MattermostUser, UnknownUser, is_user_id, is_username
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.dm_channels import DmChannels
 
@@ -175,7 +175,15 @@ class MattermostChat:
         return user
 
     async def user_by_username(self, username: str) -> MattermostUser:
-        user = parse_user(await self._driver.users.get_user_by_username(username))
+        """Raises UnknownUser for a name Mattermost has not, or cannot have (checked before
+        the name goes into the URL path, like the id in `user`)."""
+        if not is_username(username):
+            raise UnknownUser(f"not a Mattermost username: {username[:70]!r}")
+        try:
+            raw = await self._driver.users.get_user_by_username(username)
+        except ResourceNotFound:
+            raise UnknownUser(username) from None
+        user = parse_user(raw)
         self._users[user.id] = (time.monotonic(), user)
         return user
 
@@ -183,7 +191,7 @@ class MattermostChat:
         """The People port: a username's id, None if there is no such user."""
         try:
             user = await self.user_by_username(normalize_username(username))
-        except ResourceNotFound:
+        except UnknownUser:
             return None
         return user.id
 
