@@ -32,6 +32,7 @@ from idlbot.domain.course import Course, ExerciseGroup
 from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
+from idlbot.domain.timefmt import defuse_mentions
 from idlbot.domain.usernames import normalize_username
 
 
@@ -75,6 +76,8 @@ class CreatedScope:
 
 Target = ChannelScope | GroupScope | StudentScope | CreatedScope
 
+_OWN_RECORDS = "You can only see your own records."
+
 
 def tutored(user: User, course: Course) -> list[ExerciseGroup]:
     """The exercise groups `user` tutors (by the course config), in config order."""
@@ -100,13 +103,7 @@ def refusal(user: User, course: Course, target: Target, action: str) -> str | No
     if isinstance(target, ChannelScope):
         return _channel(user, course, target, action, who)
     if isinstance(target, GroupScope):
-        mine = tutored_ids(user, course) if user.role is Role.TUTOR else []
-        if target.group_id in mine:
-            return None
-        if not mine:
-            return f"{who} cannot {action} any exercise group."
-        text = f"{who} can {action} only exercise groups they tutor ({', '.join(mine)})"
-        return f"{text}; {target.group_id} is not one of them." if target.group_id else f"{text}."
+        return _group(user, course, target, action, who)
     if isinstance(target, StudentScope):
         return _student(user, course, target)
     return _created(user, target, action, who)
@@ -122,7 +119,20 @@ def _channel(user: User, course: Course, target: ChannelScope, action: str, who:
         return f"{who} can {action} only in their exercise group's channel, and no group of yours has one."
     where = "exercise group's channel" if len(mine) == 1 else "exercise groups' channels"
     allowed = ", ".join(f"~{c}" for c in mine)
-    return f"{who} can {action} only in their {where} ({allowed}); ~{target.name} is not one of them."
+    typed = defuse_mentions(target.name)  # as the user typed it, shown back
+    return f"{who} can {action} only in their {where} ({allowed}); ~{typed} is not one of them."
+
+
+def _group(user: User, course: Course, target: GroupScope, action: str, who: str) -> str | None:
+    mine = tutored_ids(user, course) if user.role is Role.TUTOR else []
+    if target.group_id in mine:
+        return None
+    if not mine:
+        return f"{who} cannot {action} any exercise group."
+    text = f"{who} can {action} only exercise groups they tutor ({', '.join(mine)})"
+    if target.group_id is None:
+        return f"{text}."
+    return f"{text}; {defuse_mentions(target.group_id)} is not one of them."
 
 
 def _student(user: User, course: Course, target: StudentScope) -> str | None:
@@ -144,9 +154,6 @@ def _created(user: User, target: CreatedScope, action: str, who: str) -> str | N
     if target.creator_id is None:
         return f"{head} was created by @{target.creator} before I recorded creators, so only instructors can."
     return f"{head} was created by @{target.creator}."
-
-
-_OWN_RECORDS = "You can only see your own records."
 
 
 def allows(ctx: Context, target: Target, action: str = "") -> bool:

@@ -5,11 +5,11 @@ from (the course config) rather than only naming it."""
 
 from __future__ import annotations
 
+from idlbot.commands import policy
 from idlbot.commands.context import Context
 from idlbot.commands.registry import CommandGroup
 from idlbot.commands.reply import Reply
 from idlbot.domain.roles import Role
-from idlbot.domain.usernames import normalize_username
 
 group = CommandGroup("Course")
 
@@ -23,8 +23,7 @@ group = CommandGroup("Course")
 async def whoami(ctx: Context, args: str) -> Reply:
     user = ctx.user
     lines = [f"You are @{user.username}, {user.role.with_article}."]
-    me = normalize_username(user.username)
-    tutored = [g for g in ctx.course.groups if me in (normalize_username(t) for t in g.tutors)]
+    tutored = policy.tutored(user, ctx.course)
     if tutored:
         names = ", ".join(f"{g.name} ({g.room})" for g in tutored)
         lines.append(f"Exercise groups you tutor: {names}.")

@@ -34,6 +34,9 @@ REFUSALS = [
     (TUTOR1, "remind add in 2h town-square Pizza",
      "Tutors can remind only in their exercise group's channel (~exercise-group-1); "
      "~town-square is not one of them."),
+    (TUTOR1, "remind add in 2h @all Hi",
+     "Tutors can remind only in their exercise group's channel (~exercise-group-1); "
+     "~@\u200ball is not one of them."),
     (TUTOR1, "announce --yes --channel group2 Hi",
      "Tutors can announce only in their exercise group's channel (~exercise-group-1); "
      "~exercise-group-2 is not one of them."),
