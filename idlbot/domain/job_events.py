@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_EVENT_ID = 64  # the store's key column
+MAX_JOB_NUMBER = 2**32 - 1  # Slurm's job ids and task counts are uint32
+MAX_DIGITS = len(str(MAX_JOB_NUMBER))
 
 
 class InvalidJobEvent(ValueError):
@@ -49,6 +51,8 @@ def parse_job_event(data: object) -> JobEvent:
         problems.append("no id")
     elif len(event_id) > MAX_EVENT_ID:
         problems.append(f"id longer than {MAX_EVENT_ID} characters")
+    elif not (event_id.isascii() and event_id.isprintable()):
+        problems.append("id is not printable ASCII")
     if job_id is None:
         problems.append("no numeric job id (job_id, SLURM_JOB_ID or SLURM_ARRAY_JOB_ID)")
     # the last two tests repeat what `problems` says; mypy needs them to narrow the types
@@ -76,9 +80,13 @@ def _job_id(data: Mapping[str, Any], env: Mapping[str, Any]) -> int | None:
 
 
 def _number(value: object) -> int | None:
-    """A non-negative integer sent as text, as every SLURM_* variable is; else None.
-    ASCII digits only: `str.isdigit` also accepts "²", which `int` refuses."""
+    """A non-negative integer sent as text, as every SLURM_* variable is, within Slurm's
+    32-bit ids; else None. ASCII digits only: `str.isdigit` also accepts "²", which `int`
+    refuses; and at most MAX_DIGITS of them, since `int` refuses 4 300 and more."""
     if not isinstance(value, str):
         return None
     text = value.strip()
-    return int(text) if text.isascii() and text.isdigit() else None
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS):
+        return None
+    number = int(text)
+    return number if number <= MAX_JOB_NUMBER else None

@@ -5,7 +5,8 @@ empty configured secret matches nothing) the answer is 401 and nothing is parsed
 duplicate delivery (same Idempotency-Key) is dropped by the sync. GitLab never retries
 a hook, so the periodic reconciliation (`QualificationSync.reconcile`) is what makes a
 missed or failed delivery harmless; that is also why a failure here answers 500 rather
-than pretending success."""
+than pretending success. A body that is not the JSON object of a hook, or whose fields
+have the wrong type or range, gets 400 with one log line (`web.inputs`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from idlbot.adapters.gitlab import hooks as gitlab_hooks
 from idlbot.clock import Clock
 from idlbot.domain.gitlab import QuestionChanged
 from idlbot.services.qualification_sync import QualificationSync
+from idlbot.web.inputs import BadInput, bad_request, json_object
 from idlbot.web.server import json_response
 
 log = logging.getLogger(__name__)
@@ -44,15 +46,13 @@ async def gitlab_webhook(request: web.Request) -> web.Response:
             extra={"event": "gitlab_hook", "outcome": "unauthorized"},
         )
         return json_response({"error": "unauthorized"}, status=401)
-    try:
-        payload = await request.json()
-    except ValueError:
-        return json_response({"error": "body is not JSON"}, status=400)
-    if not isinstance(payload, dict):
-        return json_response({"error": "body is not a JSON object"}, status=400)
     kind = request.headers.get("X-Gitlab-Event", "")
-    event = gitlab_hooks.parse(kind, payload, received_at=deps.clock.now())
-    key = gitlab_hooks.idempotency_key(request.headers)
+    try:
+        payload = json_object(await request.read())
+        event = gitlab_hooks.parse(kind, payload, received_at=deps.clock.now())
+        key = gitlab_hooks.idempotency_key(request.headers)
+    except (BadInput, gitlab_hooks.MalformedHook) as err:
+        return bad_request(request, "gitlab_hook", err)
     changed = False
     if isinstance(event, QuestionChanged):
         if deps.on_question is not None:

@@ -2,7 +2,9 @@
 
 The slash-command route fails closed: the token is compared in constant time, both in
 the `Authorization: Token …` header and in the `token` form field (Mattermost sends
-both), and a mismatch gets 401 before anything is parsed or run. Replies carry
+both), and a mismatch gets 401 before anything is parsed or run. A form with the right
+token that is malformed (not UTF-8, a field missing, an id not of Mattermost's shape) gets
+400 and one log line (`web.slash_form`). Replies carry
 `Content-Type: application/json` exactly: without it Mattermost shows the JSON as text.
 """
 
@@ -24,10 +26,10 @@ from idlbot.commands.reply import Reply
 from idlbot.metrics import CONTENT_TYPE, Metrics
 from idlbot.ports.health import Health, HealthSnapshot
 from idlbot.tasks import TaskPool
+from idlbot.web import slash_form
+from idlbot.web.inputs import BadInput, bad_request, secret_bytes
 
 log = logging.getLogger(__name__)
-
-REQUIRED_FIELDS = ("user_id", "channel_id", "response_url")
 
 
 @dataclass
@@ -65,7 +67,7 @@ def token_ok(expected: str, header: str | None, field: str | None) -> bool:
     sent = [t for t in (header, field) if t is not None]
     if not sent or not expected:
         return False
-    results = [hmac.compare_digest(t.encode(), expected.encode()) for t in sent]
+    results = [hmac.compare_digest(secret_bytes(t), expected.encode()) for t in sent]
     return all(results)
 
 
@@ -77,27 +79,31 @@ def header_token(request: web.Request) -> str | None:
     return token.strip() if scheme.lower() == "token" else ""
 
 
+async def _raw_form(request: web.Request) -> bytes:
+    """The form as bytes, undecoded: from the body of a POST, else the query string.
+    aiohttp's `request.post()` decodes before anything can be checked, and raised on a
+    raw non-UTF-8 byte, a 500 before the token was even looked at."""
+    if request.method == "POST":
+        return await request.read()
+    return request.rel_url.raw_query_string.encode("utf-8", "surrogatepass")
+
+
 async def mattermost_command(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
-    form: Mapping[str, Any] = await request.post() if request.method == "POST" else request.query
-    field = form.get("token")
-    if not token_ok(deps.slash_token, header_token(request), field if isinstance(field, str) else None):
+    raw = await _raw_form(request)
+    if not token_ok(deps.slash_token, header_token(request), slash_form.token_field(raw)):
         log.warning(
             "slash command rejected: bad or missing token from %s",
             request.remote,
             extra={"event": "slash", "outcome": "unauthorized"},
         )
         return json_response({"error": "unauthorized"}, status=401)
-    missing = [name for name in REQUIRED_FIELDS if not form.get(name)]
-    if missing:
-        return json_response({"error": f"missing fields: {', '.join(missing)}"}, status=400)
-    user_id = str(form["user_id"])
-    channel_id = str(form["channel_id"])
-    text = str(form.get("text", ""))
-    username = str(form.get("user_name", "")) or None
-    response_url = str(form["response_url"])
-
-    run = deps.dispatcher.run(user_id, channel_id, text, "slash", username)
+    try:
+        form = slash_form.parse(raw)
+    except BadInput as err:
+        return bad_request(request, "slash", err)
+    text, response_url = form.text, form.response_url
+    run = deps.dispatcher.run(form.user_id, form.channel_id, text, "slash", form.user_name)
     if deps.dispatcher.registry.is_slow(text):
         deps.tasks.spawn(_answer_later(deps, asyncio.ensure_future(run), response_url), origin="slash later")
         return json_response({"response_type": "ephemeral", "text": "Working on it…"})

@@ -5,12 +5,12 @@ MAX_SKEW_SECONDS) must match the shared secret, and an empty secret matches noth
 empty HMAC key is one anybody could guess). Otherwise 401 and nothing is parsed, stored
 or posted. The answer is 2xx only after the event is stored: the MailProg deletes its
 spool file on a 2xx, so answering earlier could lose an event to a crash. A resend with
-the same event id answers 200 and does nothing.
+the same event id answers 200 and does nothing. A signed body that is no event (not a
+JSON object, no job id, an id out of range) gets 400 with one log line.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -20,6 +20,7 @@ from aiohttp import web
 from idlbot.adapters.slurm import mailprog
 from idlbot.clock import Clock
 from idlbot.domain.job_events import InvalidJobEvent, JobEvent, parse_job_event
+from idlbot.web.inputs import BadInput, bad_request, json_object
 from idlbot.web.server import json_response
 
 log = logging.getLogger(__name__)
@@ -56,13 +57,9 @@ async def slurm_event(request: web.Request) -> web.Response:
         )
         return json_response({"error": "unauthorized"}, status=401)
     try:
-        data = json.loads(body)
-    except ValueError:
-        return json_response({"error": "body is not JSON"}, status=400)
-    try:
-        event = parse_job_event(data)
-    except InvalidJobEvent as err:
-        return json_response({"error": str(err)}, status=400)
+        event = parse_job_event(json_object(body))
+    except (BadInput, InvalidJobEvent) as err:
+        return bad_request(request, "slurm_event", err)
     new = await deps.notifier.accept(event)
     log.info(
         "slurm event %s job=%s new=%s",

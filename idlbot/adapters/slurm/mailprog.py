@@ -83,12 +83,13 @@ def verify(secret: bytes, body: bytes, headers: Mapping[str, str], now: float | 
     """For the bot's /slurm/event route: constant-time HMAC check, header/body timestamp agree,
     and the timestamp is within MAX_SKEW_SECONDS of `now`."""
     given = headers.get(SIGNATURE_HEADER, "")
-    if not hmac.compare_digest(given.encode(), sign(secret, body).encode()):
+    # surrogatepass: a header with raw non-UTF-8 bytes arrives with lone surrogates in it
+    if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), sign(secret, body).encode()):
         return False
     try:
         stamp = int(headers.get(TIMESTAMP_HEADER, ""))
         sent_at = json.loads(body).get("sent_at")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return False
     current = time.time() if now is None else now
     return sent_at == stamp and abs(current - stamp) <= MAX_SKEW_SECONDS

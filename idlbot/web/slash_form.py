@@ -1,0 +1,89 @@
+"""The slash-command form Mattermost sends, read from raw bytes into a typed value.
+
+Two readings, so that the token is checked before anything can fail: `token_field` finds
+the `token` field in any bytes at all (it never raises), and only after the token matched
+does `parse` read the whole form strictly. Mattermost sends UTF-8, percent-encoded
+(`application/x-www-form-urlencoded`), with ids of its own shape; anything else is not
+Mattermost and gets 400.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from idlbot.domain.chat import is_user_id
+from idlbot.web.inputs import BadInput
+
+MAX_FIELDS = 64  # Mattermost sends about a dozen
+MAX_TEXT = 16_383  # Mattermost's own limit on a message, in characters
+MAX_URL = 2_048
+# C0 controls other than tab and newlines: Mattermost sends none, PostgreSQL stores no NUL
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class SlashForm:
+    """The fields the route uses, checked: ids of Mattermost's shape, an http(s)
+    response_url, text within Mattermost's message limit."""
+
+    user_id: str
+    channel_id: str
+    text: str
+    response_url: str
+    user_name: str | None
+
+
+def token_field(raw: bytes) -> str | None:
+    """The first `token` field of `raw`, however malformed the rest is; None if absent.
+    Bytes that are not UTF-8 read as U+FFFD, which never matches a token."""
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace")
+    return next((value for name, value in pairs if name == "token"), None)
+
+
+def parse(raw: bytes) -> SlashForm:
+    """The form in `raw`; raises BadInput naming the first problem."""
+    fields = _fields(raw)
+    missing = [name for name in ("user_id", "channel_id", "response_url") if not fields.get(name)]
+    if missing:
+        raise BadInput(f"missing fields: {', '.join(missing)}")
+    for name in ("user_id", "channel_id"):
+        if not is_user_id(fields[name]):
+            raise BadInput(f"{name} is not a Mattermost id (26 lowercase letters and digits)")
+    url = fields["response_url"]
+    if len(url) > MAX_URL or not url.startswith(("http://", "https://")):
+        raise BadInput(f"response_url is not an http(s) URL of at most {MAX_URL} characters")
+    text = fields.get("text", "")
+    if len(text) > MAX_TEXT:
+        raise BadInput(f"text is longer than {MAX_TEXT} characters")
+    return SlashForm(
+        user_id=fields["user_id"],
+        channel_id=fields["channel_id"],
+        text=text,
+        response_url=url,
+        user_name=fields.get("user_name") or None,
+    )
+
+
+def _fields(raw: bytes) -> dict[str, str]:
+    """Name → first value, read strictly: UTF-8 bytes, UTF-8 after percent-decoding, at
+    most MAX_FIELDS fields, no control characters."""
+    try:
+        pairs = parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except UnicodeDecodeError:
+        raise BadInput("the form is not UTF-8") from None
+    except ValueError:
+        raise BadInput(f"the form has more than {MAX_FIELDS} fields") from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if _CONTROL.search(name) or _CONTROL.search(value):
+            raise BadInput("the form contains control characters")
+        fields.setdefault(name, value)
+    return fields
