@@ -85,7 +85,7 @@ async def announce(ctx: Context, args: str) -> Reply:
     manage = _MANAGE.fullmatch(text)
     if manage is not None:
         return await _manage(ctx, port, manage["sub"].lower(), int(manage["id"]))
-    req = parse_request(text, now=now, tz=ctx.course.tz)
+    req = parse_request(text, now=now, tz=ctx.course.tz, term_end=ctx.course.end)
     channel = _channel_for(ctx, port, req)
     draft = await port.prepare(
         channel_name=channel, text=req.text, notify=req.notify, post_at=req.at,

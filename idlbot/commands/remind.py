@@ -73,7 +73,7 @@ async def _add(ctx: Context, args: str) -> Reply:
     now = ctx.clock.now()
     if not args:
         raise UsageError("For example `/idl remind add tue 10:00 questions Hi`.")
-    spec, rest = when.parse_prefix(args, now=now, tz=ctx.course.tz)
+    spec, rest = when.parse_prefix(args, now=now, tz=ctx.course.tz, term_end=ctx.course.end)
     channel, _, text = rest.partition(" ")
     channel = channel.removeprefix("~").lower()
     if not channel or not text.strip():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
@@ -82,11 +82,12 @@ def _value(rest: str) -> tuple[str, str]:
     return word, tail
 
 
-def parse_request(args: str, *, now: datetime, tz: ZoneInfo) -> AnnounceRequest:
+def parse_request(args: str, *, now: datetime, tz: ZoneInfo, term_end: date | None = None) -> AnnounceRequest:
     """`[--channel c] [--at "fri 16:00"] [--notify all|channel|here|none] [--yes] <text>`.
 
     `--at` takes a quoted time or reads the longest time at its position (`--at fri 16:00
-    Text…` works too), with the formats of `when.parse`; past times are refused there."""
+    Text…` works too), with the formats of `when.parse`; past times, and times after
+    `when.latest` (a year after `term_end`), are refused there."""
     rest = args.strip()
     channel: str | None = None
     at: datetime | None = None
@@ -103,9 +104,9 @@ def parse_request(args: str, *, now: datetime, tz: ZoneInfo) -> AnnounceRequest:
         elif name == "at":
             if inline is not None or rest.lstrip()[:1] in ('"', "'"):
                 value, rest = (inline, rest) if inline is not None else _value(rest)
-                at = when.parse(value, now=now, tz=tz).first
+                at = when.parse(value, now=now, tz=tz, term_end=term_end).first
             else:
-                found, rest = when.parse_prefix(rest, now=now, tz=tz)
+                found, rest = when.parse_prefix(rest, now=now, tz=tz, term_end=term_end)
                 if found.kind != "once":
                     raise UserError("An announcement is posted once; give one time, not `weekly`.")
                 at = found.first

@@ -4,6 +4,10 @@ The text after <when> is free (a channel, then the reminder text), so `parse_pre
 reads the longest "when" at the start and returns the rest. Local forms (`tue 10:00`,
 `2018-10-23 10:00`, `tomorrow 09:00`) are wall-clock time in the course zone and go
 through `wall_clock`, so they stay right across DST changes; `in 2h` is absolute time.
+
+Times are bounded: after now, and no later than a year after the term ends (or a year from
+now, whichever is later: `latest`). Beyond that a reminder is a typo, and `in 99999999d`
+or `9999-12-31` would overflow the datetime arithmetic or sit in the tables forever.
 """
 
 from __future__ import annotations
@@ -36,6 +40,39 @@ Repeat = Literal["once", "weekly"]
 """How a time a user typed repeats: at one instant, or every week at its wall-clock time."""
 
 
+class TooFarAhead(UserError):
+    """The time is after `latest`; the message names the limit and the formats."""
+
+    def __init__(self, text: str, limit: datetime) -> None:
+        super().__init__(
+            f"`{text.strip()}` is too far ahead: the latest time I accept is "
+            f"{limit:%Y-%m-%d %H:%M} ({limit.tzname()}), a year after the term ends. "
+            f"Use one of: {FORMATS}."
+        )
+
+
+AHEAD = timedelta(days=366)
+"""How far past the term's end (and past now) a time may be."""
+
+
+def latest(now: datetime, tz: ZoneInfo, term_end: date | None = None) -> datetime:
+    """The latest instant a user may ask for: the end of the term's last day plus a year,
+    or a year from now if that is later (a bot still running after its term)."""
+    ahead = now.astimezone(tz) + AHEAD
+    if term_end is None:
+        return ahead
+    return max(ahead, wall_clock(term_end + AHEAD, time(23, 59), tz))
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What every reader needs: now, the course zone, and the latest acceptable instant."""
+
+    now: datetime
+    tz: ZoneInfo
+    latest: datetime
+
+
 @dataclass(frozen=True)
 class When:
     """`first` is the (first) firing instant, aware; weekly repeats at its local
@@ -54,24 +91,28 @@ _IN = re.compile(r"in\s+(?P<span>(?:\d+\s*(?:d|h|m|min)\s*?)+)(?=\s|$)", re.I)
 _PART = re.compile(r"(\d+)\s*(d|h|min|m)", re.I)
 
 
-def parse(text: str, *, now: datetime, tz: ZoneInfo) -> When:
+def parse(text: str, *, now: datetime, tz: ZoneInfo, term_end: date | None = None) -> When:
     """The whole of `text` must be a time."""
-    when, rest = parse_prefix(text, now=now, tz=tz)
+    when, rest = parse_prefix(text, now=now, tz=tz, term_end=term_end)
     if rest:
         raise WhenError(text)
     return when
 
 
-def parse_prefix(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[When, str]:
+def parse_prefix(text: str, *, now: datetime, tz: ZoneInfo, term_end: date | None = None) -> tuple[When, str]:
     """(the time at the start of `text`, the rest stripped). Times in the past are
-    errors: a reminder that can never fire is a typo, not a request."""
+    errors: a reminder that can never fire is a typo, not a request; so are times after
+    `latest(now, tz, term_end)` (TooFarAhead)."""
     stripped = text.strip()
+    frame = _Frame(now, tz, latest(now, tz, term_end))
     for reader in (_weekly, _on_date, _relative_day, _in, _weekday):
-        found = reader(stripped, now, tz)
+        found = reader(stripped, frame)
         if found is not None:
             when, end = found
             if when.first <= now:
                 raise UserError(f"`{stripped[:end]}` is in the past; give a time after now.")
+            if when.first > frame.latest:
+                raise TooFarAhead(stripped[:end], frame.latest)
             return when, stripped[end:].strip()
     raise WhenError(" ".join(stripped.split()[:3]))
 
@@ -81,32 +122,32 @@ def _clock(match: re.Match[str]) -> time | None:
     return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
-def _next_weekday(weekday: int, at: time, now: datetime, tz: ZoneInfo) -> datetime:
-    today = now.astimezone(tz).date()
+def _next_weekday(weekday: int, at: time, frame: _Frame) -> datetime:
+    today = frame.now.astimezone(frame.tz).date()
     day = today + timedelta(days=(weekday - today.weekday()) % 7)
-    instant = wall_clock(day, at, tz)
-    return instant if instant > now else wall_clock(day + timedelta(days=7), at, tz)
+    instant = wall_clock(day, at, frame.tz)
+    return instant if instant > frame.now else wall_clock(day + timedelta(days=7), at, frame.tz)
 
 
-def _weekly(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+def _weekly(text: str, frame: _Frame) -> tuple[When, int] | None:
     m = _WEEKLY.match(text)
     weekday = parse_weekday(m["day"]) if m else None
     at = _clock(m) if m else None
     if m is None or weekday is None or at is None:
         return None
-    return When("weekly", _next_weekday(weekday, at, now, tz)), m.end()
+    return When("weekly", _next_weekday(weekday, at, frame)), m.end()
 
 
-def _weekday(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+def _weekday(text: str, frame: _Frame) -> tuple[When, int] | None:
     m = _WEEKDAY.match(text)
     weekday = parse_weekday(m["day"]) if m else None
     at = _clock(m) if m else None
     if m is None or weekday is None or at is None:
         return None
-    return When("once", _next_weekday(weekday, at, now, tz)), m.end()
+    return When("once", _next_weekday(weekday, at, frame)), m.end()
 
 
-def _on_date(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+def _on_date(text: str, frame: _Frame) -> tuple[When, int] | None:
     m = _DATE.match(text)
     at = _clock(m) if m else None
     if m is None or at is None:
@@ -115,29 +156,43 @@ def _on_date(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
         day = date.fromisoformat(m["date"])
     except ValueError:
         return None
-    return When("once", wall_clock(day, at, tz)), m.end()
+    # checked on the date first: at year 1 or 9999 the zone conversion itself overflows
+    if day > frame.latest.date():
+        raise TooFarAhead(text[: m.end()], frame.latest)
+    if day < frame.now.astimezone(frame.tz).date() - timedelta(days=1):
+        raise UserError(f"`{text[: m.end()]}` is in the past; give a time after now.")
+    return When("once", wall_clock(day, at, frame.tz)), m.end()
 
 
-def _relative_day(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+def _relative_day(text: str, frame: _Frame) -> tuple[When, int] | None:
     m = _RELATIVE_DAY.match(text)
     at = _clock(m) if m else None
     if m is None or at is None:
         return None
-    day = now.astimezone(tz).date() + timedelta(days=1 if m["word"].lower() == "tomorrow" else 0)
-    return When("once", wall_clock(day, at, tz)), m.end()
+    day = frame.now.astimezone(frame.tz).date() + timedelta(days=1 if m["word"].lower() == "tomorrow" else 0)
+    return When("once", wall_clock(day, at, frame.tz)), m.end()
 
 
-_UNITS = {"d": "days", "h": "hours", "m": "minutes", "min": "minutes"}
+_MINUTES = {"d": 24 * 60, "h": 60, "m": 1, "min": 1}
 
 
-def _in(text: str, now: datetime, tz: ZoneInfo) -> tuple[When, int] | None:
+def _in(text: str, frame: _Frame) -> tuple[When, int] | None:
     m = _IN.match(text)
     if m is None:
         return None
-    span = timedelta()
+    # summed as whole minutes and compared with the limit before any datetime arithmetic,
+    # which overflows (`in 99999999d`); numbers too long for `int` are past it anyway
+    limit = (frame.latest - frame.now) // timedelta(minutes=1) + 1
+    minutes = 0
     for number, unit in _PART.findall(m["span"]):
-        span += timedelta(**{_UNITS[unit.lower()]: int(number)})
-    if span <= timedelta(0):
+        if len(number.lstrip("0")) > len(str(limit)):
+            raise TooFarAhead(text[: m.end()], frame.latest)
+        minutes += int(number) * _MINUTES[unit.lower()]
+    if minutes > limit:
+        raise TooFarAhead(text[: m.end()], frame.latest)
+    if minutes <= 0:
         return None
     # In UTC: aware arithmetic in one zone is wall-clock arithmetic, and "in 2h" is real time.
-    return When("once", (now.astimezone(UTC) + span).astimezone(tz)), m.end()
+    return When(
+        "once", (frame.now.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(frame.tz)
+    ), m.end()
