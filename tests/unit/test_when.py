@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from idlbot.domain.errors import UserError
-from idlbot.domain.when import FORMATS, WhenError, parse, parse_prefix
+from idlbot.domain.when import FORMATS, TooFarAhead, WhenError, latest, parse, parse_prefix
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2018, 10, 22, 9, 0, tzinfo=BERLIN)  # Monday
@@ -84,3 +84,36 @@ def test_errors_name_every_format(text: str) -> None:
 def test_past_times_are_refused() -> None:
     with pytest.raises(UserError, match="in the past"):
         parse("2018-10-01 10:00", now=NOW, tz=BERLIN)
+
+
+TERM_END = date(2019, 2, 8)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["in 99999999d", "in 99999999999999999999m", "in " + "9" * 5000 + "d", "9999-12-31 23:59", "in 600d"],
+)
+def test_times_after_a_year_past_the_term_are_refused_naming_the_limit(text: str) -> None:
+    with pytest.raises(TooFarAhead) as caught:
+        parse_prefix(f"{text} town-square hi", now=NOW, tz=BERLIN, term_end=TERM_END)
+    assert "the latest time I accept is 2020-02-09 23:59 (CET)" in str(caught.value)
+    assert FORMATS in str(caught.value)
+
+
+def test_the_limit_itself_is_accepted_and_a_minute_later_is_not() -> None:
+    assert parse("2020-02-09 23:59", now=NOW, tz=BERLIN, term_end=TERM_END).first == b(2020, 2, 9, 23, 59)
+    assert latest(NOW, BERLIN, TERM_END) == b(2020, 2, 9, 23, 59)
+    with pytest.raises(TooFarAhead):
+        parse("2020-02-10 00:00", now=NOW, tz=BERLIN, term_end=TERM_END)
+
+
+def test_after_the_term_the_limit_is_a_year_from_now() -> None:
+    later = datetime(2030, 1, 1, 12, 0, tzinfo=BERLIN)
+    assert latest(later, BERLIN, TERM_END) == later + timedelta(days=366)
+    assert latest(NOW, BERLIN) == NOW + timedelta(days=366)
+
+
+@pytest.mark.parametrize("text", ["0001-01-01 00:00", "2018-10-01 10:00", "today 08:00"])
+def test_past_dates_are_refused_even_at_the_edge_of_the_calendar(text: str) -> None:
+    with pytest.raises(UserError, match="is in the past"):
+        parse(text, now=NOW, tz=BERLIN, term_end=TERM_END)
