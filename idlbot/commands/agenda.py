@@ -16,6 +16,7 @@ from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import agenda as dom
 from idlbot.domain.errors import UserError
+from idlbot.domain.numbers import parse_id
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import format_clock
 
@@ -23,10 +24,10 @@ group = CommandGroup("Class agenda")
 
 
 def _issue(args: str, sub: str) -> int:
-    text = args.strip().removeprefix("#")
-    if not text.isdigit():
+    found = parse_id(args.strip().removeprefix("#"))
+    if found is None:
         raise UserError(f"Give the question's issue number, e.g. `/idl agenda {sub} #12`.")
-    return int(text)
+    return found
 
 
 @group.command(

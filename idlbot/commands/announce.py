@@ -25,6 +25,7 @@ from idlbot.commands.registry import CommandGroup, ForRole
 from idlbot.commands.reply import Reply
 from idlbot.domain.announce import Announcement, AnnounceRequest, parse_request, render_list, render_preview
 from idlbot.domain.errors import UserError
+from idlbot.domain.numbers import parse_id
 from idlbot.domain.roles import Role
 from idlbot.domain.timefmt import defuse_mentions, format_when
 from idlbot.ports.announce import Announcements
@@ -84,7 +85,10 @@ async def announce(ctx: Context, args: str) -> Reply:
         return Reply.private(render_list(items, tz=ctx.user.tz, now=now))
     manage = _MANAGE.fullmatch(text)
     if manage is not None:
-        return await _manage(ctx, port, manage["sub"].lower(), int(manage["id"]))
+        announcement_id = parse_id(manage["id"])
+        if announcement_id is None:
+            raise UserError("There is no announcement with that number; `/idl announce list` shows them.")
+        return await _manage(ctx, port, manage["sub"].lower(), announcement_id)
     req = parse_request(text, now=now, tz=ctx.course.tz, term_end=ctx.course.end)
     channel = _channel_for(ctx, port, req)
     draft = await port.prepare(

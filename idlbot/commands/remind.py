@@ -21,6 +21,7 @@ from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import timefmt, when
 from idlbot.domain.errors import NotFound, UserError
+from idlbot.domain.numbers import parse_id
 from idlbot.domain.reminders import CustomReminder
 from idlbot.domain.roles import Role
 
@@ -102,10 +103,10 @@ async def _add(ctx: Context, args: str) -> Reply:
 
 
 def _id(args: str, sub: str) -> int:
-    text = args.strip().removeprefix("#")
-    if not text.isdigit():
+    found = parse_id(args.strip().removeprefix("#"))
+    if found is None:
         raise UserError(f"Give the reminder's number from `/idl remind list`, e.g. `/idl remind {sub} 3`.")
-    return int(text)
+    return found
 
 
 def _created(reminder: CustomReminder) -> CreatedScope:
