@@ -8,6 +8,7 @@ the reply lists those jobs; `--ignore-jobs` creates it anyway (the jobs keep run
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, time, timedelta
 
@@ -17,11 +18,13 @@ from idlbot.commands.reply import Reply
 from idlbot.domain import when
 from idlbot.domain.errors import UserError
 from idlbot.domain.job_render import render_conflict
-from idlbot.domain.jobs import ReservationConflict
+from idlbot.domain.jobs import ClusterError, ReservationConflict
 from idlbot.domain.maintenance import render_window
 from idlbot.domain.roles import Role
 from idlbot.domain.schedule import wall_clock
 from idlbot.domain.timefmt import defuse_mentions, format_span
+
+log = logging.getLogger(__name__)
 
 group = CommandGroup("Cluster")
 
@@ -70,6 +73,15 @@ def parse_window(text: str, *, now: datetime, ctx: Context) -> tuple[datetime, d
     needs=("maintenance",),
 )
 async def maintenance(ctx: Context, args: str) -> Reply:
+    try:
+        return await _maintenance(ctx, args)
+    except ClusterError as err:
+        # Slurm down or refusing is an outage to report, not a bug of ours ("Something broke")
+        log.warning("maintenance %s: slurm failed: %s", args.split(" ", 1)[0][:20], err)
+        raise UserError("Slurm did not answer, so nothing changed; try again in a few minutes.") from None
+
+
+async def _maintenance(ctx: Context, args: str) -> Reply:
     sub, _, rest = args.strip().partition(" ")
     sub, rest = sub.lower(), rest.strip()
     port = ctx.ports.maintenance
