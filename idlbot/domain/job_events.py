@@ -55,10 +55,12 @@ def parse_job_event(data: object) -> JobEvent:
         problems.append("id is not printable ASCII")
     if job_id is None:
         problems.append("no numeric job id (job_id, SLURM_JOB_ID or SLURM_ARRAY_JOB_ID)")
+    cluster = data.get("cluster")
+    if cluster is not None and not _name(cluster):
+        problems.append(f"cluster is not a name of printable ASCII of at most {MAX_EVENT_ID} characters")
     # the last two tests repeat what `problems` says; mypy needs them to narrow the types
     if problems or not isinstance(event_id, str) or job_id is None:
         raise InvalidJobEvent("event: " + "; ".join(problems))
-    cluster = data.get("cluster")
     return JobEvent(
         id=event_id,
         job_id=job_id,
@@ -77,6 +79,11 @@ def _job_id(data: Mapping[str, Any], env: Mapping[str, Any]) -> int | None:
         if number is not None:
             return number
     return None
+
+
+def _name(value: object) -> bool:
+    """A cluster name as slurm.conf allows it (it ends up in keys and log lines)."""
+    return isinstance(value, str) and len(value) <= MAX_EVENT_ID and value.isascii() and value.isprintable()
 
 
 def _number(value: object) -> int | None:

@@ -27,14 +27,19 @@ class BadInput(ValueError):
 def json_object(body: bytes) -> dict[str, Any]:
     """`body` decoded as a JSON object. Raises BadInput for bytes that are not UTF-8, text
     that is not JSON (also numbers too long for `int` and nesting too deep for the
-    decoder), and JSON that is not an object."""
+    decoder, and Python's NaN and Infinity, which no JSON column takes), and JSON that is
+    not an object."""
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise BadInput("body is not JSON") from None
     if not isinstance(data, dict):
         raise BadInput("body is not a JSON object")
     return data
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
 
 
 def bad_request(request: web.Request, event: str, reason: object) -> web.Response:
