@@ -6,6 +6,7 @@ import json
 import time
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -90,3 +91,35 @@ async def test_signed_event_is_stored_before_2xx_and_a_resend_is_dropped(
             assert (await resp.json())["error"].startswith("event: no numeric job id")
     await notifier.idle()
     assert len(await dms(db)) == 1
+
+
+async def test_a_signed_event_of_the_wrong_shape_gets_400_and_stores_nothing(
+    notifier: JobNotifier, db: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each of these made a 500 (on SQLite or PostgreSQL) before the route read the body
+    into a typed event: a lone surrogate in the cluster, NaN or Infinity (no JSON column
+    takes them), a job id too long for `int`, a body nested too deep for the decoder."""
+    stamp = int(time.time())
+    bodies = [
+        body_of(event(5, cluster="\ud800"), stamp)[0],
+        body_of({**event(5), "job_id": float("inf"), "env": {}}, stamp)[0],
+        body_of(event(5, env=float("nan")), stamp)[0],
+        body_of({**event(5), "job_id": "9" * 5000, "env": {}}, stamp)[0],
+        body_of({**event(5), "job_id": str(2**32), "env": {}}, stamp)[0],
+        body_of({**event(5), "id": "ev\x00"}, stamp)[0],
+        b'{"sent_at": %d, "x": ' % stamp + b"[" * 100_000,
+    ]
+    async with serve(notifier, SystemClock()) as url, aiohttp.ClientSession() as http:
+        for body in bodies:
+            async with http.post(url, data=body, headers=signed(body, stamp=stamp)) as resp:
+                assert resp.status in (400, 401), body[:80]  # 401: the deep body hides its sent_at
+        headers = {**signed(bodies[0], stamp=stamp), mailprog.SIGNATURE_HEADER: "\udcff"}
+        async with http.post(url, data=bodies[0], headers=_raw(headers)) as resp:
+            assert resp.status == 401
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert await _events(db) == 0
+
+
+def _raw(headers: dict[str, str]) -> dict[str, str]:
+    """Headers whose lone surrogates go out as the raw non-UTF-8 bytes they stand for."""
+    return {k: v.encode("utf-8", "surrogateescape").decode("latin-1") for k, v in headers.items()}
