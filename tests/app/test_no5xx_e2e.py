@@ -167,3 +167,51 @@ async def test_times_beyond_the_term_plus_a_year_are_refused_by_name(harness: Ha
     past = await harness.answer("sstober", "/idl remind add 0001-01-01 00:00 town-square hi")
     assert past == "`0001-01-01 00:00` is in the past; give a time after now."
     assert (await harness.answer("sstober", "/idl remind add in 2h town-square hi")).startswith("Reminder")
+
+
+async def test_a_malformed_button_click_gets_400_and_a_forged_one_403(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    context = {"action": "post", "announcement": 1, "token": "t" * 32, "sig": "0" * 64}
+    malformed: list[Any] = [
+        {"user_id": "x", "context": {**context, "announcement": "1"}},
+        {"user_id": "x", "context": {**context, "announcement": 2**70}},
+        {"user_id": "x", "context": {**context, "sig": "\ud800"}},
+        {"user_id": ["x"], "context": context},
+        {"user_id": "x", "context": [context]},
+        [context],
+    ]
+    for click in malformed:
+        assert (await post(harness, "/mattermost/action", json.dumps(click).encode(), {}))[0] == 400, click
+    assert (await post(harness, "/mattermost/action", b"\xff{", {}))[0] == 400
+    forged = {"user_id": "x", "context": context}
+    assert (await post(harness, "/mattermost/action", json.dumps(forged).encode(), {}))[0] == 403
+    assert tracebacks(caplog) == [] and len(rejections(caplog, "mattermost_action")) == 7
+
+
+async def test_ids_out_of_range_are_refused_not_broken(gh: Harness) -> None:
+    """`remind cancel 18446744073709551616` overflowed the id column, and "²" (a digit to
+    `isdigit`, none to `int`) made `int` raise: both "Something broke"."""
+    for text in (
+        "/idl remind cancel 18446744073709551616",
+        "/idl remind test ²",
+        "/idl announce cancel 99999999999999999999",
+        "/idl agenda skip #99999999999",
+    ):
+        reply = await gh.answer("sstober", text)
+        assert "Something broke" not in reply and ("number" in reply or "There is no" in reply), reply
+
+
+async def test_a_get_slash_form_is_read_the_same_way(harness: Harness) -> None:
+    """Mattermost can send the form as a GET query (the command's method `G`)."""
+    good = harness.settings.secrets.slash_token or ""
+    url = f"http://127.0.0.1:{harness.bot.port}/mattermost/command"
+    async with aiohttp.ClientSession() as http:
+        query = urlencode(slash_form(harness))
+        async with http.get(f"{url}?{query}", headers={"Authorization": f"Token {good}"}) as resp:
+            assert resp.status == 200 and (await resp.json())["text"].startswith("You are @alice")
+        async with http.get(f"{url}?{query}&text=%ff", headers={"Authorization": f"Token {good}"}) as resp:
+            assert resp.status == 400
+        async with http.get(f"{url}?{urlencode(slash_form(harness, token='wrong'))}") as resp:
+            assert resp.status == 401
