@@ -99,9 +99,14 @@ async def test_a_10000_character_user_id_gets_400_and_an_unknown_one_a_refusal(
     for user_id in ("a" * 10_000, "A" * 26, "../users/username/sstober"):
         status, body = await slash(harness, urlencode(slash_form(harness, user_id=user_id)).encode(), good)
         assert (status, body) == (400, {"error": NOT_AN_ID})
-    status, body = await slash(harness, urlencode(slash_form(harness, user_id=UNKNOWN_ID)).encode(), good)
-    assert status == 200
-    assert body["text"] == "Mattermost does not know your account (unknown user), so I ran nothing."
+    for name in ("sstober", ""):
+        form = slash_form(harness, user_id=UNKNOWN_ID, user_name=name)
+        status, body = await slash(harness, urlencode(form).encode(), good)
+        assert status == 200
+        assert body["text"] == "Mattermost does not know your account (unknown user), so I ran nothing."
+    # without a user_name, both answered 500 before the dispatcher checked the id (7b1656e)
+    form = slash_form(harness, user_id="a" * 10_000, user_name="")
+    assert await slash(harness, urlencode(form).encode(), good) == (400, {"error": NOT_AN_ID})
     assert tracebacks(caplog) == []
 
 
