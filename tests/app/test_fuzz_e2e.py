@@ -1,12 +1,13 @@
 """Fuzz the whole running bot: no input gets a 5xx or "Something broke".
 
 The real bot (Mattermost simulator, GitLab simulator, `[slurm] enabled` so /slurm/event is
-served; SQLite) takes COMMANDS random command lines on its slash route with the right
+served; on SQLite and on PostgreSQL) takes COMMANDS random command lines on its slash route with the right
 token, from every role, and MALFORMED malformed bodies on each POST route with the right
 credentials (slash token, X-Gitlab-Token, the MailProg's HMAC) and on the calendar feed.
 Slow commands answer through response_url, so that is a receiver here that keeps every
-late answer. Afterwards /healthz must be 200. The counts are printed (`-s`) for the notes.
-Generators: tests/app/fuzz_inputs.py, seeded, so a failure replays.
+late answer, and each of them is awaited. Afterwards /healthz must be 200. The counts are
+printed (`-s`) for the notes. Generators: tests/app/fuzz_inputs.py, seeded, so a failure
+replays.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from aiohttp import web
 
 from idlbot.adapters.slurm import mailprog
 from idlbot.commands import build_registry
-from tests.app.conftest import WEBHOOK_SECRET, Harness, make_harness
+from tests.app.conftest import WEBHOOK_SECRET, Harness, eventually, make_harness
 from tests.app.fuzz_inputs import VALUES, command_line, dumps, malformed_form, malformed_json
 
 SEED = 20181022
@@ -190,6 +191,8 @@ async def test_no_input_gets_a_5xx(bot: Harness, capsys: pytest.CaptureFixture[s
             for route, make in route_makers(bot, rng, late.url, form_headers).items():
                 await send_malformed(fuzz, route, make)
             await bot.drained(timeout=30)
+            working = fuzz.replies["Working on it…"]
+            await eventually(lambda: len(late.bodies) >= working, timeout=30, what="every late answer")
             late_broke = [b for b in late.bodies if BROKE in str(b.get("text", ""))]
             async with http.get(f"{fuzz.base}/healthz") as resp:
                 health = resp.status, await resp.json()
