@@ -157,7 +157,7 @@ def inbound(tasks: SpawnLog) -> Inbound:
 
     return Inbound(
         bot_user_id=BOT, bot_username="idlbot", dispatcher=None, outbox=None, handled=None,  # type: ignore[arg-type]
-        cursors=None, tasks=tasks, clock=None, list_dm_channels=never, posts_since=never,  # type: ignore[arg-type]
+        cursors=None, tasks=tasks, clock=None, list_channels=never, posts_since=never,  # type: ignore[arg-type]
         wake_outbox=lambda: None,
     )  # fmt: skip
 
