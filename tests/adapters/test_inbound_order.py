@@ -34,13 +34,16 @@ class Gated:
     def __init__(self) -> None:
         self.gates: dict[str, asyncio.Event] = {}
         self.fail_once: set[str] = set()
-        self.started: list[str] = []
+        self.started: dict[str, asyncio.Event] = {}
+
+    def begun(self, text: str) -> asyncio.Event:
+        return self.started.setdefault(text, asyncio.Event())
 
     def gate(self, text: str) -> asyncio.Event:
         return self.gates.setdefault(text, asyncio.Event())
 
     async def run(self, user_id: str, channel_id: str, text: str, via: str) -> Reply:
-        self.started.append(text)
+        self.begun(text).set()
         await self.gate(text).wait()
         if text in self.fail_once:
             self.fail_once.discard(text)
@@ -91,8 +94,7 @@ class World:
         return cursor is None or cursor < post.create_at
 
     async def until_started(self, text: str) -> None:
-        while text not in self.dispatcher.started:
-            await asyncio.sleep(0)
+        await self.dispatcher.begun(text).wait()
 
 
 @pytest.fixture
@@ -161,7 +163,10 @@ async def test_first_start_answers_back_to_the_window(engine: AsyncEngine) -> No
         world.dispatcher.gate(text).set()
     old = world.post("old", NOW_MS - 25 * HOUR_MS)
     recent = world.post("recent", NOW_MS - 23 * HOUR_MS)
-    chatter, mention = world.post("hi all", NOW_MS - HOUR_MS, TOWN), world.post("@idlbot hi", NOW_MS - 1, TOWN)
+    chatter, mention = (
+        world.post("hi all", NOW_MS - HOUR_MS, TOWN),
+        world.post("@idlbot hi", NOW_MS - 1, TOWN),
+    )
     await world.inbound.resync()
     assert not await world.queued(old)
     assert await world.queued(recent)
