@@ -35,6 +35,8 @@ MAX_CHANNELS = 200
 #: posts examined per channel and re-sync: the server's largest page, so one busy channel
 #: costs about what one page costs and cannot starve the DMs behind it
 MAX_POSTS = 200
+#: the server returns at most this many posts for one `since` query, the newest ones
+SERVER_SINCE_LIMIT = 1000
 #: channels fetched at once: a slow server answers a dozen DMs in one round-trip's time,
 #: without the re-sync becoming a burst against its rate limit
 PARALLEL = 4
@@ -110,7 +112,14 @@ class Resync:
 
     async def _channel(self, channel: ChannelRef, since: int) -> int:
         """Hand the channel's new posts to the handler, oldest first; how many were new."""
-        posts = [p for p in await self._posts_since(channel.id, since) if p.create_at > since]
+        fetched = await self._posts_since(channel.id, since)
+        if len(fetched) >= SERVER_SINCE_LIMIT:
+            log.warning(
+                "re-sync: channel %s returned the server's limit of %d posts; older ones are not seen",
+                channel.id, SERVER_SINCE_LIMIT,
+                extra={"event": "resync", "outcome": "truncated"},
+            )  # fmt: skip
+        posts = [p for p in fetched if p.create_at > since]
         if len(posts) > MAX_POSTS:
             log.warning(
                 "re-sync bound: channel %s has %d new posts, %d examined now, the rest at the next re-sync",
