@@ -65,3 +65,24 @@ async def test_a_mention_during_a_websocket_gap_is_answered_once_after_reconnect
     await harness.bot.inbound.resync()  # type: ignore[union-attr]  # once more: still one answer
     await harness.drained()
     assert replies(harness, post, harness.dm_channel("alice")) == 1
+
+
+async def test_two_bots_on_one_database_answer_each_dm_and_mention_once(db_url: str) -> None:
+    """Both bots get every event and both re-sync on start; the outbox key and the handled
+    record still let one answer through per post."""
+    h = await make_harness(db_url)
+    try:
+        before = await h.sim.user_post(h.uid("bob"), h.channel("questions"), "@idlbot whoami")
+        await h.start_bot()
+        await h.start_bot()
+        posts = [(await h.sim.user_post(h.uid(n), h.dm_channel(n), "whoami"), h.dm_channel(n))
+                 for n in ("alice", "bob", "carol")]  # fmt: skip
+        posts.append((before, h.dm_channel("bob")))
+        for post, channel in posts:
+            await h.reply_to(post, channel)
+        for bot in h.bots:
+            await bot.inbound.resync()  # type: ignore[union-attr]
+        await h.drained()
+        assert [replies(h, post, channel) for post, channel in posts] == [1, 1, 1, 1]
+    finally:
+        await h.close()
