@@ -387,6 +387,8 @@ class Bot:
         if self.websocket is not None:
             await self.websocket.stop()
         await self.worker.stop()
+        if self.inbound is not None:
+            await self.inbound.stop()
         await self.tasks.drain(timeout=5.0)
         if self._runner is not None:
             await self._runner.cleanup()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from idlbot.storage.db import sessionmaker
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.tasks import TaskPool
+from tests.app.conftest import eventually
 
 BOT, ALICE, DM, TOWN = "b" * 26, "a" * 26, "d" * 26, "t" * 26
 NOW_MS = 1_800_000_000_000
@@ -59,13 +61,18 @@ class World:
         self.cursors = SqlCursors(db)
         self.posts: list[Post] = []
         self.channels = [ChannelRef(DM, "D", 0), ChannelRef(TOWN, "O", 0)]
+        self.backoff_over = asyncio.Event()  # the test ends a retry's backoff, no clock waits
         self.inbound = Inbound(
             bot_user_id=BOT, bot_username="idlbot", dispatcher=self.dispatcher,  # type: ignore[arg-type]
             outbox=self.outbox, handled=SqlHandledPosts(db), cursors=self.cursors, tasks=TaskPool(),
             clock=FakeClock(datetime(2026, 12, 4, tzinfo=UTC)), list_channels=self.list_channels,
             posts_since=self.posts_since, wake_outbox=lambda: None,
-            resync_window=timedelta(hours=24), server_now_ms=lambda: NOW_MS,
+            resync_window=timedelta(hours=24), server_now_ms=lambda: NOW_MS, sleep=self.backoff,
         )  # fmt: skip
+
+    async def backoff(self, _delay: float) -> None:
+        await self.backoff_over.wait()
+        self.backoff_over.clear()
 
     async def list_channels(self) -> list[ChannelRef]:
         return self.channels
@@ -98,10 +105,11 @@ class World:
 
 
 @pytest.fixture
-async def world(engine: AsyncEngine) -> World:
+async def world(engine: AsyncEngine) -> AsyncIterator[World]:
     w = World(engine)
     await w.inbound.resync()  # connected, nothing missed: live posts may move cursors
-    return w
+    yield w
+    await w.inbound.stop()
 
 
 async def test_the_cursor_waits_until_the_reply_is_queued(world: World) -> None:
@@ -142,6 +150,21 @@ async def test_a_failure_while_answering_leaves_the_post_for_the_next_resync(wor
     assert await world.cursors.get(DM) == second.create_at
     backlog, _ = await world.outbox.backlog()
     assert backlog == 2  # each once
+
+
+async def test_a_failed_answer_is_retried_after_a_backoff(world: World) -> None:
+    post = world.post("whoami", NOW_MS + 10)
+    world.dispatcher.fail_once.add("whoami")
+    world.dispatcher.gate("whoami").set()
+    assert not await world.live(post)
+    assert not await world.queued(post) and await world.before(post)
+    world.backoff_over.set()  # the retry's backoff has passed
+
+    async def stored() -> bool:
+        return await world.cursors.get(DM) == post.create_at
+
+    await eventually(stored, what="the retry to answer and move the cursor")
+    assert await world.queued(post)
 
 
 async def test_a_live_post_after_a_reconnect_does_not_pass_the_gap(world: World) -> None:

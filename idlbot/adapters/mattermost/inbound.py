@@ -9,15 +9,17 @@ computed leaves the post to the next start's re-sync (see `progress.py` for the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from idlbot.adapters.mattermost.payloads import ChannelRef, MalformedPayload, Post, parse_posted
 from idlbot.adapters.mattermost.progress import Progress
 from idlbot.adapters.mattermost.resync import Resync, host_now_ms
+from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock
 from idlbot.commands.context import Via
 from idlbot.commands.dispatch import Dispatcher
@@ -28,6 +30,13 @@ from idlbot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
 
+#: tries of a post whose answer failed (a database or server error), with backoff from
+#: RETRY_BASE up to RETRY_CAP seconds: about ten minutes in all, then the next re-sync
+RETRIES = 6
+RETRY_BASE = 5.0
+RETRY_CAP = 300.0
+
+Outcome = Literal["done", "failed", "busy"]
 MemberChannels = Callable[[], Awaitable[list[ChannelRef]]]
 PostsSince = Callable[[str, int], Awaitable[list[Post]]]
 
@@ -49,7 +58,9 @@ class Inbound:
         wake_outbox: Callable[[], None],
         resync_window: timedelta = timedelta(hours=24),
         server_now_ms: Callable[[], int] = host_now_ms,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`sleep` waits between retries of a failed post (tests pass one they control)."""
         self.bot_user_id = bot_user_id
         self.bot_username = bot_username
         self._mention = re.compile(rf"(?<![\w@])@{re.escape(bot_username)}\b", re.IGNORECASE)
@@ -61,6 +72,8 @@ class Inbound:
         self._clock = clock
         self._wake_outbox = wake_outbox
         self._progress = Progress()
+        self._retries = TaskPool()
+        self._sleep = sleep
         self._written: dict[str, int] = {}  # the cursor values this process has stored
         self._resync = Resync(
             list_channels=list_channels,
@@ -98,17 +111,33 @@ class Inbound:
     async def handle_post(self, post: Post, channel_type: str) -> bool:
         """Answer the post unless it is not for the bot or already answered; True once it is
         durably done. A failure is logged and leaves the post unfinished: the cursor stays
-        below it, and the next re-sync (after a reconnect or a restart) tries it again."""
+        below it, it is tried again after a backoff (`RETRIES` times in all), and in any
+        case by the next re-sync (after a reconnect or a restart)."""
+        outcome = await self._try(post, channel_type, attempt=1)
+        if outcome == "failed" and not self._retries.in_flight(post.id):
+            self._retries.spawn(self._retry(post, channel_type), origin=f"retry post {post.id}", key=post.id)
+        return outcome == "done"
+
+    async def _retry(self, post: Post, channel_type: str) -> None:
+        for attempt in range(2, RETRIES + 1):
+            await self._sleep(backoff_delay(attempt - 2, base=RETRY_BASE, cap=RETRY_CAP))
+            if await self._try(post, channel_type, attempt=attempt) != "failed":
+                return
+
+    async def _try(self, post: Post, channel_type: str, *, attempt: int) -> Outcome:
+        """One try; "busy" when another task is on the post (that one moves the cursor)."""
         if not self._progress.start(post.channel_id, post.id, post.create_at):
-            return False  # another task is on it and moves the cursor when it is done
+            return "busy"
         finished = False
         try:
             await self._answer(post, channel_type)
             finished = True
         except Exception:  # any failure: the post is retried, never skipped
             log.exception(
-                "post %s not answered; left for the next re-sync",
+                "post %s not answered (attempt %d of %d)",
                 post.id,
+                attempt,
+                RETRIES,
                 extra={"event": "inbound", "outcome": "failed"},
             )
         finally:  # also on cancellation: an unfinished post must not stay "in flight" forever
@@ -116,9 +145,14 @@ class Inbound:
                 self._progress.finish(post.channel_id, post.id)
             else:
                 self._progress.fail(post.channel_id, post.id)
-        if finished:
-            await self._advance(post.channel_id)
-        return finished
+        if not finished:
+            return "failed"
+        await self._advance(post.channel_id)
+        return "done"
+
+    async def stop(self) -> None:
+        """Cancel the pending retries (the next start's re-sync takes those posts up)."""
+        await self._retries.stop()
 
     async def _answer(self, post: Post, channel_type: str) -> None:
         addressed = self._addressed(post, channel_type)
