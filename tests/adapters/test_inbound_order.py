@@ -180,6 +180,18 @@ async def test_a_live_post_after_a_reconnect_does_not_pass_the_gap(world: World)
     assert await world.cursors.get(DM) == live.create_at
 
 
+async def test_a_channel_newer_than_the_resync_listing_moves_its_cursor(world: World) -> None:
+    fresh = "n" * 26  # a DM channel opened after the re-sync listed the bot's channels
+    world.dispatcher.gate("hello").set()
+    post = Post(id="q" * 26, channel_id=fresh, user_id=ALICE, message="hello", create_at=NOW_MS + 5)
+    assert await world.inbound.handle_post(post, "D")
+    assert await world.cursors.get(fresh) == post.create_at
+    world.inbound.open_gap()  # after a reconnect, until the next listing: unknown again
+    later = Post(id="r" * 26, channel_id=fresh, user_id=ALICE, message="hello", create_at=NOW_MS + 9)
+    assert await world.inbound.handle_post(later, "D")
+    assert await world.cursors.get(fresh) == post.create_at
+
+
 async def test_first_start_answers_back_to_the_window(engine: AsyncEngine) -> None:
     world = World(engine)
     for text in ("old", "recent", "hi"):

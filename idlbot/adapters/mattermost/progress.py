@@ -33,6 +33,7 @@ class Progress:
 
     def __init__(self) -> None:
         self._channels: dict[str, _Channel] = {}
+        self._listed: frozenset[str] | None = None  # the re-sync's channel list since the gap
 
     def _get(self, channel_id: str) -> _Channel:
         return self._channels.setdefault(channel_id, _Channel())
@@ -61,6 +62,12 @@ class Progress:
         """The websocket (re)connected: what was posted meanwhile is unknown until re-synced."""
         for chan in self._channels.values():
             chan.horizon = None
+        self._listed = None
+
+    def listed(self, channel_ids: frozenset[str]) -> None:
+        """The re-sync's list of channels, taken after the (re)connect. A channel not in it
+        was created later, so every post of it came live: nothing of it is unseen."""
+        self._listed = channel_ids
 
     def seen_until(self, channel_id: str, create_at: int) -> None:
         """The re-sync has handed every post of the channel up to `create_at` to `start`."""
@@ -70,9 +77,12 @@ class Progress:
     def safe_cursor(self, channel_id: str) -> int | None:
         """The furthest the channel's cursor may move now, or None for "not at all"."""
         chan = self._channels.get(channel_id)
-        if chan is None or chan.done is None or chan.horizon is None:
+        horizon = chan.horizon if chan is not None else None
+        if horizon is None and self._listed is not None and channel_id not in self._listed:
+            horizon = CAUGHT_UP
+        if chan is None or chan.done is None or horizon is None:
             return None
-        limit = min(chan.done, chan.horizon)
+        limit = min(chan.done, horizon)
         unfinished = [*chan.running.values(), *chan.failed.values()]
         if unfinished:
             limit = min(limit, min(unfinished) - 1)

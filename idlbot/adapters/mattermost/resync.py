@@ -81,7 +81,9 @@ class Resync:
         floor = self._server_now_ms() - self._window_ms
         cursors = await self._cursors.all()
         todo: list[tuple[ChannelRef, int]] = []
-        for channel in await self._list_channels():
+        channels = await self._list_channels()
+        self._progress.listed(frozenset(c.id for c in channels))
+        for channel in channels:
             since = max(cursors.get(channel.id, floor), floor)
             if channel.last_post_at and channel.last_post_at <= since:
                 self._progress.seen_until(channel.id, CAUGHT_UP)  # nothing new: no fetch
