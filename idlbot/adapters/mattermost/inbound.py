@@ -30,10 +30,11 @@ from idlbot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
 
-#: tries of a post whose answer failed (a database or server error), with backoff from
-#: RETRY_BASE up to RETRY_CAP seconds: about ten minutes in all, then the next re-sync
+#: tries of a post whose answer failed (a database or server error), the waits doubling
+#: from RETRY_BASE seconds (with jitter, at most RETRY_CAP): 2.5 to 5 minutes in all, long
+#: enough for a database failover; after that the next re-sync tries again
 RETRIES = 6
-RETRY_BASE = 5.0
+RETRY_BASE = 10.0
 RETRY_CAP = 300.0
 
 Outcome = Literal["done", "failed", "busy"]
