@@ -336,9 +336,10 @@ class Bot:
             cursors=self.cursors,
             tasks=self.tasks,
             clock=self.clock,
-            list_dm_channels=self.chat.dm_channel_ids,
+            list_channels=self.chat.member_channels,
             posts_since=self.chat.posts_since,
             wake_outbox=self.worker.wake,
+            resync_window=self.settings.mattermost.resync_window,
         )
         self.websocket = WebsocketSupervisor(
             self.settings.mattermost.url,
@@ -366,6 +367,8 @@ class Bot:
 
     async def _on_connected(self) -> None:
         """The server is back: deliver what waited, then fetch what we missed."""
+        if self.inbound is not None:
+            self.inbound.open_gap()  # before any await: no event of this connection is handled yet
         await self.outbox.reschedule_now(self.clock.now())
         self.worker.wake()
         if self.inbound is not None:
@@ -384,6 +387,8 @@ class Bot:
         if self.websocket is not None:
             await self.websocket.stop()
         await self.worker.stop()
+        if self.inbound is not None:
+            await self.inbound.stop()
         await self.tasks.drain(timeout=5.0)
         if self._runner is not None:
             await self._runner.cleanup()

@@ -168,6 +168,18 @@ def _duration(value: object) -> timedelta:
     return total
 
 
+RESYNC_WINDOW_MAX = timedelta(days=7)
+
+
+def _resync_window(window: timedelta) -> timedelta:
+    """Positive, and at most a week: older posts are not worth answering, and the window
+    must stay well inside the 30 days handled posts are remembered (else a re-sync could
+    answer a post a second time after its record was pruned)."""
+    if not timedelta(0) < window <= RESYNC_WINDOW_MAX:
+        raise problem(f"must be a positive duration of at most {RESYNC_WINDOW_MAX.days}d")
+    return window
+
+
 def _positive(offsets: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
     if any(o <= timedelta(0) for o in offsets):
         raise problem("must be positive durations")
@@ -236,4 +248,5 @@ BaseUrl = Annotated[str, BeforeValidator(_base_url)]
 DbUrl = Annotated[str, BeforeValidator(_db_url)]
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Offsets = Annotated[tuple[Duration, ...], AfterValidator(_positive)]
+ResyncWindow = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_resync_window)]
 GitLabPath = Annotated[str, BeforeValidator(_gitlab_path)]

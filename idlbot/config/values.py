@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated
@@ -32,6 +33,7 @@ from idlbot.config.fields import (
     Int,
     Purpose,
     Real,
+    ResyncWindow,
     TeamName,
     Text,
     Username,
@@ -58,13 +60,16 @@ def _frozen_mapping(channels: Mapping[str, str]) -> Mapping[str, str]:
 class MattermostSettings:
     """`url` is http(s)://host[:port] with no trailing slash; `channels` maps a purpose
     ("questions") to a channel name in `team`, so code never hard-codes names. The
-    websocket watchdog reconnects after 2 * `ping_interval` seconds of silence."""
+    websocket watchdog reconnects after 2 * `ping_interval` seconds of silence. On a first
+    start (no re-sync cursor yet) the bot answers DMs and @-mentions up to `resync_window`
+    old, and never older ones after a long downtime."""
 
     url: BaseUrl
     team: TeamName
     channels: Annotated[Mapping[Purpose, ChannelName], AfterValidator(_frozen_mapping)]
     request_timeout: Annotated[Real, Field(gt=0)] = 10.0
     ping_interval: Annotated[Real, Field(gt=0)] = 30.0
+    resync_window: ResyncWindow = timedelta(hours=24)
     bot_username: Username | None = None
 
     def channel(self, purpose: str) -> str | None:

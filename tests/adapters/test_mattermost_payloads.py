@@ -11,8 +11,10 @@ import pytest
 
 from idlbot.adapters.mattermost.inbound import Inbound
 from idlbot.adapters.mattermost.payloads import (
+    ChannelRef,
     MalformedPayload,
     Post,
+    parse_channel,
     parse_post,
     parse_posted,
     parse_timezone,
@@ -157,7 +159,7 @@ def inbound(tasks: SpawnLog) -> Inbound:
 
     return Inbound(
         bot_user_id=BOT, bot_username="idlbot", dispatcher=None, outbox=None, handled=None,  # type: ignore[arg-type]
-        cursors=None, tasks=tasks, clock=None, list_dm_channels=never, posts_since=never,  # type: ignore[arg-type]
+        cursors=None, tasks=tasks, clock=None, list_channels=never, posts_since=never,  # type: ignore[arg-type]
         wake_outbox=lambda: None,
     )  # fmt: skip
 
@@ -171,3 +173,11 @@ def test_inbound_spawns_the_parsed_post_and_drops_a_malformed_frame(caplog: pyte
         handler.on_event(posted_frame(POST))
     assert tasks.origins == [f"post {POST_ID}"]
     assert [r.getMessage() for r in caplog.records] == ["posted event without a decodable post; ignored"]
+
+
+def test_channel_for_the_resync() -> None:
+    raw = {"id": "c" * 26, "type": "D", "team_id": "", "last_post_at": 1700000000123, "name": "a__b"}
+    assert parse_channel(raw) == ChannelRef("c" * 26, "D", 1700000000123)
+    assert parse_channel({"id": "c" * 26, "type": "O"}).last_post_at == 0  # a channel without posts
+    with pytest.raises(MalformedPayload):
+        parse_channel({"type": "O"})

@@ -117,6 +117,16 @@ async def test_fail_next_and_latency(world: World, driver: AsyncTypedDriver) -> 
     assert time.monotonic() - started >= 0.05
 
 
+async def test_latency_on_one_route(world: World, driver: AsyncTypedDriver) -> None:
+    world.sim.faults.route_latency["GET /api/v4/users/{user_id}"] = 0.3
+    started = time.monotonic()
+    await driver.teams.get_team_by_name(world.team["name"])
+    assert time.monotonic() - started < 0.3  # other routes are not slowed
+    started = time.monotonic()
+    await driver.users.get_user(world.alice["id"])
+    assert time.monotonic() - started >= 0.3
+
+
 async def test_rate_limit_retry_after(world: World) -> None:
     sim = world.sim
     # 2 instant requests pass, then 429; one request per 2 s comes back, which leaves
@@ -192,3 +202,20 @@ async def test_commands_crud(world: World, driver: AsyncTypedDriver) -> None:
         await alice.commands.list_commands(team_id=world.team["id"], custom_only=True)
     await alice.close()
     assert (await driver.client.delete(f"/api/v4/commands/{cmd['id']}"))["status"] == "OK"
+
+
+async def test_since_returns_the_newest_thousand_and_channels_carry_last_post_at(
+    world: World, driver: AsyncTypedDriver
+) -> None:
+    """The re-sync's two calls: `since` is capped like the server's `GetPostsSince`, and the
+    user's channel list (DMs included, team_id "") tells when each channel last had a post."""
+    for n in range(1003):
+        await world.sim.user_post(world.alice["id"], world.town["id"], f"m{n}")
+    result = await driver.posts.get_posts_for_channel(world.town["id"], since=0)
+    messages = {p["message"] for p in result["posts"].values()}
+    assert len(messages) == 1000 and "m1002" in messages and "m2" not in messages
+    dm = world.sim.direct_channel(world.alice["id"], world.bot["id"])
+    posted = await world.sim.user_post(world.alice["id"], dm["id"], "hi")
+    channels = await driver.channels.get_channels_for_team_for_user(world.bot["id"], world.team["id"])
+    listed = {c["id"]: c for c in channels}
+    assert listed[dm["id"]]["type"] == "D" and listed[dm["id"]]["last_post_at"] == posted["create_at"]

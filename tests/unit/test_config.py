@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -107,6 +107,7 @@ def test_minimal_config_defaults_and_normalisation() -> None:
     assert settings.mattermost.url == "https://mattermost.example.org"
     assert (settings.mattermost.request_timeout, settings.mattermost.ping_interval) == (10.0, 30.0)
     assert settings.mattermost.watchdog_timeout == 60.0
+    assert settings.mattermost.resync_window == timedelta(hours=24)
     assert (settings.server.host, settings.server.port) == ("127.0.0.1", 8080)
     assert settings.database.url == "sqlite+aiosqlite:///idlbot.db"
     assert settings.roles.tutors == ("tutor1",)
@@ -250,6 +251,26 @@ def test_group_channel_may_be_a_channel_name() -> None:
 )
 def test_value_checks(old: str, new: str, expected: str) -> None:
     assert problems(MINIMAL.replace(old, new, 1)) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"90m"', None),
+        ('"7d"', None),
+        ('"8d"', "mattermost.resync_window: must be a positive duration of at most 7d"),
+        ('"0h"', "mattermost.resync_window: must be a positive duration of at most 7d"),
+        ('"soon"', "mattermost.resync_window: invalid duration 'soon' (use e.g. 24h, 90m, 2d, 1h30m)"),
+    ],
+)
+def test_resync_window(value: str, expected: str | None) -> None:
+    url = 'url = "https://mattermost.example.org/"'
+    text = MINIMAL.replace(url, f"{url}\nresync_window = {value}", 1)
+    if expected is None:
+        settings = loads(text, ENV)
+        assert isinstance(settings, Settings) and settings.mattermost.resync_window > timedelta(0)
+    else:
+        assert problems(text) == [expected]
 
 
 def test_toml_syntax_error_is_one_problem_with_position() -> None:

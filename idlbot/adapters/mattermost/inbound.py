@@ -1,19 +1,25 @@
 """Posts that reach the bot: DMs and @-mentions, live or recovered after a gap.
 
-Each post is handled once, even when it arrives on the websocket and again in the
+Each post is answered once, even when it arrives on the websocket and again in the
 re-sync after a reconnect (or in two bot processes): the reply goes through the outbox
-under the key `reply:<post id>`, and the post is then recorded as handled.
+under the key `reply:<post id>`, and the post is then recorded as handled. A channel's
+re-sync cursor passes a post only after that, so a `kill -9` while a reply is being
+computed leaves the post to the next start's re-sync (see `progress.py` for the rule).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
-from idlbot.adapters.mattermost.payloads import MalformedPayload, Post, parse_posted
+from idlbot.adapters.mattermost.payloads import ChannelRef, MalformedPayload, Post, parse_posted
+from idlbot.adapters.mattermost.progress import Progress
+from idlbot.adapters.mattermost.resync import Resync, host_now_ms
+from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock
 from idlbot.commands.context import Via
 from idlbot.commands.dispatch import Dispatcher
@@ -24,9 +30,15 @@ from idlbot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
 
-GLOBAL_CURSOR = "*"
+#: tries of a post whose answer failed (a database or server error), the waits doubling
+#: from RETRY_BASE seconds (with jitter, at most RETRY_CAP): 2.5 to 5 minutes in all, long
+#: enough for a database failover; after that the next re-sync tries again
+RETRIES = 6
+RETRY_BASE = 10.0
+RETRY_CAP = 300.0
 
-DmChannels = Callable[[], Awaitable[list[str]]]
+Outcome = Literal["done", "failed", "busy"]
+MemberChannels = Callable[[], Awaitable[list[ChannelRef]]]
 PostsSince = Callable[[str, int], Awaitable[list[Post]]]
 
 
@@ -42,10 +54,14 @@ class Inbound:
         cursors: SqlCursors,
         tasks: TaskPool,
         clock: Clock,
-        list_dm_channels: DmChannels,
+        list_channels: MemberChannels,
         posts_since: PostsSince,
         wake_outbox: Callable[[], None],
+        resync_window: timedelta = timedelta(hours=24),
+        server_now_ms: Callable[[], int] = host_now_ms,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`sleep` waits between retries of a failed post (tests pass one they control)."""
         self.bot_user_id = bot_user_id
         self.bot_username = bot_username
         self._mention = re.compile(rf"(?<![\w@])@{re.escape(bot_username)}\b", re.IGNORECASE)
@@ -55,13 +71,21 @@ class Inbound:
         self._cursors = cursors
         self._tasks = tasks
         self._clock = clock
-        self._list_dm_channels = list_dm_channels
-        self._posts_since = posts_since
         self._wake_outbox = wake_outbox
-        self._in_progress: set[str] = set()
-        # Cursors hold the server's post timestamps (create_at), not our clock's time, so
-        # the fallback for a first start is the host's wall clock, not the injected clock.
-        self.started_ms = int(time.time() * 1000)
+        self._progress = Progress()
+        self._retries = TaskPool()
+        self._sleep = sleep
+        self._written: dict[str, int] = {}  # the cursor values this process has stored
+        self._resync = Resync(
+            list_channels=list_channels,
+            posts_since=posts_since,
+            cursors=cursors,
+            progress=self._progress,
+            handle=self.handle_post,
+            advance=self._advance,
+            window=resync_window,
+            server_now_ms=server_now_ms,
+        )
 
     # -- websocket side: parse and spawn only ----------------------------------------
     def on_event(self, frame: dict[str, Any]) -> None:
@@ -85,23 +109,68 @@ class Inbound:
             return "mention", self._mention.sub("", post.message).strip()
         return None
 
-    async def handle_post(self, post: Post, channel_type: str) -> None:
-        addressed = self._addressed(post, channel_type)
-        if addressed is None or post.id in self._in_progress:
-            return
-        if channel_type == "D":
-            await self._cursors.advance(post.channel_id, post.create_at)
-            await self._cursors.advance(GLOBAL_CURSOR, post.create_at)
-        if await self._handled.is_handled(post.id):
-            return
-        self._in_progress.add(post.id)
+    async def handle_post(self, post: Post, channel_type: str) -> bool:
+        """Answer the post unless it is not for the bot or already answered; True once it is
+        durably done. A failure is logged and leaves the post unfinished: the cursor stays
+        below it, it is tried again after a backoff (`RETRIES` times in all), and in any
+        case by the next re-sync (after a reconnect or a restart)."""
+        outcome = await self._try(post, channel_type, attempt=1)
+        if outcome == "failed" and not self._retries.in_flight(post.id):
+            self._retries.spawn(self._retry(post, channel_type), origin=f"retry post {post.id}", key=post.id)
+        return outcome == "done"
+
+    async def _retry(self, post: Post, channel_type: str) -> None:
+        for attempt in range(2, RETRIES + 1):
+            await self._sleep(backoff_delay(attempt - 2, base=RETRY_BASE, cap=RETRY_CAP))
+            if await self._try(post, channel_type, attempt=attempt) != "failed":
+                return
+
+    async def _try(self, post: Post, channel_type: str, *, attempt: int) -> Outcome:
+        """One try; "busy" when another task is on the post (that one moves the cursor)."""
+        if not self._progress.start(post.channel_id, post.id, post.create_at):
+            return "busy"
+        finished = False
         try:
-            via, text = addressed
-            reply = await self._dispatcher.run(post.user_id, post.channel_id, text or "help", via)
-            await self._send(reply, post, via)
-            await self._handled.claim(post.id, post.channel_id, self._clock.now())
-        finally:
-            self._in_progress.discard(post.id)
+            await self._answer(post, channel_type)
+            finished = True
+        except Exception:  # any failure: the post is retried, never skipped
+            log.exception(
+                "post %s not answered (attempt %d of %d)",
+                post.id,
+                attempt,
+                RETRIES,
+                extra={"event": "inbound", "outcome": "failed"},
+            )
+        finally:  # also on cancellation: an unfinished post must not stay "in flight" forever
+            if finished:
+                self._progress.finish(post.channel_id, post.id)
+            else:
+                self._progress.fail(post.channel_id, post.id)
+        if not finished:
+            return "failed"
+        await self._advance(post.channel_id)
+        return "done"
+
+    async def stop(self) -> None:
+        """Cancel the pending retries (the next start's re-sync takes those posts up)."""
+        await self._retries.stop()
+
+    async def _answer(self, post: Post, channel_type: str) -> None:
+        addressed = self._addressed(post, channel_type)
+        if addressed is None or await self._handled.is_handled(post.id):
+            return
+        via, text = addressed
+        reply = await self._dispatcher.run(post.user_id, post.channel_id, text or "help", via)
+        await self._send(reply, post, via)  # durable from here: the outbox row holds the reply
+        await self._handled.claim(post.id, post.channel_id, self._clock.now())
+
+    async def _advance(self, channel_id: str) -> None:
+        """Store the channel's cursor as far as `Progress` allows, if that is further."""
+        safe = self._progress.safe_cursor(channel_id)
+        if safe is None or safe <= self._written.get(channel_id, -1):
+            return
+        await self._cursors.advance(channel_id, safe)
+        self._written[channel_id] = safe
 
     async def _send(self, reply: Reply, post: Post, via: Via) -> None:
         key = f"reply:{post.id}"
@@ -123,22 +192,12 @@ class Inbound:
             )
         self._wake_outbox()
 
+    def open_gap(self) -> None:
+        """Call first thing on each websocket (re)connect, before any event of the new
+        connection is handled: until the re-sync has listed a channel, no cursor moves."""
+        self._progress.open_gap()
+
     async def resync(self) -> None:
-        """After a (re)connect: handle DMs posted while the websocket was down."""
-        fallback = await self._cursors.get(GLOBAL_CURSOR)
-        since_default = fallback if fallback is not None else self.started_ms
-        recovered = 0
-        for channel_id in await self._list_dm_channels():
-            cursor = await self._cursors.get(channel_id)
-            since = cursor if cursor is not None else since_default
-            for post in await self._posts_since(channel_id, since):
-                if post.create_at <= since or post.delete_at:
-                    continue
-                recovered += 1
-                await self.handle_post(post, "D")
-        if recovered:
-            log.info(
-                "re-sync handled %d posts from the gap",
-                recovered,
-                extra={"event": "resync", "outcome": "ok", "count": recovered},
-            )
+        """After a (re)connect or at start: answer the DMs and @-mentions posted meanwhile."""
+        self._progress.open_gap()
+        await self._resync.run()

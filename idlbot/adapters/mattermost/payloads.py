@@ -91,6 +91,26 @@ def parse_post(raw: object) -> Post:
     )
 
 
+@dataclass(frozen=True)
+class ChannelRef:
+    """A channel the bot is a member of, as the re-sync needs it: `type` is Mattermost's
+    one-letter code, `last_post_at` the server's time of its newest post (0 if none), which
+    lets the re-sync skip a channel with nothing after its cursor without fetching posts."""
+
+    id: str
+    type: str
+    last_post_at: int
+
+
+def parse_channel(raw: object) -> ChannelRef:
+    channel = _object(raw, "channel")
+    return ChannelRef(
+        id=_required(channel, "id", "channel"),
+        type=_text(channel.get("type")),
+        last_post_at=_int(channel.get("last_post_at")),
+    )
+
+
 def parse_posted(frame: Mapping[str, Any]) -> Posted | None:
     """The post of a `posted` frame; None for any other event. Raises MalformedPayload for
     a `posted` frame whose post cannot be decoded."""

@@ -33,7 +33,14 @@ from mattermostautodriver.exceptions import (
     TooManyRequests,
 )
 
-from idlbot.adapters.mattermost.payloads import MalformedPayload, Post, parse_post, parse_user
+from idlbot.adapters.mattermost.payloads import (
+    ChannelRef,
+    MalformedPayload,
+    Post,
+    parse_channel,
+    parse_post,
+    parse_user,
+)
 from idlbot.domain.attachment import Attachment
 from idlbot.domain.chat import InvalidUserId, MattermostUser, UnknownUser, is_user_id, is_username
 from idlbot.domain.usernames import normalize_username
@@ -276,9 +283,18 @@ class MattermostChat:
                 return post.id
         return None
 
-    async def dm_channel_ids(self) -> list[str]:
-        channels = await self._driver.channels.get_channels_for_team_for_user(self.bot_user_id, self.team_id)
-        return [str(c["id"]) for c in channels if c.get("type") == "D"]
+    async def member_channels(self) -> list[ChannelRef]:
+        """Every channel the bot is a member of in the course team, DMs and group messages
+        included (the server lists those with every team). One that does not parse is
+        logged and left out, like a post in `posts_since`."""
+        raw = await self._driver.channels.get_channels_for_team_for_user(self.bot_user_id, self.team_id)
+        channels = []
+        for item in raw:
+            try:
+                channels.append(parse_channel(item))
+            except MalformedPayload as err:
+                log.warning("channel skipped in re-sync: %s", err)
+        return channels
 
     async def list_commands(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self._driver.commands.list_commands(

@@ -251,6 +251,9 @@ class MattermostSim:
                 raise SimAppError(404, "api.context.404.app_error", "Sorry, we could not find the page.")
             route, params = matched
             route_name = route.template
+            slow = self.faults.route_latency.get(f"{request.method} {route.template}", 0.0)
+            if slow > 0:
+                await asyncio.sleep(slow)
             user_id = ""
             if route.auth:
                 user_id = self.state.tokens.get(token_from_request(request), "")

@@ -126,6 +126,9 @@ class Faults:
         self.limiter: GcraLimiter | None = None
         #: seconds added before every /api/v4 response
         self.latency = 0.0
+        #: seconds added to one route only, keyed "GET /api/v4/users/{user_id}" (method and
+        #: the OpenAPI template): one slow path, e.g. the lookups that make replies slow
+        self.route_latency: dict[str, float] = {}
         self.ws_auth_rejected = False
 
     def fail_next(self, n: int, status: int = 500) -> None:

@@ -18,6 +18,10 @@ MENTION_RE = re.compile(r"(?<![\w@])@([a-z0-9._-]+)", re.IGNORECASE)
 EDITABLE_FIELDS = ("message", "is_pinned", "props", "file_ids")
 
 
+#: `since` returns the newest 1000 changed posts at most (the server's `GetPostsSince` limit)
+SINCE_LIMIT = 1000
+
+
 def post_not_found() -> SimAppError:
     return SimAppError(404, "app.post.get.app_error", "Unable to get the post.")
 
@@ -244,7 +248,7 @@ class Posts:
         newest_first = sorted(every, key=lambda p: p["create_at"], reverse=True)
         if "since" in query:
             since = int(query["since"] or 0)
-            chosen = [p for p in newest_first if p["update_at"] > since]
+            chosen = [p for p in newest_first if p["update_at"] > since][:SINCE_LIMIT]
             return self._post_list(chosen, "", "", False)
         live = [p for p in newest_first if not p["delete_at"]]
         page = int(query.get("page", "0") or 0)
