@@ -20,6 +20,7 @@ from idlbot.commands.policy import ChannelScope, CreatedScope, require, require_
 from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import timefmt, when
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import NotFound, UserError
 from idlbot.domain.reminders import CustomReminder
 from idlbot.domain.roles import Role
@@ -131,7 +132,7 @@ async def _test(ctx: Context, args: str) -> Reply:
         raise UserError("Give a reminder number or key from `/idl remind list`, e.g. `/idl remind test 3`.")
     found = await ctx.ports.reminders.preview(ident, ctx.clock.now())
     if found is None:
-        raise NotFound(f"There is no reminder `{ident}`.")
+        raise NotFound(f"There is no reminder “{defuse(ident)}”.")
     custom = await ctx.ports.reminders.custom(found.custom_id) if found.custom_id is not None else None
     if custom is not None:
         require(ctx, _created(custom), "test")
