@@ -17,9 +17,9 @@ from idlbot.devtools.demo import DEMO_START
 from idlbot.devtools.sim.mm_mentions import Mentions, parse
 from idlbot.domain.ledger import Student
 from tests.app.conftest import Harness, eventually, make_harness
+from tests.support.foreign import HOSTILE, assert_no_mention
 from tests.support.markdown import links, tags
 
-HOSTILE = "@channel_ @ALL_ @here_ x.@channel @alice @tutors. \\[x\\](http://evil.example) www.evil.example"
 GROUP_CHANNEL = "exercise-group-1"
 
 
@@ -29,10 +29,8 @@ def hostile_in(h: Harness) -> None:
 
 
 def assert_safe(found: Mentions, message: str) -> None:
-    assert not found.channel_wide, message
-    assert not found.keywords, (found.keywords, message)
-    assert not found.others, (found.others, message)
     assert not any("evil" in target for target in links(message)), message
+    assert_no_mention(found, message)
 
 
 def posts_keyed(h: Harness, channel: str, prefix: str) -> list[dict[str, Any]]:
