@@ -96,10 +96,10 @@ async def _add(ctx: Context, args: str) -> Reply:
     if reminder.kind == "weekly":
         local = reminder.first.astimezone(tz)
         return Reply.private(
-            f"Weekly reminder {reminder.id} set: {local:%a %H:%M} {local.tzname()} to ~{channel}, "
+            f"Weekly reminder {reminder.id} set: {local:%a %H:%M} {local.tzname()} to ~{defuse(channel)}, "
             f"first {first}."
         )
-    return Reply.private(f"Reminder {reminder.id} set: {first} to ~{channel}.")
+    return Reply.private(f"Reminder {reminder.id} set: {first} to ~{defuse(channel)}.")
 
 
 def _id(args: str, sub: str) -> int:

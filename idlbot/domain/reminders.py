@@ -66,10 +66,10 @@ class Target:
 
     def label(self) -> str:
         if self.kind == "channel":
-            return f"~{self.value}"
+            return f"~{defuse(self.value)}"  # a channel name as someone typed it
         if self.kind == "members":
-            return f"members of {self.value}"
-        return f"students without {self.value}"
+            return f"members of {defuse(self.value)}"
+        return f"students without {defuse(self.value)}"
 
 
 @dataclass(frozen=True)
