@@ -192,6 +192,8 @@ async def target_student(ctx: Context, name: str) -> Student:
     if student is None:
         if ctx.user.role is Role.STUDENT:
             raise UserError("You are not in the course roster yet. Ask your tutor to add you.")
-        raise UserError(f"@{username} is not in the roster (`idlbot roster import` adds students).")
+        raise UserError(
+            f"{defuse('@' + username)} is not in the roster (`idlbot roster import` adds students)."
+        )
     require(ctx, StudentScope.of(student), "see")
     return student
