@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from idlbot.clock import FakeClock
 from idlbot.commands import announce
 from idlbot.commands.registry import Registry
-from idlbot.devtools.sim.mm_mentions import parse
+from idlbot.devtools.sim.mm_mentions import parse_post
 from idlbot.services.maintenance import MaintenanceService
 from idlbot.storage.announce import SqlMaintenanceStore
 from idlbot.web.actions import ACTION_PATH, action_handler
@@ -38,7 +38,7 @@ async def test_maintenance_reason_cluster_and_job_names_ping_nobody(
     )  # fmt: skip
     await service.add(START, END, HOSTILE, by="sstober", ignore_jobs=True, now=clock.now())
     notice, dm = (p["message"] for p in await stack.posts())
-    assert parse(notice).channel_wide and notice.startswith("@all ")  # the bot's own wording
+    assert parse_post(notice).channel_wide and notice.startswith("@all ")  # the bot's own wording
     assert_safe(notice.removeprefix("@all "))
     assert_safe(dm)
     assert "evil" in notice and "evil" in dm

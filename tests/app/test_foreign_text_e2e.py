@@ -14,7 +14,7 @@ from typing import Any
 from idlbot.adapters.mattermost.rest import KEY_PROP
 from idlbot.clock import FakeClock
 from idlbot.devtools.demo import DEMO_START
-from idlbot.devtools.sim.mm_mentions import Mentions, parse
+from idlbot.devtools.sim.mm_mentions import Mentions, parse_post
 from idlbot.domain.ledger import Student
 from tests.app.conftest import Harness, eventually, make_harness
 from tests.support.foreign import HOSTILE, assert_no_mention
@@ -88,7 +88,7 @@ async def test_gitlab_titles_in_the_live_and_the_frozen_agenda(db_url: str) -> N
         assert all(target.startswith(gl.url) for target in links(message)), links(message)
         assert_safe(h.sim.mentions_of(post), message)
         assert "please look" in live
-        assert_safe(parse(live, h.sim.state.mention_keywords()), live)
+        assert_safe(parse_post(live, h.sim.state.mention_keywords()), live)
         page = await eventually(
             lambda: next((p for s, p in gl.project(project).wiki.items() if s.startswith("agenda/")), None),
             what="the wiki page",
@@ -114,7 +114,7 @@ async def test_a_wiki_page_title_in_the_status_reply(db_url: str) -> None:
             return text if "ask" in text else None
 
         text = await eventually(shown, timeout=10, what="the blog post in /idl status")
-        assert_safe(parse(text, h.sim.state.mention_keywords()), text)
+        assert_safe(parse_post(text, h.sim.state.mention_keywords()), text)
     finally:
         await h.close()
 
@@ -123,4 +123,4 @@ async def test_a_channel_name_typed_into_announce_is_echoed_safely(harness: Harn
     hostile_in(harness)
     text = await harness.answer("sstober", "/idl announce --channel @ALL_[x](http://evil.example) --yes Hi")
     assert "There is no channel" in text, text
-    assert_safe(parse(text, harness.sim.state.mention_keywords()), text)
+    assert_safe(parse_post(text, harness.sim.state.mention_keywords()), text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idlbot.devtools.sim.mm_mentions import parse, words
+from idlbot.devtools.sim.mm_mentions import parse, parse_post, words
 
 USERS = {"@alice", "@bob", "@tutors"}
 
@@ -68,3 +68,10 @@ def test_unknown_names_are_still_looked_up() -> None:
 def test_a_zero_width_space_after_the_at_ends_every_word() -> None:
     found = parse("@\u200bchannel_ @\u200bALL_ x.@\u200bhere @\u200balice @\u200btutors", USERS)
     assert not found.any
+
+
+def test_a_post_is_also_read_as_its_markdown_text() -> None:
+    """Escapes resolved, entities decoded: `&#64;all` is `@all` to the server."""
+    assert parse_post("&#64;all").channel_wide and parse_post("&#x40;channel_").channel_wide
+    assert parse_post("\\@here").channel_wide
+    assert not parse_post("\\&#64;all").any  # an escaped & starts no entity

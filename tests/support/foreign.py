@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from idlbot.devtools.sim.mm_mentions import Mentions, parse
+from idlbot.devtools.sim.mm_mentions import Mentions, parse_post
 from tests.support.markdown import links
 
 #: Spellings the server's parser reads as channel-wide, a user, a group, and two links.
@@ -21,4 +21,4 @@ def assert_no_mention(found: Mentions, message: str) -> None:
 def assert_safe(message: str, keywords: Collection[str] = KEYWORDS) -> None:
     """No mention the server would find and no link to anything the text named."""
     assert not any("evil" in target for target in links(message)), (links(message), message)
-    assert_no_mention(parse(message, keywords), message)
+    assert_no_mention(parse_post(message, keywords), message)

@@ -8,6 +8,8 @@ keywords (opt-in per user) are not.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -15,6 +17,12 @@ CHANNEL_WIDE = frozenset({"@here", "@channel", "@all"})
 _WORD_CHARS = frozenset(":.-_@")
 _SUFFIXES = ".-:_"
 _SENTENCE_ENDS = ".-:"
+# A backslash escape (the character is literal) or an entity reference (decoded), in one
+# pass so that an escaped `\&` never starts an entity.
+_ESCAPE_OR_ENTITY = re.compile(
+    r"\\([!-/:-@\[-`{-~])"  # any ASCII punctuation can be escaped
+    r"|(&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});)"
+)
 
 
 @dataclass
@@ -35,6 +43,24 @@ class Mentions:
     def any(self) -> bool:
         """True if the server would find anyone (or anything it would look up) to notify."""
         return self.channel_wide or bool(self.keywords) or bool(self.others)
+
+
+def parse_post(message: str, keywords: Collection[str] = ()) -> Mentions:
+    """A post as the server sees it: the raw text and its Markdown text with escapes resolved
+    and entities decoded (the server feeds its parser the text nodes of the parsed Markdown,
+    so `&#64;all` counts there). The union over-reports code spans, never under-reports."""
+    raw = parse(message, keywords)
+    text = parse(_resolve(message), keywords)
+    return Mentions(
+        raw.channel_wide or text.channel_wide, raw.keywords | text.keywords, raw.others | text.others
+    )
+
+
+def _resolve(message: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        return m.group(1) if m.group(1) is not None else html.unescape(m.group(2))
+
+    return _ESCAPE_OR_ENTITY.sub(one, message)
 
 
 def words(text: str) -> list[str]:

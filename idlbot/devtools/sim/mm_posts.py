@@ -111,7 +111,7 @@ class Posts:
 
     def _record_mentions(self, post: dict[str, Any]) -> mm_mentions.Mentions:
         """Parse the message as the server does and keep the result for tests (`state.mentions`)."""
-        found = mm_mentions.parse(post["message"], self.state.mention_keywords())
+        found = mm_mentions.parse_post(post["message"], self.state.mention_keywords())
         self.state.mentions[post["id"]] = found
         return found
 
