@@ -159,7 +159,7 @@ async def _log(ctx: Context, args: str) -> Reply:
         outcome: str = r.state
         if r.state == "sent":
             outcome = f"delivery {r.delivery}" if r.delivery else f"sent as {r.fanout} DMs"
-        reason = f" ({r.reason})" if r.reason else ""
+        reason = f" ({defuse(r.reason)})" if r.reason else ""  # may name a channel someone typed
         lines.append(f"- {at} `{r.key}` to {r.target}: **{outcome}**{reason}{decided}")
     return Reply.private("\n".join(lines))
 
