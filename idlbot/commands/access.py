@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 
 from idlbot.commands.context import Context
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 
 
@@ -35,5 +36,5 @@ def assignment_id(ctx: Context, text: str) -> str:
     aid = text.lower()
     if ctx.course.assignment(aid) is None:
         known = ", ".join(a.id for a in ctx.course.assignments)
-        raise UserError(f"There is no assignment `{text}`. Assignments: {known}.")
+        raise UserError(f"There is no assignment “{defuse(text)}”. Assignments: {known}.")
     return aid

@@ -24,10 +24,11 @@ from idlbot.commands.policy import (
 from idlbot.commands.registry import CommandGroup, ForRole
 from idlbot.commands.reply import Reply
 from idlbot.domain.announce import Announcement, AnnounceRequest, parse_request, render_list, render_preview
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.domain.numbers import parse_id
 from idlbot.domain.roles import Role
-from idlbot.domain.timefmt import defuse_mentions, format_when
+from idlbot.domain.timefmt import format_when
 from idlbot.ports.announce import Announcements
 
 group = CommandGroup("Announcements")
@@ -102,7 +103,7 @@ async def announce(ctx: Context, args: str) -> Reply:
 
 
 def _confirmed(ctx: Context, a: Announcement) -> Reply:
-    where = f"~{defuse_mentions(a.channel_name)}"
+    where = f"~{defuse(a.channel_name)}"
     if a.state == "scheduled" and a.post_at is not None:
         when_text = format_when(a.post_at, ctx.user.tz, ctx.clock.now())
         return Reply.private(f"Announcement {a.id} is scheduled for {when_text} in {where}.")
@@ -121,4 +122,4 @@ async def _manage(ctx: Context, port: Announcements, sub: str, announcement_id: 
             raise UserError(f"You have no scheduled announcement {announcement_id}; `/idl announce list`.")
         require(ctx, _created(found), "cancel")
     a = await port.cancel(announcement_id, now=now)
-    return Reply.private(f"Announcement {a.id} to ~{defuse_mentions(a.channel_name)} is cancelled.")
+    return Reply.private(f"Announcement {a.id} to ~{defuse(a.channel_name)} is cancelled.")

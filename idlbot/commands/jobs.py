@@ -13,10 +13,11 @@ from datetime import timedelta
 from idlbot.commands.context import Context
 from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.domain.job_render import format_duration
 from idlbot.domain.jobs import JobRecord
-from idlbot.domain.timefmt import defuse_mentions, format_clock
+from idlbot.domain.timefmt import format_clock
 from idlbot.ports.jobs import NOTIFY_MODES, Jobs
 
 group = CommandGroup("GPU jobs")
@@ -38,14 +39,14 @@ async def _cluster_user(ctx: Context, port: Jobs) -> str:
 
 
 def _line(job: JobRecord, ctx: Context) -> str:
-    name = defuse_mentions(job.name.replace("`", "'"))
+    name = defuse(job.name)
     if not job.finished:
         since = f", running {format_duration(job.elapsed)}" if job.state == "RUNNING" else ""
-        why = f" ({defuse_mentions(job.reason)})" if job.reason and job.state == "PENDING" else ""
-        return f"- **{job.display_id}** `{name}` {job.state.lower()}{why}{since}"
+        why = f" ({defuse(job.reason)})" if job.reason and job.state == "PENDING" else ""
+        return f"- **{job.display_id}** “{name}” {job.state.lower()}{why}{since}"
     ended = f", ended {format_clock(job.end, ctx.user.tz)}" if job.end is not None else ""
     gpus = f", {job.gpus} GPU{'s' if job.gpus != 1 else ''}" if job.gpus else ""
-    return f"- **{job.display_id}** `{name}` {job.outcome.value}{gpus}{ended}"
+    return f"- **{job.display_id}** “{name}” {job.outcome.value}{gpus}{ended}"
 
 
 @group.command(

@@ -16,13 +16,14 @@ from idlbot.commands.context import Context
 from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import when
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.domain.job_render import render_conflict
 from idlbot.domain.jobs import ClusterError, ReservationConflict
 from idlbot.domain.maintenance import render_window
 from idlbot.domain.roles import Role
 from idlbot.domain.schedule import wall_clock
-from idlbot.domain.timefmt import defuse_mentions, format_span
+from idlbot.domain.timefmt import format_span
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def parse_window(text: str, *, now: datetime, ctx: Context) -> tuple[datetime, d
     examples={
         "maintenance list": "Maintenance windows:",
         "maintenance add fri 04:00 12:00 power shutdown by the university": (
-            "Maintenance `maint_20181026_0200` reserved on all nodes: Fri 26 Oct 2018, 04:00\u201312:00 CEST."
+            "Maintenance “maint\\_20181026\\_0200” reserved on all nodes: "
+            "Fri 26 Oct 2018, 04:00\u201312:00 CEST."
         ),
     },
     role=Role.INSTRUCTOR,
@@ -95,9 +97,7 @@ async def _maintenance(ctx: Context, args: str) -> Reply:
         )
     if sub == "cancel" and rest:
         w = await port.cancel(rest.split()[0], now=now)
-        return Reply.private(
-            f"Maintenance `{defuse_mentions(w.name)}` is cancelled; the cluster channel is told."
-        )
+        return Reply.private(f"Maintenance “{defuse(w.name)}” is cancelled; the cluster channel is told.")
     if sub == "add" and rest:
         ignore = False
         words = rest.split()
@@ -114,7 +114,7 @@ async def _maintenance(ctx: Context, args: str) -> Reply:
         span = format_span(result.window.start, result.window.end, ctx.user.tz)
         told = " It is announced in the cluster channel." if result.announced else ""
         return Reply.private(
-            f"Maintenance `{result.window.name}` reserved on all nodes: {span}. "
+            f"Maintenance “{defuse(result.window.name)}” reserved on all nodes: {span}. "
             f"No job that would run into it will start.{told}"
         )
     raise UsageError()

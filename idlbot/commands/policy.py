@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 from idlbot.commands.context import Context, User
 from idlbot.domain.course import Course, ExerciseGroup
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
-from idlbot.domain.timefmt import defuse_mentions
 from idlbot.domain.usernames import normalize_username
 
 
@@ -119,7 +119,7 @@ def _channel(user: User, course: Course, target: ChannelScope, action: str, who:
         return f"{who} can {action} only in their exercise group's channel, and no group of yours has one."
     where = "exercise group's channel" if len(mine) == 1 else "exercise groups' channels"
     allowed = ", ".join(f"~{c}" for c in mine)
-    typed = defuse_mentions(target.name)  # as the user typed it, shown back
+    typed = defuse(target.name)  # as the user typed it, shown back
     return f"{who} can {action} only in their {where} ({allowed}); ~{typed} is not one of them."
 
 
@@ -132,7 +132,7 @@ def _group(user: User, course: Course, target: GroupScope, action: str, who: str
     text = f"{who} can {action} only exercise groups they tutor ({', '.join(mine)})"
     if target.group_id is None:
         return f"{text}."
-    return f"{text}; {defuse_mentions(target.group_id)} is not one of them."
+    return f"{text}; {defuse(target.group_id)} is not one of them."
 
 
 def _student(user: User, course: Course, target: StudentScope) -> str | None:
@@ -192,6 +192,8 @@ async def target_student(ctx: Context, name: str) -> Student:
     if student is None:
         if ctx.user.role is Role.STUDENT:
             raise UserError("You are not in the course roster yet. Ask your tutor to add you.")
-        raise UserError(f"@{username} is not in the roster (`idlbot roster import` adds students).")
+        raise UserError(
+            f"{defuse('@' + username)} is not in the roster (`idlbot roster import` adds students)."
+        )
     require(ctx, StudentScope.of(student), "see")
     return student

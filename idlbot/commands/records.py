@@ -14,12 +14,12 @@ from idlbot.commands.context import Context
 from idlbot.commands.policy import GroupScope, require, target_student
 from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.domain.ledger import HandInStatus, Outcome, Student
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.roles import Role
 from idlbot.domain.roster import KEEP, Keep, RosterEdit
-from idlbot.domain.timefmt import defuse_mentions
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import AuditEntry
 
@@ -65,9 +65,7 @@ async def record(ctx: Context, args: str) -> Reply:
         by=ctx.user.username,
         now=ctx.clock.now(),
     )
-    return Reply.private(
-        f"{aid} for @{student.mattermost}: {_change(entry)}. Reason: {defuse_mentions(reason)}"
-    )
+    return Reply.private(f"{aid} for @{student.mattermost}: {_change(entry)}. Reason: {defuse(reason)}")
 
 
 def _change(entry: AuditEntry) -> str:
@@ -111,7 +109,7 @@ async def _tell_about_fail(ctx: Context, username: str, aid: str, entry: AuditEn
     standing = evaluate(ledger, ctx.course, now=ctx.clock.now())
     limit = ctx.course.rules.fails_to_exclusion
     excluded = standing.excluded
-    note = f" ({defuse_mentions(entry.reason)})" if entry.reason else ""
+    note = f" ({defuse(entry.reason)})" if entry.reason else ""
     message = (
         f"Your presentation of {aid} was recorded as failed{note}, so {aid} no longer counts. "
         f"That is fail {standing.fails} of {limit}."
@@ -153,7 +151,7 @@ async def paper(ctx: Context, args: str) -> Reply:
     team = words[0].lower()
     if ctx.course.team(team) is None:
         known = ", ".join(t.id for t in ctx.course.teams) or "none configured"
-        raise UserError(f"There is no team `{team}`. Teams: {known}.")
+        raise UserError(f"There is no team “{defuse(team)}”. Teams: {known}.")
     entry = await ctx.ports.qualification.set_group_paper(
         words[1].lower() == "done", team_id=team, reason=reason, by=ctx.user.username, now=ctx.clock.now()
     )
@@ -188,7 +186,7 @@ async def roster(ctx: Context, args: str) -> Reply:
     for word in words[1:]:
         key, sep, value = word.partition("=")
         if not sep or (key not in ROSTER_FIELDS and key != "active"):
-            raise UsageError(f"`{word}` is none of these.")
+            raise UsageError(f"“{defuse(word)}” is none of these.")
         if key == "active":
             active = value.lower() in ("yes", "true", "1")
         else:
@@ -244,6 +242,6 @@ async def audit(ctx: Context, args: str) -> Reply:
         )
         lines.append(
             f"{e.at.astimezone(ctx.user.tz):%d %b %H:%M %Z} | @{e.actor} | {what} | {_change(e)} | "
-            f"{defuse_mentions(e.reason or '')}"
+            f"{defuse(e.reason or '')}"
         )
     return Reply.private("\n".join(lines))

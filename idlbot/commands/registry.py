@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from idlbot.commands.context import Context, Ports
 from idlbot.commands.reply import Reply
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import Forbidden, UserError
 from idlbot.domain.roles import Role
 
@@ -171,7 +172,7 @@ class Registry:
     def did_you_mean(self, name: str, ctx: Context) -> str:
         names = [c.name for c in self.available(ctx)]
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-        unknown = f"I don't know the command `{name}`." if name else "Tell me what to do."
+        unknown = f"I don't know the command “{defuse(name)}”." if name else "Tell me what to do."
         if close:
             options = " or ".join(f"`/idl {n}`" for n in close)
             return f"{unknown} Did you mean {options}? Type `/idl help` for the list."

@@ -20,6 +20,7 @@ from idlbot.commands.policy import ChannelScope, CreatedScope, require, require_
 from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain import timefmt, when
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import NotFound, UserError
 from idlbot.domain.numbers import parse_id
 from idlbot.domain.reminders import CustomReminder
@@ -96,10 +97,10 @@ async def _add(ctx: Context, args: str) -> Reply:
     if reminder.kind == "weekly":
         local = reminder.first.astimezone(tz)
         return Reply.private(
-            f"Weekly reminder {reminder.id} set: {local:%a %H:%M} {local.tzname()} to ~{channel}, "
+            f"Weekly reminder {reminder.id} set: {local:%a %H:%M} {local.tzname()} to ~{defuse(channel)}, "
             f"first {first}."
         )
-    return Reply.private(f"Reminder {reminder.id} set: {first} to ~{channel}.")
+    return Reply.private(f"Reminder {reminder.id} set: {first} to ~{defuse(channel)}.")
 
 
 def _id(args: str, sub: str) -> int:
@@ -132,7 +133,7 @@ async def _test(ctx: Context, args: str) -> Reply:
         raise UserError("Give a reminder number or key from `/idl remind list`, e.g. `/idl remind test 3`.")
     found = await ctx.ports.reminders.preview(ident, ctx.clock.now())
     if found is None:
-        raise NotFound(f"There is no reminder `{ident}`.")
+        raise NotFound(f"There is no reminder “{defuse(ident)}”.")
     custom = await ctx.ports.reminders.custom(found.custom_id) if found.custom_id is not None else None
     if custom is not None:
         require(ctx, _created(custom), "test")
@@ -159,7 +160,7 @@ async def _log(ctx: Context, args: str) -> Reply:
         outcome: str = r.state
         if r.state == "sent":
             outcome = f"delivery {r.delivery}" if r.delivery else f"sent as {r.fanout} DMs"
-        reason = f" ({r.reason})" if r.reason else ""
+        reason = f" ({defuse(r.reason)})" if r.reason else ""  # may name a channel someone typed
         lines.append(f"- {at} `{r.key}` to {r.target}: **{outcome}**{reason}{decided}")
     return Reply.private("\n".join(lines))
 

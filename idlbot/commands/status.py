@@ -15,6 +15,7 @@ from idlbot.commands.registry import CommandGroup, ForRole
 from idlbot.commands.reply import Reply
 from idlbot.domain import overview as ov
 from idlbot.domain.attachment import Attachment
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.domain.ledger import StudentLedger
 from idlbot.domain.qualification import evaluate
@@ -31,7 +32,7 @@ group = CommandGroup("Exam qualification")
     usage="status [@student]",
     examples={
         "status": "#### Exam qualification: you",
-        "status @alice": ForRole(Role.TUTOR, "#### Exam qualification: @alice"),
+        "status @alice": ForRole(Role.TUTOR, "#### Exam qualification: @\u200balice"),
     },
     needs=("qualification",),
 )
@@ -58,7 +59,7 @@ async def _visible_ledgers(ctx: Context, group_id: str | None) -> tuple[list[Stu
         require(ctx, GroupScope(group_id), "see the overview of")
     if ctx.user.role is Role.INSTRUCTOR:
         if group_id is not None and ctx.course.group(group_id) is None:
-            raise UserError(f"There is no exercise group `{group_id}`.")
+            raise UserError(f"There is no exercise group “{defuse(group_id)}”.")
         ledgers = await port.all_ledgers(group_id)
         return ledgers, (f"exercise group {group_id}" if group_id else "the whole course")
     wanted = [group_id] if group_id else sorted(tutored_ids(ctx.user, ctx.course))

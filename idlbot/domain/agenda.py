@@ -38,9 +38,10 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from idlbot.domain.course import Course
+from idlbot.domain.defuse import defuse
 from idlbot.domain.schedule import wall_clock
 from idlbot.domain.settings import AgendaSettings
-from idlbot.domain.timefmt import defuse_mentions, format_clock, relative
+from idlbot.domain.timefmt import format_clock, relative
 
 DISCUSSED_LABEL = "agenda::discussed"
 
@@ -226,11 +227,6 @@ def build(
 
 
 # ---- rendering --------------------------------------------------------------------------
-def _title(text: str) -> str:
-    """Issue titles are user text: no @all, and no brackets that would break the link."""
-    return defuse_mentions(text).replace("[", "\\[").replace("]", "\\]").replace("\n", " ")
-
-
 def _positions(upvotes: Sequence[int]) -> list[str]:
     """Competition ranking shown as "1.", "=2.", "=2.", "4.": equal upvotes are a tie,
     whatever order GitLab lists them in."""
@@ -249,8 +245,8 @@ def _lines(items: Sequence[AgendaItem]) -> list[str]:
     for pos, i in zip(_positions([i.upvotes for i in items]), items, strict=True):
         comments = f"{i.notes} comment{'' if i.notes == 1 else 's'}"
         carried = " · **carried over**" if i.carried_over else ""
-        out.append(f"{pos} [#{i.iid} {_title(i.title)}]({i.web_url}) · 👍 {i.upvotes} · {comments} · "
-                   f"{i.author}{carried}")  # fmt: skip
+        out.append(f"{pos} [#{i.iid} {defuse(i.title)}]({i.web_url}) · 👍 {i.upvotes} · {comments} · "
+                   f"{defuse(i.author)}{carried}")  # fmt: skip
     return out
 
 

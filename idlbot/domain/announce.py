@@ -1,9 +1,10 @@
 """Announcements: parsing `/idl announce …` and rendering the post.
 
-Mass mentions are explicit: the body always goes through `defuse_mentions`, even when an
-instructor typed it, and `@all`/`@channel`/`@here` is added in front only from
-`--notify`. So a pasted student question or GitLab title inside an announcement can never
-page the whole course, and what the preview shows is exactly what gets posted.
+Mass mentions are explicit: the body always goes through `defuse` (no mention, literal
+Markdown), even when an instructor typed it, and `@all`/`@channel`/`@here` is added in front
+only from `--notify`, which only instructors may give. So a pasted student question or
+GitLab title inside an announcement can never page the whole course, and what the preview
+shows is exactly what gets posted.
 
 Options come first and the text is the rest, verbatim: announcements are prose ("don't",
 "it's"), which shlex would reject as unbalanced quotes.
@@ -18,8 +19,9 @@ from typing import Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
 from idlbot.domain import when
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
-from idlbot.domain.timefmt import defuse_mentions, format_when
+from idlbot.domain.timefmt import format_when
 
 Notify = Literal["all", "channel", "here", "none"]
 NOTIFY: tuple[str, ...] = get_args(Notify)
@@ -130,7 +132,7 @@ def parse_request(args: str, *, now: datetime, tz: ZoneInfo, term_end: date | No
 
 def render_announcement(text: str, notify: Notify) -> str:
     """The post: `@all ` (etc.) only when asked for, then the defused body."""
-    body = defuse_mentions(text)
+    body = defuse(text, inline=False)
     return body if notify == "none" else f"@{notify} {body}"
 
 
@@ -141,7 +143,7 @@ def render_preview(a: Announcement, *, tz: ZoneInfo, now: datetime) -> str:
     who = "nobody extra" if a.notify == "none" else f"@{a.notify}"
     quoted = "\n".join(f"> {line}" for line in a.message.splitlines())
     return (
-        f"Preview of announcement {a.id} to ~{defuse_mentions(a.channel_name)}, posted {when_text}, "
+        f"Preview of announcement {a.id} to ~{defuse(a.channel_name)}, posted {when_text}, "
         f"notifying {who}:\n{quoted}\n"
         f"Press **Post** to confirm, or type `/idl announce confirm {a.id}`."
     )
@@ -153,7 +155,7 @@ def render_list(items: list[Announcement], *, tz: ZoneInfo, now: datetime) -> st
     lines = ["Scheduled announcements:"]
     for a in items:
         at = format_when(a.post_at, tz, now) if a.post_at is not None else "now"
-        head = defuse_mentions(" ".join(a.text.split())[:60])
-        lines.append(f"- **{a.id}** {at} to ~{defuse_mentions(a.channel_name)} (@{a.created_by}): {head}")
+        head = defuse(" ".join(a.text.split())[:60])
+        lines.append(f"- **{a.id}** {at} to ~{defuse(a.channel_name)} (@{a.created_by}): {head}")
     lines.append("`/idl announce cancel <id>` cancels one.")
     return "\n".join(lines)

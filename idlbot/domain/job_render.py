@@ -1,7 +1,8 @@
 """What the bot says about Slurm jobs, arrays and reservations, as Mattermost Markdown.
 
 Everything shown here comes from Slurm and so from users (job names, reasons): it goes
-through `_clean`, which keeps it inside inline code and takes the mention out of it.
+through `defuse` (no mention, literal Markdown) and names are set in quotes, not in code
+spans (backslash escapes would show inside code).
 """
 
 from __future__ import annotations
@@ -9,13 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from idlbot.domain.defuse import defuse
 from idlbot.domain.jobs import ArraySummary, JobRecord, Outcome, Reservation, ReservationConflict
-from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
-
-
-def _clean(text: str) -> str:
-    """User-chosen text (job names) made safe inside `code`: no backticks, no @all pings."""
-    return defuse_mentions(text.replace("`", "'").replace("\n", " "))
+from idlbot.domain.timefmt import format_clock, format_span
 
 
 def format_duration(span: timedelta) -> str:
@@ -36,7 +33,7 @@ def _cancelled_by(record: JobRecord) -> str:
     by = record.state_detail.removeprefix("by ").strip()
     if record.uid is not None and by == str(record.uid):
         return "by you"
-    return f"by uid {_clean(by)}" if by.isdigit() else _clean(record.state_detail)
+    return f"by uid {defuse(by)}" if by.isdigit() else defuse(record.state_detail)
 
 
 def _exit_detail(record: JobRecord) -> str:
@@ -49,7 +46,7 @@ def _exit_detail(record: JobRecord) -> str:
 
 def render_job(record: JobRecord, tz: ZoneInfo) -> str:
     """The DM for one finished job, e.g.
-    "Job **5** `f3` on idl-gpu failed (exit code 3) after 0:02, ended Tue 01 Dec 2026, 20:10 UTC."
+    "Job **5** “f3” on idl-gpu failed (exit code 3) after 0:02, ended Tue 01 Dec 2026, 20:10 UTC."
     """
     what = record.outcome.value
     if record.outcome is Outcome.CANCELLED and record.state_detail:
@@ -59,7 +56,7 @@ def render_job(record: JobRecord, tz: ZoneInfo) -> str:
     detail = _exit_detail(record)
     if detail and record.outcome is not Outcome.CANCELLED:
         what += f" ({detail})"
-    parts = [f"Job **{record.display_id}** `{_clean(record.name)}` on {_clean(record.cluster)} {what}"]
+    parts = [f"Job **{record.display_id}** “{defuse(record.name)}” on {defuse(record.cluster)} {what}"]
     if record.start is not None:
         parts.append(f"after {format_duration(record.elapsed)}")
     if record.gpus:
@@ -74,7 +71,7 @@ def render_array(summary: ArraySummary, tz: ZoneInfo) -> str:
     """The DM for a whole array: counts per state and which tasks did not complete."""
     counts = ", ".join(f"{n} {state}" for state, n in summary.counts.items())
     head = (
-        f"Array job **{summary.array_job_id}** `{_clean(summary.name)}` on {_clean(summary.cluster)}: "
+        f"Array job **{summary.array_job_id}** “{defuse(summary.name)}” on {defuse(summary.cluster)}: "
         f"{summary.task_count} task{'s' if summary.task_count != 1 else ''} ({counts})"
     )
     bad = summary.unsuccessful_tasks
@@ -88,22 +85,22 @@ def render_array(summary: ArraySummary, tz: ZoneInfo) -> str:
 
 
 def render_reservation(reservation: Reservation, tz: ZoneInfo) -> str:
-    """ "Maintenance `m1` on all nodes: Thu 10 Dec 2026, 08:00-09:00 UTC (ACTIVE)." (en dash)"""
+    """ "Maintenance “m1” on all nodes: Thu 10 Dec 2026, 08:00-09:00 UTC (ACTIVE)." (en dash)"""
     kind = "Maintenance" if reservation.maintenance else "Reservation"
-    where = "all nodes" if "ALL_NODES" in reservation.flags else (_clean(reservation.nodes) or "no nodes")
+    where = "all nodes" if "ALL_NODES" in reservation.flags else (defuse(reservation.nodes) or "no nodes")
     state = f" ({reservation.state})" if reservation.state else ""
     span = format_span(reservation.start, reservation.end, tz)
-    return f"{kind} `{_clean(reservation.name)}` on {where}: {span}{state}."
+    return f"{kind} “{defuse(reservation.name)}” on {where}: {span}{state}."
 
 
 def render_conflict(conflict: ReservationConflict, tz: ZoneInfo) -> str:
     """What an admin sees when a window overlaps running jobs; IGNORE_JOBS is the way out."""
-    lines = [f"Could not create `{_clean(conflict.name)}`: {_clean(conflict.message)}"]
+    lines = [f"Could not create “{defuse(conflict.name)}”: {defuse(conflict.message)}"]
     for job in conflict.jobs:
         ends = ""
         if job.start is not None and job.time_limit is not None:
             ends = f", may run until {format_clock(job.start + job.time_limit, tz)}"
         elif job.time_limit is None:
             ends = ", no time limit"
-        lines.append(f"- job {job.display_id} `{_clean(job.name)}` of {_clean(job.user)}{ends}")
+        lines.append(f"- job {job.display_id} “{defuse(job.name)}” of {defuse(job.user)}{ends}")
     return "\n".join(lines)

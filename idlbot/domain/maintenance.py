@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from idlbot.domain.defuse import defuse
 from idlbot.domain.jobs import JobRecord, NodeInfo, Reservation
-from idlbot.domain.timefmt import defuse_mentions, format_clock, format_span
+from idlbot.domain.timefmt import format_clock, format_span
 
 Source = Literal["bot", "slurm"]
 REMIND_BEFORE = timedelta(days=1)
@@ -142,13 +143,13 @@ def jobs_by_owner(jobs: Iterable[JobRecord]) -> dict[str, list[JobRecord]]:
 
 
 def _reason(w: Window) -> str:
-    return f" ({defuse_mentions(w.reason)})" if w.reason else ""
+    return f" ({defuse(w.reason)})" if w.reason else ""
 
 
 def render_announce(w: Window, tz: ZoneInfo, cluster: str) -> str:
     """The notice the course used to post by hand two days ahead, with @all."""
     return (
-        f"@all There will be a maintenance of the {defuse_mentions(cluster)} cluster: "
+        f"@all There will be a maintenance of the {defuse(cluster)} cluster: "
         f"{format_span(w.start, w.end, tz)}{_reason(w)}. The cluster cannot be used during the window. "
         f"Please make sure to complete any running jobs by {format_clock(w.start, tz)}! "
         "Jobs whose time limit reaches into the window will wait until it is over."
@@ -157,7 +158,7 @@ def render_announce(w: Window, tz: ZoneInfo, cluster: str) -> str:
 
 def render_remind(w: Window, tz: ZoneInfo, cluster: str) -> str:
     return (
-        f"@all Reminder: the {defuse_mentions(cluster)} cluster maintenance starts "
+        f"@all Reminder: the {defuse(cluster)} cluster maintenance starts "
         f"{format_clock(w.start, tz)} and lasts until {format_clock(w.end, tz)}{_reason(w)}. "
         f"Please finish your running jobs by {format_clock(w.start, tz)}."
     )
@@ -165,14 +166,14 @@ def render_remind(w: Window, tz: ZoneInfo, cluster: str) -> str:
 
 def render_moved(w: Window, tz: ZoneInfo, cluster: str) -> str:
     return (
-        f"@all The {defuse_mentions(cluster)} cluster maintenance has moved: it is now "
+        f"@all The {defuse(cluster)} cluster maintenance has moved: it is now "
         f"{format_span(w.start, w.end, tz)}{_reason(w)}."
     )
 
 
 def render_cancelled(w: Window, tz: ZoneInfo, cluster: str) -> str:
     return (
-        f"@all The {defuse_mentions(cluster)} cluster maintenance planned for "
+        f"@all The {defuse(cluster)} cluster maintenance planned for "
         f"{format_span(w.start, w.end, tz)} is cancelled. The cluster stays available."
     )
 
@@ -183,21 +184,21 @@ UP_AGAIN = (
 
 
 def render_up(cluster: str) -> str:
-    return UP_AGAIN.replace("The cluster", f"The {defuse_mentions(cluster)} cluster", 1)
+    return UP_AGAIN.replace("The cluster", f"The {defuse(cluster)} cluster", 1)
 
 
 def render_job_warning(w: Window, jobs: Sequence[JobRecord], tz: ZoneInfo) -> str:
     """The DM to one owner: which of their jobs reach into the window and what happens."""
     lines = [f"Cluster maintenance {format_span(w.start, w.end, tz)}{_reason(w)}. Your jobs:"]
     for job in jobs:
-        name = defuse_mentions(job.name.replace("`", "'"))
+        name = defuse(job.name)
         if job.state == "PENDING":
             what = "is pending and will not start before the window if its time limit reaches into it"
         elif job.time_limit is None or job.start is None:
             what = "is running without a time limit"
         else:
             what = f"is running and may run until {format_clock(job.start + job.time_limit, tz)}"
-        lines.append(f"- job {job.display_id} `{name}` {what}")
+        lines.append(f"- job {job.display_id} “{name}” {what}")
     lines.append(
         f"Please finish or cancel running work by {format_clock(w.start, tz)}, or resubmit with a "
         "shorter `--time` so it ends before the window."
@@ -217,7 +218,7 @@ def render_window(w: Window, tz: ZoneInfo, now: datetime) -> str:
     else:
         state = "reminded" if w.reminded_at else ("announced" if w.announced_at else "planned")
     origin = f"by @{w.created_by}" if w.created_by else "created in Slurm"
-    return f"- `{defuse_mentions(w.name)}` {format_span(w.start, w.end, tz)}{_reason(w)}, {origin}: {state}"
+    return f"- “{defuse(w.name)}” {format_span(w.start, w.end, tz)}{_reason(w)}, {origin}: {state}"
 
 
 def moved_to(w: Window, r: Reservation) -> Window:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from idlbot.domain.course import Course
+from idlbot.domain.defuse import defuse
 from idlbot.domain.ledger import StudentLedger
 from idlbot.domain.qualification import RULE_NAMES, ItemStatus, RuleName, Standing, evaluate
 from idlbot.domain.qualification_render import TITLES
-from idlbot.domain.timefmt import defuse_mentions
 
 ASSIGNMENT_STATES: tuple[ItemStatus, ...] = ("on-time", "late", "failed", "missed", "excused", "open")
 _STATE_TITLES = ("on time", "late", "failed pres.", "missed", "excused", "not yet due")
@@ -123,7 +123,7 @@ def render_overview(ov: Overview, *, title: str, limit: int = 50) -> str:
     listed (a post has a size limit); the CSV export has everybody. Usernames are
     printed bold, never as @-mentions, so the overview does not notify the students."""
     lines = [
-        f"#### {defuse_mentions(title)}",
+        f"#### {defuse(title)}",
         f"{ov.students} students: {ov.qualified} qualified, {ov.not_qualified} cannot qualify, "
         f"{ov.open} open; {len(ov.at_risk)} at risk.",
         "",
@@ -139,13 +139,13 @@ def render_overview(ov: Overview, *, title: str, limit: int = 50) -> str:
         ]
         for a in ov.assignments:
             cells = " | ".join(str(a.count(s)) for s in ASSIGNMENT_STATES)
-            lines.append(f"| {defuse_mentions(a.assignment_id)} | {cells} |")
+            lines.append(f"| {defuse(a.assignment_id)} | {cells} |")
     if ov.at_risk:
         lines += ["", f"**At risk** ({len(ov.at_risk)}, most severe first):"]
         for r in ov.at_risk[:limit]:
-            where = ", ".join(defuse_mentions(x) for x in (r.group_id, r.team_id) if x)
+            where = ", ".join(defuse(x) for x in (r.group_id, r.team_id) if x)
             where = f" ({where})" if where else ""
-            lines.append(f"- **{defuse_mentions(r.username)}**{where}: {' '.join(r.reasons)}")
+            lines.append(f"- **{defuse(r.username)}**{where}: {' '.join(r.reasons)}")
         if len(ov.at_risk) > limit:
             lines.append(f"- … and {len(ov.at_risk) - limit} more (`/idl export` has everybody)")
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 The rules are a top-level list and their items a nested one: a plain line after a list
 item would be glued onto that item's paragraph (CommonMark lazy continuation). Free
 text that did not come from our templates (override reasons, tutors' notes, wiki slugs,
-usernames, the label) goes through `defuse_mentions`. The output depends only on the
+usernames, the label) goes through `defuse`. The output depends only on the
 arguments, so tests compare it literally.
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from idlbot.domain.defuse import defuse
 from idlbot.domain.qualification import ItemLine, RuleName, Standing, Verdict
-from idlbot.domain.timefmt import defuse_mentions, format_clock, relative
+from idlbot.domain.timefmt import format_clock, relative
 
 MARKS: dict[Verdict, str] = {"met": "✓", "failed": "✗", "pending": "⏳"}
 TITLES: dict[RuleName, str] = {
@@ -34,7 +35,7 @@ def render_status(standing: Standing, student_label: str, *, tz: ZoneInfo, now: 
     """The private status reply: header, one list item per rule with its records, the
     forecast, and the risk reasons if any."""
     lines = [
-        f"#### Exam qualification: {defuse_mentions(student_label)}",
+        f"#### Exam qualification: {defuse(student_label)}",
         f"As of {format_clock(now, tz)}: {OVERALL[standing.qualified]}.",
         "",
     ]
@@ -49,7 +50,7 @@ def render_status(standing: Standing, student_label: str, *, tz: ZoneInfo, now: 
 
 def item_text(item: ItemLine, *, tz: ZoneInfo, now: datetime) -> str:
     """One record, e.g. `a04: late (pushed Wed 24 Oct 2018, 09:12 CEST, due …)`."""
-    key = defuse_mentions(item.key)
+    key = defuse(item.key)
     if item.status in ("post", "report", "team-report"):
         when = f"posted {format_clock(item.at, tz)}" if item.at is not None else "posted"
         if item.status == "team-report":
@@ -85,9 +86,9 @@ def _override(item: ItemLine, tz: ZoneInfo) -> str:
     """` (set by stober on <when>: reason)` for a staff override, else nothing."""
     if item.source != "override":
         return ""
-    who = f" by {defuse_mentions(item.by)}" if item.by else ""
+    who = f" by {defuse(item.by)}" if item.by else ""
     when = f" {_when(item.at, tz)}" if item.at is not None else ""
-    why = f": {defuse_mentions(item.reason)}" if item.reason else ""
+    why = f": {defuse(item.reason)}" if item.reason else ""
     return f" (set{who}{when}{why})"
 
 
@@ -97,5 +98,5 @@ def _when(at: datetime | None, tz: ZoneInfo) -> str:
 
 def _who(by: str | None, text: str | None) -> str:
     """` (tutor1: note)`, ` (tutor1)`, ` (note)` or nothing."""
-    parts = [defuse_mentions(p) for p in (by, text) if p]
+    parts = [defuse(p) for p in (by, text) if p]
     return f" ({': '.join(parts)})" if parts else ""

@@ -29,9 +29,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from idlbot.domain.course import Course
+from idlbot.domain.defuse import defuse
 from idlbot.domain.schedule import wall_clock
 from idlbot.domain.settings import ReminderRule, ReminderSettings
-from idlbot.domain.timefmt import defuse_mentions
 from idlbot.domain.when import Repeat
 
 Decision = Literal["send", "late", "skip"]
@@ -66,10 +66,10 @@ class Target:
 
     def label(self) -> str:
         if self.kind == "channel":
-            return f"~{self.value}"
+            return f"~{defuse(self.value)}"  # a channel name as someone typed it
         if self.kind == "members":
-            return f"members of {self.value}"
-        return f"students without {self.value}"
+            return f"members of {defuse(self.value)}"
+        return f"students without {defuse(self.value)}"
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def _assignments(course: Course, rule: ReminderRule) -> Iterator[Occurrence]:
     for a in course.assignments:
         for offset in rule.offsets:
             text = (
-                f"**{defuse_mentions(a.id)}** {defuse_mentions(a.title)} is due in {hours_text(offset)} "
+                f"**{defuse(a.id)}** {defuse(a.title)} is due in {hours_text(offset)} "
                 f"({_clock(a.due.astimezone(course.tz))})."
             )
             yield Occurrence(
@@ -226,8 +226,8 @@ def _exercise(course: Course, rule: ReminderRule) -> Iterator[Occurrence]:
             times.extend((offset_label(o), before(session, o, course)) for o in rule.offsets)
             for label, fire_at in times:
                 text = (
-                    f"**{defuse_mentions(g.name)}** today, {session:%H:%M}\u2013"
-                    f"{wall_clock(day, g.end, course.tz):%H:%M} in {defuse_mentions(g.room)}."
+                    f"**{defuse(g.name)}** today, {session:%H:%M}\u2013"
+                    f"{wall_clock(day, g.end, course.tz):%H:%M} in {defuse(g.room)}."
                 )
                 yield Occurrence(
                     key=f"rem:exercise:{g.id}:{day.isoformat()}:{label}",
@@ -259,7 +259,7 @@ def _nudges(course: Course, rule: ReminderRule) -> Iterator[Occurrence]:
 def nudge_text(assignment_id: str, offset: timedelta) -> str:
     """The personal DM: it says what is missing and how to mute it."""
     return (
-        f"**{defuse_mentions(assignment_id)}** is due in {hours_text(offset)} and I have no hand-in "
+        f"**{defuse(assignment_id)}** is due in {hours_text(offset)} and I have no hand-in "
         "from you yet. (Mute these with `/idl remind off`.)"
     )
 
@@ -279,7 +279,7 @@ def _custom(course: Course, custom: CustomReminder) -> Iterator[Occurrence]:
             kind="custom",
             fire_at=at,
             target=Target("channel", custom.channel),
-            text=defuse_mentions(custom.text),
+            text=defuse(custom.text, inline=False),
             grace=CUSTOM_GRACE,
             ref=str(custom.id),
         )

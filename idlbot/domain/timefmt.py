@@ -8,32 +8,19 @@ other zones must not have to guess which 12:00 is meant.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from idlbot.domain.chat import UserTimezone
+from idlbot.domain.defuse import defuse
 from idlbot.domain.schedule import Occurrence
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MENTION = re.compile(r"@(?=(?:all|channel|here)\b)", re.IGNORECASE)
-_ZWSP = "\u200b"
 _DASH = "\u2013"  # en dash, the typographic range sign: "13:00\u201315:00"
 
 NOTHING_DUE = "Nothing is due in the rest of the term."
-
-
-def defuse_mentions(text: str) -> str:
-    """Put a zero-width space after the @ of @all, @channel and @here.
-
-    Mattermost notifies everybody for those words wherever they appear in a post,
-    so any text that did not come from our own templates (assignment titles, issue
-    titles, announcement bodies quoted back) goes through this before it is posted.
-    The text still reads the same to people.
-    """
-    return _MENTION.sub("@" + _ZWSP, text)
 
 
 def user_zone(choice: UserTimezone | None, fallback: ZoneInfo) -> ZoneInfo:
@@ -109,10 +96,10 @@ def format_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
 
 def render_occurrence(occurrence: Occurrence, tz: ZoneInfo, now: datetime) -> str:
     """One Markdown list item for the deadlines list; titles are defused."""
-    title = defuse_mentions(occurrence.title)
+    title = defuse(occurrence.title)
     if occurrence.kind == "assignment":
         ident = occurrence.key.removeprefix("assignment:")
-        return f"- **{defuse_mentions(ident)}** {title} due {format_when(occurrence.at, tz, now)}"
+        return f"- **{defuse(ident)}** {title} due {format_when(occurrence.at, tz, now)}"
     if occurrence.kind == "questions":
         where = f"[GitLab issues]({occurrence.where})" if occurrence.where else "GitLab issues"
         return f"- **{title}** deadline ({where}) {format_when(occurrence.at, tz, now)}"
@@ -121,7 +108,7 @@ def render_occurrence(occurrence: Occurrence, tz: ZoneInfo, now: datetime) -> st
         if occurrence.end is not None
         else format_clock(occurrence.at, tz)
     )
-    room = f", {defuse_mentions(occurrence.where)}" if occurrence.where else ""
+    room = f", {defuse(occurrence.where)}" if occurrence.where else ""
     return f"- **{title}** {when}{room}"
 
 

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from idlbot.domain.announce import Announcement, Notify
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
-from idlbot.domain.timefmt import defuse_mentions
 from idlbot.ports.announce import ChannelResolver, Draft
 from idlbot.ports.outbox import Outbox
 
@@ -108,7 +108,7 @@ class AnnouncementService:
         name = self.channel_name(channel_name)
         channel_id = await self._channel_id(name)
         if channel_id is None:
-            raise UserError(f"There is no channel `~{defuse_mentions(name)}` I can post to.")
+            raise UserError(f"There is no channel ~{defuse(name)} I can post to.")
         token = secrets.token_hex(16)
         a = await self._store.add_draft(
             channel_id=channel_id, channel_name=name, text=text, notify=notify, post_at=post_at,
@@ -213,7 +213,7 @@ class AnnouncementService:
             if context.get("action") == "post":
                 a = await self.confirm(raw_id, by_id=user_id, now=now)
                 verb = "scheduled" if a.state == "scheduled" else "posted"
-                done = f"Announcement {a.id} {verb} to ~{a.channel_name}."
+                done = f"Announcement {a.id} {verb} to ~{defuse(a.channel_name)}."
             else:
                 if found[0].created_by_id != user_id:
                     raise UserError(f"You have no announcement {raw_id} to cancel.")
@@ -221,4 +221,4 @@ class AnnouncementService:
                 done = f"Announcement {raw_id} discarded."
         except UserError as err:
             return {"ephemeral_text": str(err)}
-        return {"update": {"message": defuse_mentions(done), "props": {}}, "ephemeral_text": done}
+        return {"update": {"message": done, "props": {}}, "ephemeral_text": done}

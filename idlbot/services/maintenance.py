@@ -20,6 +20,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from idlbot.domain import maintenance as dm
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.domain.jobs import ClusterError, Reservation, ReservationConflict
 from idlbot.domain.maintenance import Window
@@ -91,11 +92,13 @@ class MaintenanceService:
         for w in await self._store.open_windows():
             if w.name == name:
                 if now >= w.start:
-                    raise UserError(f"`{name}` has already begun; it ends by itself at its end time.")
+                    raise UserError(f"“{defuse(name)}” has already begun; it ends by itself at its end time.")
                 await self._cluster.delete_reservation(name)
                 await self.tick(now)
                 return w
-        raise UserError(f"There is no open maintenance window `{name}`; `/idl maintenance list` shows them.")
+        raise UserError(
+            f"There is no open maintenance window “{defuse(name)}”; `/idl maintenance list` shows them."
+        )
 
     # --- the loop ------------------------------------------------------------------------
     async def tick(self, now: datetime) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from idlbot.domain.course import Course
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import NotFound, UserError
 from idlbot.domain.ledger import HandInStatus, Outcome, Student, StudentLedger
 from idlbot.domain.roster import RosterConflict, roster_changes
@@ -22,7 +23,7 @@ from idlbot.ports.qualification import AuditEntry, QualificationStore, RosterEdi
 
 
 def _not_on_roster(mattermost: str) -> NotFound:
-    return NotFound(f"@{normalize_username(mattermost)} is not on the roster.")
+    return NotFound(f"{defuse('@' + normalize_username(mattermost))} is not on the roster.")
 
 
 class QualificationService:
@@ -34,7 +35,7 @@ class QualificationService:
         aid = assignment_id.strip().lower()
         if self._course.assignment(aid) is None:
             known = ", ".join(a.id for a in self._course.assignments) or "none"
-            raise UserError(f"Unknown assignment {assignment_id!r} (known: {known}).")
+            raise UserError(f"Unknown assignment “{defuse(assignment_id)}” (known: {known}).")
         return aid
 
     async def student(self, mattermost: str) -> Student | None:
@@ -104,7 +105,7 @@ class QualificationService:
         if (team_id is None) == (mattermost is None):
             raise UserError("Give either a team or a student for the group paper.")
         if team_id is not None and self._course.team(team_id) is None:
-            raise UserError(f"Unknown team {team_id!r}.")
+            raise UserError(f"Unknown team “{defuse(team_id)}”.")
         entry = await self._store.set_group_paper(
             done, team_id=team_id, mattermost=mattermost, reason=reason, by=by, now=now
         )

@@ -6,8 +6,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from idlbot.config import Settings
+from idlbot.devtools.sim.mm_mentions import parse_post
 from idlbot.domain import agenda as dom
 from tests.agenda.conftest import BERLIN
+from tests.support.markdown import links
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,15 @@ def test_render_marks_ties_carry_over_and_defuses_mentions() -> None:
     assert lines[5].startswith("=2. [#4") and lines[6].startswith("4. [#1") and "**carried over**" in lines[6]
     early = replace(record, frozen_at=CUTOFF - timedelta(days=1))
     assert "Mon 15 Oct 2018, 12:00 CEST" in dom.render_frozen(early, BERLIN)
+
+
+def test_an_escaped_bracket_title_is_no_link_and_mentions_nobody() -> None:
+    """`[` and `]` escaped without the backslash turned `\\[x\\](http://evil.example)` into a link."""
+    slot = dom.ClassSlot(date(2018, 10, 17), CUTOFF)
+    items = [Q(5, 3, title="\\[x\\](http://evil.example) @ALL_"), Q(8, 2, title="ask @someuser")]
+    text = dom.render_frozen(dom.FrozenAgenda(slot, CUTOFF, dom.build(items, cutoff=CUTOFF, top=3)), BERLIN)
+    assert not any("evil" in target for target in links(text)), links(text)
+    assert not parse_post(text, {"@someuser"}).any
 
 
 def test_live_view_shows_time_left() -> None:

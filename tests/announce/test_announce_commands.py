@@ -129,13 +129,13 @@ async def test_maintenance_commands(
     ctx = make_ctx()
     slurm.jobs = [job(7, "alice", "RUNNING", start=clock.now(), limit=timedelta(days=4))]
     conflict = await REGISTRY.run(ctx, "maintenance add fri 04:00 12:00 power shutdown by the university")
-    assert "Could not create `maint_20181026_0200`" in conflict.text and "job 7" in conflict.text
+    assert "Could not create “maint\\_20181026\\_0200”" in conflict.text and "job 7" in conflict.text
     assert "--ignore-jobs" in conflict.text
     made = await REGISTRY.run(ctx, "maintenance add fri 04:00 12:00 power shutdown --ignore-jobs")
     assert "reserved on all nodes: Fri 26 Oct 2018, 04:00\u201312:00 CEST" in made.text
     assert "announced in the cluster channel" in made.text
     listing = await REGISTRY.run(ctx, "maintenance list")
-    assert "`maint_20181026_0200`" in listing.text and "by @sstober: announced" in listing.text
+    assert "“maint\\_20181026\\_0200”" in listing.text and "by @sstober: announced" in listing.text
     cancelled = await REGISTRY.run(ctx, "maintenance cancel maint_20181026_0200")
     assert "is cancelled" in cancelled.text
     assert "No maintenance windows" in (await REGISTRY.run(ctx, "maintenance list")).text

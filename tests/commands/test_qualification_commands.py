@@ -95,4 +95,4 @@ async def test_roster_edit_from_chat(registry: Registry, make_ctx: MakeCtx) -> N
     tutor = make_ctx("tutor1", Role.TUTOR)
     assert "not in an exercise group you tutor" in (await registry.run(tutor, "roster @alice")).text
     bad = (await registry.run(staff, "roster @bob colour=blue")).text
-    assert bad.startswith("Usage: `/idl roster @student [gitlab=… cluster=…") and "`colour=blue`" in bad
+    assert bad.startswith("Usage: `/idl roster @student [gitlab=… cluster=…") and "“colour=blue”" in bad

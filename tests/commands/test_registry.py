@@ -43,7 +43,7 @@ async def test_unknown_command_suggests_the_nearest(registry: Registry, make_ctx
     reply = await registry.run(make_ctx(), "deadline")
     assert "Did you mean `/idl deadlines`?" in reply.text
     reply = await registry.run(make_ctx(), "xyzzy")
-    assert "I don't know the command `xyzzy`" in reply.text and "/idl help" in reply.text
+    assert "I don't know the command “xyzzy”" in reply.text and "/idl help" in reply.text
 
 
 async def test_command_above_role_is_refused_naming_the_role(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]

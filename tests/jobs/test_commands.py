@@ -67,7 +67,7 @@ async def test_jobs_lists_running_then_recent(registry: Registry) -> None:
     reply = await registry.run(ctx(port), "jobs")
     lines = reply.text.splitlines()
     assert lines[0] == "Jobs of `al123`:"
-    assert lines[1].startswith("- **2** `j2` running") and lines[2].startswith("- **1** `j1` failed")
+    assert lines[1].startswith("- **2** “j2” running") and lines[2].startswith("- **1** “j1” failed")
     assert "j3" not in reply.text and "j4" not in reply.text
     assert "`mail`" in lines[-1]
 

@@ -26,7 +26,7 @@ async def test_event_is_enriched_after_sacct_lags_and_dm_is_keyed_on_submit(
     ((key, user, text),) = await dms(db)
     assert key == f"job:idl-gpu:5:{int(T0.timestamp())}" == outbox_key(JobKey("idl-gpu", 5, T0))
     assert user == "mm-alice"
-    assert "Job **5** `j5` on idl-gpu failed (exit code 3)" in text and "with 1 GPU" in text
+    assert "Job **5** “j5” on idl-gpu failed (exit code 3)" in text and "with 1 GPU" in text
     assert fake.group_calls == 3
 
 

@@ -69,9 +69,9 @@ async def test_override_wins_and_is_audited(engine: AsyncEngine) -> None:
 
 async def test_unknown_student_or_assignment(engine: AsyncEngine) -> None:
     q = await _q(engine)
-    with pytest.raises(NotFound, match="@zoe is not on the roster"):
+    with pytest.raises(NotFound, match="@\u200bzoe is not on the roster"):
         await q.override("zoe", "a01", "excused", reason="x", by="stober", now=T0)
-    with pytest.raises(UserError, match="Unknown assignment 'a99'"):
+    with pytest.raises(UserError, match="Unknown assignment “a99”"):
         await q.present("alice", "a99", "ok", note=None, by="tutor1", now=T0)
     assert await q.audit() == []
 

@@ -59,7 +59,7 @@ async def test_add_list_test_cancel(service: ReminderService, clock: FakeClock, 
     reply = await REGISTRY.run(staff, "remind add tue 10:00 questions Two hours left for questions")
     assert reply.text.startswith("Reminder 1 set: Tue 23 Oct 2018, 10:00 CEST (tomorrow) to ~questions")
     reply = await REGISTRY.run(staff, "remind add weekly tue 10:00 town_square @all coffee")
-    assert reply.text.startswith("Weekly reminder 2 set: Tue 10:00 CEST to ~town_square")
+    assert reply.text.startswith("Weekly reminder 2 set: Tue 10:00 CEST to ~town\\_square")
     listing = await REGISTRY.run(staff, "remind list")
     lines = listing.text.splitlines()
     assert lines[0] == "Next 10 reminders (times in Europe/Berlin):"

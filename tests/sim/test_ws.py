@@ -200,3 +200,23 @@ async def test_restart_gives_fresh_hello(session: aiohttp.ClientSession, world: 
     nxt = await recv_json(ws2)
     assert json.loads(nxt["data"]["post"])["message"] == "after"  # the gap is not replayed
     await ws2.close()
+
+
+async def test_the_server_parser_decides_who_is_notified(
+    session: aiohttp.ClientSession, world: World
+) -> None:
+    """`@channel_` notifies every member (the server strips `_`), a group its members; the
+    post's record says so. With a zero-width space after the @ nobody is notified."""
+    sim = world.sim
+    sim.add_group("staff", {world.bot["id"]})
+    bob_ws = await connect(session, sim, f"{world.sim.issue_token(world.bob['id'])}")
+    loud = await sim.user_post(world.alice["id"], world.town["id"], "heads up @channel_")
+    assert json.loads((await recv_json(bob_ws))["data"]["mentions"]) == [world.bob["id"]]
+    assert sim.mentions_of(loud).channel_wide
+    group = await sim.user_post(world.alice["id"], world.town["id"], "ask (@staff)")
+    assert "mentions" not in (await recv_json(bob_ws))["data"]
+    assert sim.mentions_of(group).keywords == {"@staff"}
+    quiet = await sim.user_post(world.alice["id"], world.town["id"], "heads up @\u200bchannel_ @\u200bstaff")
+    assert "mentions" not in (await recv_json(bob_ws))["data"]
+    assert not sim.mentions_of(quiet).any
+    await bob_ws.close()

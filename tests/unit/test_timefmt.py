@@ -11,7 +11,6 @@ from idlbot.domain.chat import UserTimezone
 from idlbot.domain.schedule import Occurrence, upcoming
 from idlbot.domain.timefmt import (
     NOTHING_DUE,
-    defuse_mentions,
     format_span,
     format_when,
     relative,
@@ -106,10 +105,3 @@ def test_titles_cannot_mention_everybody() -> None:
     assert "@all" not in text
     assert "@channel" not in text
     assert f"@{ZWSP}all" in text
-
-
-def test_defuse_mentions() -> None:
-    assert defuse_mentions("@all look") == f"@{ZWSP}all look"
-    assert defuse_mentions("hi @Channel and @HERE!") == f"hi @{ZWSP}Channel and @{ZWSP}HERE!"
-    assert defuse_mentions("@alice and @allison, mail@host") == "@alice and @allison, mail@host"
-    assert defuse_mentions("no mentions") == "no mentions"

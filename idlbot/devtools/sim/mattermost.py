@@ -5,6 +5,7 @@ httpx client, aiohttp websockets) talk to over real sockets. Wire facts follow t
 Mattermost Go server's source and its OpenAPI spec (tests/openapi/); the modules are:
 
 * `mm_state`  - stored entities and their JSON shapes
+* `mm_mentions` - the server's mention parser (what a post would notify)
 * `mm_posts`  - post creation/editing/delivery (one path for REST, commands, `user_post`)
 * `mm_commands` - slash commands towards the bot and `response_url` hooks
 * `mm_rest`   - `/api/v4` handlers and route templates
@@ -22,6 +23,7 @@ from aiohttp import web
 
 from idlbot.devtools.sim.mm_commands import Commands
 from idlbot.devtools.sim.mm_faults import Faults, SimAppError, SimCommandFailed, session_expired
+from idlbot.devtools.sim.mm_mentions import Mentions
 from idlbot.devtools.sim.mm_posts import Posts
 from idlbot.devtools.sim.mm_rest import Ctx, Rest
 from idlbot.devtools.sim.mm_state import (
@@ -129,6 +131,10 @@ class MattermostSim:
     def direct_channel(self, user_a: str, user_b: str) -> dict[str, Any]:
         return self._rest.direct(user_a, user_b)
 
+    def add_group(self, name: str, user_ids: set[str]) -> None:
+        """A user group: `@name` in a post notifies its members who are in the channel."""
+        self.state.groups[name.lower()] = set(user_ids)
+
     def advance_time(self, seconds: float) -> None:
         """Move the server's clock forward (pending_post_id TTL, response_url lifetime)."""
         self.state.clock.offset_s += seconds
@@ -140,6 +146,10 @@ class MattermostSim:
 
     def posts_in(self, channel_id: str) -> list[dict[str, Any]]:
         return self.state.channel_posts(channel_id)
+
+    def mentions_of(self, post: dict[str, Any]) -> Mentions:
+        """What the server's mention parser found in the post's (latest) text."""
+        return self.state.mentions[post["id"]]
 
     @property
     def ephemerals(self) -> list[dict[str, Any]]:

@@ -6,15 +6,13 @@ One code path for every post keeps the websocket side identical no matter who po
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from idlbot.devtools.sim import mm_files
+from idlbot.devtools.sim import mm_files, mm_mentions
 from idlbot.devtools.sim.mm_faults import SimAppError, forbidden, invalid_param
 from idlbot.devtools.sim.mm_state import PENDING_POST_TTL_S, SimState, go_json, make_post, post_to_go_json
 from idlbot.devtools.sim.mm_ws import WsHub, broadcast_shape
 
-MENTION_RE = re.compile(r"(?<![\w@])@([a-z0-9._-]+)", re.IGNORECASE)
 EDITABLE_FIELDS = ("message", "is_pinned", "props", "file_ids")
 
 
@@ -115,18 +113,22 @@ class Posts:
             return None  # "Ignoring pending_post_id for which the user is unauthorized"
         return post
 
+    def _record_mentions(self, post: dict[str, Any]) -> mm_mentions.Mentions:
+        """Parse the message as the server does and keep the result for tests (`state.mentions`)."""
+        found = mm_mentions.parse_post(post["message"], self.state.mention_keywords())
+        self.state.mentions[post["id"]] = found
+        return found
+
     def _mentioned(self, post: dict[str, Any], channel: dict[str, Any]) -> set[str]:
-        """Explicit @username mentions (+@channel/@all/@here, + the other side of a DM)."""
+        """Members the post notifies: channel-wide words, @username, @group, the other side of a DM."""
         members = set(self.state.channel_members.get(channel["id"], {}))
-        out: set[str] = set()
-        for name in MENTION_RE.findall(post["message"]):
-            name = name.rstrip(".").lower()
-            if name in ("channel", "all", "here"):
-                out |= members
-                continue
-            user = self.state.user_by_name(name)
+        found = self._record_mentions(post)
+        out: set[str] = set(members) if found.channel_wide else set()
+        for key in found.keywords:
+            user = self.state.user_by_name(key[1:])
             if user is not None and user["id"] in members:
                 out.add(user["id"])
+            out |= self.state.groups.get(key[1:], set()) & members
         if channel["type"] == "D":
             out |= members
         out.discard(post["user_id"])  # self-mentions are never reported
@@ -187,6 +189,7 @@ class Posts:
         now = self.state.clock.millis()
         post["update_at"] = now
         post["edit_at"] = now
+        self._record_mentions(post)  # an edit notifies nobody, but tests check the edited text too
         self.hub.to_channel(
             post["channel_id"],
             "post_edited",

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from idlbot.devtools.sim.mm_mentions import Mentions
+
 #: `model.NewId()` alphabet (base32 with a custom alphabet, lower case, 26 chars).
 ID_ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769"
 SERVER_VERSION = "11.1.0"
@@ -102,6 +104,8 @@ class SimState:
     file_data: dict[str, bytes] = field(default_factory=dict)
     pending_post_ids: dict[str, tuple[str, float]] = field(default_factory=dict)  # -> (post id, expiry)
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
+    groups: dict[str, set[str]] = field(default_factory=dict)  # group name -> member user ids
+    mentions: dict[str, Mentions] = field(default_factory=dict)  # post id -> what it would notify
 
     # ---- lookups -------------------------------------------------------------------------
     def user_by_name(self, username: str) -> dict[str, Any] | None:
@@ -136,6 +140,10 @@ class SimState:
     def can_manage_commands(self, team_id: str, user_id: str) -> bool:
         """manage_slash_commands is a team-admin/system-admin permission by default."""
         return self.is_system_admin(user_id) or self.team_members.get(team_id, {}).get(user_id, False)
+
+    def mention_keywords(self) -> set[str]:
+        """The `@name` keys the server's parser knows: every username and group name."""
+        return {"@" + u["username"] for u in self.users.values()} | {"@" + g for g in self.groups}
 
     def channel_posts(self, channel_id: str) -> list[dict[str, Any]]:
         return [p for p in self.posts if p["channel_id"] == channel_id]
