@@ -19,6 +19,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from idlbot.domain.course import parse_weekday
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.domain.schedule import wall_clock
 
@@ -33,7 +34,7 @@ class WhenError(UserError):
 
     def __init__(self, text: str) -> None:
         shown = text.strip() or "nothing"
-        super().__init__(f"I can't read `{shown}` as a time. Use one of: {FORMATS}.")
+        super().__init__(f"I can't read “{defuse(shown)}” as a time. Use one of: {FORMATS}.")
 
 
 Repeat = Literal["once", "weekly"]
@@ -45,7 +46,7 @@ class TooFarAhead(UserError):
 
     def __init__(self, text: str, limit: datetime) -> None:
         super().__init__(
-            f"`{text.strip()}` is too far ahead: the latest time I accept is "
+            f"“{defuse(text)}” is too far ahead: the latest time I accept is "
             f"{limit:%Y-%m-%d %H:%M} ({limit.tzname()}), a year after the term ends. "
             f"Use one of: {FORMATS}."
         )
@@ -110,7 +111,7 @@ def parse_prefix(text: str, *, now: datetime, tz: ZoneInfo, term_end: date | Non
         if found is not None:
             when, end = found
             if when.first <= now:
-                raise UserError(f"`{stripped[:end]}` is in the past; give a time after now.")
+                raise UserError(f"“{defuse(stripped[:end])}” is in the past; give a time after now.")
             if when.first > frame.latest:
                 raise TooFarAhead(stripped[:end], frame.latest)
             return when, stripped[end:].strip()
@@ -160,7 +161,7 @@ def _on_date(text: str, frame: _Frame) -> tuple[When, int] | None:
     if day > frame.latest.date():
         raise TooFarAhead(text[: m.end()], frame.latest)
     if day < frame.now.astimezone(frame.tz).date() - timedelta(days=1):
-        raise UserError(f"`{text[: m.end()]}` is in the past; give a time after now.")
+        raise UserError(f"“{defuse(text[: m.end()])}” is in the past; give a time after now.")
     return When("once", wall_clock(day, at, frame.tz)), m.end()
 
 

@@ -170,7 +170,7 @@ async def test_times_beyond_the_term_plus_a_year_are_refused_by_name(harness: Ha
         assert "Something broke" not in reply, text
         assert limit in reply and "too far ahead" in reply and "`in 2h`" in reply, reply
     past = await harness.answer("sstober", "/idl remind add 0001-01-01 00:00 town-square hi")
-    assert past == "`0001-01-01 00:00` is in the past; give a time after now."
+    assert past == "“0001-01-01 00:00” is in the past; give a time after now."
     assert (await harness.answer("sstober", "/idl remind add in 2h town-square hi")).startswith("Reminder")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from idlbot.domain.errors import UserError
 from idlbot.domain.when import FORMATS, TooFarAhead, WhenError, latest, parse, parse_prefix
+from tests.support.foreign import HOSTILE, assert_safe
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2018, 10, 22, 9, 0, tzinfo=BERLIN)  # Monday
@@ -117,3 +118,11 @@ def test_after_the_term_the_limit_is_a_year_from_now() -> None:
 def test_past_dates_are_refused_even_at_the_edge_of_the_calendar(text: str) -> None:
     with pytest.raises(UserError, match="is in the past"):
         parse(text, now=NOW, tz=BERLIN, term_end=TERM_END)
+
+
+@pytest.mark.parametrize("word", HOSTILE.split())
+def test_the_text_echoed_in_an_error_mentions_nobody_and_links_nowhere(word: str) -> None:
+    """The refusal quotes what the user typed, and it is posted: the quote is defused."""
+    with pytest.raises(WhenError) as caught:
+        parse(f"{word} {word}", now=NOW, tz=BERLIN)
+    assert_safe(str(caught.value))
