@@ -60,7 +60,7 @@ from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.dm_channels import SqlDmChannels
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
-from idlbot.storage.health import SqlDatabaseProbe
+from idlbot.storage.health import SqlDatabaseProbe, probe_engine
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
@@ -119,8 +119,12 @@ class Bot:
         self.cursors = SqlCursors(sessions)
         self.deliveries = SqlDeliveryKeys(sessions)  # GitLab hooks handled, for both hook paths
         self.housekeeping = Housekeeping(handled_posts=self.handled, delivery_keys=self.deliveries)
+        # /healthz reads the database on its own engine, so busy commands cannot starve it
+        self.probe_engine = probe_engine(settings.database.url)
         self.health = BotHealth(
-            database=SqlDatabaseProbe(self.engine), outbox=self.outbox, started_at=self.clock.now()
+            database=SqlDatabaseProbe(self.probe_engine),
+            outbox=SqlOutbox(sessionmaker(self.probe_engine)),
+            started_at=self.clock.now(),
         )
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
@@ -173,6 +177,7 @@ class Bot:
             calendar_base_url=settings.server.public_url,
             on_change=self.reminder_scheduler.replan,
         )
+        self.chart = MatplotlibChart()  # its worker process starts with the first overview
         self.announcements = AnnouncementService(
             SqlAnnouncementStore(sessions),
             self.outbox,
@@ -220,7 +225,7 @@ class Bot:
             announcements=self.announcements,
             maintenance=self.maintenance,
             jobs=jobs_desk,
-            chart=MatplotlibChart(),
+            chart=self.chart,
         )
         self.dispatcher = Dispatcher(
             self.registry,
@@ -385,6 +390,7 @@ class Bot:
             await self.websocket.stop()
         await self.worker.stop()
         await self.tasks.drain(timeout=5.0)
+        await self.chart.close()
         if self._runner is not None:
             await self._runner.cleanup()
         if self._http is not None:
@@ -397,6 +403,7 @@ class Bot:
         if self.gitlab is not None:
             await self.gitlab.close()
         await self.engine.dispose()
+        await self.probe_engine.dispose()
 
 
 async def run_forever(settings: Settings, clock: Clock | None = None) -> None:
