@@ -124,7 +124,7 @@ class MatplotlibChart:
 
     def __init__(self, *, max_workers: int = MAX_WORKERS, timeout: float = TIMEOUT) -> None:
         self._max_workers = max_workers
-        self._timeout = timeout
+        self.timeout = timeout  # seconds per render, including the worker's start
         self._pool: ProcessPoolExecutor | None = None
         self._pending = 0
         self.renders = 0  # charts drawn by the pool (tests, metrics)
@@ -150,11 +150,11 @@ class MatplotlibChart:
     async def _render(self, data: ChartData) -> bytes:
         loop = asyncio.get_running_loop()
         try:
-            png = await asyncio.wait_for(loop.run_in_executor(self._executor(), draw, data), self._timeout)
+            png = await asyncio.wait_for(loop.run_in_executor(self._executor(), draw, data), self.timeout)
         except TimeoutError:
-            log.warning("chart: a render took over %.0f s; restarting the renderer", self._timeout)
+            log.warning("chart: a render took over %g s; restarting the renderer", self.timeout)
             self._discard()
-            raise ChartUnavailable(f"drawing the chart took over {self._timeout:.0f} s") from None
+            raise ChartUnavailable(f"drawing the chart took over {self.timeout:g} s") from None
         except BrokenProcessPool:
             log.warning("chart: the renderer process died; starting a new one for the next chart")
             self._discard()
