@@ -281,6 +281,7 @@ class Bot:
         recovered = await self.outbox.recover_inflight(self.clock.now())
         if recovered:
             log.warning("%d posts were in flight at the last stop; checking them before resending", recovered)
+        self.loops.spawn(self.health.run(), origin="health readings")
         await self._start_web()
         self.loops.spawn(self._connect(), origin="mattermost login")
 

@@ -3,17 +3,26 @@
 `/healthz` is polled by load balancers and monitors, and must answer quickly even when
 the bot is busy; it once took 1.5 s (p50) under 64 concurrent slash clients and one poll
 got a 503 because its database probe queued behind the commands for a connection.
-So a snapshot is built from:
+So a snapshot is built from what the bot already holds:
 
 * the websocket state, which the supervisor holds in memory (read on every call);
-* one database reading (reachable, schema revision, outbox backlog and last errors),
-  taken on the health check's own engine (`storage.health.probe_engine`: a dedicated
-  connection, so the commands' pool cannot starve it) with its own short timeout
-  (`DB_TIMEOUT`), and reused for `FRESH_FOR` seconds. At most one reading is in flight:
-  concurrent polls share it, so a flood of polls costs the database one query batch per
-  `FRESH_FOR` seconds rather than one per poll.
+* the last database reading (reachable, schema revision, outbox backlog and last
+  errors). `run()` takes one every `FRESH_FOR` seconds in the background, on the health
+  check's own engine (`storage.health.probe_engine`: a dedicated connection, so the
+  commands' pool cannot starve it), with its own timeout (`DB_TIMEOUT`).
 
-A timed-out reading is a reading (database unreachable, degraded), never a hang.
+A poll never waits for the database while the last reading is younger than `MAX_AGE`
+(if it is older than `FRESH_FOR`, the poll starts a new reading for the next one). Only
+a reading older than that (no `run()`, as in tests and the CLI, or the first poll) is
+taken on the spot, bounded by `DB_TIMEOUT`. At most one reading is in flight: concurrent
+polls share it, so a flood of polls costs the database nothing more. A timed-out
+reading is a reading (database unreachable, degraded), never a hang.
+
+Why not simply probe on each poll with a timeout: under load a probe takes a dozen
+event-loop turns (checkout, begin, three queries, commit), each queued behind the
+commands' callbacks, so the poll's latency follows the load; a reading taken in the
+background costs the poll nothing.
+
 Every reading comes through a port (`ports.health_probes`), so this service neither
 knows the engine nor the websocket class, and a test can fake any of them.
 """
@@ -54,8 +63,11 @@ class BotHealth:
     database hangs rather than refuses (a dead server, a locked SQLite file)."""
 
     FRESH_FOR = 1.0
-    """Seconds a database reading is reused: fresher than any monitor needs, and it
-    bounds what a flood of polls costs the database."""
+    """Seconds between background readings, and the age at which a poll asks for a new one."""
+
+    MAX_AGE = 5.0
+    """Seconds after which the last reading is too old to answer from: the poll waits
+    for a new one (at most `DB_TIMEOUT`)."""
 
     def __init__(
         self,
@@ -92,14 +104,31 @@ class BotHealth:
         self._reading, self._read_at = reading, self._monotonic()
         return reading
 
-    async def database(self) -> DatabaseReading:
-        """The last reading if it is fresh, else the one in flight, else a new one."""
-        if self._reading is not None and self._monotonic() - self._read_at < self.FRESH_FOR:
-            return self._reading
+    def _refresh(self) -> asyncio.Future[DatabaseReading]:
+        """The reading in flight, or a new one."""
         if self._inflight is None or self._inflight.done():
             self._inflight = asyncio.ensure_future(self._probe())
+        return self._inflight
+
+    async def database(self) -> DatabaseReading:
+        """The last reading unless it is too old, else a new one (shared with other polls)."""
+        age = self._monotonic() - self._read_at
+        if self._reading is not None and age < self.MAX_AGE:
+            if age >= self.FRESH_FOR:
+                self._refresh()  # for the next poll; this one answers now
+            return self._reading
         # shielded: a poll whose client hangs up must not cancel the reading the others share
-        return await asyncio.shield(self._inflight)
+        return await asyncio.shield(self._refresh())
+
+    async def run(self) -> None:
+        """Keep the reading fresh until cancelled (the bot runs this while it is up)."""
+        try:
+            while True:
+                await asyncio.shield(self._refresh())
+                await asyncio.sleep(self.FRESH_FOR)
+        finally:  # at a stop: no reading may outlive the engine it reads from
+            if self._inflight is not None:
+                self._inflight.cancel()
 
     async def snapshot(self) -> HealthSnapshot:
         db = await self.database()

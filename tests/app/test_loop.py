@@ -1,14 +1,15 @@
 """Nothing blocks the event loop: overviews are drawn off it, and `/healthz` answers
 from what the bot holds plus a database probe that busy commands cannot starve.
 
-That the chart is drawn in another process is checked on the real `idlbot run` process:
-after six overviews, none of matplotlib's compiled modules is mapped into it.
-
 No assertion here is on speed. The loop-lag probe measures the longest gap between
-ticks of a coroutine that asks to run every 10 ms: a chart drawn on the loop (or in a
-thread holding the GIL) makes gaps of a render's length, while a loop that keeps
-turning gives gaps near 10 ms. The bound (0.25 s) is far from both, so a loaded
-machine does not flip the result.
+ticks of a coroutine that asks to run every 10 ms. It is a guard against gross stalls
+only (a chart drawn on the loop itself, the first import of matplotlib there): its bound
+is 1 s because on this shared 2-core machine, at a load average of 5, a run with the
+charts drawn in the worker process still saw one 0.43 s gap (the test process waiting
+for a core), while drawing in a thread (which holds the GIL) gave 0.11 to 0.38 s.
+That the chart is drawn in another process is therefore checked structurally, on the
+real `idlbot run` process: after six overviews, none of matplotlib's compiled modules
+is mapped into it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tests.app.test_crash import spawn_bot
 from tests.support.configfile import free_port, write_config
 
 TICK = 0.01
-MAX_GAP = 0.25
+MAX_GAP = 1.0
 OVERVIEWS = 6
 
 

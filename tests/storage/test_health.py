@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,28 +72,35 @@ class CountingProbe(SqlDatabaseProbe):
         super().__init__(engine)
         self.calls = 0
         self.release = asyncio.Event()
+        self.three_calls = asyncio.Event()
 
     async def revision(self) -> str | None:
         self.calls += 1
+        if self.calls >= 3:
+            self.three_calls.set()
         await self.release.wait()
         return await super().revision()
 
 
-async def test_polls_share_one_reading_and_reuse_it_while_fresh(engine: AsyncEngine) -> None:
+async def test_polls_share_one_reading_and_answer_from_it_while_fresh(engine: AsyncEngine) -> None:
     now = [100.0]
     probe = CountingProbe(engine)
     health = BotHealth(database=probe, outbox=SqlOutbox(engine), started_at=T0, monotonic=lambda: now[0])
-    polls = [asyncio.ensure_future(health.snapshot()) for _ in range(20)]
-    await asyncio.sleep(0)
     probe.release.set()
+    polls = [asyncio.ensure_future(health.snapshot()) for _ in range(20)]
     snaps = await asyncio.gather(*polls)
     assert probe.calls == 1 and all(s.database_ok for s in snaps)
     now[0] += health.FRESH_FOR / 2
     await health.snapshot()
     assert probe.calls == 1  # still fresh
     now[0] += health.FRESH_FOR
-    await health.snapshot()
-    assert probe.calls == 2
+    assert (await health.snapshot()).database_ok  # answered from the last reading at once
+    assert probe.calls == 1
+    await asyncio.sleep(0.05)
+    assert probe.calls == 2  # ... and a new one started for the next poll
+    now[0] += health.MAX_AGE
+    assert (await health.snapshot()).database_ok  # too old to answer from: waits for a new one
+    assert probe.calls == 3
 
 
 async def test_a_poll_that_hangs_up_does_not_cancel_the_shared_reading(engine: AsyncEngine) -> None:
@@ -125,3 +133,20 @@ async def test_the_probe_engine_reads_beside_a_writer_and_a_full_pool(db_url: st
     finally:
         await own.dispose()
         await main.dispose()
+
+
+async def test_run_keeps_the_reading_fresh_and_stops_cleanly(engine: AsyncEngine) -> None:
+    probe = CountingProbe(engine)
+    probe.release.set()
+    health = BotHealth(database=probe, outbox=SqlOutbox(engine), started_at=T0)
+    health.FRESH_FOR = 0.01
+    runner = asyncio.ensure_future(health.run())
+    try:
+        await asyncio.wait_for(probe.three_calls.wait(), 10)
+        calls = probe.calls
+        assert (await health.snapshot()).database_ok
+        assert probe.calls - calls <= 1  # the poll answered from the background reading
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
