@@ -91,6 +91,7 @@ class Generator:
         self.errors: Counter[str] = Counter()
         self.healthz_status: Counter[int] = Counter()
         self.later = 0
+        self.chartless = 0  # overviews answered inline without their chart (renderer busy)
 
     def in_window(self) -> bool:
         return self.measure_from <= self.loop.time() <= self.stop
@@ -113,6 +114,8 @@ class Generator:
         self.record(kind, started)
         if kind == "overview" and b"Working on it" in reply:
             self.later += 1
+        if kind == "overview" and b"without the chart" in reply:
+            self.chartless += 1
 
     async def slash_client(self, session: aiohttp.ClientSession) -> None:
         while self.loop.time() < self.stop:
@@ -161,6 +164,7 @@ class Generator:
             **{kind: _stats(values) for kind, values in self.lat.items()},
             "healthz_status": {str(k): v for k, v in self.healthz_status.items()},
             "overview_later": self.later,
+            "overview_chartless": self.chartless,
             "errors": dict(self.errors),
         }
 
@@ -319,7 +323,7 @@ def report(
     )
     print(
         f"overviews answered later via response_url (over the 2 s inline budget): {busy['overview_later']}"
-        f" of {busy['overview']['n']}"
+        f" of {busy['overview']['n']}; answered inline without the chart: {busy['overview_chartless']}"
     )
     print(
         f"load average before {' '.join(f'{v:.2f}' for v in load_before)}, after "
