@@ -58,16 +58,19 @@ UNREACHABLE = DatabaseReading(ok=False)
 
 
 class BotHealth:
-    DB_TIMEOUT = 1.0
+    DB_TIMEOUT = 3.0
     """Seconds for all database readings together: `/healthz` must answer even when the
-    database hangs rather than refuses (a dead server, a locked SQLite file)."""
+    database hangs rather than refuses (a dead server, a locked SQLite file). Polls do
+    not wait for a background reading, so this can be generous: at 1 s, a loop starved of
+    CPU (load average 7 on 2 cores) let readings of a healthy database time out."""
 
     FRESH_FOR = 1.0
     """Seconds between background readings, and the age at which a poll asks for a new one."""
 
     MAX_AGE = 5.0
-    """Seconds after which the last reading is too old to answer from: the poll waits
-    for a new one (at most `DB_TIMEOUT`)."""
+    """Seconds after which the last reading is too old to answer from (more than
+    `FRESH_FOR` + `DB_TIMEOUT`: the background readings stopped): the poll waits for a
+    new one, for at most `DB_TIMEOUT`."""
 
     def __init__(
         self,
