@@ -129,9 +129,10 @@ class BotHealth:
             while True:
                 await asyncio.shield(self._refresh())
                 await asyncio.sleep(self.FRESH_FOR)
-        finally:  # at a stop: no reading may outlive the engine it reads from
-            if self._inflight is not None:
-                self._inflight.cancel()
+        finally:  # at a stop: no reading may outlive the engine it reads from; let it finish
+            # (it is bounded by DB_TIMEOUT) rather than cancel it mid-query
+            if self._inflight is not None and not self._inflight.done():
+                await asyncio.wait({self._inflight})
 
     async def snapshot(self) -> HealthSnapshot:
         db = await self.database()
