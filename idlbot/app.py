@@ -4,11 +4,13 @@
 Start order matters for "never lose what it was told":
 1. the schema must be at head (else stop with the command that fixes it);
 2. rows a crash left in flight go back to pending (the worker checks them by key);
-3. the web server starts, so /healthz answers even while Mattermost is unreachable;
+3. the web server starts, so /healthz answers even while Mattermost is unreachable, and
+   the health check's database readings start (in the background, on their own engine);
 4. the bot logs in, retrying with backoff: an outage at start is not a crash;
 5. the reminder alarms, the outbox worker, the periodic passes and the websocket
    supervisor start; every (re)connect re-syncs DMs.
-Stop runs the other way round and drains in-flight command replies.
+Stop runs the other way round, drains in-flight command replies, then stops the chart
+worker process (after the replies: an overview being answered may still need it).
 
 What runs periodically, and how often, is listed in `Bot._schedule_passes`, one line a
 pass; when a pass is due is `scheduling/periodic.py`'s business, never this module's.
@@ -281,8 +283,8 @@ class Bot:
         recovered = await self.outbox.recover_inflight(self.clock.now())
         if recovered:
             log.warning("%d posts were in flight at the last stop; checking them before resending", recovered)
-        self.loops.spawn(self.health.run(), origin="health readings")
         await self._start_web()
+        self.loops.spawn(self.health.run(), origin="health readings")
         self.loops.spawn(self._connect(), origin="mattermost login")
 
     async def _start_web(self) -> None:
