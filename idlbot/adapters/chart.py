@@ -149,30 +149,32 @@ class MatplotlibChart:
 
     async def _render(self, data: ChartData) -> bytes:
         loop = asyncio.get_running_loop()
+        pool = self._executor()
         try:
-            png = await asyncio.wait_for(loop.run_in_executor(self._executor(), draw, data), self.timeout)
+            png = await asyncio.wait_for(loop.run_in_executor(pool, draw, data), self.timeout)
         except TimeoutError:
             log.warning("chart: a render took over %g s; restarting the renderer", self.timeout)
-            self._discard()
+            self._discard(pool)
             raise ChartUnavailable(f"drawing the chart took over {self.timeout:g} s") from None
         except BrokenProcessPool:
-            log.warning("chart: the renderer process died; starting a new one for the next chart")
-            self._discard()
-            raise ChartUnavailable("the chart renderer crashed") from None
+            log.warning("chart: the renderer process stopped; starting a new one for the next chart")
+            self._discard(pool)
+            raise ChartUnavailable("the chart renderer stopped; try again") from None
         except Exception as err:  # noqa: BLE001 - matplotlib's errors reach us pickled, of any type
             log.warning("chart: rendering failed: %s: %s", type(err).__name__, err)
             raise ChartUnavailable("the chart could not be drawn") from None
         self.renders += 1
         return png
 
-    def _discard(self) -> None:
-        """Drop the pool and kill its worker, so the next render gets a fresh one."""
-        pool, self._pool = self._pool, None
-        if pool is None:
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """Drop `pool` and kill its worker, so the next render gets a fresh one (unless
+        another render already replaced it: the new pool is not touched)."""
+        if self._pool is not pool:
             return
+        self._pool = None
         processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
+        pool.shutdown(wait=False)  # renders queued behind it fail with BrokenProcessPool, not
+        for process in processes:  # a cancellation that would reach their commands
             process.kill()
 
     async def close(self) -> None:

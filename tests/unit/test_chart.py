@@ -86,6 +86,9 @@ async def test_an_overrun_is_a_clear_error_and_the_next_render_gets_a_fresh_work
     try:
         with pytest.raises(ChartUnavailable, match="drawing the chart took over"):
             await chart.render(ov)
+        # renders queued behind an overrun get the same clear error, never a cancellation
+        queued = await asyncio.gather(*(chart.render(ov) for _ in range(3)), return_exceptions=True)
+        assert all(isinstance(r, ChartUnavailable) for r in queued), queued
         chart.timeout = 60.0
         assert (await chart.render(ov)).startswith(PNG)
     finally:
