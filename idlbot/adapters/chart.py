@@ -116,6 +116,13 @@ def _worker_init() -> None:
     os.nice(WORKER_NICE)
 
 
+def _consume(future: asyncio.Future[bytes]) -> None:
+    """Retrieve the outcome of a drawing nobody waits for any more (it overran), so that
+    asyncio does not log "exception was never retrieved"."""
+    if not future.cancelled():
+        future.exception()
+
+
 class MatplotlibChart:
     """Implements `idlbot.ports.chart.OverviewChart` on a bounded pool of worker processes.
 
@@ -148,14 +155,18 @@ class MatplotlibChart:
             self._pending -= 1
 
     async def _render(self, data: ChartData) -> bytes:
-        loop = asyncio.get_running_loop()
         pool = self._executor()
-        try:
-            png = await asyncio.wait_for(loop.run_in_executor(pool, draw, data), self.timeout)
-        except TimeoutError:
+        drawing = asyncio.get_running_loop().run_in_executor(pool, draw, data)
+        # asyncio.wait, not wait_for: cancelling the future would make the pool's manager
+        # thread fail (InvalidStateError) when it later sets BrokenProcessPool on it
+        drawing.add_done_callback(_consume)
+        await asyncio.wait({drawing}, timeout=self.timeout)
+        if not drawing.done():
             log.warning("chart: a render took over %g s; restarting the renderer", self.timeout)
             self._discard(pool)
-            raise ChartUnavailable(f"drawing the chart took over {self.timeout:g} s") from None
+            raise ChartUnavailable(f"drawing the chart took over {self.timeout:g} s")
+        try:
+            png = drawing.result()
         except BrokenProcessPool:
             log.warning("chart: the renderer process stopped; starting a new one for the next chart")
             self._discard(pool)
