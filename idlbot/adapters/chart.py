@@ -5,7 +5,7 @@ Why a process, not a thread: drawing is pure Python plus C code that holds the G
 most of its ~0.1 s (and the first import of matplotlib takes ~0.5 s more). In a worker
 thread it still held up the event loop: with six concurrent overviews its longest gap
 was 0.11 to 0.38 s, and under 64 slash clients plus 2 overviews a second the slash p99
-doubled (`benchmarks/bench_loop.py`). A process has its own GIL, so the loop keeps
+rose 1.4 to 2.3 times (`benchmarks/bench_loop.py`). A process has its own GIL, so the loop keeps
 serving while a chart is drawn, and matplotlib is never imported into the bot process.
 
 How the pool is bounded:
