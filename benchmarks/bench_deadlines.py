@@ -255,6 +255,7 @@ class BotUnderTest:
     headers: dict[str, str]
     sample_reply: str
     run_command: Callable[[], Awaitable[object]]
+    users: dict[str, str] = field(default_factory=dict)  # username -> Mattermost id (seeded)
 
 
 async def _register(sim_url: str, bot_token: str, team: str, public_url: str) -> str:
@@ -332,7 +333,8 @@ async def bot_server(data_dir: Path, text: str = "deadlines") -> AsyncIterator[B
         def run_command() -> Awaitable[object]:
             return dispatcher.run(alice, channel, text, "slash", "alice")
 
-        yield BotUnderTest(int(bot.port or 0), body, headers, reply["text"], run_command)
+        users = {name: str(uid) for name, uid in info["users"].items()}
+        yield BotUnderTest(int(bot.port or 0), body, headers, reply["text"], run_command, users)
     finally:
         await bot.stop()
         await sim.stop()

@@ -4,11 +4,13 @@
 Start order matters for "never lose what it was told":
 1. the schema must be at head (else stop with the command that fixes it);
 2. rows a crash left in flight go back to pending (the worker checks them by key);
-3. the web server starts, so /healthz answers even while Mattermost is unreachable;
+3. the web server starts, so /healthz answers even while Mattermost is unreachable, and
+   the health check's database readings start (in the background, on their own engine);
 4. the bot logs in, retrying with backoff: an outage at start is not a crash;
 5. the reminder alarms, the outbox worker, the periodic passes and the websocket
    supervisor start; every (re)connect re-syncs DMs.
-Stop runs the other way round and drains in-flight command replies.
+Stop runs the other way round, drains in-flight command replies, then stops the chart
+worker process (after the replies: an overview being answered may still need it).
 
 What runs periodically, and how often, is listed in `Bot._schedule_passes`, one line a
 pass; when a pass is due is `scheduling/periodic.py`'s business, never this module's.
@@ -60,7 +62,7 @@ from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.dm_channels import SqlDmChannels
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
-from idlbot.storage.health import SqlDatabaseProbe
+from idlbot.storage.health import SqlDatabaseProbe, probe_engine
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
@@ -119,8 +121,12 @@ class Bot:
         self.cursors = SqlCursors(sessions)
         self.deliveries = SqlDeliveryKeys(sessions)  # GitLab hooks handled, for both hook paths
         self.housekeeping = Housekeeping(handled_posts=self.handled, delivery_keys=self.deliveries)
+        # /healthz reads the database on its own engine, so busy commands cannot starve it
+        self.probe_engine = probe_engine(settings.database.url)
         self.health = BotHealth(
-            database=SqlDatabaseProbe(self.engine), outbox=self.outbox, started_at=self.clock.now()
+            database=SqlDatabaseProbe(self.probe_engine),
+            outbox=SqlOutbox(sessionmaker(self.probe_engine)),
+            started_at=self.clock.now(),
         )
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
@@ -173,6 +179,7 @@ class Bot:
             calendar_base_url=settings.server.public_url,
             on_change=self.reminder_scheduler.replan,
         )
+        self.chart = MatplotlibChart()  # its worker process starts with the first overview
         self.announcements = AnnouncementService(
             SqlAnnouncementStore(sessions),
             self.outbox,
@@ -220,7 +227,7 @@ class Bot:
             announcements=self.announcements,
             maintenance=self.maintenance,
             jobs=jobs_desk,
-            chart=MatplotlibChart(),
+            chart=self.chart,
         )
         self.dispatcher = Dispatcher(
             self.registry,
@@ -277,6 +284,7 @@ class Bot:
         if recovered:
             log.warning("%d posts were in flight at the last stop; checking them before resending", recovered)
         await self._start_web()
+        self.loops.spawn(self.health.run(), origin="health readings")
         self.loops.spawn(self._connect(), origin="mattermost login")
 
     async def _start_web(self) -> None:
@@ -390,6 +398,7 @@ class Bot:
         if self.inbound is not None:
             await self.inbound.stop()
         await self.tasks.drain(timeout=5.0)
+        await self.chart.close()
         if self._runner is not None:
             await self._runner.cleanup()
         if self._http is not None:
@@ -402,6 +411,7 @@ class Bot:
         if self.gitlab is not None:
             await self.gitlab.close()
         await self.engine.dispose()
+        await self.probe_engine.dispose()
 
 
 async def run_forever(settings: Settings, clock: Clock | None = None) -> None:

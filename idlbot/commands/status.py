@@ -22,6 +22,7 @@ from idlbot.domain.qualification import evaluate
 from idlbot.domain.qualification_render import render_status
 from idlbot.domain.roles import Role
 from idlbot.domain.usernames import normalize_username
+from idlbot.ports.chart import ChartUnavailable
 
 group = CommandGroup("Exam qualification")
 
@@ -87,10 +88,18 @@ async def overview(ctx: Context, args: str) -> Reply:
     result = ov.build_overview(ledgers, ctx.course, now=now)
     title = f"Qualification overview: {scope}, {now.astimezone(ctx.user.tz):%a %d %b %Y %H:%M %Z}"
     text = ov.render_overview(result, title=title)
-    chart = Attachment("overview.png", "image/png", await ctx.ports.chart.render(result, title=scope))
+    files: list[Attachment] = []
+    missing = ""
+    try:
+        png = await ctx.ports.chart.render(result, title=scope)
+        files.append(Attachment("overview.png", "image/png", png))
+    except ChartUnavailable as err:  # the counts are still worth sending; say why the picture is not
+        missing = f" It comes without the chart: {err}."
     key = f"overview:{ctx.user.id}:{now.isoformat()}"
-    await ctx.ports.outbox.enqueue(key=key, message=text, now=now, dm_user_id=ctx.user.id, files=[chart])
-    return Reply.private(f"The overview of {scope} ({len(ledgers)} students) is on its way to your DM.")
+    await ctx.ports.outbox.enqueue(key=key, message=text, now=now, dm_user_id=ctx.user.id, files=files)
+    return Reply.private(
+        f"The overview of {scope} ({len(ledgers)} students) is on its way to your DM.{missing}"
+    )
 
 
 @group.command(

@@ -148,6 +148,9 @@ def snapshot_json(snap: HealthSnapshot) -> dict[str, Any]:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """200 or 503 from `Health.snapshot()`, which holds the websocket state in memory and
+    reads the database on its own connection, cached briefly (see `services.health`), so
+    this answers in one loop turn even while every slash command waits on the database."""
     snap = await request.app[DEPS].health.snapshot()
     return json_response(snapshot_json(snap), status=503 if snap.degraded else 200)
 

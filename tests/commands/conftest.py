@@ -69,14 +69,16 @@ async def ports(tmp_path: Path, settings: Settings, clock: FakeClock) -> AsyncIt
     store = SqlReminderStore(sessions)
     deps = FireDeps(store=store, outbox=outbox, channels=settings.mattermost.channels, channel_id=_channel)
     runner = ReminderRunner(deps, settings.course, settings.reminders)
+    chart = MatplotlibChart()
     yield Ports(
         health=FakeHealth(),
         outbox=outbox,
         qualification=QualificationService(SqlQualification(sessions, settings.course), settings.course),
         reminders=ReminderService(store, runner, calendar_base_url="http://127.0.0.1:9"),
         people=FakePeople(),
-        chart=MatplotlibChart(),
+        chart=chart,
     )
+    await chart.close()
     await engine.dispose()
 
 

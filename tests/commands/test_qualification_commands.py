@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from idlbot.clock import FakeClock
 from idlbot.commands.context import Ports
 from idlbot.commands.registry import Registry
+from idlbot.domain.overview import Overview
 from idlbot.domain.roles import Role
+from idlbot.ports.chart import ChartUnavailable
 from idlbot.storage.outbox import OutboxItem, SqlOutbox
 from tests.commands.conftest import MakeCtx
 
@@ -96,3 +99,21 @@ async def test_roster_edit_from_chat(registry: Registry, make_ctx: MakeCtx) -> N
     assert "not in an exercise group you tutor" in (await registry.run(tutor, "roster @alice")).text
     bad = (await registry.run(staff, "roster @bob colour=blue")).text
     assert bad.startswith("Usage: `/idl roster @student [gitlab=… cluster=…") and "“colour=blue”" in bad
+
+
+async def test_an_overview_whose_chart_fails_comes_without_it_and_says_why(
+    registry: Registry, make_ctx: MakeCtx, ports: Ports, clock: FakeClock
+) -> None:
+    class BusyChart:
+        async def render(self, overview: Overview, *, title: str | None = None) -> bytes:
+            raise ChartUnavailable("the chart renderer is busy; try again in a minute")
+
+    broken = Ports(qualification=ports.qualification, outbox=ports.outbox, chart=BusyChart())
+    ctx = replace(make_ctx("tutor1", Role.TUTOR), ports=broken)
+    reply = await registry.run(ctx, "overview")
+    assert reply.text.endswith(
+        "your DM. It comes without the chart: the chart renderer is busy; try again in a minute."
+    )
+    [item] = await pending(ports, clock)
+    assert not item.files
+    assert "Qualification overview" in item.message

@@ -1,13 +1,20 @@
 """adapters/chart: the overview PNG is a real, fixed-size, reproducible image and
-leaves no pyplot state behind."""
+leaves no pyplot state behind; the port draws it in a bounded worker process and turns
+an overrun, a crash or a full queue into `ChartUnavailable` with a message for the user."""
 
 from __future__ import annotations
 
+import asyncio
+import pickle
 import struct
+import subprocess
 import sys
 
-from idlbot.adapters.chart import MatplotlibChart, overview_png
+import pytest
+
+from idlbot.adapters.chart import MAX_PENDING, MatplotlibChart, chart_data, overview_png
 from idlbot.domain.overview import build_overview
+from idlbot.ports.chart import ChartUnavailable
 from tests.unit.test_overview import COURSE, NOW, synthetic
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -42,4 +49,61 @@ def test_empty_overview_still_renders() -> None:
 async def test_the_port_draws_the_same_png_off_the_event_loop() -> None:
     ov = build_overview(synthetic(30, COURSE), COURSE, now=NOW)
     chart = MatplotlibChart()
-    assert await chart.render(ov, title="Group 1") == overview_png(ov, title="Group 1")
+    try:
+        assert await chart.render(ov, title="Group 1") == overview_png(ov, title="Group 1")
+        assert chart.renders == 1
+    finally:
+        await chart.close()
+
+
+def test_what_crosses_to_the_worker_is_small() -> None:
+    """The worker gets the title and one row per rule, not the students."""
+    ov = build_overview(synthetic(500, COURSE), COURSE, now=NOW)
+    assert len(pickle.dumps(chart_data(ov, title="the whole course"))) < 1000
+
+
+def test_rendering_never_imports_matplotlib_into_the_calling_process() -> None:
+    script = (
+        "import asyncio, sys\n"
+        "from idlbot.adapters.chart import MatplotlibChart\n"
+        "from idlbot.domain.overview import build_overview\n"
+        "from tests.unit.test_overview import COURSE, NOW, synthetic\n"
+        "async def main():\n"
+        "    chart = MatplotlibChart()\n"
+        "    png = await chart.render(build_overview(synthetic(5, COURSE), COURSE, now=NOW))\n"
+        "    await chart.close()\n"
+        "    assert png.startswith(b'\\x89PNG'), png[:8]\n"
+        "    assert not [m for m in sys.modules if m.startswith('matplotlib')]\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+async def test_an_overrun_is_a_clear_error_and_the_next_render_gets_a_fresh_worker() -> None:
+    ov = build_overview(synthetic(5, COURSE), COURSE, now=NOW)
+    chart = MatplotlibChart(timeout=0.001)  # not even time to start the worker
+    try:
+        with pytest.raises(ChartUnavailable, match="drawing the chart took over"):
+            await chart.render(ov)
+        # renders queued behind an overrun get the same clear error, never a cancellation
+        queued = await asyncio.gather(*(chart.render(ov) for _ in range(3)), return_exceptions=True)
+        assert all(isinstance(r, ChartUnavailable) for r in queued), queued
+        chart.timeout = 60.0
+        assert (await chart.render(ov)).startswith(PNG)
+    finally:
+        await chart.close()
+
+
+async def test_a_full_queue_refuses_at_once() -> None:
+    ov = build_overview(synthetic(5, COURSE), COURSE, now=NOW)
+    chart = MatplotlibChart()
+    try:
+        results = await asyncio.gather(
+            *(chart.render(ov) for _ in range(MAX_PENDING + 1)), return_exceptions=True
+        )
+        refused = [r for r in results if isinstance(r, ChartUnavailable)]
+        assert len(refused) == 1 and "busy" in str(refused[0])
+        assert sum(isinstance(r, bytes) for r in results) == MAX_PENDING
+    finally:
+        await chart.close()
