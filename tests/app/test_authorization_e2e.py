@@ -110,11 +110,12 @@ async def test_an_unknown_user_is_refused_not_taken_from_user_name(harness: Harn
 async def test_a_failed_lookup_is_a_refusal_not_the_forms_name(harness: Harness) -> None:
     """While Mattermost answers the lookup with errors, the command is not run under the
     name the form claims (here the real one, alice; a forger could claim anyone)."""
-    harness.sim.faults.fail_next(5, status=500)  # a 500 is not retried by the driver
+    lookup = "GET /api/v4/users/{user_id}"
+    harness.sim.faults.fail_route(lookup, 5, status=500)  # a 500 is not retried by the driver
     try:
         result = await harness.slash("alice", "/idl whoami")
     finally:
-        harness.sim.faults.fail_next(0)
+        harness.sim.faults.fail_route(lookup, 0)
     assert result["text"] == "I could not look you up in Mattermost right now; try again in a minute."
     assert (await harness.slash("alice", "/idl whoami"))["text"].startswith("You are @alice, a student.")
 

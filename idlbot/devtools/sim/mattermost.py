@@ -269,7 +269,7 @@ class MattermostSim:
                 user_id = self.state.tokens.get(token_from_request(request), "")
                 if not user_id:
                     raise session_expired()
-            injected = self.faults.take_failure()
+            injected = self.faults.take_failure(f"{request.method} {route.template}")
             if injected is not None:
                 raise injected
             ctx = Ctx(request, params, dict(request.query), body, user_id)

@@ -130,18 +130,27 @@ class Faults:
         #: the OpenAPI template): one slow path, e.g. the lookups that make replies slow
         self.route_latency: dict[str, float] = {}
         self.ws_auth_rejected = False
+        self._route_failures: dict[str, list[int]] = {}
 
     def fail_next(self, n: int, status: int = 500) -> None:
         """The next `n` /api/v4 requests (after auth/rate limit) get an AppError with `status`."""
         self._fail_left, self._fail_status = n, status
 
-    def take_failure(self) -> SimAppError | None:
+    def fail_route(self, route: str, n: int = 1, status: int = 500) -> None:
+        """The next `n` requests to one route, keyed like `route_latency`
+        ("GET /api/v4/users/{user_id}"), fail; the bot's other traffic (websocket, outbox,
+        re-sync) keeps working and cannot use up the failures meant for that route."""
+        self._route_failures[route] = [n, status]
+
+    def take_failure(self, route: str = "") -> SimAppError | None:
+        targeted = self._route_failures.get(route)
+        if targeted is not None and targeted[0] > 0:
+            targeted[0] -= 1
+            return _injected(targeted[1])
         if self._fail_left <= 0:
             return None
         self._fail_left -= 1
-        return SimAppError(
-            self._fail_status, "sim.fault_injected.app_error", f"Injected fault ({self._fail_status})."
-        )
+        return _injected(self._fail_status)
 
     def set_rate_limit(self, per_sec: float | None, burst: int = 100) -> None:
         """Turn the server's rate limiter on (`RateLimitSettings.Enable`) or off with None."""
@@ -158,3 +167,7 @@ class Faults:
     async def tcp_reset_websockets(self) -> None:
         """SO_LINGER 0 then close: the kernel sends RST, the client sees a connection reset."""
         self._hub.reset_all()
+
+
+def _injected(status: int) -> SimAppError:
+    return SimAppError(status, "sim.fault_injected.app_error", f"Injected fault ({status}).")
