@@ -7,6 +7,7 @@ as the strings "true"/"false") stay in the adapter.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -31,14 +32,14 @@ class MattermostUser:
 
 
 USER_ID_LENGTH = 26
-_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_ID = re.compile(rf"[a-z0-9]{{{USER_ID_LENGTH}}}")
 
 
 def is_user_id(text: str) -> bool:
     """True for the shape of a Mattermost id: 26 lowercase letters and digits (the server
     makes them with `model.NewId()`, base32). Anything else, such as a path
     (`../users/username/sstober`), never reaches a URL or a role decision."""
-    return len(text) == USER_ID_LENGTH and all(c in _ID_CHARS for c in text)
+    return _ID.fullmatch(text) is not None
 
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")

@@ -24,6 +24,7 @@ The zero-width spaces are invisible, so the text still reads the same.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 ZWSP = "\u200b"
 
@@ -37,6 +38,7 @@ _LINE_START_RE = re.compile(r"^([-+=])|^(\d{1,9})\.", re.MULTILINE)
 _AUTOLINK_RE = re.compile(r"(?=://)|(?<=www)(?=\.)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)  # the same titles and names are defused in every reply
 def defuse(text: str, *, inline: bool = True) -> str:
     """`text` as a literal, mention-free piece of a post.
 

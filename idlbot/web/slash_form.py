@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 from idlbot.domain.chat import is_user_id
 from idlbot.web.inputs import BadInput
@@ -21,6 +21,7 @@ MAX_TEXT = 16_383  # Mattermost's own limit on a message, in characters
 MAX_URL = 2_048
 # C0 controls other than tab and newlines: Mattermost sends none, PostgreSQL stores no NUL
 _TOKEN_FIELD = re.compile(rb"(?:^|&)token=([^&]*)")
+_USED = frozenset({"user_id", "channel_id", "text", "response_url", "user_name"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -71,23 +72,24 @@ def parse(raw: bytes) -> SlashForm:
 
 
 def _fields(raw: bytes) -> dict[str, str]:
-    """Name → first value, read strictly: UTF-8 bytes, UTF-8 after percent-decoding, at
-    most MAX_FIELDS fields, no control characters."""
+    """The fields the route uses → first value, read strictly: UTF-8 bytes, UTF-8 after
+    percent-decoding, at most MAX_FIELDS fields, no control characters anywhere. The
+    whole body is checked in one pass and only the fields in `_USED` are decoded one by
+    one: Mattermost sends about fifteen, and decoding each of them separately cost as much
+    CPU as answering `/idl deadlines`."""
     try:
-        pairs = parse_qsl(
-            raw.decode("utf-8"),
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=MAX_FIELDS,
-        )
+        body = raw.decode("utf-8")
+        whole = unquote_plus(body, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
         raise BadInput("the form is not UTF-8") from None
-    except ValueError:
-        raise BadInput(f"the form has more than {MAX_FIELDS} fields") from None
+    if _CONTROL.search(whole):
+        raise BadInput("the form contains control characters")
+    pairs = body.split("&")
+    if len(pairs) > MAX_FIELDS:
+        raise BadInput(f"the form has more than {MAX_FIELDS} fields")
     fields: dict[str, str] = {}
-    for name, value in pairs:
-        if _CONTROL.search(name) or _CONTROL.search(value):
-            raise BadInput("the form contains control characters")
-        fields.setdefault(name, value)
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name in _USED and name not in fields:  # plain ASCII names arrive unencoded
+            fields[name] = unquote_plus(value, encoding="utf-8", errors="strict")
     return fields
