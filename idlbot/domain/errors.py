@@ -13,3 +13,9 @@ class Forbidden(UserError):
 
 class NotFound(UserError):
     """The thing asked for does not exist."""
+
+
+class Unavailable(Exception):
+    """An outside system (GitLab, Slurm) did not answer or refused. Expected in an outage:
+    the message is safe to log and names the system's answer, so whoever runs the bot
+    gets one line instead of a traceback; the work is tried again later."""

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
+from idlbot.domain.errors import Unavailable
 
-class ClusterError(Exception):
+
+class ClusterError(Unavailable):
     """A Slurm command failed or timed out; the message is safe to log, not meant for students."""
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from idlbot.clock import Clock
+from idlbot.domain.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,10 @@ class Periodic:
     async def _call(self, entry: _Entry, now: datetime) -> None:
         try:
             await entry.work(now)
+        except Unavailable as exc:  # an outage, not a bug: one line, no traceback
+            log.warning(
+                "%s pass failed (%s); next try in %.0f s", entry.name, exc, entry.interval.total_seconds()
+            )
         except Exception:
             log.exception("%s pass failed; next try in %.0f s", entry.name, entry.interval.total_seconds())
         finally:

@@ -30,7 +30,7 @@ from idlbot.clock import Clock
 from idlbot.domain import agenda as dom
 from idlbot.domain.agenda import ClassSlot, FrozenAgenda, QuestionLike
 from idlbot.domain.course import Course
-from idlbot.domain.errors import NotFound, UserError
+from idlbot.domain.errors import NotFound, Unavailable, UserError
 from idlbot.domain.gitlab import QuestionChanged
 from idlbot.domain.settings import AgendaSettings
 from idlbot.ports.agenda import AgendaGitLab, AgendaOutbox, AgendaView, FreezeResult, PostEditor
@@ -115,6 +115,8 @@ class AgendaService:
             self._dirty = False
             try:
                 await self.refresh()
+            except Unavailable as err:  # GitLab down: one line; the reconciliation repairs it
+                log.warning("agenda refresh after a webhook failed (%s); the reconciliation will retry", err)
             except Exception:  # background refresh; the reconciliation repairs a failure
                 log.exception("agenda refresh after a webhook failed; the reconciliation will retry")
 
@@ -167,6 +169,8 @@ class AgendaService:
                 continue
             try:
                 results.append(await self._freeze(slot, now, rebuild=False))
+            except Unavailable as err:
+                log.warning("agenda freeze of %s failed (%s); retrying at the next check", slot.key, err)
             except Exception:  # the list could not be read: nothing frozen, the next call retries
                 log.exception("agenda freeze of %s failed; retrying at the next check", slot.key)
         return results

@@ -33,6 +33,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from idlbot.clock import Clock
+from idlbot.domain.errors import Unavailable
 from idlbot.domain.job_events import InvalidJobEvent, JobEvent, parse_job_event
 from idlbot.domain.job_render import render_array, render_job
 from idlbot.domain.jobs import (
@@ -289,6 +290,8 @@ class JobNotifier:
                 log.exception("reading the MailProg spool %s failed", spool_dir)
         try:
             await self.reconcile()
+        except Unavailable as err:  # Slurm down: one line, the next pass tries again
+            log.warning("job notification reconciliation failed (%s)", err)
         except Exception:
             log.exception("job notification reconciliation failed")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from idlbot.domain.errors import Unavailable
 from idlbot.domain.reminders import Occurrence, decide, fill
 from idlbot.ports.outbox import Outbox
 from idlbot.ports.reminder_store import FiringStore
@@ -97,6 +98,8 @@ async def _text(deps: FireDeps, occurrence: Occurrence) -> str:
     if occurrence.kind == "questions" and deps.questions_count is not None:
         try:
             filed = await deps.questions_count()
+        except Unavailable as err:
+            log.warning("questions count unavailable for %s (%s)", occurrence.key, err)
         except Exception:
             log.warning("questions count unavailable for %s", occurrence.key, exc_info=True)
     return fill(occurrence, filed)

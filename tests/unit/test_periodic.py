@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from idlbot.adapters.gitlab.client import GitLabError
 from idlbot.clock import FakeClock
 from idlbot.scheduling.periodic import Pass, Periodic
 
@@ -81,6 +82,26 @@ async def test_the_interval_counts_from_the_end_of_a_run(clock: FakeClock) -> No
     periodic.every("slow", 60, slow)
     await periodic.run_due(clock.now())
     assert periodic.next_due("slow") == T0 + timedelta(seconds=70)
+
+
+async def test_an_outside_system_down_is_one_warning_line_without_a_traceback(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GitLab or Slurm being unreachable is an outage, not a bug: the operator reads one
+    line that names the pass and the system's answer, and the pass is tried again."""
+    periodic = Periodic(clock)
+
+    async def gitlab_down(now: datetime) -> None:
+        raise GitLabError(None, "ConnectionError", True)
+
+    periodic.every("agenda reconciliation", 300, gitlab_down)
+    with caplog.at_level(logging.INFO, logger="idlbot.scheduling.periodic"):
+        await periodic.run_due(clock.now())
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING and not record.exc_info
+    assert record.getMessage() == (
+        "agenda reconciliation pass failed (network: ConnectionError); next try in 300 s"
+    )
 
 
 async def test_a_failing_pass_is_logged_by_name_and_stops_nothing(

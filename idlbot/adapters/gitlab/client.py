@@ -29,6 +29,7 @@ import requests
 from gitlab.exceptions import GitlabError
 
 from idlbot.config import GitLabSettings
+from idlbot.domain.errors import Unavailable
 from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
 
 T = TypeVar("T")
@@ -53,7 +54,7 @@ class Question:
     created_at: datetime
 
 
-class GitLabError(Exception):
+class GitLabError(Unavailable):
     """A failed GitLab call; `status` is None for network errors and timeouts."""
 
     def __init__(self, status: int | None, message: str, retryable: bool) -> None:
