@@ -80,7 +80,9 @@ async def maintenance(ctx: Context, args: str) -> Reply:
     except ClusterError as err:
         # Slurm down or refusing is an outage to report, not a bug of ours ("Something broke")
         log.warning("maintenance %s: slurm failed: %s", args.split(" ", 1)[0][:20], err)
-        raise UserError("Slurm did not answer, so nothing changed; try again in a few minutes.") from None
+        raise UserError(
+            f"Slurm did not do it ({defuse(str(err)[:200])}), so nothing changed; try again in a few minutes."
+        ) from None
 
 
 async def _maintenance(ctx: Context, args: str) -> Reply:

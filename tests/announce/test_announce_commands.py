@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from idlbot.clock import FakeClock
 from idlbot.commands import announce, maintenance
 from idlbot.commands.registry import Registry
+from idlbot.domain.jobs import ClusterError, Reservation
 from idlbot.domain.roles import Role
 from idlbot.web.actions import ACTION_PATH, action_handler
 
@@ -148,3 +149,16 @@ async def test_examples_do_not_crash(make_ctx: MakeCtx) -> None:
         for example in command.examples:
             reply = await REGISTRY.run(make_ctx(), example.text)
             assert "Something broke" not in reply.text, (example, reply.text)
+
+
+async def test_slurm_failing_is_reported_with_its_reason_not_as_something_broke(
+    make_ctx: MakeCtx, stack: Stack, slurm: FakeSlurm, clock: FakeClock
+) -> None:
+    async def down(*args: object, **kwargs: object) -> Reservation:
+        raise ClusterError("scontrol: cannot run (No such file or directory) @channel_")
+
+    slurm.create_maintenance = down  # type: ignore[method-assign]
+    reply = await REGISTRY.run(make_ctx(), "maintenance add fri 04:00 12:00 kernel update")
+    assert reply.text.startswith("Slurm did not do it (scontrol: cannot run \\(No such file")
+    assert reply.text.endswith("so nothing changed; try again in a few minutes.")
+    assert "@\u200bchannel" in reply.text and "Something broke" not in reply.text

@@ -64,7 +64,7 @@ async def _scenario(slurm: Cluster, cluster: SlurmCluster, workdir: Path, engine
         await service.tick(datetime.now(UTC))
         dm = await outbox.get(f"{added.window.key_base}:dm:root:{blocked}")
         assert dm is not None and dm.dm_user_id == "mm-root"
-        assert f"job {blocked} `overlaps` is pending" in dm.message
+        assert f"job {blocked} “overlaps” is pending" in dm.message
 
         await service.cancel(name, now=datetime.now(UTC))
         assert name not in {r.name for r in await cluster.reservations()}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -100,6 +101,13 @@ async def start(h: Harness, slurm: Cluster) -> None:
     """Start a bot and aim MailProg at its /slurm/event (the port is new on every start)."""
     await h.start_bot()
     point_mailprog(slurm, f"http://127.0.0.1:{h.bot.port}/slurm/event")
+
+
+def quoted_name(reply: str) -> str:
+    """The name a reply sets in quotes, as the reader sees it (the reply escapes Markdown)."""
+    found = re.search(r"“(.+?)”", reply)
+    assert found, reply
+    return re.sub(r"\\(.)", r"\1", found[1])
 
 
 def dead_port() -> int:
@@ -250,7 +258,7 @@ async def test_planned_maintenance_through_the_bot(
                 f"/idl maintenance add {stamp(first, h)} {stamp(first + timedelta(hours=1), h)} test",
             )
             assert "reserved on all nodes" in reply, reply
-            names.append(reply.split("`")[1])
+            names.append(quoted_name(reply))
             await eventually(
                 lambda: any("@all There will be a maintenance" in m for m in cluster_posts(h)),
                 what="announce",
@@ -266,11 +274,11 @@ async def test_planned_maintenance_through_the_bot(
             end_at = start_at + timedelta(hours=3)
             add = f"/idl maintenance add {stamp(start_at, h)} {stamp(end_at, h)} power shutdown"
             refused = await h.answer("sstober", add)
-            assert f"job {busy} `long-training` of root" in refused and "--ignore-jobs" in refused, refused
+            assert f"job {busy} “long-training” of root" in refused and "--ignore-jobs" in refused, refused
             assert not [r for r in await cluster.reservations() if r.maintenance]
             made = await h.answer("sstober", add + " --ignore-jobs")
             assert "reserved on all nodes" in made and "announced in the cluster channel" in made, made
-            names.append(made.split("`")[1])
+            names.append(quoted_name(made))
             (res,) = [r for r in await cluster.reservations() if r.name == names[1]]
             assert (
                 isinstance(res, Reservation)

@@ -115,7 +115,24 @@ def slurm_up(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         if any(why in reason[0] for why in ("apt-get", "MariaDB not reachable", "mmdebstrap", "chroot")):
             pytest.skip(f"cannot bring up Slurm {request.param} here: {reason[0]}")
         pytest.fail(f"{script.name} failed (rc {done.returncode}): {done.stderr.strip()[-2000:]}")
+    _clear_leftovers(found)
     yield found
+
+
+def _clear_leftovers(found: Cluster) -> None:
+    """Delete the reservations an interrupted earlier run left (the tests make them under
+    these prefixes): the clusters outlive a session, and a stale maintenance window would
+    be announced by every later test's bot."""
+    env = {**os.environ, "SLURM_CONF": found.conf}
+    if found.bin_dir:
+        env["PATH"] = os.pathsep.join([found.bin_dir, env.get("PATH", os.defpath)])
+    listed = subprocess.run(
+        ["scontrol", "-o", "show", "reservation"], env=env, capture_output=True, text=True, check=False
+    )
+    for line in listed.stdout.splitlines():
+        name = line.split(" ", 1)[0].removeprefix("ReservationName=")
+        if name.startswith(("maint_", "idlbot_test_", "admin_maint_")):
+            subprocess.run(["scontrol", "delete", f"reservation={name}"], env=env, check=False)
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ async def test_completed_job(slurm_up: Cluster, cluster: SlurmCluster, submitted
     assert job.start is not None and job.end is not None and job.end >= job.start >= job.submit
     assert job.nodes and job.time_limit == timedelta(hours=1)  # the partition's DefaultTime
     assert render_job(job, UTC_ZONE).startswith(
-        f"Job **{job.job_id}** `ok` on {slurm_up.name} completed after"
+        f"Job **{job.job_id}** “ok” on {slurm_up.name} completed after"
     )
 
 

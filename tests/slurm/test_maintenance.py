@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from idlbot.adapters.slurm.cluster import SlurmCluster
+from idlbot.domain.defuse import defuse
 from idlbot.domain.job_render import render_conflict, render_reservation
 from idlbot.domain.jobs import JobRecord, Reservation, ReservationConflict
 
@@ -31,7 +32,7 @@ async def test_maintenance_window_lifecycle(slurm_up: Cluster, cluster: SlurmClu
         conflict = await cluster.create_maintenance(name, start, end, "kernel update")
         assert isinstance(conflict, ReservationConflict), conflict
         assert "busy" in conflict.message and busy in [j.job_id for j in conflict.jobs]
-        assert f"job {busy} `busy` of root" in render_conflict(conflict, ZoneInfo("UTC"))
+        assert f"job {busy} “busy” of root" in render_conflict(conflict, ZoneInfo("UTC"))
 
         await run(slurm_up, "scancel", str(busy))
 
@@ -44,7 +45,9 @@ async def test_maintenance_window_lifecycle(slurm_up: Cluster, cluster: SlurmClu
         assert created.maintenance and (created.start, created.end) == (start, end)
         listed = {r.name: r for r in await cluster.reservations()}
         assert listed[name] == created and "ALL_NODES" in created.flags and created.state == "INACTIVE"
-        assert render_reservation(created, ZoneInfo("UTC")).startswith(f"Maintenance `{name}` on all nodes: ")
+        assert render_reservation(created, ZoneInfo("UTC")).startswith(
+            f"Maintenance “{defuse(name)}” on all nodes: "
+        )
 
         blocked = await sbatch(slurm_up, workdir, "-J", "overlaps", "--time=60", "--wrap", "sleep 5")
 
