@@ -1,4 +1,5 @@
 """The class agenda: which class a cutoff belongs to, what a freeze includes, how it reads.
+(Over 300 lines: ranking, freeze and rendering share the agenda's one set of values.)
 
 Pure and synchronous, so every rule below is tested with literal values.
 

@@ -1,4 +1,5 @@
 """Slurm job records, reservations and node states as pure values (`job_render` says them).
+(Over 300 lines: the job, reservation and node values and their outcome rules belong together.)
 
 The outcome of a job is decided from its *state* alone. Slurm's sources disagree on exit codes
 (for a TIMEOUT job jobcomp and the epilog say 0:0, scontrol and squeue 0:15, sacct either; a

@@ -1,4 +1,5 @@
 """AgendaService: the live ranking, the freeze at the cutoff, and the instructor commands.
+(Over 300 lines: the live ranking and the freeze share one cached GitLab reading and its lock.)
 
 Freshness. No webhook carries upvote counts, so a hook only says "something about
 issue N changed". The service answers every accepted hook with one coalesced refresh

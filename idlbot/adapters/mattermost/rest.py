@@ -1,4 +1,5 @@
 """Chat on mattermostautodriver's AsyncTypedDriver (REST only).
+(Over 300 lines: every REST quirk of the driver is owned here, in one adapter, on purpose.)
 
 Library quirks owned here, so nothing else has to know them:
 - `posts.create_post()` only sends the spec'd fields and drops `pending_post_id`, which

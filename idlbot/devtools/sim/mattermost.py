@@ -1,4 +1,5 @@
 """A protocol-faithful Mattermost server simulator for tests and `idlbot demo`.
+(Over 300 lines: the app, its middleware and the fault hooks are one request path.)
 
 It is an aiohttp application on 127.0.0.1 that real clients (mattermostautodriver's
 httpx client, aiohttp websockets) talk to over real sockets. Wire facts follow the

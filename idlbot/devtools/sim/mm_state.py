@@ -1,4 +1,5 @@
 """In-memory state and JSON shapes of the Mattermost simulator.
+(Over 300 lines: the Go structs' shapes side by side, to compare them with the server's.)
 
 The shapes follow the Go structs field by field (order included) because the bot and
 the drivers see exactly these bytes (as a real server sends them). Go's
