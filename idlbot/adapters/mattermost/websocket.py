@@ -34,6 +34,9 @@ from idlbot.backoff import backoff_delay
 
 log = logging.getLogger(__name__)
 
+#: how long a re-sync in flight may run on after its socket closed (it is bounded work)
+RESYNC_GRACE = 10.0
+
 EventHandler = Callable[[dict[str, Any]], None]
 ConnectedHandler = Callable[[], Coroutine[Any, Any, None]]
 AuthCheck = Callable[[], Awaitable[bool]]
@@ -168,9 +171,7 @@ class WebsocketSupervisor:
             try:
                 await self._read(ws)
             finally:
-                if not resync.done():
-                    resync.cancel()
-                await asyncio.gather(resync, return_exceptions=True)
+                await _finish(resync, RESYNC_GRACE)
 
     async def _await_hello(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
@@ -219,3 +220,15 @@ class WebsocketSupervisor:
                 raise ConnectionError(f"closed with code {code}")
             if msg.type == aiohttp.WSMsgType.ERROR:
                 raise ConnectionError(f"socket error: {ws.exception()}")
+
+
+async def _finish(task: asyncio.Task[None], grace: float) -> None:
+    """Let the re-sync end by itself when the socket closes, cancelling it only after
+    `grace` seconds. Cancelling it mid-statement would leave an aiosqlite statement
+    running in its thread after the connection was given up: SQLite then keeps that
+    connection's write lock until the garbage collector finds the cursor, and the next
+    writer (or the next start) gets "database is locked"."""
+    await asyncio.wait({task}, timeout=grace)
+    if not task.done():
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
