@@ -36,6 +36,21 @@ def test_check_config_accepts_the_example() -> None:
     assert len(result.stdout.strip().splitlines()) == 1
 
 
+def test_a_reader_that_went_away_gets_no_traceback() -> None:
+    """`idlbot say ... | head`: the pipe closes before the CLI writes; it stops quietly."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "idlbot", "check-config", str(example_config_path())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **ENV},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    with proc.stderr:
+        stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and stderr == ""
+
+
 def test_check_config_names_every_mistake(tmp_path: Path) -> None:
     text = example_config_path().read_text()
     text = set_key(text, "course", "timezone", '"Europe/Berln"')
