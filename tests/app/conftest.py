@@ -169,6 +169,27 @@ class Harness:
         return result
 
 
+def slash_form(h: Harness, **changes: str) -> dict[str, str]:
+    """The slash form as Mattermost sends it: alice's `/idl whoami` in town-square. Tests
+    that post it straight to the bot change what they are about (the token, the text, or
+    the user id a forger would send)."""
+    form = {
+        "channel_id": h.channel("town-square"),
+        "channel_name": "town-square",
+        "command": "/idl",
+        "response_url": f"{h.sim.url}/hooks/commands/abcdefghijklmnopqrstuvwxyz",
+        "root_id": "",
+        "team_domain": "idl2018",
+        "team_id": h.info["team_id"],
+        "text": "whoami",
+        "token": h.settings.secrets.slash_token or "",
+        "trigger_id": "x",
+        "user_id": h.uid("alice"),
+        "user_name": "alice",
+    }
+    return {**form, **changes}
+
+
 async def register(h: Harness, public_url: str) -> str:
     chat = MattermostChat(
         h.sim.url, h.settings.secrets.mattermost_token or "", team=h.settings.mattermost.team

@@ -16,27 +16,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from tests.app.conftest import Harness
+from tests.app.conftest import Harness, slash_form
 
 UNKNOWN_ID = "y" * 26  # the shape of a Mattermost id, but no account has it
-
-
-def _form(h: Harness, *, user_id: str, user_name: str, text: str) -> dict[str, str]:
-    """The slash form as Mattermost sends it, except for what a forger would change."""
-    return {
-        "channel_id": h.channel("town-square"),
-        "channel_name": "town-square",
-        "command": "/idl",
-        "response_url": f"{h.sim.url}/hooks/commands/abcdefghijklmnopqrstuvwxyz",
-        "root_id": "",
-        "team_domain": "idl2018",
-        "team_id": h.info["team_id"],
-        "text": text,
-        "token": h.settings.secrets.slash_token or "",
-        "trigger_id": "x",
-        "user_id": user_id,
-        "user_name": user_name,
-    }
 
 
 async def _post_form(h: Harness, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -87,7 +69,7 @@ async def test_a_tutor_cannot_cancel_the_instructors_reminder(harness: Harness) 
 async def test_a_path_in_user_id_never_makes_the_caller_the_instructor(harness: Harness) -> None:
     before = len(_lookups_by_name(harness, "sstober"))
     for text in ("whoami", "remind add in 2h town-square pwned"):
-        form = _form(harness, user_id="../users/username/sstober", user_name="alice", text=text)
+        form = slash_form(harness, user_id="../users/username/sstober", user_name="alice", text=text)
         status, body = await _post_form(harness, form)
         # the slash route may refuse the malformed id itself (400); if it passes it on,
         # the dispatcher must refuse it before anything is looked up or run
@@ -101,7 +83,7 @@ async def test_a_path_in_user_id_never_makes_the_caller_the_instructor(harness: 
 
 
 async def test_an_unknown_user_is_refused_not_taken_from_user_name(harness: Harness) -> None:
-    form = _form(harness, user_id=UNKNOWN_ID, user_name="sstober", text="whoami")
+    form = slash_form(harness, user_id=UNKNOWN_ID, user_name="sstober")
     status, body = await _post_form(harness, form)
     assert status == 200
     assert body["text"] == "Mattermost does not know your account (unknown user), so I ran nothing."

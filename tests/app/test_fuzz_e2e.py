@@ -29,7 +29,7 @@ from aiohttp import web
 
 from idlbot.adapters.slurm import mailprog
 from idlbot.commands import build_registry
-from tests.app.conftest import WEBHOOK_SECRET, Harness, eventually, make_harness
+from tests.app.conftest import WEBHOOK_SECRET, Harness, eventually, make_harness, slash_form
 from tests.app.fuzz_inputs import VALUES, command_line, dumps, malformed_form, malformed_json
 
 SEED = 20181022
@@ -121,20 +121,6 @@ class Fuzz:
         await asyncio.gather(*jobs)
 
 
-def slash_form(h: Harness, user: str, text: str, response_url: str) -> dict[str, str]:
-    return {
-        "channel_id": h.channel("town-square"),
-        "channel_name": "town-square",
-        "command": "/idl",
-        "response_url": response_url,
-        "team_id": h.info["team_id"],
-        "text": text,
-        "token": h.settings.secrets.slash_token or "",
-        "user_id": h.uid(user),
-        "user_name": user,
-    }
-
-
 def valid_hook() -> tuple[str, dict[str, Any]]:
     return "Issue Hook", {
         "object_kind": "issue",
@@ -181,7 +167,11 @@ async def test_no_input_gets_a_5xx(bot: Harness, capsys: pytest.CaptureFixture[s
                         "command line",
                         "POST",
                         "/mattermost/command",
-                        urlencode(slash_form(bot, user, line, late.url)).encode(),
+                        urlencode(
+                            slash_form(
+                                bot, user_id=bot.uid(user), user_name=user, text=line, response_url=late.url
+                            )
+                        ).encode(),
                         form_headers,
                     )
                     for user, line in lines
@@ -232,7 +222,7 @@ def route_makers(
     feeds = ("", "x" * 20, "a" * 65, "../../etc/passwd", "\u00ff" * 20, "%00" * 16, "A" * 16)
 
     def slash(i: int) -> tuple[str, str, bytes, dict[str, str]]:
-        form = slash_form(h, "alice", "whoami", response_url)
+        form = slash_form(h, response_url=response_url)
         return "POST", "/mattermost/command", malformed_form(rng, form), form_headers
 
     def gitlab(i: int) -> tuple[str, str, bytes, dict[str, str]]:

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from tests.app.conftest import WEBHOOK_SECRET, Harness, make_harness
+from tests.app.conftest import WEBHOOK_SECRET, Harness, make_harness, slash_form
 
 UNKNOWN_ID = "y" * 26  # the shape of a Mattermost id, but no account has it
 NOT_AN_ID = "user_id is not a Mattermost id (26 lowercase letters and digits)"
@@ -33,20 +33,6 @@ async def gh(db_url: str) -> AsyncIterator[Harness]:
         yield h
     finally:
         await h.close()
-
-
-def slash_form(h: Harness, **changes: str) -> dict[str, str]:
-    form = {
-        "channel_id": h.channel("town-square"),
-        "command": "/idl",
-        "response_url": f"{h.sim.url}/hooks/commands/abcdefghijklmnopqrstuvwxyz",
-        "team_id": h.info["team_id"],
-        "text": "whoami",
-        "token": h.settings.secrets.slash_token or "",
-        "user_id": h.uid("alice"),
-        "user_name": "alice",
-    }
-    return {**form, **changes}
 
 
 async def post(h: Harness, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:

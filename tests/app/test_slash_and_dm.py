@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from tests.app.conftest import Harness, eventually
+from tests.app.conftest import Harness, eventually, slash_form
 
 
 async def test_slash_command_gets_a_json_ephemeral_reply(harness: Harness) -> None:
@@ -39,31 +39,14 @@ async def test_help_whoami_and_unknown_by_slash(harness: Harness) -> None:
     assert health["text"].startswith("Websocket: connected")
 
 
-def _form(h: Harness, token: str) -> dict[str, str]:
-    return {
-        "channel_id": h.channel("town-square"),
-        "channel_name": "town-square",
-        "command": "/idl",
-        "response_url": f"{h.sim.url}/hooks/commands/abcdefghijklmnopqrstuvwxyz",
-        "root_id": "",
-        "team_domain": "idl2018",
-        "team_id": h.info["team_id"],
-        "text": "whoami",
-        "token": token,
-        "trigger_id": "x",
-        "user_id": h.uid("alice"),
-        "user_name": "alice",
-    }
-
-
 async def test_wrong_or_missing_token_gets_401_and_runs_nothing(harness: Harness) -> None:
     url = f"http://127.0.0.1:{harness.bot.port}/mattermost/command"
     good = harness.settings.secrets.slash_token or ""
     cases = [
-        ("wrong", {"Authorization": "Token wrong"}, _form(harness, "wrong")),
-        ("missing", {}, {k: v for k, v in _form(harness, "").items() if k != "token"}),
-        ("header wrong, field right", {"Authorization": "Token wrong"}, _form(harness, good)),
-        ("header right, field wrong", {"Authorization": f"Token {good}"}, _form(harness, "wrong")),
+        ("wrong", {"Authorization": "Token wrong"}, slash_form(harness, token="wrong")),
+        ("missing", {}, {k: v for k, v in slash_form(harness, token="").items() if k != "token"}),
+        ("header wrong, field right", {"Authorization": "Token wrong"}, slash_form(harness, token=good)),
+        ("header right, field wrong", {"Authorization": f"Token {good}"}, slash_form(harness, token="wrong")),
     ]
     before = harness.bot.metrics.render()
     async with aiohttp.ClientSession() as http:
@@ -77,7 +60,7 @@ async def test_wrong_or_missing_token_gets_401_and_runs_nothing(harness: Harness
                 assert resp.headers["Content-Type"] == "application/json"
         async with http.post(
             url,
-            data=urlencode(sorted(_form(harness, good).items())),
+            data=urlencode(sorted(slash_form(harness, token=good).items())),
             headers={"Authorization": f"Token {good}", "Content-Type": "application/x-www-form-urlencoded"},
         ) as resp:
             assert resp.status == 200
@@ -154,8 +137,9 @@ async def test_outbox_posts_carry_attachments(harness: Harness) -> None:
 
     channel = harness.dm_channel("sstober")
     csv = Attachment("ledger.csv", "text/csv", b"student,on_time\nalice,3\n")
-    await harness.bot.outbox.enqueue(key="export:1", message="The ledger", now=harness.bot.clock.now(),
-                                     channel_id=channel, files=[csv])
+    await harness.bot.outbox.enqueue(
+        key="export:1", message="The ledger", now=harness.bot.clock.now(), channel_id=channel, files=[csv]
+    )
     harness.bot.worker.wake()
     post = await eventually(lambda: next(iter(harness.bot_posts(channel)), None), what="the export post")
     [info] = post["metadata"]["files"]
