@@ -22,16 +22,8 @@ from tests.support.configfile import free_port, write_config
 async def spawn_bot(config: Path, env: dict[str, str], log: Path, *extra: str) -> asyncio.subprocess.Process:
     with log.open("ab") as sink:  # the child keeps its own copy of the descriptor
         return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "idlbot",
-            "run",
-            "--config",
-            str(config),
-            *extra,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=sink,
+            sys.executable, "-m", "idlbot", "run", "--config", str(config), *extra,
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=sink,
         )
 
 

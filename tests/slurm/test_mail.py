@@ -120,10 +120,7 @@ async def test_bot_down_keeps_the_file_and_flush_sends_it(receiver: Receiver, tm
 
     receiver.status = 204
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "idlbot.adapters.slurm.mailprog",
-        "--flush",
+        sys.executable, "-m", "idlbot.adapters.slurm.mailprog", "--flush",
         env={"IDLBOT_SLURM_MAIL_CONFIG": str(config)},
     )
     assert await asyncio.wait_for(proc.wait(), 10) == 0
