@@ -58,7 +58,9 @@ def _roster_lines(student: Student, course: Course) -> list[str]:
     found = course.group(student.group_id) if student.group_id else None
     if found is not None:
         when = f"{weekday_name(found.weekday)}s {found.start:%H:%M}\u2013{found.end:%H:%M}"
-        where = f"Exercise group: {found.name} ({found.id}), {when} in {defuse(found.room)}."
+        tutors = ", ".join(defuse(f"@{t}") for t in found.tutors)  # named, not pinged
+        by = f", tutor {tutors}" if len(found.tutors) == 1 else f", tutors {tutors}" if tutors else ""
+        where = f"Exercise group: {found.name} ({found.id}), {when} in {defuse(found.room)}{by}."
     elif student.group_id:
         where = f"Exercise group: {defuse(student.group_id)} (not in the course config; tell an instructor)."
     else:
@@ -68,9 +70,7 @@ def _roster_lines(student: Student, course: Course) -> list[str]:
     cluster = defuse(student.cluster) if student.cluster else "not linked, so I cannot DM you about your jobs"
     lines = [
         where,
-        f"Project team: {team.name} ({team.id})."
-        if team is not None
-        else "Project team: none on the roster.",
+        f"Project team: {team.id}, {team.name}." if team is not None else "Project team: none on the roster.",
         f"GitLab: {gitlab}.",
         f"Cluster: {cluster}.",
     ]

@@ -47,8 +47,8 @@ async def test_whoami_shows_the_roster_entry(world: Harness) -> None:
     alice = await text(world, "alice", "/idl whoami")
     assert alice.startswith("You are @alice, a student.")
     for line in (
-        "Exercise group: Exercise group 1 (g1), Thursdays 13:00\u201315:00 in G29-K058.",
-        "Project team: Team A (sung lyrics) (lyrics-a).",
+        "Exercise group: Exercise group 1 (g1), Thursdays 13:00\u201315:00 in G29-K058, tutor @\u200btutor1.",
+        "Project team: lyrics-a, Team A (sung lyrics).",
         f"GitLab: {defuse('alice-gl')}.",
         "Cluster: al123.",
         "Roster entry: active.",
