@@ -47,13 +47,8 @@ class Grammar:
     flags: frozenset[str] = frozenset()  # options without one ("--yes")
 
     def surplus(self, args: str) -> list[str]:
-        """The words of `args` beyond what the matching form takes; empty if none.
-        Unreadable quoting is left to the handler (it says how to fix it)."""
-        try:
-            words = shlex.split(args)
-        except ValueError:
-            words = args.split()
-        plain = self._without_options(words)
+        """The words of `args` beyond what the matching form takes; empty if none."""
+        plain = self._without_options(args)
         first = plain[0].lower() if plain else None
         # a bare word is a subcommand or a placeholder (`[n]`), so only a match narrows;
         # free text may start with a subcommand's word ("announce cancel today's session")
@@ -62,7 +57,8 @@ class Grammar:
         most = max(f.most for f in chosen)
         return [] if len(plain) <= most else plain[int(most) :]
 
-    def _without_options(self, words: list[str]) -> list[str]:
+    def _without_options(self, args: str) -> list[str]:
+        words = _words(args)
         plain: list[str] = []
         skip = False
         for word in words:
@@ -81,6 +77,18 @@ class Grammar:
     @property
     def _known(self) -> frozenset[str]:
         return self.valued | self.flags
+
+
+def _words(args: str) -> list[str]:
+    """Words as the handlers read them (shell quoting). An unclosed quote takes the rest
+    as one word, as it would if closed: the handler then says to close it, which helps
+    more than "too many arguments"."""
+    try:
+        return shlex.split(args)
+    except ValueError:
+        words = args.split()
+        quoted = next((i for i, w in enumerate(words) if '"' in w or "'" in w), len(words))
+        return words[:quoted] + ([" ".join(words[quoted:])] if quoted < len(words) else [])
 
 
 @functools.lru_cache(maxsize=128)

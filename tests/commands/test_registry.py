@@ -84,6 +84,16 @@ async def test_free_text_may_start_with_a_subcommand_word(registry: Registry, ma
     assert parse("x", "x list | x add <when> <text>").surplus("list all") == ["all"]
 
 
+async def test_an_unclosed_quote_is_told_as_such_not_as_too_many_arguments(
+    registry: Registry, make_ctx
+) -> None:  # type: ignore[no-untyped-def]
+    reply = await registry.run(
+        make_ctx("sstober", Role.INSTRUCTOR), "record a01 @alice late --reason it's ill"
+    )
+    assert reply.text.startswith("Could not read the arguments") and "close your quotes" in reply.text
+    assert (await registry.run(make_ctx(), "whoami it's me")).text.startswith("Usage: `/idl whoami`.")
+
+
 async def test_unknown_command_suggests_the_nearest(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
     reply = await registry.run(make_ctx(), "deadline")
     assert "Did you mean `/idl deadlines`?" in reply.text
