@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idlbot.commands.context import Context, User
+from idlbot.commands.registry import role_refusal
 from idlbot.domain.course import Course, ExerciseGroup
 from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import Forbidden, UserError
@@ -170,8 +171,7 @@ def require(ctx: Context, target: Target, action: str) -> None:
 def require_role(ctx: Context, needed: Role, what: str) -> None:
     """A subcommand above the command's own role (`remind add`, `agenda freeze`)."""
     if ctx.user.role < needed:
-        who = "tutors and instructors" if needed is Role.TUTOR else f"{needed.label}s"
-        raise Forbidden(f"`/idl {what}` is for {who}; you are {ctx.user.role.with_article}.")
+        raise Forbidden(role_refusal(what, needed, ctx.user.role))
 
 
 def require_mass_mention(ctx: Context, notify: str) -> None:

@@ -228,10 +228,12 @@ def _entry(s: Student) -> str:
 async def audit(ctx: Context, args: str) -> Reply:
     student = assignment = None
     for word in split_args(args):
-        if word.startswith("@"):
+        if word.startswith("@") and student is None:
             student = normalize_username(word)
-        else:
+        elif not word.startswith("@") and assignment is None:
             assignment = assignment_id(ctx, word)
+        else:  # a second student or assignment would silently replace the first
+            raise UsageError(f"One student and one assignment at most; “{defuse(word)}” is one too many.")
     entries = await ctx.ports.qualification.audit(mattermost=student, assignment_id=assignment, limit=30)
     if not entries:
         return Reply.private("No changes recorded.")

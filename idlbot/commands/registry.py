@@ -21,6 +21,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from idlbot.commands import usage as grammar
 from idlbot.commands.context import Context, Ports
 from idlbot.commands.reply import Reply
 from idlbot.domain.defuse import defuse
@@ -84,6 +85,22 @@ class Command:
     def examples_for(self, role: Role) -> list[Example]:
         return [e for e in self.examples if role >= e.role]
 
+    def surplus(self, args: str) -> list[str]:
+        """The words of `args` beyond what the usage takes (see `commands/usage.py`)."""
+        return grammar.parse(self.name, self.usage).surplus(args)
+
+
+def for_whom(role: Role) -> str:
+    """Who may run something that needs `role`: "tutors and instructors", "instructors"."""
+    above = [r for r in Role if r >= role]
+    return " and ".join(f"{r.label}s" for r in above)
+
+
+def role_refusal(name: str, needed: Role, user_role: Role) -> str:
+    """The one refusal for a command (or subcommand) above the user's role: it names who
+    may run it, never guesses another command."""
+    return f"`/idl {name}` is for {for_whom(needed)}; you are {user_role.with_article}."
+
 
 @dataclass
 class CommandGroup:
@@ -137,6 +154,8 @@ def _check(command: Command) -> None:
         raise ValueError(f"command {command.name!r} needs unknown ports {unknown}")
     if command.usage.split()[0] != command.name:
         raise ValueError(f"the usage of {command.name!r} must start with its name")
+    if command.usage.count("[") != command.usage.count("]"):
+        raise ValueError(f"the usage of {command.name!r} has unbalanced brackets")
     if not command.examples or command.examples[0].role != command.role:
         raise ValueError(f"command {command.name!r} needs a first example for {command.role.label}s")
     for example in command.examples:
@@ -210,9 +229,12 @@ class Registry:
         if missing:
             return "not_set_up", Reply.private(not_set_up(command, missing))
         if ctx.user.role < command.role:
-            role = ctx.user.role.with_article
-            return "forbidden", Reply.private(
-                f"`/idl {command.name}` is for {command.role.label}s; you are {role}."
+            return "forbidden", Reply.private(role_refusal(command.name, command.role, ctx.user.role))
+        extra = command.surplus(args)
+        if extra:
+            said = defuse(" ".join(extra))
+            return "user_error", Reply.private(
+                f"Usage: `/idl {command.usage}`. Too many arguments: “{said}” is more than it takes."
             )
         try:
             return "ok", await command.handler(ctx, args)

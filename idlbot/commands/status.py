@@ -18,6 +18,7 @@ from idlbot.domain.attachment import Attachment
 from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.domain.ledger import StudentLedger
+from idlbot.domain.person import YOU, about
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.qualification_render import render_status
 from idlbot.domain.roles import Role
@@ -47,9 +48,11 @@ async def status(ctx: Context, args: str) -> Reply:
     if ledger is None:
         raise UserError(f"@{student.mattermost} is not in the roster.")
     now = ctx.clock.now()
-    standing = evaluate(ledger, ctx.course, now=now)
-    label = "you" if student.mattermost == normalize_username(ctx.user.username) else f"@{student.mattermost}"
-    return Reply.private(render_status(standing, label, tz=ctx.user.tz, now=now))
+    own = student.mattermost == normalize_username(ctx.user.username)
+    person = YOU if own else about(student.mattermost)  # staff read "alice has", not "you have"
+    standing = evaluate(ledger, ctx.course, now=now, person=person)
+    label = "you" if own else f"@{student.mattermost}"
+    return Reply.private(render_status(standing, label, tz=ctx.user.tz, now=now, person=person))
 
 
 async def _visible_ledgers(ctx: Context, group_id: str | None) -> tuple[list[StudentLedger], str]:

@@ -31,13 +31,15 @@ class Student:
     group_id: str | None = None  # exercise group
     team_id: str | None = None  # course-project team
     mattermost_id: str | None = None  # filled once the bot has seen the user
+    active: bool = True  # False: taken out of the course (rows are never deleted)
 
 
 @dataclass(frozen=True)
 class HandIn:
     """The hand-in of one assignment by one student. From GitLab (`source="gitlab"`,
     `at` = when GitLab received the tag push) or a staff override (`source="override"`,
-    which always wins over GitLab; `reason` says why)."""
+    which always wins over GitLab; `reason` says why, `at` = when it was recorded, the
+    time of its audit entry)."""
 
     assignment_id: str
     status: HandInStatus

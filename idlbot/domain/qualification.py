@@ -48,6 +48,7 @@ from typing import Literal
 
 from idlbot.domain.course import Course
 from idlbot.domain.ledger import HandIn, HandInStatus, Presentation, Student, StudentLedger, WikiPost
+from idlbot.domain.person import YOU, Person
 
 Verdict = Literal["met", "failed", "pending"]
 Qualified = Literal["yes", "no", "open"]
@@ -199,9 +200,15 @@ class _Numbers:
 
 
 def evaluate(
-    ledger: StudentLedger, course: Course, *, now: datetime, team_reports: Sequence[WikiPost] = ()
+    ledger: StudentLedger,
+    course: Course,
+    *,
+    now: datetime,
+    team_reports: Sequence[WikiPost] = (),
+    person: Person = YOU,
 ) -> Standing:
-    """The student's standing at `now` (aware). Pure: same inputs, same Standing."""
+    """The student's standing at `now` (aware). Pure: same inputs, same Standing. The
+    texts address `person`: the student ("you"), or staff reading about them."""
     items = _assignment_items(ledger, course, now)
     counted = [i for i in items if i.status != "excused"]
     due = [i for i in counted if i.due is not None and i.due <= now]
@@ -224,9 +231,9 @@ def evaluate(
     others = _distinct(p for p in team_reports if p.kind == "report" and p.slug not in own_slugs)
     rules = (
         _assignment_rule(num, course.rules.on_time_quota, items),
-        _presentation_rule(num, ledger.presentations),
+        _presentation_rule(num, ledger.presentations, person),
         _blog_rule(num, course.rules.blog_posts, blogs),
-        _report_rule(num, course.rules.progress_reports, reports, others),
+        _report_rule(num, course.rules.progress_reports, reports, others, person),
         _paper_rule(course.rules.group_paper, ledger.group_paper),
     )
     verdicts = {r.name: r.verdict for r in rules}
@@ -241,7 +248,7 @@ def evaluate(
     return Standing(
         student=ledger.student,
         rules=rules,
-        forecast=_forecast(num, verdicts, len(blogs), len(reports), course),
+        forecast=_forecast(num, verdicts, len(blogs), len(reports), course, person),
         qualified=qualified,
         at_risk=bool(risks),
         risk_reasons=tuple(text for _, text in risks),
@@ -331,7 +338,7 @@ def _assignment_rule(num: _Numbers, quota: float, items: tuple[ItemLine, ...]) -
     return RuleResult("assignments", verdict, summary, items)
 
 
-def _presentation_rule(num: _Numbers, presentations: Sequence[Presentation]) -> RuleResult:
+def _presentation_rule(num: _Numbers, presentations: Sequence[Presentation], person: Person) -> RuleResult:
     items = tuple(
         ItemLine(
             p.assignment_id, "fail" if p.outcome == "fail" else "presented", at=p.at, by=p.by, note=p.note
@@ -345,7 +352,7 @@ def _presentation_rule(num: _Numbers, presentations: Sequence[Presentation]) -> 
     left = num.limit - num.fails
     more = "one more excludes" if left == 1 else f"{left} more exclude"
     head = "no fails" if num.fails == 0 else n(num.fails, "fail")
-    return RuleResult("presentations", "met", f"{head} ({more} you from the exam)", items)
+    return RuleResult("presentations", "met", f"{head} ({more} {person.subject} from the exam)", items)
 
 
 def _project_verdict(have: int, need: int, num: _Numbers) -> Verdict:
@@ -363,16 +370,17 @@ def _blog_rule(num: _Numbers, need: int, blogs: tuple[WikiPost, ...]) -> RuleRes
 
 
 def _report_rule(
-    num: _Numbers, need: int, reports: tuple[WikiPost, ...], others: tuple[WikiPost, ...]
+    num: _Numbers, need: int, reports: tuple[WikiPost, ...], others: tuple[WikiPost, ...], person: Person
 ) -> RuleResult:
     items = tuple(ItemLine(p.slug, "report", at=p.at) for p in reports) + tuple(
         ItemLine(p.slug, "team-report", at=p.at) for p in others
     )
-    summary = f"{_count(len(reports), 'progress report')} by you ({need} needed)"
+    who, team = person.subject, f"{person.possessive} team has"
+    summary = f"{_count(len(reports), 'progress report')} by {who} ({need} needed)"
     if others and reports:
-        summary += f"; your team has {n(len(others), 'more report')} by other members"
+        summary += f"; {team} {n(len(others), 'more report')} by other members"
     elif others:
-        summary += f"; your team has {n(len(others), 'report')}, none by you (a report counts for its author)"
+        summary += f"; {team} {n(len(others), 'report')}, none by {who} (a report counts for its author)"
     return RuleResult("report", _project_verdict(len(reports), need, num), summary, items)
 
 
@@ -434,30 +442,32 @@ def _risks(
 
 
 def _forecast(
-    num: _Numbers, verdicts: dict[RuleName, Verdict], blogs: int, reports: int, course: Course
+    num: _Numbers, verdicts: dict[RuleName, Verdict], blogs: int, reports: int, course: Course, person: Person
 ) -> str:
     why: list[str] = []
+    who = person.subject
     if num.excluded:
-        why.append(f"you have {n(num.fails, 'fail')} and {n(num.limit, 'fail')} exclude you from the exam")
+        has = person.verb("have", "has")
+        why.append(f"{has} {n(num.fails, 'fail')} and {n(num.limit, 'fail')} exclude {who} from the exam")
     if not num.reachable:
         why.append(
             f"{num.required} on time are needed and at most {num.possible} still can be "
             f"({num.on_time} on time, {num.remaining} not yet due)"
         )
     if verdicts["blog"] == "failed":
-        why.append(f"the term ended with {blogs} of {n(course.rules.blog_posts, 'blog post')} by you")
+        why.append(f"the term ended with {blogs} of {n(course.rules.blog_posts, 'blog post')} by {who}")
     if verdicts["report"] == "failed":
         why.append(
-            f"the term ended with {reports} of {n(course.rules.progress_reports, 'progress report')} by you"
+            f"the term ended with {reports} of {n(course.rules.progress_reports, 'progress report')} by {who}"
         )
     if verdicts["paper"] == "failed":
         why.append("the group paper was not accepted")
     if why:
         return "Qualification is no longer reachable because " + "; ".join(why) + "."
-    return _assignment_forecast(num) + "."
+    return _assignment_forecast(num, person) + "."
 
 
-def _assignment_forecast(num: _Numbers) -> str:
+def _assignment_forecast(num: _Numbers, person: Person) -> str:
     if num.counted == 0:
         return "No assignment counts in this course, so none can be missed"
     head = "Nothing is due yet" if num.due == 0 else f"{num.on_time_due} of {num.due} due so far on time"
@@ -466,11 +476,11 @@ def _assignment_forecast(num: _Numbers) -> str:
         head += f" (plus {early} handed in early)"
     rest = num.remaining
     if rest == 0:
-        return f"{head}; none remain, and you have the {num.required} needed"
+        return f"{head}; none remain, and {person.verb('have', 'has')} the {num.required} needed"
     if num.on_time >= num.required:
-        return f"{head}; you already have the {num.required} needed"
+        return f"{head}; {person.verb('already have', 'already has')} the {num.required} needed"
     if num.can_miss == 0:
         tail = "the remaining one" if rest == 1 else f"all of the remaining {rest}"
-        return f"{head}; you must hand in {tail} on time"
+        return f"{head}; {person.subject} must hand in {tail} on time"
     more = " more" if num.due > num.on_time_due else ""  # "more" only after a miss
-    return f"{head}; you can miss at most {num.can_miss}{more} of the remaining {rest}"
+    return f"{head}; {person.subject} can miss at most {num.can_miss}{more} of the remaining {rest}"

@@ -13,6 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from idlbot.domain.defuse import defuse
+from idlbot.domain.person import YOU, Person
 from idlbot.domain.qualification import ItemLine, RuleName, Standing, Verdict
 from idlbot.domain.timefmt import format_clock, relative
 
@@ -31,9 +32,12 @@ OVERALL = {
 }
 
 
-def render_status(standing: Standing, student_label: str, *, tz: ZoneInfo, now: datetime) -> str:
+def render_status(
+    standing: Standing, student_label: str, *, tz: ZoneInfo, now: datetime, person: Person = YOU
+) -> str:
     """The private status reply: header, one list item per rule with its records, the
-    forecast, and the risk reasons if any."""
+    forecast, and the risk reasons if any. `person` is whom the records address, as
+    `standing` was evaluated for (staff read "counts for its author, not for alice")."""
     lines = [
         f"#### Exam qualification: {defuse(student_label)}",
         f"As of {format_clock(now, tz)}: {OVERALL[standing.qualified]}.",
@@ -41,20 +45,20 @@ def render_status(standing: Standing, student_label: str, *, tz: ZoneInfo, now: 
     ]
     for rule in standing.rules:
         lines.append(f"- {MARKS[rule.verdict]} **{TITLES[rule.name]}:** {rule.summary}")
-        lines.extend(f"  - {item_text(item, tz=tz, now=now)}" for item in rule.items)
+        lines.extend(f"  - {item_text(item, tz=tz, now=now, person=person)}" for item in rule.items)
     lines += ["", f"**Forecast:** {standing.forecast}"]
     if standing.at_risk:
         lines.append("**At risk:** " + " ".join(standing.risk_reasons))
     return "\n".join(lines)
 
 
-def item_text(item: ItemLine, *, tz: ZoneInfo, now: datetime) -> str:
+def item_text(item: ItemLine, *, tz: ZoneInfo, now: datetime, person: Person = YOU) -> str:
     """One record, e.g. `a04: late (pushed Wed 24 Oct 2018, 09:12 CEST, due …)`."""
     key = defuse(item.key)
     if item.status in ("post", "report", "team-report"):
         when = f"posted {format_clock(item.at, tz)}" if item.at is not None else "posted"
         if item.status == "team-report":
-            return f"{key}: by another team member ({when}); counts for its author, not for you"
+            return f"{key}: by another team member ({when}); counts for its author, not for {person.subject}"
         return f"{key}: {when}"
     if item.status in ("presented", "fail"):
         what = "explained the solution" if item.status == "presented" else "fail: could not explain it"

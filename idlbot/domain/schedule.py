@@ -88,12 +88,14 @@ def upcoming(
     limit: int = 5,
     kinds: Collection[str] | None = None,
     group_id: str | None = None,
+    groups: Collection[str] | None = None,
 ) -> list[Occurrence]:
     """The next `limit` occurrences strictly after `now`, sorted by time, then key.
 
     `kinds` restricts to some of "assignment", "questions", "exercise" (None = all).
-    `group_id` restricts the exercise sessions to that group; assignment and question
-    deadlines concern every student, so they are kept.
+    `group_id` restricts the exercise sessions to that group, `groups` to those groups
+    (a tutor of two; empty: no sessions at all); assignment and question deadlines
+    concern every student, so they are kept.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("upcoming() needs an aware `now`")
@@ -109,6 +111,8 @@ def upcoming(
         if occurrence.kind not in wanted:
             continue
         if occurrence.group_id is not None and group_id not in (None, occurrence.group_id):
+            continue
+        if occurrence.group_id is not None and groups is not None and occurrence.group_id not in groups:
             continue
         found.append(occurrence)
         if len(found) == limit:

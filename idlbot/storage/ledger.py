@@ -378,7 +378,7 @@ class SqlLedger:
                     HandIn(
                         aid,
                         cast(HandInStatus, o["status"]),
-                        p["pushed_at"] if p else None,
+                        o["at"],  # when it was recorded (its audit entry's time), not the push
                         "override",
                         by=o["by"],
                         reason=o["reason"],

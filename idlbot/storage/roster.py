@@ -39,6 +39,7 @@ def student_from_row(row: Row[Any] | Mapping[Any, Any]) -> Student:
         group_id=m["group_id"],
         team_id=m["team_id"],
         mattermost_id=m["mattermost_id"],
+        active=bool(m["active"]),
     )
 
 

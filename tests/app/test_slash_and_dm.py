@@ -34,7 +34,7 @@ async def test_help_whoami_and_unknown_by_slash(harness: Harness) -> None:
     unknown = await harness.slash("alice", "/idl dedlines")
     assert "Did you mean `/idl deadlines`?" in unknown["text"]
     refused = await harness.slash("alice", "/idl health")
-    assert refused["text"] == "`/idl health` is for tutors; you are a student."
+    assert refused["text"] == "`/idl health` is for tutors and instructors; you are a student."
     health = await harness.slash("tutor1", "/idl health")
     assert health["text"].startswith("Websocket: connected")
 

@@ -62,7 +62,8 @@ def row(text: str, scope: str, *allowed: str, otherwise: str = "forbidden") -> R
 TABLE: dict[str, list[Row]] = {
     "help": [
         row("help", "none", *ALL),
-        row("help export", "a command above the role", INSTRUCTOR, otherwise="user_error"),
+        row("help export", "a command above the role", INSTRUCTOR),
+        row("help record", "a command above the role", *STAFF),
     ],
     "deadlines": [row("deadlines 3", "none", *ALL)],
     "whoami": [row("whoami", "self", *ALL)],

@@ -12,6 +12,8 @@ from idlbot.commands.context import Context, Ports
 from idlbot.commands.help import help_group
 from idlbot.commands.registry import CommandGroup, ForRole, Registry, UsageError
 from idlbot.commands.reply import Reply
+from idlbot.commands.usage import parse
+from idlbot.domain.defuse import defuse
 from idlbot.domain.roles import Role
 from tests.support.fakes_features import FakeJobs
 
@@ -30,13 +32,66 @@ async def test_help_lists_only_what_the_role_may_run(registry: Registry, make_ct
 
 async def test_help_for_one_command_shows_usage_and_examples(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
     reply = await registry.run(make_ctx(), "help deadlines")
-    assert reply.text.startswith("`/idl deadlines [n]`")
+    assert reply.text.startswith("`/idl deadlines [all] [n]`")
     assert "/idl deadlines 3" in reply.text
 
 
-async def test_help_hides_commands_above_the_role(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
-    reply = await registry.run(make_ctx(), "help health")
-    assert "don't know" in reply.text
+async def test_help_for_a_command_above_the_role_names_who_may_run_it(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
+    """Not "I don't know `record`. Did you mean `/idl remind`?": the command exists."""
+    for text in ("help health", "help record", "help RECORD"):
+        reply = await registry.run(make_ctx(), text)
+        assert "Did you mean" not in reply.text and "don't know" not in reply.text
+    assert (await registry.run(make_ctx(), "help record")).text == (
+        "`/idl record` is for tutors and instructors; you are a student."
+    )
+    assert (await registry.run(make_ctx("tutor1", Role.TUTOR), "help export")).text == (
+        "`/idl export` is for instructors; you are a tutor."
+    )
+
+
+async def test_did_you_mean_never_suggests_a_command_above_the_role(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
+    for typo in ("recrd", "exprt", "helth", "overveiw", "rostr"):
+        for text in (typo, f"help {typo}"):
+            reply = await registry.run(make_ctx(), text)
+            assert "don't know" in reply.text
+            for staff_only in ("record", "export", "health", "overview", "roster"):
+                assert f"/idl {staff_only}`" not in reply.text, (text, reply.text)
+
+
+async def test_extra_arguments_are_refused_with_the_usage(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
+    staff = make_ctx("sstober", Role.INSTRUCTOR)
+    for ctx, text, usage, extra in (
+        (make_ctx(), "status @alice @bob", "status [@student]", "@bob"),
+        (make_ctx(), "whoami please", "whoami", "please"),
+        (make_ctx(), "help status now", "help [command]", "now"),
+        (make_ctx(), "deadlines all 3 4", "deadlines [all] [n]", "4"),
+        (staff, "export all", "export", "all"),
+        (staff, "overview g1 g2", "overview [group]", "g2"),
+        (staff, "audit @alice a01 a02", "audit [@student] [assignment]", "a02"),
+        (staff, "audit @alice @bob", "audit [@student] [assignment]", "@bob"),
+        (staff, 'record a01 @alice excused --reason "sick" --force', "record <assignment>", "--force"),
+    ):
+        reply = await registry.run(ctx, text)
+        assert reply.text.startswith(f"Usage: `/idl {usage}"), (text, reply.text)
+        assert f"“{defuse(extra)}”" in reply.text and "too many" in reply.text.lower(), (text, reply.text)
+
+
+async def test_free_text_may_start_with_a_subcommand_word(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
+    announce = registry.get("announce")
+    assert announce is not None
+    assert announce.surplus("cancel today's session, sorry") == []
+    assert announce.surplus('--at "fri 16:00" --yes list of rooms for today') == []
+    assert parse("x", "x list | x add <when> <text>").surplus("list all") == ["all"]
+
+
+async def test_an_unclosed_quote_is_told_as_such_not_as_too_many_arguments(
+    registry: Registry, make_ctx
+) -> None:  # type: ignore[no-untyped-def]
+    reply = await registry.run(
+        make_ctx("sstober", Role.INSTRUCTOR), "record a01 @alice late --reason it's ill"
+    )
+    assert reply.text.startswith("Could not read the arguments") and "close your quotes" in reply.text
+    assert (await registry.run(make_ctx(), "whoami it's me")).text.startswith("Usage: `/idl whoami`.")
 
 
 async def test_unknown_command_suggests_the_nearest(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +103,7 @@ async def test_unknown_command_suggests_the_nearest(registry: Registry, make_ctx
 
 async def test_command_above_role_is_refused_naming_the_role(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
     reply = await registry.run(make_ctx(), "health")
-    assert reply.text == "`/idl health` is for tutors; you are a student."
+    assert reply.text == "`/idl health` is for tutors and instructors; you are a student."
 
 
 async def test_slash_prefix_and_case_are_accepted(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]

@@ -48,7 +48,7 @@ async def test_override_wins_and_is_audited(engine: AsyncEngine) -> None:
         HandIn(
             "a01",
             "on-time",
-            at(13 * 60),
+            at(2001),  # when the override was recorded (its audit entry), not the push at(13 * 60)
             "override",
             by="tutor1",
             reason="GitLab was down",
@@ -59,6 +59,7 @@ async def test_override_wins_and_is_audited(engine: AsyncEngine) -> None:
     missing = await q.override("bob", "a02", "missing", reason="nothing in repo", by="tutor1", now=at(2002))
     assert missing.before is None
     trail = await q.audit(mattermost="alice")
+    assert found.hand_ins[0].at == trail[0].at
     assert [(e.before, e.after, e.reason, e.actor) for e in trail] == [
         ("excused (override by @stober)", "on-time (override by @tutor1)", "GitLab was down", "tutor1"),
         ("late (gitlab, 2018-10-16 23:00 UTC)", "excused (override by @stober)", "sick note", "stober"),

@@ -98,7 +98,8 @@ class FakeQualificationStore:
         row.active = bool(changed.get("active", row.active))
         new = {k: _text(v) for k, v in {**old, **changed}.items()}
         row.student = replace(row.student, gitlab=new["gitlab"], cluster=new["cluster"],
-                              group_id=new["group_id"], team_id=new["team_id"])  # fmt: skip
+                              group_id=new["group_id"], team_id=new["team_id"],
+                              active=row.active)  # fmt: skip
         return row.student
 
     def _ledger(self, row: _Row) -> StudentLedger:
@@ -139,8 +140,7 @@ class FakeQualificationStore:
             old.at if old is not None and old.source == "gitlab" else None,
             self._due(assignment_id),
         )
-        at = old.at if old is not None else None
-        row.hand_ins[assignment_id] = HandIn(assignment_id, status, at, "override", by=by, reason=reason)
+        row.hand_ins[assignment_id] = HandIn(assignment_id, status, now, "override", by=by, reason=reason)
         return self._log(at=now, actor=by, action="override", student=row.student.mattermost, team_id=None,
                          assignment_id=assignment_id, before=before, after=override_state(status, by),
                          reason=reason)  # fmt: skip

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from idlbot.domain.ledger import HandIn, Presentation, Student, StudentLedger
+from idlbot.domain.person import about
 from idlbot.domain.qualification import (
     effective_hand_in,
     evaluate,
@@ -107,6 +108,29 @@ def test_rule_engine(
     for item in s.rule("assignments").items:  # never missed before the due
         assert item.due is not None
         assert item.status != "missed" or item.due <= after_due(course, due)
+
+
+@pytest.mark.parametrize(("count", "quota", "sheet", "due", "numbers", "verdict", "forecast"), CASES)
+def test_the_forecast_for_staff_names_the_student(
+    count: int,
+    quota: float,
+    sheet: str,
+    due: int,
+    numbers: tuple[int, int, int, int, int, int],
+    verdict: str,
+    forecast: str,
+) -> None:
+    """The same forecast, read by a tutor: "alice has", "alice can miss", never "you"."""
+    course = make_course(count, quota)
+    s = evaluate(ledger(course, sheet), course, now=after_due(course, due), person=about("alice"))
+    third = (
+        forecast.replace("you have", "alice has")
+        .replace("you already have", "alice already has")
+        .replace("exclude you", "exclude alice")
+        .replace("you ", "alice ")
+    )
+    assert s.forecast == third
+    assert "you" not in s.forecast
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from idlbot.domain.defuse import defuse
 from idlbot.domain.ledger import HandIn, Presentation, Student, StudentLedger
+from idlbot.domain.person import about
 from idlbot.domain.qualification import ItemLine, evaluate
 from idlbot.domain.qualification_render import item_text, render_status
 from tests.unit.course_2018 import BERLIN, berlin
@@ -79,6 +82,24 @@ not for you
 def test_render_status_full() -> None:
     standing = evaluate(LEDGER, COURSE, now=NOW, team_reports=TEAM)
     assert render_status(standing, "Alice", tz=BERLIN, now=NOW) == EXPECTED
+
+
+def test_staff_read_the_whole_status_in_the_third_person() -> None:
+    """Every "you"/"your" of the student's own view is the student's (defused) name."""
+    person = about("alice")
+    standing = evaluate(LEDGER, COURSE, now=NOW, team_reports=TEAM, person=person)
+    text = render_status(standing, "@alice", tz=BERLIN, now=NOW, person=person)
+    expected = (
+        EXPECTED.replace("#### Exam qualification: Alice", f"#### Exam qualification: @{ZWSP}alice")
+        .replace("excludes you", "excludes alice")
+        .replace("by you", "by alice")
+        .replace("your team", "alice's team")
+        .replace("not for you", "not for alice")
+    )
+    assert text == expected
+    assert not re.search(r"\byou(r)?\b", text, re.IGNORECASE)
+    sneaky = about("@here_*x*")
+    assert sneaky.subject == defuse("here_*x*") and "@" not in sneaky.subject
 
 
 def test_render_status_is_deterministic_and_in_the_readers_zone() -> None:

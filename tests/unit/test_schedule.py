@@ -94,6 +94,19 @@ def test_group_filter_keeps_every_deadline() -> None:
     ]
 
 
+def test_groups_filter_keeps_those_groups_sessions_only() -> None:
+    """A tutor of g1 and g3 sees both; an empty set shows no session, only deadlines."""
+    both = upcoming(COURSE, now=berlin(2018, 10, 15, 9), kinds=["exercise"], groups={"g1", "g3"}, limit=4)
+    assert keys(both) == [
+        "exercise:g1:2018-10-18",
+        "exercise:g3:2018-10-22",
+        "exercise:g1:2018-10-25",
+        "exercise:g3:2018-10-29",
+    ]
+    none = upcoming(COURSE, now=berlin(2018, 10, 15, 9), groups=frozenset(), limit=3)
+    assert keys(none) == ["questions:2018-10-16", "assignment:a01", "questions:2018-10-23"]
+
+
 def test_kinds_filter_and_argument_checks() -> None:
     got = upcoming(COURSE, now=berlin(2018, 10, 15), kinds=["assignment"], limit=2)
     assert keys(got) == ["assignment:a01", "assignment:a02"]
