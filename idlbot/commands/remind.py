@@ -117,13 +117,19 @@ def _created(reminder: CustomReminder) -> CreatedScope:
 async def _cancel(ctx: Context, args: str) -> Reply:
     reminder_id = _id(args, "cancel")
     port = ctx.ports.reminders
-    missing = f"There is no reminder {args.strip()}. Reminders from the config are changed there."
+    missing = (
+        f"There is no reminder {reminder_id}; `/idl remind list` shows their numbers. "
+        "Reminders from the course config are changed there."
+    )
     found = await port.custom(reminder_id)
     if found is None:
         raise NotFound(missing)
     require(ctx, _created(found), "cancel")
-    if await port.cancel(reminder_id) is None:
-        raise NotFound(missing)
+    # said plainly: "cancelled" a second time would hide a mistyped number
+    if found.cancelled or await port.cancel(reminder_id) is None:
+        return Reply.private(
+            f"Reminder {reminder_id} is already cancelled; `/idl remind list` shows the others."
+        )
     return Reply.private(f"Reminder {reminder_id} cancelled.")
 
 

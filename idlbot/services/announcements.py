@@ -170,6 +170,8 @@ class AnnouncementService:
         if not await self._store.transition(
             announcement_id, from_states=("draft", "scheduled"), to="cancelled", now=now
         ):
+            if found[0].state == "cancelled":
+                raise UserError(f"Announcement {announcement_id} is already cancelled.")
             raise UserError(
                 f"Announcement {announcement_id} is {found[0].state}; "
                 "only drafts and scheduled ones can be cancelled."
