@@ -32,9 +32,9 @@ class Posts:
         self.hub = hub
 
     # ---- create --------------------------------------------------------------------------
-    def _check_target(self, author_id: str, body: dict[str, Any]) -> str:
+    def _check_target(self, author_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """The checks of POST /posts before the post itself, in the server's order; the
-        channel id."""
+        channel."""
         channel_id = body.get("channel_id")
         if not isinstance(channel_id, str) or not channel_id:
             raise invalid_param("post.channel_id")
@@ -54,7 +54,7 @@ class Posts:
             raise SimAppError(
                 400, "api.post.create_post.can_not_post_to_deleted.error", "Can not post to deleted channel."
             )
-        return channel_id
+        return channel
 
     def create(
         self,
@@ -65,7 +65,9 @@ class Posts:
         from_webhook: bool = False,
     ) -> dict[str, Any]:
         """POST /posts semantics: membership check, pending_post_id dedup, thread checks."""
-        channel_id = self._check_target(author_id, body)
+        channel = self._check_target(author_id, body)
+        channel_id: str = channel["id"]
+        post_type = str(body.get("type", "") or "")
         pending = str(body.get("pending_post_id", "") or "")
         found = self._dedup(pending, author_id)
         if found is not None:
