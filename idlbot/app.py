@@ -29,7 +29,7 @@ from aiohttp import web
 
 from idlbot.adapters.chart import MatplotlibChart
 from idlbot.adapters.gitlab.client import GitLabClient
-from idlbot.adapters.mattermost.connect import channel_id_or_none, log_in
+from idlbot.adapters.mattermost.connect import channel_id_or_none, check_channel, log_in
 from idlbot.adapters.mattermost.delivery import OutboxWorker
 from idlbot.adapters.mattermost.inbound import Inbound
 from idlbot.adapters.mattermost.rest import MattermostChat
@@ -41,6 +41,7 @@ from idlbot.commands.context import Ports
 from idlbot.commands.dispatch import Dispatcher
 from idlbot.config import Settings
 from idlbot.metrics import Metrics
+from idlbot.ports.channels import ChannelCheck
 from idlbot.ports.health import HealthSnapshot
 from idlbot.scheduling.aps import ApsReminderScheduler
 from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
@@ -178,6 +179,7 @@ class Bot:
             self.reminder_runner,
             calendar_base_url=settings.server.public_url,
             on_change=self.reminder_scheduler.replan,
+            check_channel=self._check_channel,
         )
         self.chart = MatplotlibChart()  # its worker process starts with the first overview
         self.announcements = AnnouncementService(
@@ -188,6 +190,7 @@ class Bot:
             secret=hashlib.sha256(b"idlbot-action:" + (secrets.slash_token or "").encode()).digest(),
             public_url=settings.server.public_url,
             channels=settings.mattermost.channels,
+            check_channel=self._check_channel,
         )
         self.maintenance: MaintenanceService | None = None
         self.notifier: JobNotifier | None = None
@@ -384,6 +387,9 @@ class Bot:
 
     async def _channel_id(self, name: str) -> str | None:
         return await channel_id_or_none(self.chat, name)
+
+    async def _check_channel(self, name: str) -> ChannelCheck:
+        return await check_channel(self.chat, name)
 
     def _wake_outbox(self) -> None:
         self.worker.wake()
