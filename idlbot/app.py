@@ -48,6 +48,7 @@ from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
 from idlbot.scheduling.periodic import Periodic
 from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
+from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.health import BotHealth
 from idlbot.services.housekeeping import Housekeeping
 from idlbot.services.jobs import JobNotifier, JobsDesk
@@ -61,6 +62,7 @@ from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
+from idlbot.storage.delivery_failures import SqlDeliveryFailures
 from idlbot.storage.dm_channels import SqlDmChannels
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
 from idlbot.storage.health import SqlDatabaseProbe, probe_engine
@@ -126,7 +128,7 @@ class Bot:
         self.probe_engine = probe_engine(settings.database.url)
         self.health = BotHealth(
             database=SqlDatabaseProbe(self.probe_engine),
-            outbox=SqlOutbox(sessionmaker(self.probe_engine)),
+            outbox=SqlDeliveryFailures(sessionmaker(self.probe_engine)),
             started_at=self.clock.now(),
         )
         self.registry = build_registry(observer=self.metrics.observe_command)
@@ -182,8 +184,9 @@ class Bot:
             check_channel=self._check_channel,
         )
         self.chart = MatplotlibChart()  # its worker process starts with the first overview
+        announcement_store = SqlAnnouncementStore(sessions)
         self.announcements = AnnouncementService(
-            SqlAnnouncementStore(sessions),
+            announcement_store,
             self.outbox,
             self._channel_id,
             # stable across restarts (pending buttons keep working) and secret like the token
@@ -191,6 +194,15 @@ class Bot:
             public_url=settings.server.public_url,
             channels=settings.mattermost.channels,
             check_channel=self._check_channel,
+        )
+        self.failure_notices = FailureNotices(
+            SqlDeliveryFailures(sessions),
+            self.outbox,
+            reminder=self.reminder_store.custom,
+            announcement=announcement_store.announcement,
+            channel_name=self.reminders.channel_name,
+            tz=settings.course.tz,
+            wake=self._wake_outbox,
         )
         self.maintenance: MaintenanceService | None = None
         self.notifier: JobNotifier | None = None
@@ -265,6 +277,7 @@ class Bot:
         on what happened while the bot was down (a lost webhook, a missed agenda cutoff)."""
         every, housekeeping, cfg = self.periodic.every, self.tuning.housekeeping, self.settings
         every("announcements", housekeeping, self.announcements.due)
+        every("failure notices", housekeeping, self.failure_notices.run)
         every("pruning", self.tuning.pruning, self.housekeeping.prune)
         if self.maintenance is not None:
             every("maintenance", housekeeping, self.maintenance.tick)
