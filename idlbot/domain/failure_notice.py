@@ -53,7 +53,7 @@ def reminder_notice(reminder: CustomReminder, channel: str, error: str, at: date
     return (
         f"Your reminder {reminder.id} to ~{defuse(channel)} could not be posted "
         f"({format_clock(at, tz)}). {explain(error)} {todo}\n"
-        f"Mattermost said: `{_reason(error)}`\n\n{_quote(reminder.text)}"
+        f"Mattermost said: {_reason(error)}\n\n{_quote(reminder.text)}"
     )
 
 
@@ -62,5 +62,5 @@ def announcement_notice(a: Announcement, error: str, at: datetime, tz: ZoneInfo)
         f"Your announcement {a.id} to ~{defuse(a.channel_name)} could not be posted "
         f"({format_clock(at, tz)}). {explain(error)} To post it after all: "
         "`/idl announce --channel <channel> <text>`.\n"
-        f"Mattermost said: `{_reason(error)}`\n\n{_quote(a.text)}"
+        f"Mattermost said: {_reason(error)}\n\n{_quote(a.text)}"
     )
