@@ -46,6 +46,9 @@ MAX_LOG = 50
         "remind add tue 10:00 questions Two hours left to file questions.": ForRole(
             Role.INSTRUCTOR, "Reminder 1 set: Tue 23 Oct 2018, 10:00 CEST (tomorrow) to ~questions."
         ),
+        "remind add weekly tue 10:00 questions Two hours left to file questions.": ForRole(
+            Role.INSTRUCTOR, "Weekly reminder 1 set: Tue 10:00 CEST to ~questions"
+        ),
     },
     needs=("reminders",),
 )
