@@ -1,4 +1,5 @@
 """REST handlers of the simulator (`/api/v4`), one method per route.
+(Over 300 lines: one short handler per route of the API the bot uses, kept side by side.)
 
 Handlers take a `Ctx` and return `(status, json_value)`; errors are raised as
 `SimAppError`. The route templates are spelled exactly like the OpenAPI paths, so the
