@@ -122,7 +122,7 @@ async def _cancel(ctx: Context, args: str) -> Reply:
     port = ctx.ports.reminders
     missing = (
         f"There is no reminder {reminder_id}; `/idl remind list` shows their numbers. "
-        "Reminders from the course config are changed there."
+        "Reminders from the course config are changed in the config file."
     )
     found = await port.custom(reminder_id)
     if found is None:
