@@ -30,7 +30,7 @@ from aiohttp import web
 
 from idlbot.adapters.chart import MatplotlibChart
 from idlbot.adapters.gitlab.client import GitLabClient
-from idlbot.adapters.mattermost.connect import channel_id_or_none, log_in
+from idlbot.adapters.mattermost.connect import channel_id_or_none, check_channel, log_in
 from idlbot.adapters.mattermost.delivery import OutboxWorker
 from idlbot.adapters.mattermost.inbound import Inbound
 from idlbot.adapters.mattermost.rest import MattermostChat
@@ -42,12 +42,14 @@ from idlbot.commands.context import Ports
 from idlbot.commands.dispatch import Dispatcher
 from idlbot.config import Settings
 from idlbot.metrics import Metrics
+from idlbot.ports.channels import ChannelCheck
 from idlbot.ports.health import HealthSnapshot
 from idlbot.scheduling.aps import ApsReminderScheduler
 from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
 from idlbot.scheduling.periodic import Periodic
 from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
+from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.health import BotHealth
 from idlbot.services.housekeeping import Housekeeping
 from idlbot.services.jobs import JobNotifier, JobsDesk
@@ -62,6 +64,7 @@ from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
+from idlbot.storage.delivery_failures import SqlDeliveryFailures
 from idlbot.storage.dm_channels import SqlDmChannels
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
 from idlbot.storage.health import SqlDatabaseProbe, probe_engine
@@ -127,7 +130,7 @@ class Bot:
         self.probe_engine = probe_engine(settings.database.url)
         self.health = BotHealth(
             database=SqlDatabaseProbe(self.probe_engine),
-            outbox=SqlOutbox(sessionmaker(self.probe_engine)),
+            outbox=SqlDeliveryFailures(sessionmaker(self.probe_engine)),
             started_at=self.clock.now(),
         )
         self.registry = build_registry(observer=self.metrics.observe_command)
@@ -189,16 +192,28 @@ class Bot:
             self.reminder_runner,
             calendar_base_url=settings.server.public_url,
             on_change=self.reminder_scheduler.replan,
+            check_channel=self._check_channel,
         )
         self.chart = MatplotlibChart()  # its worker process starts with the first overview
+        announcement_store = SqlAnnouncementStore(sessions)
         self.announcements = AnnouncementService(
-            SqlAnnouncementStore(sessions),
+            announcement_store,
             self.outbox,
             self._channel_id,
             # stable across restarts (pending buttons keep working) and secret like the token
             secret=hashlib.sha256(b"idlbot-action:" + (secrets.slash_token or "").encode()).digest(),
             public_url=settings.server.public_url,
             channels=settings.mattermost.channels,
+            check_channel=self._check_channel,
+        )
+        self.failure_notices = FailureNotices(
+            SqlDeliveryFailures(sessions),
+            self.outbox,
+            reminder=self.reminder_store.custom,
+            announcement=announcement_store.announcement,
+            channel_name=self.reminders.channel_name,
+            tz=settings.course.tz,
+            wake=self._wake_outbox,
         )
         self.maintenance: MaintenanceService | None = None
         self.notifier: JobNotifier | None = None
@@ -273,6 +288,7 @@ class Bot:
         on what happened while the bot was down (a lost webhook, a missed agenda cutoff)."""
         every, housekeeping, cfg = self.periodic.every, self.tuning.housekeeping, self.settings
         every("announcements", housekeeping, self.announcements.due)
+        every("failure notices", housekeeping, self.failure_notices.run)
         every("pruning", self.tuning.pruning, self.housekeeping.prune)
         if self.maintenance is not None:
             every("maintenance", housekeeping, self.maintenance.tick)
@@ -403,6 +419,9 @@ class Bot:
 
     async def _channel_id(self, name: str) -> str | None:
         return await channel_id_or_none(self.chat, name)
+
+    async def _check_channel(self, name: str) -> ChannelCheck:
+        return await check_channel(self.chat, name)
 
     def _wake_outbox(self) -> None:
         self.worker.wake()

@@ -3,7 +3,8 @@
 Nothing is posted straight from the command: it stores a draft and answers with an
 ephemeral preview of the post exactly as it will look, with **Post** / **Cancel** buttons;
 `--yes` confirms at once. The mass mention comes only from `--notify` (the body is always
-defused, see domain/announce.py). `announce list` and `announce cancel <id>` manage
+defused, see domain/announce.py). `--at` takes one time: a weekly message is a reminder
+(`remind add weekly …`), see `domain.announce.ONCE_HINT`. `announce list` and `announce cancel <id>` manage
 scheduled ones; the whole argument must be exactly that, so a text such as "list of
 topics" is still an announcement.
 """
@@ -60,7 +61,7 @@ def _created(a: Announcement) -> CreatedScope:
 
 @group.command(
     "announce",
-    summary="Post an announcement, now or later, after a preview you confirm.",
+    summary="Post an announcement, now or at one later time, after a preview you confirm.",
     usage=(
         'announce [--channel c] [--at "fri 16:00"] [--notify all|channel|here|none] [--yes] <text>'
         " | announce list | announce cancel <id>"

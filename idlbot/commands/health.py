@@ -10,6 +10,7 @@ from datetime import datetime
 from idlbot.commands.context import Context
 from idlbot.commands.registry import CommandGroup
 from idlbot.commands.reply import Reply
+from idlbot.domain.defuse import defuse
 from idlbot.domain.roles import Role
 
 group = CommandGroup("Staff")
@@ -46,7 +47,8 @@ async def health(ctx: Context, args: str) -> Reply:
     ]
     if snap.last_errors:
         lines.append("Last delivery errors:")
-        lines.extend(f"- `{key}`: {error}" for key, error in snap.last_errors)
+        # an error may quote a channel name someone typed, or the server's own words
+        lines.extend(f"- `{key}`: {defuse(error)}" for key, error in snap.last_errors)
     else:
         lines.append("Last delivery errors: none")
     uptime = "unknown" if snap.started_at is None else _age(now, snap.started_at).replace(" ago", "")

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 group = CommandGroup("Cluster")
 
+_ONCE = "a maintenance window happens once; give a date."
 _CLOCK = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?=\s|$)")
 
 
@@ -36,9 +37,7 @@ def parse_window(text: str, *, now: datetime, ctx: Context) -> tuple[datetime, d
     """`<start> <end> <reason>`: start in any `when` format; end either a full time or just
     `HH:MM` (on the start's day, or the next day when that is not after the start)."""
     tz = ctx.course.tz
-    start_when, rest = when.parse_prefix(text, now=now, tz=tz)
-    if start_when.kind != "once":
-        raise UserError("A maintenance window happens once; give a date, not `weekly`.")
+    start_when, rest = when.parse_prefix(text, now=now, tz=tz, weekly=False, once_hint=_ONCE)
     start = start_when.first
     m = _CLOCK.match(rest)
     if m is not None and int(m["h"]) < 24 and int(m["m"]) < 60:
@@ -48,7 +47,7 @@ def parse_window(text: str, *, now: datetime, ctx: Context) -> tuple[datetime, d
             end = wall_clock(day + timedelta(days=1), time(int(m["h"]), int(m["m"])), tz)
         rest = rest[m.end() :].strip()
     else:
-        end_when, rest = when.parse_prefix(rest, now=now, tz=tz)
+        end_when, rest = when.parse_prefix(rest, now=now, tz=tz, weekly=False, once_hint=_ONCE)
         end = end_when.first
     if end <= start:
         raise UserError("The end must come after the start.")

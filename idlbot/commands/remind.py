@@ -46,6 +46,9 @@ MAX_LOG = 50
         "remind add tue 10:00 questions Two hours left to file questions.": ForRole(
             Role.INSTRUCTOR, "Reminder 1 set: Tue 23 Oct 2018, 10:00 CEST (tomorrow) to ~questions."
         ),
+        "remind add weekly tue 10:00 questions Two hours left to file questions.": ForRole(
+            Role.INSTRUCTOR, "Weekly reminder 1 set: Tue 10:00 CEST to ~questions"
+        ),
     },
     needs=("reminders",),
 )
@@ -117,13 +120,19 @@ def _created(reminder: CustomReminder) -> CreatedScope:
 async def _cancel(ctx: Context, args: str) -> Reply:
     reminder_id = _id(args, "cancel")
     port = ctx.ports.reminders
-    missing = f"There is no reminder {args.strip()}. Reminders from the config are changed there."
+    missing = (
+        f"There is no reminder {reminder_id}; `/idl remind list` shows their numbers. "
+        "Reminders from the course config are changed in the config file."
+    )
     found = await port.custom(reminder_id)
     if found is None:
         raise NotFound(missing)
     require(ctx, _created(found), "cancel")
-    if await port.cancel(reminder_id) is None:
-        raise NotFound(missing)
+    # said plainly: "cancelled" a second time would hide a mistyped number
+    if found.cancelled or await port.cancel(reminder_id) is None:
+        return Reply.private(
+            f"Reminder {reminder_id} is already cancelled; `/idl remind list` shows the others."
+        )
     return Reply.private(f"Reminder {reminder_id} cancelled.")
 
 

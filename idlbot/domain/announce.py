@@ -27,6 +27,14 @@ Notify = Literal["all", "channel", "here", "none"]
 NOTIFY: tuple[str, ...] = get_args(Notify)
 AnnouncementState = Literal["draft", "scheduled", "queued", "cancelled"]
 
+ONCE_HINT = (
+    "an announcement is posted once; for a message every week use "
+    "`/idl remind add weekly tue 10:00 <channel> <text>`."
+)
+"""Why `--at` takes one time: an announcement is news (a room change, an outage) and is
+confirmed after a preview; a message that repeats every week is a reminder, which staff
+list, test and cancel with `/idl remind`. One way to do each keeps the two lists honest."""
+
 MAX_TEXT = 12000  # Mattermost's post limit is 16383; leave room for the mention and quoting
 
 
@@ -88,8 +96,8 @@ def parse_request(args: str, *, now: datetime, tz: ZoneInfo, term_end: date | No
     """`[--channel c] [--at "fri 16:00"] [--notify all|channel|here|none] [--yes] <text>`.
 
     `--at` takes a quoted time or reads the longest time at its position (`--at fri 16:00
-    Text…` works too), with the formats of `when.parse`; past times, and times after
-    `when.latest` (a year after `term_end`), are refused there."""
+    Text…` works too), with the one-off formats of `when.parse`; past times, times after
+    `when.latest` (a year after `term_end`) and weekly forms (`ONCE_HINT`) are refused there."""
     rest = args.strip()
     channel: str | None = None
     at: datetime | None = None
@@ -106,11 +114,13 @@ def parse_request(args: str, *, now: datetime, tz: ZoneInfo, term_end: date | No
         elif name == "at":
             if inline is not None or rest.lstrip()[:1] in ('"', "'"):
                 value, rest = (inline, rest) if inline is not None else _value(rest)
-                at = when.parse(value, now=now, tz=tz, term_end=term_end).first
+                at = when.parse(
+                    value, now=now, tz=tz, term_end=term_end, weekly=False, once_hint=ONCE_HINT
+                ).first
             else:
-                found, rest = when.parse_prefix(rest, now=now, tz=tz, term_end=term_end)
-                if found.kind != "once":
-                    raise UserError("An announcement is posted once; give one time, not `weekly`.")
+                found, rest = when.parse_prefix(
+                    rest, now=now, tz=tz, term_end=term_end, weekly=False, once_hint=ONCE_HINT
+                )
                 at = found.first
         elif name in ("channel", "notify"):
             value, rest = (inline, rest) if inline is not None else _value(rest)

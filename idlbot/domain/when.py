@@ -23,18 +23,33 @@ from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.domain.schedule import wall_clock
 
-FORMATS = (
+ONCE_FORMATS = (
     "`tue 10:00`, `tuesday 10:00`, `2018-10-23 10:00`, `today 15:00`, `tomorrow 09:00`, "
-    "`in 2h`, `in 90m`, `in 1d`, `in 1h30m`; weekly: `weekly tue 10:00` or `every tue 10:00`"
+    "`in 2h`, `in 90m`, `in 1d`, `in 1h30m`"
 )
+FORMATS = f"{ONCE_FORMATS}; weekly: `weekly tue 10:00` or `every tue 10:00`"
+"""Every form `parse` reads; a reader that takes one instant only (`weekly=False`: an
+announcement, a maintenance window) names `ONCE_FORMATS`, so no message offers a form
+that would be refused."""
+
+
+def _formats(weekly: bool) -> str:
+    return FORMATS if weekly else ONCE_FORMATS
 
 
 class WhenError(UserError):
     """The text is no time we understand; the message names every accepted format."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, weekly: bool = True) -> None:
         shown = text.strip() or "nothing"
-        super().__init__(f"I can't read “{defuse(shown)}” as a time. Use one of: {FORMATS}.")
+        super().__init__(f"I can't read “{defuse(shown)}” as a time. Use one of: {_formats(weekly)}.")
+
+
+class NotWeekly(UserError):
+    """A weekly form where only one instant is taken (an announcement is posted once)."""
+
+    def __init__(self, text: str, hint: str) -> None:
+        super().__init__(f"“{defuse(text)}” repeats, but {hint} Use one of: {ONCE_FORMATS}.")
 
 
 Repeat = Literal["once", "weekly"]
@@ -44,11 +59,11 @@ Repeat = Literal["once", "weekly"]
 class TooFarAhead(UserError):
     """The time is after `latest`; the message names the limit and the formats."""
 
-    def __init__(self, text: str, limit: datetime) -> None:
+    def __init__(self, text: str, limit: datetime, *, weekly: bool = True) -> None:
         super().__init__(
             f"“{defuse(text)}” is too far ahead: the latest time I accept is "
             f"{limit:%Y-%m-%d %H:%M} ({limit.tzname()}), a year after the term ends. "
-            f"Use one of: {FORMATS}."
+            f"Use one of: {_formats(weekly)}."
         )
 
 
@@ -72,6 +87,7 @@ class _Frame:
     now: datetime
     tz: ZoneInfo
     latest: datetime
+    weekly: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,30 +108,55 @@ _IN = re.compile(r"in\s+(?P<span>(?:\d+\s*(?:d|h|m|min)\s*?)+)(?=\s|$)", re.I)
 _PART = re.compile(r"(\d+)\s*(d|h|min|m)", re.I)
 
 
-def parse(text: str, *, now: datetime, tz: ZoneInfo, term_end: date | None = None) -> When:
-    """The whole of `text` must be a time."""
-    when, rest = parse_prefix(text, now=now, tz=tz, term_end=term_end)
+ONCE_HINT = "this takes one time."
+
+
+def parse(
+    text: str,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    term_end: date | None = None,
+    weekly: bool = True,
+    once_hint: str = ONCE_HINT,
+) -> When:
+    """The whole of `text` must be a time (see `parse_prefix`)."""
+    when, rest = parse_prefix(text, now=now, tz=tz, term_end=term_end, weekly=weekly, once_hint=once_hint)
     if rest:
-        raise WhenError(text)
+        raise WhenError(text, weekly=weekly)
     return when
 
 
-def parse_prefix(text: str, *, now: datetime, tz: ZoneInfo, term_end: date | None = None) -> tuple[When, str]:
+def parse_prefix(
+    text: str,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    term_end: date | None = None,
+    weekly: bool = True,
+    once_hint: str = ONCE_HINT,
+) -> tuple[When, str]:
     """(the time at the start of `text`, the rest stripped). Times in the past are
     errors: a reminder that can never fire is a typo, not a request; so are times after
-    `latest(now, tz, term_end)` (TooFarAhead)."""
+    `latest(now, tz, term_end)` (TooFarAhead).
+
+    `weekly=False` for a caller that takes one instant: a weekly form is refused with
+    `once_hint` (which says what to use instead), never quietly read as its first time,
+    and the error messages list only the one-off forms."""
     stripped = text.strip()
-    frame = _Frame(now, tz, latest(now, tz, term_end))
+    frame = _Frame(now, tz, latest(now, tz, term_end), weekly)
     for reader in (_weekly, _on_date, _relative_day, _in, _weekday):
         found = reader(stripped, frame)
         if found is not None:
             when, end = found
+            if when.kind == "weekly" and not weekly:
+                raise NotWeekly(stripped[:end], once_hint)
             if when.first <= now:
                 raise UserError(f"“{defuse(stripped[:end])}” is in the past; give a time after now.")
             if when.first > frame.latest:
-                raise TooFarAhead(stripped[:end], frame.latest)
+                raise TooFarAhead(stripped[:end], frame.latest, weekly=weekly)
             return when, stripped[end:].strip()
-    raise WhenError(" ".join(stripped.split()[:3]))
+    raise WhenError(" ".join(stripped.split()[:3]), weekly=weekly)
 
 
 def _clock(match: re.Match[str]) -> time | None:
@@ -159,7 +200,7 @@ def _on_date(text: str, frame: _Frame) -> tuple[When, int] | None:
         return None
     # checked on the date first: at year 1 or 9999 the zone conversion itself overflows
     if day > frame.latest.date():
-        raise TooFarAhead(text[: m.end()], frame.latest)
+        raise TooFarAhead(text[: m.end()], frame.latest, weekly=frame.weekly)
     if day < frame.now.astimezone(frame.tz).date() - timedelta(days=1):
         raise UserError(f"“{defuse(text[: m.end()])}” is in the past; give a time after now.")
     return When("once", wall_clock(day, at, frame.tz)), m.end()
@@ -187,10 +228,10 @@ def _in(text: str, frame: _Frame) -> tuple[When, int] | None:
     minutes = 0
     for number, unit in _PART.findall(m["span"]):
         if len(number.lstrip("0")) > len(str(limit)):
-            raise TooFarAhead(text[: m.end()], frame.latest)
+            raise TooFarAhead(text[: m.end()], frame.latest, weekly=frame.weekly)
         minutes += int(number) * _MINUTES[unit.lower()]
     if minutes > limit:
-        raise TooFarAhead(text[: m.end()], frame.latest)
+        raise TooFarAhead(text[: m.end()], frame.latest, weekly=frame.weekly)
     if minutes <= 0:
         return None
     # In UTC: aware arithmetic in one zone is wall-clock arithmetic, and "in 2h" is real time.

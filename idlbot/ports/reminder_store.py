@@ -82,7 +82,7 @@ class ReminderStore(FiringStore, Protocol):
         ...
 
     async def cancel_custom(self, reminder_id: int) -> CustomReminder | None:
-        """Cancel it for good; None if there is no such id."""
+        """Cancel it for good; None if there is no such id or it was cancelled already."""
         ...
 
     async def log(self, limit: int = 20) -> list[FiringRecord]:

@@ -74,7 +74,7 @@ class Reminders(Protocol):
         ...
 
     async def cancel(self, reminder_id: int) -> CustomReminder | None:
-        """The reminder as it is now (cancelled), or None if there is no such id."""
+        """The reminder, now cancelled; None if there is no such id or it was cancelled already."""
         ...
 
     async def preview(self, ident: str, now: datetime) -> PlannedFiring | None:

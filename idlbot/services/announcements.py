@@ -27,7 +27,9 @@ from idlbot.domain.announce import Announcement, Notify
 from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
 from idlbot.ports.announce import ChannelResolver, Draft
+from idlbot.ports.channels import ChannelChecker
 from idlbot.ports.outbox import Outbox
+from idlbot.services.channel_check import from_resolver, postable_channel
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +76,18 @@ class AnnouncementService:
         secret: bytes,
         public_url: str,
         channels: Mapping[str, str] | None = None,
+        check_channel: ChannelChecker | None = None,
     ) -> None:
+        """`check_channel` asks Mattermost afresh when a draft is made (the app passes the
+        adapter's); without it, `channel_id` is used."""
         if not secret:
             raise ValueError("the action secret must not be empty")
         self._store = store
         self._outbox = outbox
-        self._channel_id = channel_id
         self._secret = secret
         self._url = public_url.rstrip("/") + ACTION_PATH
         self._channels = dict(channels or {})
+        self._check = check_channel or from_resolver(channel_id)
 
     def channel_name(self, typed: str) -> str:
         """A purpose from [mattermost.channels] or a channel name, as a channel name."""
@@ -106,9 +111,7 @@ class AnnouncementService:
         now: datetime,
     ) -> Draft:
         name = self.channel_name(channel_name)
-        channel_id = await self._channel_id(name)
-        if channel_id is None:
-            raise UserError(f"There is no channel ~{defuse(name)} I can post to.")
+        channel_id = await postable_channel(self._check, name, purposes=self._channels)
         token = secrets.token_hex(16)
         a = await self._store.add_draft(
             channel_id=channel_id, channel_name=name, text=text, notify=notify, post_at=post_at,
@@ -170,6 +173,8 @@ class AnnouncementService:
         if not await self._store.transition(
             announcement_id, from_states=("draft", "scheduled"), to="cancelled", now=now
         ):
+            if found[0].state == "cancelled":
+                raise UserError(f"Announcement {announcement_id} is already cancelled.")
             raise UserError(
                 f"Announcement {announcement_id} is {found[0].state}; "
                 "only drafts and scheduled ones can be cancelled."

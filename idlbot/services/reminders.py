@@ -21,8 +21,10 @@ from idlbot.domain.course import Course
 from idlbot.domain.reminders import CustomReminder, Occurrence, fill, plan
 from idlbot.domain.settings import ReminderSettings
 from idlbot.domain.when import Repeat
+from idlbot.ports.channels import ChannelChecker
 from idlbot.ports.reminder_store import ReminderStore
 from idlbot.ports.reminders import FiringRecord, PlannedFiring
+from idlbot.services.channel_check import from_resolver, postable_channel
 from idlbot.services.reminder_firing import FireDeps, Outcome, fire
 
 NUDGES = "nudges"
@@ -87,11 +89,15 @@ class ReminderService:
         *,
         calendar_base_url: str,
         on_change: Callable[[], Awaitable[None]] | None = None,
+        check_channel: ChannelChecker | None = None,
     ) -> None:
+        """`check_channel` asks Mattermost afresh when a reminder is added (the app passes
+        the adapter's); without it, the firing's own resolver is used."""
         self.store = store
         self.runner = runner
         self.calendar_base_url = calendar_base_url.rstrip("/")
         self.on_change = on_change
+        self.check_channel = check_channel or from_resolver(runner.deps.channel_id)
 
     def _term_end(self, now: datetime) -> datetime:
         """Far enough for any term: the plan itself stops at the course end."""
@@ -112,6 +118,11 @@ class ReminderService:
         created_by_id: str,
         now: datetime,
     ) -> CustomReminder:
+        """Store a reminder to `channel` (a purpose or a channel name), after checking that
+        the bot can post there now (`channel_check.postable_channel`: refused at once
+        otherwise, never discovered at firing time)."""
+        channels = self.runner.deps.channels
+        await postable_channel(self.check_channel, self.channel_name(channel), purposes=channels)
         reminder = await self.store.add_custom(
             kind=kind,
             first=first,

@@ -74,6 +74,11 @@ class SqlAnnouncementStore:
             row = (await conn.execute(select(*_A.c).where(_A.c.id == announcement_id))).first()
         return None if row is None else (_announcement(row), row._mapping["token"])
 
+    async def announcement(self, announcement_id: int) -> Announcement | None:
+        """The announcement alone (whoever needs no token: the failure notices)."""
+        found = await self.get(announcement_id)
+        return None if found is None else found[0]
+
     async def transition(
         self, announcement_id: int, *, from_states: tuple[str, ...], to: AnnouncementState, now: datetime
     ) -> bool:

@@ -78,7 +78,14 @@ class SqlReminderStore:
         return _custom(row)
 
     async def cancel_custom(self, reminder_id: int) -> CustomReminder | None:
-        stmt = update(_C).where(_C.c.id == reminder_id).values(cancelled=True).returning(*_C.c)
+        """The reminder now cancelled; None if there is none, or it was cancelled already
+        (conditional, so of two concurrent cancels only one is told "cancelled")."""
+        stmt = (
+            update(_C)
+            .where(_C.c.id == reminder_id, _C.c.cancelled.is_(False))
+            .values(cancelled=True)
+            .returning(*_C.c)
+        )
         async with transaction(self._db) as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _custom(row)

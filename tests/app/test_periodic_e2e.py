@@ -27,6 +27,7 @@ async def test_every_pass_is_registered_once_and_timed_by_the_driver_on_a_flowin
         bot = await h.start_bot()
         assert bot.periodic.names == [
             "announcements",
+            "failure notices",
             "pruning",
             "gitlab reconciliation",
             "agenda reconciliation",

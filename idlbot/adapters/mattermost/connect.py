@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -19,6 +20,8 @@ from mattermostautodriver.exceptions import ResourceNotFound
 from idlbot.adapters.mattermost.rest import classify
 from idlbot.backoff import backoff_delay
 from idlbot.domain.chat import MattermostUser
+from idlbot.domain.errors import Unavailable
+from idlbot.ports.channels import ChannelCheck
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,17 @@ class LogsIn(Protocol):
 
 class FindsChannels(Protocol):
     async def channel_id(self, name: str) -> str: ...
+
+
+class ChecksChannels(Protocol):
+    async def lookup_channel(self, name: str) -> str: ...
+
+    async def is_member(self, channel_id: str) -> bool: ...
+
+
+CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,64}")
+"""What Mattermost accepts as a team channel's name (model.IsValidChannelIdentifier):
+anything else cannot exist, and must not go into a URL path (`../users/…`)."""
 
 
 async def log_in(
@@ -74,3 +88,19 @@ async def channel_id_or_none(chat: FindsChannels, name: str) -> str | None:
         return await chat.channel_id(name)
     except ResourceNotFound:
         return None
+
+
+async def check_channel(chat: ChecksChannels, name: str) -> ChannelCheck:
+    """The `ChannelChecker` port: what the server says of `name` now. A 404 is "no such
+    channel" (also archived, or private without the bot); any other failure is an outage
+    the caller reports as such (Unavailable), never as "unknown channel"."""
+    if CHANNEL_NAME.fullmatch(name) is None:
+        return ChannelCheck(None)
+    try:
+        channel_id = await chat.lookup_channel(name)
+        member = await chat.is_member(channel_id)
+    except ResourceNotFound:
+        return ChannelCheck(None)
+    except Exception as err:  # every other failure is "could not ask", said as such
+        raise Unavailable(f"Mattermost: {classify(err)}") from err
+    return ChannelCheck(channel_id, member)

@@ -30,6 +30,7 @@ from mattermostautodriver.exceptions import (
     InvalidMattermostError,
     MattermostError,
     NoAccessTokenProvided,
+    NotEnoughPermissions,
     ResourceNotFound,
     TooManyRequests,
 )
@@ -160,6 +161,22 @@ class MattermostChat:
             channel = await self._driver.channels.get_channel_by_name(self.team_id, name)
             self._channel_ids[name] = str(channel["id"])
         return self._channel_ids[name]
+
+    async def lookup_channel(self, name: str) -> str:
+        """Like `channel_id`, but asks the server now (a channel archived since is 404 then)
+        and refreshes the cache. Raises ResourceNotFound for a name the bot cannot see."""
+        channel = await self._driver.channels.get_channel_by_name(self.team_id, name)
+        self._channel_ids[name] = str(channel["id"])
+        return self._channel_ids[name]
+
+    async def is_member(self, channel_id: str) -> bool:
+        """Whether the bot is in the channel (its posts there would be refused otherwise).
+        The server answers a non-member with 404, or 403 where it hides the channel."""
+        try:
+            await self._driver.channels.get_channel_member(channel_id, self.bot_user_id)
+        except (ResourceNotFound, NotEnoughPermissions):
+            return False
+        return True
 
     async def user(self, user_id: str) -> MattermostUser:
         """The user with their time zone; cached for a few minutes, as every command needs it.

@@ -129,6 +129,17 @@ class MattermostSim:
     def add_channel_member(self, channel_id: str, user_id: str) -> None:
         self._rest.add_member(channel_id, user_id)
 
+    def remove_channel_member(self, channel_id: str, user_id: str) -> None:
+        """A member leaves or is removed (an admin kicking the bot out of a channel)."""
+        self.state.channel_members.get(channel_id, {}).pop(user_id, None)
+
+    def archive_channel(self, channel_id: str) -> None:
+        """Archive a channel, as "Archive Channel" in the UI or `DELETE /channels/{id}`:
+        `delete_at` is set, the name no longer resolves (without `include_deleted`) and
+        posting to it is refused with 400 `can_not_post_to_deleted`; members are kept."""
+        self.state.channels[channel_id]["delete_at"] = self.state.clock.millis()
+        self.state.channels[channel_id]["update_at"] = self.state.clock.millis()
+
     def direct_channel(self, user_a: str, user_b: str) -> dict[str, Any]:
         return self._rest.direct(user_a, user_b)
 

@@ -32,15 +32,9 @@ class Posts:
         self.hub = hub
 
     # ---- create --------------------------------------------------------------------------
-    def create(
-        self,
-        author_id: str,
-        body: dict[str, Any],
-        *,
-        set_online: bool = True,
-        from_webhook: bool = False,
-    ) -> dict[str, Any]:
-        """POST /posts semantics: membership check, pending_post_id dedup, thread checks."""
+    def _check_target(self, author_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The checks of POST /posts before the post itself, in the server's order; the
+        channel."""
         channel_id = body.get("channel_id")
         if not isinstance(channel_id, str) or not channel_id:
             raise invalid_param("post.channel_id")
@@ -56,6 +50,24 @@ class Posts:
         post_type = str(body.get("type", "") or "")
         if post_type.startswith("system_"):
             raise SimAppError(400, "api.context.invalid_param.app_error", "Invalid post.type parameter.")
+        if channel["delete_at"]:  # CreatePostAsUser: an archived channel keeps its members
+            raise SimAppError(
+                400, "api.post.create_post.can_not_post_to_deleted.error", "Can not post to deleted channel."
+            )
+        return channel
+
+    def create(
+        self,
+        author_id: str,
+        body: dict[str, Any],
+        *,
+        set_online: bool = True,
+        from_webhook: bool = False,
+    ) -> dict[str, Any]:
+        """POST /posts semantics: membership check, pending_post_id dedup, thread checks."""
+        channel = self._check_target(author_id, body)
+        channel_id: str = channel["id"]
+        post_type = str(body.get("type", "") or "")
         pending = str(body.get("pending_post_id", "") or "")
         found = self._dedup(pending, author_id)
         if found is not None:

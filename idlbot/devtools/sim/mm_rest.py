@@ -1,4 +1,5 @@
 """REST handlers of the simulator (`/api/v4`), one method per route.
+(Over 300 lines: one short handler per route of the API the bot uses, kept side by side.)
 
 Handlers take a `Ctx` and return `(status, json_value)`; errors are raised as
 `SimAppError`. The route templates are spelled exactly like the OpenAPI paths, so the
@@ -233,14 +234,27 @@ class Rest:
         ]
         return 200, chans
 
+    def _channel_named(self, ctx: Ctx, channel: dict[str, Any] | None) -> dict[str, Any]:
+        """getChannelByName (api4/channel.go): an archived channel only with
+        `include_deleted=true`; a public one the caller may not read is 403, but a private
+        one is 404 with the "does not exist" body, so its existence is not leaked."""
+        include_deleted = ctx.query.get("include_deleted", "") in ("1", "t", "T", "true", "TRUE", "True")
+        if channel is None or (channel["delete_at"] and not include_deleted):
+            raise not_found("channel")
+        if not self.state.can_read_channel(channel, ctx.user_id):
+            if channel["type"] == "O":
+                raise forbidden()
+            raise not_found("channel")
+        return channel
+
     async def channel_by_name(self, ctx: Ctx) -> tuple[int, Any]:
         chan = self.state.channel_by_name(ctx.params["team_id"], ctx.params["channel_name"])
-        return 200, self._channel_for(ctx, chan, "channel")
+        return 200, self._channel_named(ctx, chan)
 
     async def channel_by_team_name(self, ctx: Ctx) -> tuple[int, Any]:
         team = self._team_for(ctx, self.state.team_by_name(ctx.params["team_name"]))
         chan = self.state.channel_by_name(team["id"], ctx.params["channel_name"])
-        return 200, self._channel_for(ctx, chan, "channel")
+        return 200, self._channel_named(ctx, chan)
 
     async def get_channel(self, ctx: Ctx) -> tuple[int, Any]:
         return 200, self._channel_for(ctx, self.state.channels.get(ctx.params["channel_id"]))
