@@ -1,8 +1,10 @@
 """The `idlbot` console script. Only this module exits the process.
 (Over 300 lines: every subcommand's arguments and exit codes, in the one module that exits.)
 
-Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or outdated schema (something
-the operator must fix before trying again)."""
+Exit codes: 0 ok, 1 runtime failure (the environment: a server down, a port taken), 2 a
+usage mistake, bad configuration or outdated schema (something the operator must fix
+before trying again). Every failure is one line on stderr (`failures.one_line`); the
+traceback only with `--debug`."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from idlbot import __version__
 
@@ -227,11 +229,27 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r} (use 0 to 65535; 0 = any free port)")
+    return int(text)
+
+
 DEBUG_HELP = "show the traceback of a failure instead of one line saying what is wrong"
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is one line too, pointing at --help (which shows the whole usage);
+    subcommands' parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="idlbot", description="A Mattermost bot for a university course.")
+    p = _Parser(prog="idlbot", description="A Mattermost bot for a university course.")
     p.add_argument("--version", action="version", version=f"idlbot {__version__}")
     p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = p.add_subparsers(dest="command", required=True)
@@ -280,8 +298,8 @@ def parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the bot against a built-in Mattermost simulator")
     demo.add_argument("--data-dir", default="idlbot-demo")
-    demo.add_argument("--port", type=int, default=8080, help="the bot's port (0 = any free port)")
-    demo.add_argument("--mattermost-port", type=int, default=8065, help="the simulator's port")
+    demo.add_argument("--port", type=_port, default=8080, help="the bot's port (0 = any free port)")
+    demo.add_argument("--mattermost-port", type=_port, default=8065, help="the simulator's port")
     demo.add_argument("--no-prompt", action="store_true", help="no interactive prompt")
     demo.set_defaults(func=cmd_demo)
 
@@ -296,7 +314,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _debug_everywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _debug_everywhere(sub: argparse._SubParsersAction[_Parser]) -> None:
     """`--debug` after the subcommand too (`idlbot run --config c.toml --debug`);
     SUPPRESS keeps a subcommand from resetting a `--debug` given before it."""
     for command in sub.choices.values():

@@ -90,7 +90,7 @@ def _bind(err: OSError, host: str, port: int, option: str) -> str:
     if err.errno == errno.EADDRNOTAVAIL:
         return (
             f"cannot listen on {where}: this machine has no such address; "
-            "use 127.0.0.1, or 0.0.0.0 for every interface"
+            "use 127.0.0.1, or 0.0.0.0 for every interface ([server] host in the config)"
         )
     return f"cannot listen on {where}: {err.strerror or err}"
 

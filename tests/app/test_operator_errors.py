@@ -245,3 +245,22 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         result = idlbot(*args)
         assert result.returncode == 1
         assert "Traceback" in result.stderr and "DatabaseUnavailable" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("demo", "--port", "99999"), "invalid port '99999' (use 0 to 65535"),
+        (("run",), "the following arguments are required: --config"),
+        (("run", "--config", "c.toml", "--log-level", "verbose"), "invalid choice: 'VERBOSE'"),
+        (("nosuch",), "invalid choice: 'nosuch'"),
+    ],
+)
+def test_a_usage_mistake_is_one_line_pointing_at_help(args: tuple[str, ...], named: str) -> None:
+    one_line(idlbot(*args), 2, named, "--help")
+
+
+def test_run_on_an_address_this_machine_does_not_have(tmp_path: Path) -> None:
+    config = sqlite_config(tmp_path)
+    config.write_text(set_key(config.read_text(), "server", "host", '"192.0.2.1"'))  # TEST-NET-1
+    one_line(idlbot("run", "--config", str(config)), 1, "192.0.2.1", "no such address", "[server] host")
