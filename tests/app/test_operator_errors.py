@@ -264,3 +264,26 @@ def test_run_on_an_address_this_machine_does_not_have(tmp_path: Path) -> None:
     config = sqlite_config(tmp_path)
     config.write_text(set_key(config.read_text(), "server", "host", '"192.0.2.1"'))  # TEST-NET-1
     one_line(idlbot("run", "--config", str(config)), 1, "192.0.2.1", "no such address", "[server] host")
+
+
+async def test_setup_mattermost_for_a_team_that_does_not_exist(tmp_path: Path) -> None:
+    sim = MattermostSim()
+    url = await sim.start()
+    try:
+        token = sim.issue_token(sim.add_user("idlbot", is_bot=True)["id"])
+        config = sqlite_config(tmp_path, mattermost_url=url)
+        config.write_text(set_key(config.read_text(), "mattermost", "team", '"nosuchteam"'))
+        env = {"IDLBOT_MATTERMOST_TOKEN": token}
+        result = await asyncio.to_thread(idlbot, "setup-mattermost", "--config", str(config), env=env)
+    finally:
+        await sim.stop()
+    one_line(result, 2, "no team 'nosuchteam'", "[mattermost] team")
+
+
+async def test_setup_gitlab_for_a_project_that_does_not_exist(tmp_path: Path) -> None:
+    async with GitLabSim() as sim:
+        sim.add_user("stober")
+        env = {**GITLAB_ENV, "IDLBOT_GITLAB_TOKEN": sim.issue_token("stober")}
+        config = sqlite_config(tmp_path, gitlab_url=sim.url)
+        result = await asyncio.to_thread(idlbot, "setup-gitlab", "--config", str(config), env=env)
+    one_line(result, 1, "(404)", "[gitlab] project")
