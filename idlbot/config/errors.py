@@ -131,7 +131,10 @@ def _line(prefix: str, schema: type, known: list[str], e: ErrorDetails) -> str:
     if e["type"] in _OWN_WORDS and len(e["loc"]) == 1 and isinstance(e["loc"][0], str):
         kind = expected(schema, e["loc"][0])
         if kind is not None:
-            return f"{where}: must be {kind} (got {show(e['input'])})"
+            value = e["input"]
+            # `instructors = "sstober"`: one value where a list belongs, so show the list
+            hint = f'; write ["{value}"]' if kind == "an array" and isinstance(value, str) else ""
+            return f"{where}: must be {kind} (got {show(value)}{hint})"
     # a dataclass reports an unknown key as an unexpected keyword argument
     if e["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         return unknown_key(where, e["input"], known)

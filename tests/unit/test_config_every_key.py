@@ -79,3 +79,10 @@ def test_a_duration_too_long_is_listed(where: str, value: str) -> None:
     found = load_with(n, value)
     assert OTHER in found
     assert any(p.startswith(where) and "too long (at most 366d)" in p for p in found), found
+
+
+def test_one_value_where_a_list_belongs_shows_the_list() -> None:
+    [n] = [n for n, where in KEYS if where == "roles.instructors"]
+    assert "roles.instructors: must be an array (got 'sstober'; write [\"sstober\"])" in load_with(
+        n, '"sstober"'
+    )
