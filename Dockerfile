@@ -1,7 +1,8 @@
 # idlbot: runs `idlbot run` as an unprivileged user.
 # Mount the config at /etc/idlbot/config.toml and pass the secrets as environment
 # variables (IDLBOT_MATTERMOST_TOKEN, IDLBOT_SLASH_TOKEN, ...). Run `idlbot migrate
-# --config /etc/idlbot/config.toml` once per release before starting the bot.
+# --config /etc/idlbot/config.toml` once per release before starting the bot (compose.yaml
+# does: its `migrate` service). In a container set `[server] host = "0.0.0.0"`.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -12,7 +13,10 @@ COPY idlbot ./idlbot
 COPY migrations ./migrations
 RUN pip install . && rm -rf /src
 
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin idlbot
+# /var/lib/idlbot: where a volume for a SQLite database goes (docs/deploy.md), owned by
+# the bot's user so that a fresh named volume mounted there is writable.
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin idlbot \
+ && install -d -o idlbot -g idlbot /var/lib/idlbot
 USER idlbot
 WORKDIR /home/idlbot
 

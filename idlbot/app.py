@@ -23,6 +23,7 @@ import hashlib
 import logging
 import signal
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import web
@@ -55,6 +56,7 @@ from idlbot.services.qualification import QualificationService
 from idlbot.services.qualification_sync import QualificationSync
 from idlbot.services.reminder_firing import FireDeps
 from idlbot.services.reminders import ReminderRunner, ReminderService
+from idlbot.services.repo_hooks import RepoHooks
 from idlbot.services.roster_directory import RosterDirectory
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
@@ -133,6 +135,7 @@ class Bot:
         self.roster = SqlRoster(sessions)
         self.gitlab: GitLabClient | None = None
         self.sync: QualificationSync | None = None
+        self.repo_hooks: RepoHooks | None = None
         self.agenda: AgendaService | None = None
         if settings.gitlab is not None:
             self.gitlab = GitLabClient(settings.gitlab, secrets.gitlab_token or "")
@@ -145,6 +148,14 @@ class Bot:
                 self.clock,
                 deliveries=self.deliveries,
             )
+            if settings.gitlab.repository_hooks and secrets.gitlab_webhook_secret:
+                self.repo_hooks = RepoHooks(
+                    self.gitlab,
+                    self._gitlab_hook_url,
+                    secrets.gitlab_webhook_secret,
+                    course_project=settings.gitlab.project,
+                    workers=settings.gitlab.max_workers,
+                )
             self.agenda = AgendaService(
                 gitlab=self.gitlab,
                 store=SqlAgendaStore(sessions),
@@ -268,10 +279,18 @@ class Bot:
         if self.notifier is not None:
             every("job poll", cfg.slurm.poll_seconds, job_poll(self.notifier, cfg.slurm.spool_dir))
         if self.sync is not None and cfg.gitlab is not None:
-            every("gitlab reconciliation", cfg.gitlab.reconcile_minutes * 60, reconcile_gitlab(self.sync))
+            reconcile = reconcile_gitlab(self.sync, self.repo_hooks)
+            every("gitlab reconciliation", cfg.gitlab.reconcile_minutes * 60, reconcile)
         if self.agenda is not None:
             every("agenda reconciliation", cfg.agenda.reconcile_minutes * 60, untimed(self.agenda.reconcile))
             every("agenda freeze", self.tuning.agenda_check, self.agenda.freeze_due)
+
+    def _gitlab_hook_url(self) -> str:
+        """Where GitLab sends hooks: `public_url`, with the port bound if it names port 0."""
+        url = urlsplit(self.settings.server.public_url.rstrip("/"))
+        if url.port == 0 and self.port:
+            url = url._replace(netloc=f"{url.hostname}:{self.port}")
+        return urlunsplit(url) + "/gitlab/webhook"
 
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:

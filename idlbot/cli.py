@@ -103,15 +103,12 @@ def cmd_setup_mattermost(args: argparse.Namespace) -> int:
     return 0
 
 
-HOOK_EVENTS = (
-    "tag_push_events", "wiki_page_events", "issues_events", "confidential_issues_events",
-    "note_events", "confidential_note_events", "emoji_events",
-)  # fmt: skip
-
-
 def cmd_setup_gitlab(args: argparse.Namespace) -> int:
+    """The course project's hook and the hand-in hook on every assignment repository: one
+    line per project; exit 1 unless every one is in place."""
     from idlbot.adapters.gitlab.client import GitLabClient
     from idlbot.config import ConfigError
+    from idlbot.services.repo_hooks import HookLine, RepoHooks
 
     settings = _load(args.config, require_secrets=False)
     s = settings.secrets
@@ -121,19 +118,29 @@ def cmd_setup_gitlab(args: argparse.Namespace) -> int:
     ) if not value]  # fmt: skip
     if problems or settings.gitlab is None:
         raise ConfigError(problems)
+    gl = settings.gitlab
     url = settings.server.public_url.rstrip("/") + "/gitlab/webhook"
 
-    async def go() -> str:
-        assert settings.gitlab is not None
-        client = GitLabClient(settings.gitlab, s.gitlab_token or "")
+    async def go() -> list[HookLine]:
+        client = GitLabClient(gl, s.gitlab_token or "")
+        secret = s.gitlab_webhook_secret or ""
+        hooks = RepoHooks(client, lambda: url, secret, course_project=gl.project, workers=gl.max_workers)
         try:
-            return await client.ensure_project_hook(url, s.gitlab_webhook_secret or "", HOOK_EVENTS)
+            return await hooks.setup(repositories=gl.repository_hooks)
         finally:
             await client.close()
 
-    action = asyncio.run(go())
-    print(f"{action} the webhook of {settings.gitlab.project} → {url} ({', '.join(HOOK_EVENTS)})")
-    return 0
+    print(f"webhook {url} with the secret IDLBOT_GITLAB_WEBHOOK_SECRET")
+    lines = asyncio.run(go())
+    for line in lines:
+        print(line)
+    if not gl.repository_hooks:
+        print(f"{gl.assignments_group}: repository hooks off ([gitlab] repository_hooks = false: "
+              "hand-ins need a system hook with tag push events)")  # fmt: skip
+    missing = sum(not line.in_place for line in lines)
+    print(f"{len(lines) - missing} of {len(lines)} projects in place" + (
+        f"; {missing} not: hand-ins there wait for the reconciliation" if missing else ""))  # fmt: skip
+    return 1 if missing else 0
 
 
 def cmd_roster_import(args: argparse.Namespace) -> int:
@@ -280,7 +287,9 @@ def parser() -> argparse.ArgumentParser:
     setup.add_argument("--config", required=True)
     setup.set_defaults(func=cmd_setup_mattermost)
 
-    setup_gl = sub.add_parser("setup-gitlab", help="create or update the course project's webhook")
+    setup_gl = sub.add_parser(
+        "setup-gitlab", help="ensure the webhooks of the course project and every assignment repo"
+    )
     setup_gl.add_argument("--config", required=True)
     setup_gl.set_defaults(func=cmd_setup_gitlab)
 

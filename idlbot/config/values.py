@@ -121,6 +121,9 @@ class GitLabSettings:
     request_timeout: Annotated[Real, Field(gt=0, le=300)] = 10.0
     reconcile_minutes: Annotated[Real, Field(gt=0, le=1440)] = 10.0
     max_workers: Annotated[Int, Field(ge=1, le=32)] = 4
+    # the tag-push hook on each assignment repository (setup-gitlab, reconciliation); false
+    # when an admin's system hook with tag push events delivers hand-ins instead
+    repository_hooks: Flag = True
 
 
 @with_config(TABLE)

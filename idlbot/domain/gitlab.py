@@ -14,6 +14,7 @@ class Repo:
     id: int
     path: str  # path_with_namespace, e.g. "idl2018/assignments/team-alice"
     members: tuple[str, ...]  # GitLab usernames of its (non-bot, non-staff) members
+    archived: bool = False  # read-only in GitLab: nobody can push a hand-in to it
 
 
 @dataclass(frozen=True)

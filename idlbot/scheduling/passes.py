@@ -12,12 +12,15 @@ from pathlib import Path
 from idlbot.scheduling.periodic import Pass
 from idlbot.services.jobs import JobNotifier
 from idlbot.services.qualification_sync import QualificationSync
+from idlbot.services.repo_hooks import RepoHooks
 
 log = logging.getLogger(__name__)
 
 
-def reconcile_gitlab(sync: QualificationSync) -> Pass:
-    """GitLab never retries a webhook: this re-read is what makes a lost one harmless."""
+def reconcile_gitlab(sync: QualificationSync, hooks: RepoHooks | None = None) -> Pass:
+    """GitLab never retries a webhook: this re-read is what makes a lost one harmless.
+    Then the hand-in hook goes on repositories created since (`RepoHooks.ensure_new`:
+    bounded, and a failure is a warning line, never the pass's)."""
 
     async def reconcile(now: datetime) -> None:
         report = await sync.reconcile()
@@ -26,6 +29,8 @@ def reconcile_gitlab(sync: QualificationSync) -> Pass:
             report.changed,
             extra={"event": "reconcile", "outcome": "ok", "changed": report.changed},
         )
+        if hooks is not None:
+            await hooks.ensure_new(sync.repos, now)
 
     return reconcile
 

@@ -61,6 +61,9 @@ class SyncSettings(Protocol):
     @property
     def max_workers(self) -> int: ...
 
+    @property
+    def assignments_group(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class SyncReport:
@@ -112,10 +115,21 @@ class QualificationSync:
         self._repos = {r.id: r for r in repos}
         return repos
 
-    async def _repo(self, repo_id: int) -> Repo | None:
+    @property
+    def repos(self) -> list[Repo]:
+        """The assignment repositories as last read (empty before the first reconciliation)."""
+        return list(self._repos.values())
+
+    def _outside_group(self, path: str) -> bool:
+        """A path surely not in the assignments group. A system hook sends every project's
+        tag pushes, and each unknown one would otherwise re-read every repository."""
+        group = self._settings.assignments_group.strip("/").lower()
+        return bool(path) and not group.isdigit() and not path.lower().startswith(group + "/")
+
+    async def _repo(self, repo_id: int, path: str = "") -> Repo | None:
         """Members come from the REST API (hooks do not carry them), cached between
         reconciliations; a repo created since then triggers one refresh."""
-        if repo_id not in self._repos:
+        if repo_id not in self._repos and not self._outside_group(path):
             await self._refresh_repos()
         return self._repos.get(repo_id)
 
@@ -137,7 +151,7 @@ class QualificationSync:
             return await self._ledger.record_wiki_creation(event, self._course, self._settings.blog_prefix)
         if self.assignment_of(event.tag) is None or event.deleted:
             return False
-        repo = await self._repo(event.repo_id)
+        repo = await self._repo(event.repo_id, event.repo_path)
         if repo is None:
             log.info("tag push to repo %s ignored: not in the assignments group", event.repo_path)
             return False

@@ -1,5 +1,9 @@
 """POST /gitlab/webhook: verified GitLab hooks update the ledger within seconds.
 
+Project hooks (the course project's; each assignment repository's tag-push hook) and an
+admin's system hook (`X-Gitlab-Event: System Hook`, tag pushes of every project) arrive
+here with the same secret.
+
 Fails closed: without the right `X-Gitlab-Token` (compared in constant time, and an
 empty configured secret matches nothing) the answer is 401 and nothing is parsed. A
 duplicate delivery (same Idempotency-Key) is dropped by the sync. GitLab never retries

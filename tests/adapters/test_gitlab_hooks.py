@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from idlbot.adapters.gitlab.hooks import idempotency_key, parse, verify
+from idlbot.adapters.gitlab.hooks import MalformedHook, idempotency_key, parse, verify
 from idlbot.devtools.sim.gitlab import GitLabSim
 from idlbot.devtools.sim.gitlab_receiver import HookReceiver, Received
 from idlbot.domain.gitlab import QuestionChanged, TagPush, WikiCreation
@@ -75,3 +75,53 @@ def test_parse_ignores_other_kinds() -> None:
     assert parse("Wiki Page Hook", update, received_at=RECEIVED) is None
     mr_note = {"object_kind": "note", "merge_request": {"iid": 3}}
     assert parse("Note Hook", mr_note, received_at=RECEIVED) is None
+
+
+# The tag event of administration/system_hooks.md as the docs show it: `event_name` only,
+# no `object_kind` and no `user_username` (GitLab itself sends the full push data).
+DOC_SYSTEM_TAG_PUSH = {
+    "event_name": "tag_push",
+    "before": "0" * 40,
+    "after": "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7",
+    "ref": "refs/tags/v1.0.0",
+    "checkout_sha": "5937ac0a7beb003549fc5fd26fc247adbce4a52e",
+    "user_id": 1,
+    "user_name": "John Smith",
+    "project_id": 1,
+    "project": {"name": "Example", "path_with_namespace": "jsmith/example", "visibility_level": 0},
+    "commits": [],
+    "total_commits_count": 0,
+}
+
+
+def test_a_system_hook_is_read_for_tag_pushes_only() -> None:
+    push = parse("System Hook", DOC_SYSTEM_TAG_PUSH, received_at=RECEIVED)
+    assert push == TagPush(1, "jsmith/example", "v1.0.0", RECEIVED, "", deleted=False)
+    update = {"event_name": "repository_update", "project_id": 1, "refs": ["refs/tags/v1.0.0"]}
+    assert parse("System Hook", update, received_at=RECEIVED) is None
+    assert (
+        parse("System Hook", {"event_name": "project_create", "project_id": 74}, received_at=RECEIVED) is None
+    )
+    with pytest.raises(MalformedHook, match="project_id"):
+        parse("System Hook", {**DOC_SYSTEM_TAG_PUSH, "project_id": "1"}, received_at=RECEIVED)
+
+
+async def test_a_system_hook_delivery_from_the_simulator() -> None:
+    rx = HookReceiver()
+    await rx.start()
+    try:
+        async with GitLabSim(clock=lambda: T0) as sim:
+            sim.add_user("alice")
+            sim.add_group("idl2018")
+            sim.add_project("idl2018/alice", members=["alice"])
+            sim.add_system_hook(rx.url, token="s3cret", events=["tag_push_events"])
+            sim.push_tag("idl2018/alice", "a01", user="alice")
+            await sim.flush_hooks()
+    finally:
+        await rx.stop()
+    pushes = [parsed(r) for r in rx.received]
+    assert all(verify(r.headers, "s3cret") for r in rx.received)
+    assert [p for p in pushes if p is not None] == [
+        TagPush(sim.project("idl2018/alice").id, "idl2018/alice", "a01", RECEIVED, "alice")
+    ]
+    assert len(pushes) == 2  # and the repository_update, which means nothing to the bot

@@ -78,6 +78,9 @@ class Harness:
     bots: list[Bot] = field(default_factory=list)
     gitlab: GitLabSim | None = None
     gitlab_world: dict[str, Any] = field(default_factory=dict)
+    # False: only the course project's hook is seeded; the repositories get theirs from
+    # `setup-gitlab` or the bot's reconciliation, as in a real course
+    seed_repo_hooks: bool = True
     # each bot's clock; the 2018 course by default, the real time where a real Slurm is involved
     clock: Callable[[], Clock] = lambda: ShiftedClock(DEMO_START)
 
@@ -105,9 +108,8 @@ class Harness:
         await asyncio.wait_for(bot.ready.wait(), 10)
         await register(self, f"http://127.0.0.1:{bot.port}")
         if self.gitlab is not None:
-            register_hooks(
-                self.gitlab, self.gitlab_world, f"http://127.0.0.1:{bot.port}/gitlab/webhook", WEBHOOK_SECRET
-            )
+            world = self.gitlab_world if self.seed_repo_hooks else {**self.gitlab_world, "repos": {}}
+            register_hooks(self.gitlab, world, f"http://127.0.0.1:{bot.port}/gitlab/webhook", WEBHOOK_SECRET)
         await eventually(lambda: bot.websocket is not None and bot.websocket.connected, what="websocket")
         return bot
 

@@ -72,9 +72,9 @@ async def test_setup_gitlab_registers_the_webhook(tmp_path: Path) -> None:
             }
             first = await asyncio.to_thread(run_cli, "setup-gitlab", "--config", str(config), env=env)
             assert first.returncode == 0, first.stderr
-            assert first.stdout.startswith("created the webhook of stober/idl2018")
+            assert "stober/idl2018: created (the course project" in first.stdout
             again = await asyncio.to_thread(run_cli, "setup-gitlab", "--config", str(config), env=env)
-            assert again.stdout.startswith("updated the webhook")
+            assert "stober/idl2018: ok (the course project" in again.stdout
             [hook] = [
                 x
                 for x in h.gitlab.hooks(h.settings.gitlab.project)

@@ -31,6 +31,7 @@ from gitlab.exceptions import GitlabError
 from idlbot.config import GitLabSettings
 from idlbot.domain.errors import Unavailable
 from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
+from idlbot.ports.gitlab import HookOutcome
 
 T = TypeVar("T")
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, *range(520, 531)})
@@ -140,8 +141,17 @@ class GitLabClient:
             names = sorted(
                 m.username for m in rows if m.username not in staff and not BOT_USERNAME.match(m.username)
             )
-            repos.append(Repo(id=int(p.id), path=p.path_with_namespace, members=tuple(names)))
+            repos.append(Repo(int(p.id), p.path_with_namespace, tuple(names), bool(p.archived)))
         return repos
+
+    async def assignment_projects(self) -> list[Repo]:
+        return await self._run(self._assignment_projects)
+
+    def _assignment_projects(self) -> list[Repo]:
+        """The group's projects with subgroups (GitLab CE has no group hooks, so each needs
+        its own); `get_all` follows every page."""
+        rows = self._group().projects.list(include_subgroups=True, order_by="id", sort="asc", **self._page)
+        return [Repo(int(p.id), p.path_with_namespace, (), bool(p.archived)) for p in rows]
 
     async def tag_pushes(self, repo_id: int, *, since: datetime | None = None) -> list[TagPush]:
         return await self._run(self._tag_pushes, repo_id, since)
@@ -260,22 +270,30 @@ class GitLabClient:
 
     async def ensure_project_hook(
         self, url: str, secret: str, events: Iterable[str], *, project_id: int | None = None
-    ) -> Upsert:
+    ) -> HookOutcome:
         """`events` are GitLab flags ("tag_push_events", "issues_events", ...). Every other
-        flag is turned off (push_events defaults to on for a new hook)."""
+        flag is turned off (push_events defaults to on for a new hook). 403 (not a
+        Maintainer there) is an answer, "no permission", not an error."""
         flags = set(events)
-        return await self._run(self._ensure_hook, url, secret, flags, project_id)
+        try:
+            return await self._run(self._ensure_hook, url, secret, flags, project_id)
+        except GitLabError as exc:
+            if exc.status == 403:
+                return "no permission"
+            raise
 
-    def _ensure_hook(self, url: str, secret: str, flags: set[str], project_id: int | None) -> Upsert:
+    def _ensure_hook(self, url: str, secret: str, flags: set[str], project_id: int | None) -> HookOutcome:
         from idlbot.adapters.gitlab.hooks import HOOK_FLAGS
 
         pid = project_id if project_id is not None else self._project_id()
         hooks = self._gl.projects.get(pid, lazy=True).hooks
-        data: dict[str, Any] = {"url": url, "token": secret, **{f: f in flags for f in HOOK_FLAGS}}
+        wanted = {f: f in flags for f in HOOK_FLAGS}
+        data: dict[str, Any] = {"url": url, "token": secret, **wanted}
         for hook in hooks.list(**self._page):
             if hook.url == url:
-                hooks.update(hook.id, data, **self._opts)
-                return "updated"
+                same = all(bool(getattr(hook, f, False)) == on for f, on in wanted.items())
+                hooks.update(hook.id, data, **self._opts)  # the token is never shown: set it again
+                return "ok" if same else "updated"
         hooks.create(data, **self._opts)
         return "created"
 

@@ -4,6 +4,7 @@ GitLab authenticates a hook only with `X-Gitlab-Token`, the plain shared secret 
 HMAC), never retries, and may deliver twice (manual resend, group + project hooks):
 verify in constant time, dedupe on `Idempotency-Key`, answer 2xx fast.
 Tag Push and Wiki Page payloads carry no time, so the receive time stands in.
+A system hook (`X-Gitlab-Event: System Hook`, same secret) is read for tag pushes only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ QUESTION_EVENTS = {
     "Confidential Note Hook",
 }
 ZERO_SHA = "0" * 40
+SYSTEM_HOOK = "System Hook"
+"""`X-Gitlab-Event` of every system hook delivery (an admin's instance-wide hook)."""
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -77,6 +80,13 @@ def parse(
     at = received_at.astimezone(UTC)
     if event_header == "Tag Push Hook" and payload.get("object_kind") == "tag_push":
         return _tag_push(payload, at)
+    if event_header == SYSTEM_HOOK:
+        # Project#execute_hooks hands system hooks the same push data (object_kind and
+        # event_name "tag_push"; the docs' example shows only event_name). Everything
+        # else a system hook sends (repository_update, project_create, ...) is ignored.
+        if payload.get("event_name") == "tag_push" or payload.get("object_kind") == "tag_push":
+            return _tag_push(payload, at)
+        return None
     if event_header == "Wiki Page Hook" and payload.get("object_kind") == "wiki_page":
         return _wiki_page(payload, at)
     if event_header in QUESTION_EVENTS:

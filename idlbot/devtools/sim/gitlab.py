@@ -8,8 +8,11 @@ sockets. Wire facts follow GitLab's own source (REST API v4 and webhook docs); m
 * `gitlab_ops`    - state changes that also write events and fire hooks
 * `gitlab_rest`   - routing, parameters, offset pagination, issue filters
 * `gitlab_routes` - the endpoints
-* `gitlab_hooks`  - webhook payloads and the delivery emitter
+* `gitlab_hooks`  - webhook payloads and the delivery emitter (project and system hooks)
+* `gitlab_admin`  - the admin-only system hook endpoints (`/hooks`)
 * `gitlab_faults` - error bodies and fault switches
+
+(Over 300 lines: the seeding, inspection and dispatch API tests use, in one place.)
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 
 from aiohttp import web
 
+from idlbot.devtools.sim.gitlab_admin import DEFAULTS as SYSTEM_HOOK_DEFAULTS
+from idlbot.devtools.sim.gitlab_admin import SystemHookEndpoints
 from idlbot.devtools.sim.gitlab_faults import APP_LIMIT_BODY, RACK_ATTACK_BODY, Faults, SimError, unauthorized
 from idlbot.devtools.sim.gitlab_hooks import Emitter, HookDelivery
 from idlbot.devtools.sim.gitlab_json import HOOK_EVENT_FLAGS
@@ -68,9 +73,9 @@ class GitLabSim:
         self.state = SimState(clock)
         self.faults = Faults()
         self.requests: list[RecordedRequest] = []
-        self._emitter = Emitter(lambda: self.url)
+        self._emitter = Emitter(lambda: self.url, lambda: self.state.system_hooks.values())
         self._ops = Ops(self.state, self._emitter, lambda: self.url)
-        self._routes = Endpoints(self._ops).routes()
+        self._routes = Endpoints(self._ops).routes() + SystemHookEndpoints(self.state).routes()
         self._runner: web.AppRunner | None = None
         self._host, self._port = "127.0.0.1", 0
 
@@ -140,6 +145,18 @@ class GitLabSim:
         p.hooks[hook.id] = hook
         return hook.id
 
+    def add_system_hook(self, url: str, *, token: str = "", events: Iterable[str] = ()) -> int:
+        """An instance-wide hook, as an admin would add it (`events`: "tag_push_events", ...;
+        the rest keep GitLab's defaults, so `repository_update_events` stays on)."""
+        flags = {**SYSTEM_HOOK_DEFAULTS, **{flag: True for flag in events}}
+        hook = Hook(self.state.next_id("hook"), None, url, token, flags, self.state.now())
+        self.state.system_hooks[hook.id] = hook
+        return hook.id
+
+    def archive(self, project: str | int, archived: bool = True) -> None:
+        """Archived projects are read-only (no pushes) and still listed in their group."""
+        self.state.require_project(project).archived = archived
+
     # ---- acting as users (each leaves GitLab's events and fires its hooks) ---------------
     def push_tag(self, project: str | int, tag: str, *, user: str, at: datetime | None = None,
                  message: str = "") -> None:  # fmt: skip
@@ -196,6 +213,10 @@ class GitLabSim:
 
     def hooks(self, project: str | int) -> list[Hook]:
         return list(self.state.require_project(project).hooks.values())
+
+    @property
+    def system_hooks(self) -> list[Hook]:
+        return list(self.state.system_hooks.values())
 
     @property
     def deliveries(self) -> list[HookDelivery]:

@@ -3,6 +3,7 @@
 GitLab sends hooks from Sidekiq after the API call returned, never retries a failed
 delivery, and reuses `Idempotency-Key` only on a manual resend. The emitter does the
 same: one background task per delivery, every attempt recorded in `deliveries`.
+(Over 300 lines: each payload builder mirrors one of GitLab's data builders, side by side.)
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
+from idlbot.devtools.sim.gitlab_admin import SYSTEM_HOOK_FLAGS
 from idlbot.devtools.sim.gitlab_json import wiki_title
-from idlbot.devtools.sim.gitlab_state import VERSION, Issue, Note, Project, SimState, User, WikiPage
+from idlbot.devtools.sim.gitlab_state import VERSION, Hook, Issue, Note, Project, SimState, User, WikiPage
 
 HOOK_TIMEOUT_S = 10.0  # gitlab.webhook_timeout default
 
@@ -278,6 +280,24 @@ def tag_push_hook(
     }
 
 
+def repository_update_hook(
+    p: Project, user: User, ref: str, before: str, after: str, base: str
+) -> dict[str, Any]:
+    """The system hook's `repository_update` (once per push, tags included; docs
+    administration/system_hooks.md "Repository Update events")."""
+    return {
+        "event_name": "repository_update",
+        "user_id": user.id,
+        "user_name": user.name,
+        "user_email": "",
+        "user_avatar": f"https://secure.gravatar.com/avatar/{user.username}?s=80&d=identicon",
+        "project_id": p.id,
+        "project": hook_project(p, base),
+        "changes": [{"before": before, "after": after, "ref": ref}],
+        "refs": [ref],
+    }
+
+
 @dataclass
 class HookDelivery:
     """One POST the simulator made (or tried) to a hook URL."""
@@ -298,36 +318,55 @@ class HookDelivery:
 
 
 class Emitter:
-    """Sends hooks in the background; never retries; `enabled = False` drops them silently."""
+    """Sends hooks in the background; never retries; `enabled = False` drops them silently.
 
-    def __init__(self, instance_url: Callable[[], str]) -> None:
+    Project hooks get `X-Gitlab-Event` of the kind (`Tag Push Hook`); the instance's system
+    hooks that subscribe to the same flag get the same body as `System Hook`."""
+
+    def __init__(
+        self, instance_url: Callable[[], str], system_hooks: Callable[[], Iterable[Hook]] = tuple
+    ) -> None:
         self._instance_url = instance_url
+        self._system_hooks = system_hooks
         self.enabled = True
         self.deliveries: list[HookDelivery] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
 
     def emit(self, project: Project, flag: str, event: str, body: dict[str, Any]) -> None:
-        """Queue `body` for every hook of `project` that has `flag` on (e.g. `issues_events`)."""
+        """Queue `body` for every hook of `project` that has `flag` on (e.g. `issues_events`),
+        and for every system hook with it (only push, tag push, merge request events)."""
         if not self.enabled:
             return
         event_uuid = str(uuid.uuid4())  # shared by every hook the one action triggers
         for hook in list(project.hooks.values()):
-            if not hook.events.get(flag, False):
-                continue
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": f"GitLab/{VERSION}",
-                "X-Gitlab-Event": event,
-                "X-Gitlab-Webhook-UUID": str(uuid.uuid4()),
-                "X-Gitlab-Instance": self._instance_url(),
-                "X-Gitlab-Event-UUID": event_uuid,
-                "Idempotency-Key": str(uuid.uuid4()),
-            }
-            if hook.token:
-                headers["X-Gitlab-Token"] = hook.token.replace("\n", "").replace("\r", "")
-            delivery = HookDelivery(hook.id, hook.url, event, headers, body, headers["Idempotency-Key"])
-            self._spawn(delivery)
+            if hook.events.get(flag, False):
+                self._deliver(hook, event, body, event_uuid)
+        self._emit_system(flag, body, event_uuid)
+
+    def emit_system(self, flag: str, body: dict[str, Any]) -> None:
+        """An instance-level event only system hooks get (`repository_update`)."""
+        if self.enabled:
+            self._emit_system(flag, body, str(uuid.uuid4()))
+
+    def _emit_system(self, flag: str, body: dict[str, Any], event_uuid: str) -> None:
+        for hook in list(self._system_hooks()):
+            if flag in SYSTEM_HOOK_FLAGS and hook.events.get(flag, False):
+                self._deliver(hook, "System Hook", body, event_uuid)
+
+    def _deliver(self, hook: Hook, event: str, body: dict[str, Any], event_uuid: str) -> None:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"GitLab/{VERSION}",
+            "X-Gitlab-Event": event,
+            "X-Gitlab-Webhook-UUID": str(uuid.uuid4()),
+            "X-Gitlab-Instance": self._instance_url(),
+            "X-Gitlab-Event-UUID": event_uuid,
+            "Idempotency-Key": str(uuid.uuid4()),
+        }
+        if hook.token:
+            headers["X-Gitlab-Token"] = hook.token.replace("\n", "").replace("\r", "")
+        self._spawn(HookDelivery(hook.id, hook.url, event, headers, body, headers["Idempotency-Key"]))
 
     def _spawn(self, delivery: HookDelivery) -> None:
         self.deliveries.append(delivery)

@@ -112,7 +112,7 @@ def project(state: SimState, p: Project, base: str) -> dict[str, Any]:
         "visibility": p.visibility,
         "issues_enabled": True,
         "wiki_enabled": True,
-        "archived": False,
+        "archived": p.archived,
         "_links": {
             "self": f"{base}/api/v4/projects/{p.id}",
             "issues": f"{base}/api/v4/projects/{p.id}/issues",

@@ -50,6 +50,8 @@ class Ops:
     def push_tag(self, p: Project, tag: str, user: User, at: datetime | None, message: str = "") -> Tag:
         """A `git push origin <tag>`: push event with the receive time, then a Tag Push Hook."""
         at = at or self.state.now()
+        if p.archived:
+            raise ValueError(f"{p.path_with_namespace} is archived: GitLab refuses pushes to it")
         if tag in p.tags:
             raise ValueError(f"tag {tag} already exists in {p.path_with_namespace}")
         created = Tag(tag, new_sha(), at, message)
@@ -61,7 +63,12 @@ class Ops:
         self._event(p, user, "pushed", "pushed new", at, push_data=push_data)
         body = hooks.tag_push_hook(p, user, tag, ZERO_SHA, created.target, self.base(), message)
         self.emitter.emit(p, "tag_push_events", "Tag Push Hook", body)
+        self._repository_update(p, user, tag, ZERO_SHA, created.target)
         return created
+
+    def _repository_update(self, p: Project, user: User, tag: str, before: str, after: str) -> None:
+        body = hooks.repository_update_hook(p, user, f"refs/tags/{tag}", before, after, self.base())
+        self.emitter.emit_system("repository_update_events", body)
 
     def delete_tag(self, p: Project, tag: str, user: User, at: datetime | None) -> None:
         at = at or self.state.now()
@@ -75,6 +82,7 @@ class Ops:
         self._event(p, user, "pushed", "deleted", at, push_data=push_data)
         body = hooks.tag_push_hook(p, user, tag, old.target, ZERO_SHA, self.base())
         self.emitter.emit(p, "tag_push_events", "Tag Push Hook", body)
+        self._repository_update(p, user, tag, old.target, ZERO_SHA)
 
     # ---- wiki ----------------------------------------------------------------------------
     def _wiki_event(self, p: Project, page: WikiPage, user: User, action: str, at: datetime) -> None:

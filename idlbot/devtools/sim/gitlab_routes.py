@@ -103,6 +103,8 @@ class Endpoints:
         g = ctx.group()
         ids = {x.id for x in self.state.descendants(g)} if ctx.flag("include_subgroups") else {g.id}
         found = [p for p in self.state.projects.values() if p.namespace_id in ids]
+        if ctx.arg("archived") is not None:  # absent: both; true/false: only those
+            found = [p for p in found if p.archived == ctx.flag("archived")]
         found = [p for p in found if self.state.can_read_project(p, ctx.user)]
         found.sort(key=lambda p: (p.created_at, p.id), reverse=ctx.arg("sort") != "asc")
         items, headers = paginate(ctx, found)

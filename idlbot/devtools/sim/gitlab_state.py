@@ -63,8 +63,10 @@ class Group:
 
 @dataclass
 class Hook:
+    """A project hook (`project_id` set) or a system hook (`project_id` None, admin-only)."""
+
     id: int
-    project_id: int
+    project_id: int | None
     url: str
     token: str
     events: dict[str, bool]  # push_events, tag_push_events, issues_events, ...
@@ -158,6 +160,7 @@ class Project:
     visibility: str
     created_at: datetime
     description: str = ""
+    archived: bool = False  # read-only: no pushes; still listed unless `archived=false` is asked
     members: dict[int, int] = field(default_factory=dict)
     tags: dict[str, Tag] = field(default_factory=dict)
     wiki: dict[str, WikiPage] = field(default_factory=dict)
@@ -183,6 +186,7 @@ class SimState:
         self.groups: dict[int, Group] = {}
         self.projects: dict[int, Project] = {}
         self.events: list[Event] = []
+        self.system_hooks: dict[int, Hook] = {}  # instance-wide (POST /hooks, admin only)
         self.label_ids: dict[tuple[int, str], int] = {}
         self._counters: dict[str, int] = {}
 
