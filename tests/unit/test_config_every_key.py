@@ -86,3 +86,26 @@ def test_one_value_where_a_list_belongs_shows_the_list() -> None:
     assert "roles.instructors: must be an array (got 'sstober'; write [\"sstober\"])" in load_with(
         n, '"sstober"'
     )
+
+
+def test_the_summary_names_every_absent_optional_section_and_its_defaults() -> None:
+    text = example_config_path().read_text()
+    for start, end in (
+        ("[reminders.questions]", None),
+        ("[qualification]", "[roles]"),
+        ("[database]", "[[teams]]"),
+    ):
+        text = text[: text.index(start)] + (text[text.index(end) :] if end else "")
+    summary = loads(text, env=ENV).summary()
+    assert summary.count("\n") == 0
+    for note in (
+        "[database] not set: using sqlite+aiosqlite:///idlbot.db",
+        "[qualification] not set: using 80 % of assignments on time, 2 fails to exclusion, 1 blog post, "
+        "1 progress report, group paper required",
+        "[gitlab] not set: GitLab features off",
+        "[reminders] not set: no reminders",
+        "[agenda] not set: using issues labelled 'question', cutoff tue 12:00, top 10, channel questions",
+        "[slurm] not set: cluster features off",
+    ):
+        assert note in summary, (note, summary)
+    assert "not set" not in loads(example_config_path().read_text(), env=ENV).summary()
