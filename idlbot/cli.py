@@ -1,8 +1,10 @@
 """The `idlbot` console script. Only this module exits the process.
 (Over 300 lines: every subcommand's arguments and exit codes, in the one module that exits.)
 
-Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or outdated schema (something
-the operator must fix before trying again)."""
+Exit codes: 0 ok, 1 runtime failure (the environment: a server down, a port taken), 2 a
+usage mistake, bad configuration or outdated schema (something the operator must fix
+before trying again). Every failure is one line on stderr (`failures.one_line`); the
+traceback only with `--debug`."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from idlbot import __version__
 
@@ -62,20 +64,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _instant(text: str) -> datetime:
-    from idlbot.config import ConfigError
+    from idlbot.domain.errors import OperatorError
 
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
-        raise ConfigError([f"--pretend-now: invalid instant {text!r} (use YYYY-MM-DDTHH:MM+HH:MM)"])
+        raise OperatorError(f"--pretend-now: invalid instant {text!r} (use YYYY-MM-DDTHH:MM+HH:MM)", code=2)
     return when
 
 
 def cmd_setup_mattermost(args: argparse.Namespace) -> int:
     from idlbot.adapters.mattermost.rest import MattermostChat
-    from idlbot.adapters.mattermost.setup import setup_command
+    from idlbot.adapters.mattermost.setup import log_in_and_set_up
     from idlbot.commands import build_registry
     from idlbot.config import ConfigError
 
@@ -91,8 +93,7 @@ def cmd_setup_mattermost(args: argparse.Namespace) -> int:
             timeout=settings.mattermost.request_timeout,
         )
         try:
-            await chat.login()
-            action, command = await setup_command(chat, settings.server.public_url, build_registry())
+            action, command = await log_in_and_set_up(chat, settings.server.public_url, build_registry())
         finally:
             await chat.close()
         print(f"{action} /idl in team {settings.mattermost.team} → {command['url']}")
@@ -234,14 +235,35 @@ def cmd_say(args: argparse.Namespace) -> int:
     )
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r} (use 0 to 65535; 0 = any free port)")
+    return int(text)
+
+
+DEBUG_HELP = "show the traceback of a failure instead of one line saying what is wrong"
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is one line too, pointing at --help (which shows the whole usage);
+    subcommands' parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="idlbot", description="A Mattermost bot for a university course.")
+    p = _Parser(prog="idlbot", description="A Mattermost bot for a university course.")
     p.add_argument("--version", action="version", version=f"idlbot {__version__}")
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the bot")
     run.add_argument("--config", required=True)
-    run.add_argument("--log-level", default="INFO")
+    run.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="in any case")
     run.add_argument(
         "--pretend-now",
         metavar="INSTANT",
@@ -285,8 +307,8 @@ def parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the bot against a built-in Mattermost simulator")
     demo.add_argument("--data-dir", default="idlbot-demo")
-    demo.add_argument("--port", type=int, default=8080, help="the bot's port (0 = any free port)")
-    demo.add_argument("--mattermost-port", type=int, default=8065, help="the simulator's port")
+    demo.add_argument("--port", type=_port, default=8080, help="the bot's port (0 = any free port)")
+    demo.add_argument("--mattermost-port", type=_port, default=8065, help="the simulator's port")
     demo.add_argument("--no-prompt", action="store_true", help="no interactive prompt")
     demo.set_defaults(func=cmd_demo)
 
@@ -297,7 +319,26 @@ def parser() -> argparse.ArgumentParser:
     say.add_argument("--wait", type=float, default=3.0, help="seconds to wait for later replies")
     say.add_argument("text", nargs="+")
     say.set_defaults(func=cmd_say)
+    _debug_everywhere(sub)
     return p
+
+
+def _debug_everywhere(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """`--debug` after the subcommand too (`idlbot run --config c.toml --debug`);
+    SUPPRESS keeps a subcommand from resetting a `--debug` given before it."""
+    for command in sub.choices.values():
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _debug_everywhere(action)
+
+
+def _port_option(args: argparse.Namespace) -> Callable[[int], str]:
+    """What sets the port that was taken, for the one-line "port in use" message."""
+    if args.command == "demo":
+        return lambda port: "--mattermost-port" if port == args.mattermost_port else "--port"
+    config = getattr(args, "config", None) or "the config"
+    return lambda _: f"[server] port in {config}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -305,9 +346,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from idlbot.storage.db import SchemaOutdated
 
     args = parser().parse_args(argv)
+    if args.command not in ("run", "demo"):  # they set up their own log
+        from idlbot import logs
+
+        logs.setup("WARNING", json_lines=False)  # and the libraries' retry chatter stays quiet
     try:
         code: int = args.func(args)
     except ConfigError as err:
+        if len(err.problems) == 1:  # one line, naming the file unless the problem does
+            problem = err.problems[0]
+            named = problem.startswith((err.source, "env ", "-")) or err.source == "<config>"
+            print(f"idlbot {args.command}: {'' if named else err.source + ': '}{problem}", file=sys.stderr)
+            return 2
         print(f"configuration has {len(err.problems)} problem(s):", file=sys.stderr)
         for problem in err.problems:
             print(f"  {problem}", file=sys.stderr)
@@ -323,6 +373,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout goes to devnull so the interpreter's final flush cannot raise again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as err:
+        if args.debug:
+            raise
+        from idlbot.failures import one_line
+
+        line, status = one_line(err, port_option=_port_option(args), config=getattr(args, "config", None))
+        print(f"idlbot {args.command}: {line}", file=sys.stderr)
+        return status
     return code
 
 

@@ -51,6 +51,12 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+def _quiet_driver(record: logging.LogRecord) -> bool:
+    """The Mattermost driver sets its loggers' level when it is imported, which may be after
+    `setup` (the CLI's one-shot commands import it lazily): filter its records here too."""
+    return not record.name.startswith("mattermostautodriver") or record.levelno >= logging.CRITICAL
+
+
 def setup(
     level: str = "INFO",
     *,
@@ -64,6 +70,7 @@ def setup(
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(_quiet_driver)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

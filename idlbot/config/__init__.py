@@ -59,8 +59,15 @@ def load(path: str | Path, env: Mapping[str, str] | None = None, *, require_secr
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError([f"{file}: cannot read ({err.__class__.__name__}: {err})"], str(file)) from None
+    except OSError as err:
+        why = err.strerror or err.__class__.__name__
+        raise ConfigError(
+            [f"{file}: cannot read ({why}); check the path and that this user may read it"], str(file)
+        ) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            [f"{file}: cannot read (not UTF-8 text at byte {err.start}); save it as UTF-8"], str(file)
+        ) from None
     return _load(text, env, require_secrets=require_secrets, source=str(file), path=file)
 
 

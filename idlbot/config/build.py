@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from idlbot.config.defaults import absent_sections
 from idlbot.config.environment import SECRET_ENV, Secrets
 from idlbot.config.fields import unique
 from idlbot.config.parse import Parsed
@@ -92,6 +93,7 @@ def build(parsed: Parsed, secrets: Secrets, path: Path | None, problems: list[st
         reminders=reminders,
         agenda=agenda,
         slurm=slurm,
+        defaults=absent_sections(parsed.absent, rules=course.rules, agenda=agenda, database_url=database.url),
     )
 
 

@@ -7,8 +7,11 @@ someone put in the wrong place may be a token.
 
 from __future__ import annotations
 
+import types
+from collections.abc import Mapping
 from datetime import date, time
 from difflib import get_close_matches
+from typing import Annotated, Union, get_args, get_origin, get_type_hints
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -76,14 +79,62 @@ def dotted(prefix: str, loc: tuple[str | int, ...]) -> str:
     return out
 
 
-def validation_problems(prefix: str, known: list[str], err: ValidationError) -> list[str]:
-    """One line per error pydantic found in the table at `prefix`; `known` are the
-    table's keys, for the "did you mean" hint."""
-    return [_line(prefix, known, e) for e in err.errors(include_url=False)]
+def validation_problems(prefix: str, schema: type, err: ValidationError) -> list[str]:
+    """One line per error pydantic found in the table at `prefix`, validated as `schema`
+    (whose keys give the "did you mean" hint, and whose annotations the allowed range)."""
+    known = list(get_type_hints(schema))
+    return [_line(prefix, schema, known, e) for e in err.errors(include_url=False)]
 
 
-def _line(prefix: str, known: list[str], e: ErrorDetails) -> str:
+_KINDS: dict[object, str] = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    tuple: "an array",
+    Mapping: "a table",
+}
+_BOUNDS = (("gt", "greater than"), ("ge", "at least"), ("lt", "less than"), ("le", "at most"))
+_OWN_WORDS = {
+    "int_type", "int_parsing", "int_from_float", "float_type", "float_parsing", "bool_type", "bool_parsing",
+    "finite_number", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
+    "tuple_type", "dict_type", "mapping_type",
+}  # fmt: skip
+"""pydantic's errors that we say in our own words: "must be a number greater than 0 and at
+most 1", so whoever fixes one mistake learns the whole range, not just the violated end."""
+
+
+def expected(schema: type, key: str) -> str | None:
+    """What `key` of `schema` accepts, from its annotation ("a whole number at least 1
+    and at most 100"); None for values our own parsers describe."""
+    hint: object = get_type_hints(schema, include_extras=True).get(key)
+    bounds: list[str] = []
+    while True:
+        if get_origin(hint) is Annotated:
+            hint, *meta = get_args(hint)
+            for item in meta:
+                for constraint in [item, *getattr(item, "metadata", ())]:
+                    bounds += [
+                        f"{word} {getattr(constraint, a)}" for a, word in _BOUNDS if hasattr(constraint, a)
+                    ]
+        elif get_origin(hint) in (Union, types.UnionType):
+            hint = next(a for a in get_args(hint) if a is not type(None))
+        else:
+            break
+    kind = _KINDS.get(get_origin(hint) or hint)
+    if len(bounds) == 2 and bounds[0].startswith("at least") and bounds[1].startswith("at most"):
+        bounds = [f"from {bounds[0].removeprefix('at least ')} to {bounds[1].removeprefix('at most ')}"]
+    return None if kind is None else " ".join([kind, " and ".join(bounds)]).strip()
+
+
+def _line(prefix: str, schema: type, known: list[str], e: ErrorDetails) -> str:
     where = dotted(prefix, e["loc"])
+    if e["type"] in _OWN_WORDS and len(e["loc"]) == 1 and isinstance(e["loc"][0], str):
+        kind = expected(schema, e["loc"][0])
+        if kind is not None:
+            value = e["input"]
+            # `instructors = "sstober"`: one value where a list belongs, so show the list
+            hint = f'; write ["{value}"]' if kind == "an array" and isinstance(value, str) else ""
+            return f"{where}: must be {kind} (got {show(value)}{hint})"
     # a dataclass reports an unknown key as an unexpected keyword argument
     if e["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         return unknown_key(where, e["input"], known)

@@ -20,7 +20,7 @@ from typing import Annotated, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BeforeValidator, Strict
+from pydantic import AfterValidator, AllowInfNan, BeforeValidator, Strict
 
 from idlbot.config.errors import problem, show
 from idlbot.domain.course import parse_weekday
@@ -153,19 +153,23 @@ def _db_url(value: object) -> str:
 
 
 _DURATION = re.compile(r"(\d+)\s*(d|h|m|min|s)")
-_UNITS = {"d": "days", "h": "hours", "m": "minutes", "min": "minutes", "s": "seconds"}
+_SECONDS = {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
+
+
+DURATION_MAX = timedelta(days=366)
 
 
 def _duration(value: object) -> timedelta:
-    """ "24h", "90m", "2d", "1h30m": the way people write offsets."""
+    """ "24h", "90m", "2d", "1h30m": the way people write offsets. At most a year: no
+    reminder or grace is longer than a term, and "99999999999d" overflows timedelta."""
     text = value.strip().lower().replace(" ", "") if isinstance(value, str) else ""
     parts = _DURATION.findall(text)
     if not text or "".join(n + u for n, u in parts) != text:
         raise problem(f"invalid duration {show(value)} (use e.g. 24h, 90m, 2d, 1h30m)")
-    total = timedelta()
-    for number, unit in parts:
-        total += timedelta(**{_UNITS[unit]: int(number)})
-    return total
+    seconds = sum(int(number) * _SECONDS[unit] for number, unit in parts)
+    if seconds > DURATION_MAX.total_seconds():
+        raise problem(f"duration {show(value)} is too long (at most {DURATION_MAX.days}d)")
+    return timedelta(seconds=seconds)
 
 
 RESYNC_WINDOW_MAX = timedelta(days=7)
@@ -208,7 +212,8 @@ def nonempty(message: str) -> Callable[[tuple[T, ...]], tuple[T, ...]]:
 
 
 Int = Annotated[int, Strict()]
-Real = Annotated[float, Strict()]  # a TOML integer is a fine number of seconds: strict allows int
+# a TOML integer is a fine number of seconds: strict allows int; inf and nan are no number of seconds
+Real = Annotated[float, Strict(), AllowInfNan(False)]
 Flag = Annotated[bool, Strict()]
 Text = Annotated[str, BeforeValidator(_text)]
 Ident = Annotated[

@@ -10,7 +10,7 @@ checker makes the builder handle a failed section instead of dereferencing it.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ class Parsed:
     tables: dict[str, object] = field(default_factory=dict)
     arrays: dict[str, list[tuple[int, object]]] = field(default_factory=dict)
     kinds: dict[str, dict[str, object]] = field(default_factory=dict)
+    absent: list[str] = field(default_factory=list)  # optional sections not in the file
 
     def table(self, name: str, schema: type[T]) -> T | None:
         """The table's value; None if it failed, or is optional, absent and has no
@@ -61,6 +62,8 @@ def parse(data: dict[str, Any], problems: list[str]) -> Parsed:
         if key not in SECTIONS:
             problems.append(unknown_key(key, value, list(SECTIONS)))
     for name, section in SECTIONS.items():
+        if name not in data and not section.required:
+            parsed.absent.append(name)
         if section.array:
             parsed.arrays[name] = _array(name, section, data.get(name, []), problems)
         elif section.kinds:
@@ -109,7 +112,7 @@ def _validate(prefix: str, schema: type, value: object, problems: list[str]) -> 
     try:
         result: object = _adapter(schema).validate_python(value)
     except ValidationError as err:
-        problems.extend(validation_problems(prefix, [f.name for f in fields(schema)], err))
+        problems.extend(validation_problems(prefix, schema, err))
         return None
     return result
 

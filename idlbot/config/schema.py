@@ -113,9 +113,9 @@ class TeamFile:
 @dataclass(frozen=True, kw_only=True)
 class RulesFile:
     on_time_quota: Annotated[Real, Field(gt=0, le=1)] = Rules.on_time_quota
-    fails_to_exclusion: Annotated[Int, Field(ge=1)] = Rules.fails_to_exclusion
-    blog_posts: Annotated[Int, Field(ge=0)] = Rules.blog_posts
-    progress_reports: Annotated[Int, Field(ge=0)] = Rules.progress_reports
+    fails_to_exclusion: Annotated[Int, Field(ge=1, le=100)] = Rules.fails_to_exclusion
+    blog_posts: Annotated[Int, Field(ge=0, le=100)] = Rules.blog_posts
+    progress_reports: Annotated[Int, Field(ge=0, le=100)] = Rules.progress_reports
     group_paper: Flag = Rules.group_paper
 
 
@@ -144,7 +144,7 @@ class AgendaFile:
     top: Annotated[Int, Field(ge=1, le=100)] = AgendaSettings.top
     channel: Purpose = AgendaSettings.channel
     close_on_done: Flag = AgendaSettings.close_on_done
-    reconcile_minutes: Annotated[Real, Field(gt=0)] = AgendaSettings.reconcile_minutes
+    reconcile_minutes: Annotated[Real, Field(gt=0, le=1440)] = AgendaSettings.reconcile_minutes
 
 
 REMINDER_KINDS: tuple[str, ...] = RULE_KINDS

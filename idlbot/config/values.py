@@ -67,8 +67,8 @@ class MattermostSettings:
     url: BaseUrl
     team: TeamName
     channels: Annotated[Mapping[Purpose, ChannelName], AfterValidator(_frozen_mapping)]
-    request_timeout: Annotated[Real, Field(gt=0)] = 10.0
-    ping_interval: Annotated[Real, Field(gt=0)] = 30.0
+    request_timeout: Annotated[Real, Field(gt=0, le=300)] = 10.0
+    ping_interval: Annotated[Real, Field(gt=0, le=3600)] = 30.0
     resync_window: ResyncWindow = timedelta(hours=24)
     bot_username: Username | None = None
 
@@ -118,8 +118,8 @@ class GitLabSettings:
     project: GitLabPath  # the course project's path, e.g. "stober/idl2018"
     assignments_group: Text  # group holding each student's / assignment group's repository
     blog_prefix: Text = "blog"  # blog/<gitlab-username>/… counts for that student
-    request_timeout: Annotated[Real, Field(gt=0)] = 10.0
-    reconcile_minutes: Annotated[Real, Field(gt=0)] = 10.0
+    request_timeout: Annotated[Real, Field(gt=0, le=300)] = 10.0
+    reconcile_minutes: Annotated[Real, Field(gt=0, le=1440)] = 10.0
     max_workers: Annotated[Int, Field(ge=1, le=32)] = 4
     # the tag-push hook on each assignment repository (setup-gitlab, reconciliation); false
     # when an admin's system hook with tag push events delivers hand-ins instead
@@ -133,7 +133,7 @@ class SlurmSettings:
     cluster: Text = "cluster"
     conf: Text | None = None  # path to slurm.conf; else SLURM_CONF from the environment
     bin_dir: Text | None = None  # where sacct, squeue, sinfo, scontrol live, when not on PATH
-    poll_seconds: Annotated[Real, Field(gt=0)] = 60.0
+    poll_seconds: Annotated[Real, Field(gt=0, le=3600)] = 60.0
     # where idlbot-slurm-mail spools events, when the bot runs on that host: read at start
     # and on every poll, so an event spooled while the bot was down is not left to cron
     spool_dir: Text | None = None
@@ -152,15 +152,20 @@ class Settings:
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     agenda: AgendaSettings = field(default_factory=AgendaSettings)
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    defaults: tuple[str, ...] = ()  # "[qualification] not set: using …", one per absent section
 
     def summary(self) -> str:
-        """One log line saying what was loaded (no secrets; there are none to leak)."""
+        """One log line saying what was loaded (no secrets; there are none to leak), and
+        which sections were left out and what stands in for them."""
         c = self.course
-        return (
-            f"{c.name} ({c.term}, {c.tz.key}): {_count(len(c.assignments), 'assignment')}, "
-            f"{_count(len(c.groups), 'exercise group')}, "
-            f"{_count(len(c.lecture_free), 'lecture-free period')}; "
-            f"Mattermost {self.mattermost.url}/{self.mattermost.team}; database {self.database.url}"
+        return "; ".join(
+            (
+                f"{c.name} ({c.term}, {c.tz.key}): {_count(len(c.assignments), 'assignment')}, "
+                f"{_count(len(c.groups), 'exercise group')}, "
+                f"{_count(len(c.lecture_free), 'lecture-free period')}; "
+                f"Mattermost {self.mattermost.url}/{self.mattermost.team}; database {self.database.url}",
+                *self.defaults,
+            )
         )
 
 

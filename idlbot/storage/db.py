@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from idlbot.storage import reachable
+
 __all__ = [
     "SchemaOutdated",
     "alembic_config",
@@ -55,7 +57,8 @@ class SchemaOutdated(RuntimeError):
         if not known:
             msg = (
                 f"database schema is at revision {current!r}, which this version of idlbot does "
-                f"not know (it needs {head!r}); was it migrated by a newer idlbot?"
+                f"not know (it needs {head!r}); was it migrated by a newer idlbot? Run that version, "
+                "or restore the backup taken before the upgrade"
             )
         else:
             where = "empty (no schema)" if current is None else f"at revision {current!r}"
@@ -151,12 +154,17 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def ensure_up_to_date(engine: AsyncEngine) -> None:
-    """Raise :class:`SchemaOutdated` unless the database is exactly at head."""
+    """Raise :class:`SchemaOutdated` unless the database is exactly at head, and
+    `DatabaseUnavailable` if it cannot be opened."""
+    await reachable.check(engine)
     current = await current_revision(engine)
     head = head_revision()
     if current != head:
-        known = current is None or current in {rev.revision for rev in _scripts().walk_revisions()}
-        raise SchemaOutdated(current, head, known=known)
+        raise SchemaOutdated(current, head, known=_known(current))
+
+
+def _known(revision: str | None) -> bool:
+    return revision is None or revision in {rev.revision for rev in _scripts().walk_revisions()}
 
 
 async def _run_command(url: str, fn: Any, revision: str) -> None:
@@ -170,6 +178,10 @@ async def _run_command(url: str, fn: Any, revision: str) -> None:
     cfg = alembic_config(url)
     engine = create_engine(url)
     try:
+        await reachable.check(engine)
+        current = await current_revision(engine)
+        if not _known(current):  # alembic would say "Can't locate revision" with a traceback
+            raise SchemaOutdated(current, head_revision(), known=False)
 
         def run(conn: Connection) -> None:
             cfg.attributes["connection"] = conn

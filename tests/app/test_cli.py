@@ -116,3 +116,18 @@ async def test_setup_mattermost_creates_then_updates_keeping_the_token(db_url: s
         assert missing.returncode == 2 and "IDLBOT_MATTERMOST_TOKEN" in missing.stderr
     finally:
         await h.sim.stop()
+
+
+def test_check_config_names_a_missing_section_and_the_defaults_it_uses(tmp_path: Path) -> None:
+    text = example_config_path().read_text()
+    start, end = text.index("[qualification]"), text.index("[roles]")
+    config = tmp_path / "c.toml"
+    config.write_text(text[:start] + text[end:])
+    result = run_cli("check-config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip().splitlines()) == 1
+    assert (
+        "[qualification] not set: using 80 % of assignments on time, 2 fails to exclusion, "
+        "1 blog post, 1 progress report, group paper required" in result.stdout
+    )
+    assert "[gitlab] not set" not in result.stdout  # present sections are not named

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -120,7 +121,10 @@ async def test_bot_down_keeps_the_file_and_flush_sends_it(receiver: Receiver, tm
 
     receiver.status = 204
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "idlbot.adapters.slurm.mailprog", "--flush",
+        sys.executable,
+        "-m",
+        "idlbot.adapters.slurm.mailprog",
+        "--flush",
         env={"IDLBOT_SLURM_MAIL_CONFIG": str(config)},
     )
     assert await asyncio.wait_for(proc.wait(), 10) == 0
@@ -164,3 +168,79 @@ async def test_slurmctld_runs_mailprog_on_job_end(
     assert event["env"]["SLURM_JOB_EXIT_CODE2"] == "3:0"
     assert f"Job_id={job_id}" in event["subject"]
     assert event["cluster"] == slurm_up.name
+
+
+def run_by_hand(
+    config: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the program as an operator would, from a shell: no SLURM_* in the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "idlbot.adapters.slurm.mailprog", *args],
+        env={"IDLBOT_SLURM_MAIL_CONFIG": str(config), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_help_prints_the_usage_and_spools_nothing(tmp_path: Path) -> None:
+    """It printed nothing, exited 0 and spooled an empty event."""
+    config, spool = tmp_path / "mail.toml", tmp_path / "spool"
+    write_config(config, spool, "http://127.0.0.1:9/slurm/event")
+    result = run_by_hand(config, "--help")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: idlbot-slurm-mail -s SUBJECT USER")
+    assert "--flush" in result.stdout
+    assert not spool.exists() or not list(spool.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ((), "expected -s SUBJECT USER"),
+        (("--fluhs",), "unknown option '--fluhs'"),
+        (("-s",), "expected -s SUBJECT USER"),
+        (("-s", "Slurm Job_id=42 Ended"), "expected -s SUBJECT USER"),
+        (("-s", "x", "alice", "bob"), "expected -s SUBJECT USER"),
+        (("--flush", "now"), "--flush takes no arguments"),
+    ],
+)
+def test_a_bad_invocation_by_hand_is_one_line_and_spools_nothing(
+    tmp_path: Path, args: tuple[str, ...], named: str
+) -> None:
+    config, spool = tmp_path / "mail.toml", tmp_path / "spool"
+    write_config(config, spool, "http://127.0.0.1:9/slurm/event")
+    result = (
+        run_by_hand(config, "--foreground", *args) if args[:1] != ("--flush",) else run_by_hand(config, *args)
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and named in result.stderr, result.stderr
+    assert not spool.exists() or not list(spool.iterdir())
+
+
+def test_under_slurmctld_an_odd_argv_is_still_spooled_and_exits_0(tmp_path: Path) -> None:
+    """Slurm's environment marks a real call: an event with a strange argv beats a lost one."""
+    config, spool = tmp_path / "mail.toml", tmp_path / "spool"
+    write_config(config, spool, "http://127.0.0.1:9/slurm/event")
+    result = run_by_hand(config, "--foreground", "--help", env=SLURM_ENV)
+    assert result.returncode == 0
+    (kept,) = spool.glob("*.json")
+    assert json.loads(kept.read_text())["job_id"] == "42"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("nope = 1\n", "unknown keys ['nope']"),
+        ('secret_file = "/nonexistent/secret"\n', "secret_file: cannot read /nonexistent/secret"),
+        ('timeout = "soon"\n', "timeout: must be a number of seconds"),
+        ("timeout = = 2\n", "invalid TOML"),
+    ],
+)
+def test_flush_with_a_bad_config_is_one_line(tmp_path: Path, text: str, named: str) -> None:
+    config = tmp_path / "mail.toml"
+    config.write_text(text)
+    result = run_by_hand(config, "--flush")
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and named in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

@@ -224,8 +224,12 @@ def test_group_channel_may_be_a_channel_name() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("[server]", "[server]\nport = 0", "server.port: input should be greater than or equal to 1 (got 0)"),
-        ("[server]", '[server]\nport = "8080"', "server.port: input should be a valid integer (got '8080')"),
+        ("[server]", "[server]\nport = 0", "server.port: must be a whole number from 1 to 65535 (got 0)"),
+        (
+            "[server]",
+            '[server]\nport = "8080"',
+            "server.port: must be a whole number from 1 to 65535 (got '8080')",
+        ),
         (
             'url = "https://mattermost.example.org/"',
             'url = "mattermost.example.org"',

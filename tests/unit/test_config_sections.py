@@ -22,7 +22,7 @@ from idlbot.domain.course import Rules
 from idlbot.domain.settings import AgendaSettings, ReminderSettings
 
 ENV = {"IDLBOT_MATTERMOST_TOKEN": "t" * 26, "IDLBOT_SLASH_TOKEN": "s" * 26}
-OTHER = "server.port: input should be greater than or equal to 1 (got 0)"  # a second, unrelated mistake
+OTHER = "server.port: must be a whole number from 1 to 65535 (got 0)"  # a second, unrelated mistake
 
 
 def example_text() -> str:
@@ -50,27 +50,27 @@ def with_other_mistake(text: str) -> str:
         (
             "on_time_quota = 0.8 ",
             "on_time_quota = 1.5 ",
-            "qualification.on_time_quota: input should be less than or equal to 1 (got 1.5)",
+            "qualification.on_time_quota: must be a number greater than 0 and at most 1 (got 1.5)",
         ),
         (
             "on_time_quota = 0.8 ",
             'on_time_quota = "eighty" ',
-            "qualification.on_time_quota: input should be a valid number (got 'eighty')",
+            "qualification.on_time_quota: must be a number greater than 0 and at most 1 (got 'eighty')",
         ),
         (
             "fails_to_exclusion = 2 ",
             'fails_to_exclusion = "two" ',
-            "qualification.fails_to_exclusion: input should be a valid integer (got 'two')",
+            "qualification.fails_to_exclusion: must be a whole number from 1 to 100 (got 'two')",
         ),
         (
             "fails_to_exclusion = 2 ",
             "fails_to_exclusion = 0 ",
-            "qualification.fails_to_exclusion: input should be greater than or equal to 1 (got 0)",
+            "qualification.fails_to_exclusion: must be a whole number from 1 to 100 (got 0)",
         ),
         (
             "group_paper = true ",
             'group_paper = "yes" ',
-            "qualification.group_paper: input should be a valid boolean (got 'yes')",
+            "qualification.group_paper: must be true or false (got 'yes')",
         ),
     ],
 )
@@ -81,13 +81,21 @@ def test_bad_qualification_value_is_listed_with_the_others(line: str, new: str, 
 
 SECTION_MISTAKES = [
     ('url = "sqlite', 'url = "mysql', "database.url: unsupported database URL"),
-    ("max_workers = 4 ", "max_workers = 0 ", "gitlab.max_workers: input should be greater than or equal"),
+    (
+        "max_workers = 4 ",
+        "max_workers = 0 ",
+        "gitlab.max_workers: must be a whole number from 1 to 32 (got 0)",
+    ),
     ('grace = "30m"', 'grace = "soon"', "reminders.nudges.grace: invalid duration 'soon'"),
     ('offsets = ["6h"]', 'offsets = ["0h"]', "reminders.nudges.offsets: must be positive durations"),
-    ("top = 10 ", "top = 0 ", "agenda.top: input should be greater than or equal to 1"),
-    ("all_open = false", 'all_open = "no"', "agenda.all_open: input should be a valid boolean"),
-    ("poll_seconds = 60", "poll_seconds = 0", "slurm.poll_seconds: input should be greater than 0"),
-    ("enabled = false", "enabled = 0", "slurm.enabled: input should be a valid boolean"),
+    ("top = 10 ", "top = 0 ", "agenda.top: must be a whole number from 1 to 100 (got 0)"),
+    ("all_open = false", 'all_open = "no"', "agenda.all_open: must be true or false (got 'no')"),
+    (
+        "poll_seconds = 60",
+        "poll_seconds = 0",
+        "slurm.poll_seconds: must be a number greater than 0 and at most 3600 (got 0)",
+    ),
+    ("enabled = false", "enabled = 0", "slurm.enabled: must be true or false (got 0)"),
     ('wiki_prefix = "teams/lyrics-a"', "wiki_prefix = 1", "teams[0].wiki_prefix: expected a string, got 1"),
 ]
 

@@ -16,6 +16,8 @@ recent (`verify`), which bounds replays to that window; "id" lets it drop duplic
 Config: TOML at $IDLBOT_SLURM_MAIL_CONFIG or /etc/idlbot/slurm-mail.toml (slurmctld's environment
 is empty, so in production it is the file), keys `spool_dir`, `bot_url`, and `secret_file` or
 `secret_env` (default env variable IDLBOT_SLURM_SECRET). Exit status is always 0 under slurmctld.
+Run by hand (no SLURM_JOB_ID in the environment), `--help` prints the usage, and a call that is
+not `-s SUBJECT USER` is refused in one line with status 2, spooling nothing.
 """
 
 from __future__ import annotations
@@ -51,27 +53,43 @@ class MailConfig:
     timeout: float = POST_TIMEOUT
 
 
+def _config_path(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("IDLBOT_SLURM_MAIL_CONFIG", DEFAULT_CONFIG))
+
+
 def load_config(environ: Mapping[str, str]) -> MailConfig:
     """Read the TOML config; a missing file means defaults (spool only, nothing is lost)."""
-    path = Path(environ.get("IDLBOT_SLURM_MAIL_CONFIG", DEFAULT_CONFIG))
+    path = _config_path(environ)
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         data = {}
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read ({err.strerror})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{path}: invalid TOML: {err}") from None
     unknown = set(data) - _KEYS
     if unknown:
         raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
     secret: bytes | None = None
     if "secret_file" in data:
-        secret = Path(str(data["secret_file"])).read_text().strip().encode()
+        try:
+            secret = Path(str(data["secret_file"])).read_text().strip().encode()
+        except OSError as err:
+            raise ValueError(
+                f"{path}: secret_file: cannot read {data['secret_file']} ({err.strerror})"
+            ) from None
     else:
         value = environ.get(str(data.get("secret_env", "IDLBOT_SLURM_SECRET")))
         secret = value.encode() if value else None
+    timeout = data.get("timeout", POST_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 60:
+        raise ValueError(f"{path}: timeout: must be a number of seconds, more than 0 and at most 60")
     return MailConfig(
         spool_dir=Path(str(data.get("spool_dir", DEFAULT_SPOOL))),
         bot_url=str(data["bot_url"]) if data.get("bot_url") else None,
         secret=secret,
-        timeout=float(data.get("timeout", POST_TIMEOUT)),
+        timeout=float(timeout),
     )
 
 
@@ -192,16 +210,58 @@ def _detach() -> bool:
     return True
 
 
+USAGE = f"""\
+usage: idlbot-slurm-mail -s SUBJECT USER   how slurmctld runs it (slurm.conf: MailProg=<this path>)
+       idlbot-slurm-mail --flush           send what is spooled (from cron, e.g. every 5 minutes)
+       idlbot-slurm-mail --help
+
+Spools the Slurm job event it is called for (the SLURM_* variables slurmctld sets) and sends
+it, signed, to the bot's /slurm/event; what could not be sent stays spooled for --flush.
+Config: $IDLBOT_SLURM_MAIL_CONFIG or {DEFAULT_CONFIG}, keys spool_dir, bot_url, secret_file or
+secret_env, timeout. Under slurmctld it always exits 0."""
+
+
+def usage_error(args: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """Why this is no MailProg call, or None. Under slurmctld (SLURM_JOB_ID set) nothing is
+    refused, as documented: an event with a strange argv still beats a lost one. Run by hand,
+    a typo (`--fluhs`, `-h` meant as help, no arguments at all) must not spool an empty event."""
+    if "SLURM_JOB_ID" in environ:
+        return None
+    subject, users = args[1:2] if args[:1] == ["-s"] else [], args[2:] if args[:1] == ["-s"] else args
+    if unknown := next((a for a in users if a.startswith("-")), None):
+        return f"unknown option {unknown!r}"
+    if not subject or len(users) != 1:
+        return "expected -s SUBJECT USER, as slurmctld calls it (and SLURM_JOB_ID in the environment)"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     environ = os.environ
+    if any(a in ("-h", "--help") for a in args) and "SLURM_JOB_ID" not in environ:
+        print(USAGE)
+        return 0
     if args[:1] == ["--flush"]:
-        config = load_config(environ)
-        sent, left = flush(config)
+        if len(args) > 1:
+            print(
+                f"idlbot-slurm-mail: --flush takes no arguments (got {args[1]!r}); see --help",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            config = load_config(environ)
+            sent, left = flush(config)
+        except (OSError, ValueError) as err:
+            print(f"idlbot-slurm-mail: {err}; see --help", file=sys.stderr)
+            return 2
         print(f"idlbot-slurm-mail: sent {sent}, left {left} in {config.spool_dir}")
         return 0 if left == 0 else 1
     foreground = "--foreground" in args  # for tests and debugging: no fork
     args = [a for a in args if a != "--foreground"]
+    problem = usage_error(args, environ)
+    if problem is not None:
+        print(f"idlbot-slurm-mail: {problem}; nothing spooled (see --help)", file=sys.stderr)
+        return 2
     try:
         config = load_config(environ)
         path = spool(config, build_event(args, environ, time.time()))
