@@ -59,12 +59,13 @@ async def test_failed_presentations_tell_the_student_and_then_the_instructors(
     assert "The student was told by DM." in first.text
     assert "instructors" not in first.text
     second = await registry.run(tutor, "present a02 @alice fail")
-    assert "The instructors were told." in second.text
+    assert "@alice is now excluded from the exam: the student and the instructors were told." in second.text
     items = await pending(ports, clock)
     to_alice = [i.message for i in items if i.dm_user_id == "id-alice"]
-    assert len(to_alice) == 2
+    assert len(to_alice) == 3  # the two fails, then the exclusion
     assert "a01 no longer counts" in to_alice[0] and "fail 1 of 2" in to_alice[0]
-    assert "no longer sit the exam" in to_alice[1]
+    assert "a02 no longer counts" in to_alice[1] and "fail 2 of 2" in to_alice[1]
+    assert "no longer sit the exam" in to_alice[2]
     to_staff = {i.dm_user_id: i.message for i in items if i.dm_user_id != "id-alice"}
     assert set(to_staff) == {"id-sstober", "id-jens"}
     assert all("@alice now has 2 fails" in m for m in to_staff.values())
