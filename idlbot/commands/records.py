@@ -19,6 +19,7 @@ from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
+from idlbot.domain.exclusion import ExclusionChange
 from idlbot.domain.ledger import HandInStatus, Outcome, Student
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.roles import Role
@@ -108,9 +109,11 @@ async def present(ctx: Context, args: str) -> Reply:
         text += await _tell_about_fail(ctx, student.mattermost, aid, entry)
     # exclusion (and reinstatement) are transitions of the student's standing, announced
     # once each however often and by whomever the record is made (domain/exclusion.py)
-    mine = [d for d in await ctx.ports.exclusions.announce(now) if d.change.student == student.mattermost]
-    text += "".join(_announced(d) for d in mine)
-    if outcome == "ok" and was == "fail" and not mine:  # a reinstatement notice says it already
+    announced = await ctx.ports.exclusions.announce(now)
+    change = await ctx.ports.exclusions.caused_by(entry.id)
+    if change is not None:  # this record made the transition (a racing one finds none)
+        text += _announced(change, next((a for a in announced if a.change == change), None))
+    elif outcome == "ok" and was == "fail":  # a reinstatement notice would have said it
         text += await _tell_withdrawn(ctx, student.mattermost, aid, entry)
     return Reply.private(text)
 
@@ -120,12 +123,16 @@ def _outcome(state: str | None) -> str | None:
     return None if state is None else state.split(" ", 1)[0]
 
 
-def _announced(done: Announced) -> str:
-    what = "is now excluded from the exam" if done.change.excluded else "is no longer excluded from the exam"
+def _announced(change: ExclusionChange, done: Announced | None) -> str:
+    """What the recorder reads about the transition their record made. `done` is None
+    when a concurrent pass queued the notices first: they went out all the same."""
+    what = "is now excluded from the exam" if change.excluded else "is no longer excluded from the exam"
+    if done is None:
+        return f" @{change.student} {what}: the student and the instructors were told."
     told = " and ".join(
         t for t, ok in (("the student", done.student_told), ("the instructors", done.instructors_told)) if ok
     )
-    return f" @{done.change.student} {what}: " + (f"{told} were told." if told else "I could not DM anyone.")
+    return f" @{change.student} {what}: " + (f"{told} were told." if told else "I could not DM anyone.")
 
 
 async def _tell_withdrawn(ctx: Context, username: str, aid: str, entry: AuditEntry) -> str:

@@ -53,7 +53,7 @@ class ExclusionState:
 @dataclass(frozen=True)
 class ExclusionChange:
     """One transition, with what the notices say about it. `assignment_id`, `outcome`
-    and `actor` are the presentation record that caused it."""
+    and `actor` are the presentation record that caused it, `record_id` its audit entry."""
 
     student: str  # Mattermost username
     student_key: str  # stable id of the student (the roster row), for the outbox keys
@@ -65,6 +65,7 @@ class ExclusionChange:
     outcome: str  # "ok" or "fail": what the presentation is now recorded as
     actor: str
     at: datetime
+    record_id: int
 
 
 def exclusion_transition(

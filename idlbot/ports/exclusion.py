@@ -30,3 +30,8 @@ class ExclusionNotices(Protocol):
     async def announce(self, now: datetime) -> list[Announced]:
         """Queue the notices of every transition not announced yet; what was announced."""
         ...
+
+    async def caused_by(self, record_id: int) -> ExclusionChange | None:
+        """The transition the record with this audit id made, if any (announced or not:
+        a concurrent `announce` may have queued its notices already)."""
+        ...

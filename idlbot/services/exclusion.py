@@ -35,6 +35,8 @@ class ExclusionStore(Protocol):
 
     async def mark_announced(self, changes: Sequence[ExclusionChange], *, now: datetime) -> None: ...
 
+    async def caused_by(self, record_id: int) -> ExclusionChange | None: ...
+
 
 class ExclusionNotifier:
     def __init__(
@@ -65,6 +67,9 @@ class ExclusionNotifier:
             key=notice_key(change, recipient), message=text, now=now, dm_user_id=user_id
         )
         return True
+
+    async def caused_by(self, record_id: int) -> ExclusionChange | None:
+        return await self._store.caused_by(record_id)
 
     async def announce(self, now: datetime) -> list[Announced]:
         pending = await self._store.unannounced()

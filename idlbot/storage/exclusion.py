@@ -53,6 +53,7 @@ def _change(row: Any, student: str) -> ExclusionChange:
         outcome=row.outcome,
         actor=row.actor,
         at=row.at,
+        record_id=row.audit_id,
     )
 
 
@@ -66,9 +67,11 @@ async def record_transition(
     assignment_id: str,
     outcome: str,
     actor: str,
+    audit_id: int,
     now: datetime,
 ) -> ExclusionChange | None:
-    """Store the transition this record made, if any (call after writing the record)."""
+    """Store the transition this record made, if any (call after writing the record and
+    its audit row, whose id it keeps: the command tells its caller what *its* record did)."""
     last_row = (
         await conn.execute(
             select(ExclusionChangeRow.seq, ExclusionChangeRow.excluded)
@@ -85,7 +88,7 @@ async def record_transition(
     values = {
         "student_id": student_id, "seq": state.seq, "excluded": state.excluded, "fails": fails,
         "fails_limit": limit, "assignment_id": assignment_id, "outcome": outcome, "actor": actor,
-        "at": now, "announced_at": None,
+        "audit_id": audit_id, "at": now, "announced_at": None,
     }  # fmt: skip
     row = (
         await conn.execute(
@@ -127,6 +130,17 @@ class SqlExclusions:
                     )
                     .values(announced_at=now)
                 )
+
+    async def caused_by(self, record_id: int) -> ExclusionChange | None:
+        """The transition the record with this audit id made, if it made one."""
+        stmt = (
+            select(ExclusionChangeRow.__table__, StudentRow.mattermost)
+            .join(StudentRow, StudentRow.id == ExclusionChangeRow.student_id)
+            .where(ExclusionChangeRow.audit_id == record_id)
+        )
+        async with transaction(self._db) as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else _change(row, row.mattermost)
 
     async def history(self, student_id: int) -> list[ExclusionChange]:
         """Every transition of one student, in order (for tests and the audit)."""

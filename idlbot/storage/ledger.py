@@ -254,12 +254,7 @@ class SqlLedger:
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=["student_id", "assignment_id"], set_=values)
             )
-            await record_transition(
-                conn, sid, normalize_username(mattermost), fails_before=fails_before,
-                limit=self._course.rules.fails_to_exclusion, assignment_id=aid, outcome=outcome,
-                actor=by, now=now,
-            )  # fmt: skip
-            return await _audit(
+            entry = await _audit(
                 conn,
                 normalize_username(mattermost),
                 at=now,
@@ -271,6 +266,12 @@ class SqlLedger:
                 after=presentation_state(outcome, by),
                 reason=note,
             )
+            await record_transition(
+                conn, sid, normalize_username(mattermost), fails_before=fails_before,
+                limit=self._course.rules.fails_to_exclusion, assignment_id=aid, outcome=outcome,
+                actor=by, audit_id=entry.id, now=now,
+            )  # fmt: skip
+            return entry
 
     async def set_group_paper(
         self,

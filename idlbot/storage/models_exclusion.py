@@ -37,5 +37,6 @@ class ExclusionChangeRow(Base):
     assignment_id: Mapped[str] = mapped_column(IDENT)
     outcome: Mapped[str] = mapped_column(String(8))
     actor: Mapped[str] = mapped_column(USERNAME)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"))  # the record that made it
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

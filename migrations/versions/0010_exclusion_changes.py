@@ -43,11 +43,13 @@ def upgrade() -> None:
         sa.Column("assignment_id", sa.String(length=64), nullable=False),
         sa.Column("outcome", sa.String(length=8), nullable=False),
         sa.Column("actor", sa.String(length=255), nullable=False),
+        sa.Column("audit_id", sa.Integer(), nullable=False),
         sa.Column("at", _AT, nullable=False),
         sa.Column("announced_at", _AT, nullable=True),
         sa.ForeignKeyConstraint(
             ["student_id"], ["students.id"], name=op.f("fk_exclusion_changes_student_id_students")
         ),
+        sa.ForeignKeyConstraint(["audit_id"], ["audit.id"], name=op.f("fk_exclusion_changes_audit_id_audit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exclusion_changes")),
         sa.UniqueConstraint("student_id", "seq", name=op.f("uq_exclusion_changes_student_id_seq")),
     )

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from idlbot.commands.context import Ports
 from idlbot.domain.attachment import Attachment
 from idlbot.domain.course import Course
+from idlbot.domain.exclusion import ExclusionChange
 from idlbot.domain.overview import Overview
 from idlbot.domain.settings import AgendaSettings
 from idlbot.domain.usernames import normalize_username
@@ -120,6 +121,9 @@ class FakeExclusions:
 
     async def announce(self, now: datetime) -> list[Announced]:
         return []
+
+    async def caused_by(self, record_id: int) -> ExclusionChange | None:
+        return None
 
 
 def fake_ports(course: Course, agenda: AgendaSettings, channels: dict[str, str]) -> Ports:
