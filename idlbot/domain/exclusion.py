@@ -103,11 +103,16 @@ def student_notice(change: ExclusionChange) -> str:
             f"{_fails(change.limit)} exclude from the exam, so you can no longer sit the exam this term. "
             "If you think a record is wrong, please talk to your tutor or the instructors."
         )
+    if change.outcome == "fail":  # reinstated by a fail: the course raised its limit meanwhile
+        cause = f"The course now excludes at {_fails(change.limit)}, and you have {_fails(change.fails)}"
+    else:
+        cause = (
+            f"Your presentation record of {aid} was changed to {defuse(change.outcome)} by "
+            f"@{change.actor}. You now have {_fails(change.fails)} ({change.limit} exclude)"
+        )
     return (
-        f"Your presentation record of {aid} was changed to {defuse(change.outcome)} by "
-        f"@{change.actor}. You now have {_fails(change.fails)} ({change.limit} exclude), so "
-        "failed presentations no longer exclude you from the exam. The other rules still apply: "
-        "`/idl status` shows where you stand."
+        f"{cause}, so failed presentations no longer exclude you from the exam. The other rules "
+        "still apply: `/idl status` shows where you stand."
     )
 
 
@@ -120,6 +125,11 @@ def instructor_notice(change: ExclusionChange) -> str:
         return (
             f"{who} now has {_fails(change.fails)} ({aid}, recorded by {actor}) "
             "and is excluded from the exam."
+        )
+    if change.outcome == "fail":
+        return (
+            f"{who} is no longer excluded from the exam: the course now excludes at "
+            f"{_fails(change.limit)}, and {who} has {_fails(change.fails)} ({aid} recorded by {actor})."
         )
     return (
         f"{who} is no longer excluded from the exam: the {aid} presentation was changed to "

@@ -73,6 +73,21 @@ async def test_failed_presentations_tell_the_student_and_then_the_instructors(
     assert "not in an exercise group you tutor" in refused.text
 
 
+async def test_a_fail_corrected_to_ok_is_told_and_the_same_fail_again_is_not(
+    registry: Registry, make_ctx: MakeCtx, ports: Ports, clock: FakeClock
+) -> None:
+    tutor, staff = make_ctx("tutor1", Role.TUTOR), make_ctx("sstober", Role.INSTRUCTOR)
+    await registry.run(tutor, "present a01 @alice fail")
+    again = await registry.run(staff, "present a01 @alice fail")
+    assert again.text.endswith("The outcome did not change, so nobody was told again.")
+    corrected = await registry.run(staff, 'present a01 @alice ok --note "explained it after all"')
+    assert corrected.text.endswith("The student was told by DM.")
+    to_alice = [i.message for i in await pending(ports, clock) if i.dm_user_id == "id-alice"]
+    assert len(to_alice) == 2 and "fail 1 of 2" in to_alice[0]
+    assert to_alice[1].startswith("Your presentation of a01 is now recorded as ok (by @sstober)")
+    assert "that fail is withdrawn: 0 of 2 fails now" in to_alice[1]
+
+
 async def test_overview_and_export_go_to_the_staff_dm_with_files(
     registry: Registry, make_ctx: MakeCtx, ports: Ports, clock: FakeClock
 ) -> None:

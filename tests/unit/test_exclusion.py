@@ -60,6 +60,15 @@ def test_a_raised_limit_reinstates_at_the_next_record() -> None:
     assert exclusion_transition(stored, fails_before=2, fails_after=2, limit=3) == ExclusionState(2, False)
 
 
+def test_a_reinstatement_by_a_raised_limit_says_so() -> None:
+    raised = ExclusionChange("carol", "7", 2, False, 2, 3, "a03", "fail", "tutor3", NOW, 12)
+    assert student_notice(raised).startswith("The course now excludes at 3 fails, and you have 2 fails, so ")
+    assert instructor_notice(raised) == (
+        "@carol is no longer excluded from the exam: the course now excludes at 3 fails, "
+        "and @carol has 2 fails (a03 recorded by @tutor3)."
+    )
+
+
 def test_keys_are_per_student_transition_and_recipient() -> None:
     keys = {notice_key(change(True, seq), who) for seq in (1, 3) for who in ("student", "sstober", "jens")}
     assert len(keys) == 6
