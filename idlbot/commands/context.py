@@ -117,4 +117,4 @@ class Context:
     clock: Clock
     course: Course
     ports: Ports = field(default_factory=Ports)
-    instructors: tuple[str, ...] = ()  # told when a student is excluded
+    instructors: tuple[str, ...] = ()  # the course's instructors (exclusion notices: ports.exclusions)
