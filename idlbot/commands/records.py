@@ -104,7 +104,7 @@ async def present(ctx: Context, args: str) -> Reply:
     text = f"{aid} presentation of @{student.mattermost}: {_change(entry)}."
     was = _outcome(entry.before)
     if was == outcome:  # the same outcome again (another tutor, a retry): told once already
-        text += " The outcome did not change, so nobody was told again."
+        text += " The outcome did not change" + (", so nobody was told again." if outcome == "fail" else ".")
     elif outcome == "fail":
         text += await _tell_about_fail(ctx, student.mattermost, aid, entry)
     # exclusion (and reinstatement) are transitions of the student's standing, announced
