@@ -125,10 +125,11 @@ def _outcome(state: str | None) -> str | None:
 
 def _announced(change: ExclusionChange, done: Announced | None) -> str:
     """What the recorder reads about the transition their record made. `done` is None
-    when a concurrent pass queued the notices first: they went out all the same."""
+    when a concurrent pass queued the notices first, or when Mattermost could not be
+    asked just now (the next pass queues them): either way they go out, once."""
     what = "is now excluded from the exam" if change.excluded else "is no longer excluded from the exam"
     if done is None:
-        return f" @{change.student} {what}: the student and the instructors were told."
+        return f" @{change.student} {what}: the student and the instructors are told by DM."
     told = " and ".join(
         t for t, ok in (("the student", done.student_told), ("the instructors", done.instructors_told)) if ok
     )
