@@ -49,6 +49,7 @@ from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
 from idlbot.scheduling.periodic import Periodic
 from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
+from idlbot.services.exclusion import ExclusionNotifier
 from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.health import BotHealth
 from idlbot.services.housekeeping import Housekeeping
@@ -66,6 +67,7 @@ from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.delivery_failures import SqlDeliveryFailures
 from idlbot.storage.dm_channels import SqlDmChannels
+from idlbot.storage.exclusion import SqlExclusions
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
 from idlbot.storage.health import SqlDatabaseProbe, probe_engine
 from idlbot.storage.jobs import SqlJobStore
@@ -243,6 +245,13 @@ class Bot:
             jobs_desk = JobsDesk(
                 cluster=cluster, store=job_store, cluster_user=self.directory.cluster_account
             )
+        self.exclusions = ExclusionNotifier(
+            SqlExclusions(sessions),
+            self.outbox,
+            self.chat,
+            settings.roles.instructors,
+            wake=self._wake_outbox,
+        )
         ports = Ports(
             health=self.health,
             outbox=self.outbox,
@@ -254,6 +263,7 @@ class Bot:
             maintenance=self.maintenance,
             jobs=jobs_desk,
             chart=self.chart,
+            exclusions=self.exclusions,
         )
         self.dispatcher = Dispatcher(
             self.registry,
@@ -290,6 +300,7 @@ class Bot:
         every("announcements", housekeeping, self.announcements.due)
         every("failure notices", housekeeping, self.failure_notices.run)
         every("pruning", self.tuning.pruning, self.housekeeping.prune)
+        every("exclusion notices", housekeeping, self.exclusions.announce)  # left by a crash
         if self.maintenance is not None:
             every("maintenance", housekeeping, self.maintenance.tick)
         if self.notifier is not None:

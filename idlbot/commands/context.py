@@ -22,6 +22,7 @@ from idlbot.ports.agenda import Agenda
 from idlbot.ports.announce import Announcements, Maintenance
 from idlbot.ports.chart import OverviewChart
 from idlbot.ports.chat import People
+from idlbot.ports.exclusion import ExclusionNotices
 from idlbot.ports.health import Health
 from idlbot.ports.jobs import Jobs
 from idlbot.ports.outbox import Outbox
@@ -80,6 +81,7 @@ class Ports:
     maintenance: Port[Maintenance] = Port("Slurm")  # cluster maintenance windows
     jobs: Port[Jobs] = Port("Slurm")  # GPU job notifications
     chart: Port[OverviewChart] = Port("the chart renderer")  # the overview's PNG
+    exclusions: Port[ExclusionNotices] = Port("the outbox")  # exclusion notices, once per transition
 
     @classmethod
     def slot(cls, name: str) -> Port[Any] | None:
@@ -115,4 +117,4 @@ class Context:
     clock: Clock
     course: Course
     ports: Ports = field(default_factory=Ports)
-    instructors: tuple[str, ...] = ()  # told when a student is excluded
+    instructors: tuple[str, ...] = ()  # the course's instructors (exclusion notices: ports.exclusions)

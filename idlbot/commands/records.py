@@ -2,8 +2,11 @@
 
 Every change goes through the Qualification port, which writes the audit row in the
 same transaction (who, when, before → after, reason). A failed presentation is told to
-the student privately at once; the fail that excludes them is told to the instructors
-too. Those DMs go through the outbox under keys derived from the audit entry, so a
+the student privately at once (and a fail corrected to ok, too); recording the same
+outcome again tells nobody. Exclusion and reinstatement are transitions, computed with
+the record (domain/exclusion.py) and announced once each to the student and every
+instructor through the `exclusions` port, whoever records and however often. The DMs go
+through the outbox under keys derived from the audit entry or the transition, so a
 retried command never sends them twice. The usage each command shows on a mistake is
 the one in its declaration (`UsageError`)."""
 
@@ -16,11 +19,13 @@ from idlbot.commands.registry import CommandGroup, ForRole, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
+from idlbot.domain.exclusion import ExclusionChange
 from idlbot.domain.ledger import HandInStatus, Outcome, Student
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.roles import Role
 from idlbot.domain.roster import KEEP, Keep, RosterEdit
 from idlbot.domain.usernames import normalize_username
+from idlbot.ports.exclusion import Announced
 from idlbot.ports.qualification import AuditEntry
 
 group = CommandGroup("Exam qualification")
@@ -82,7 +87,7 @@ def _change(entry: AuditEntry) -> str:
         )
     },
     role=Role.TUTOR,
-    needs=("qualification", "outbox", "people"),
+    needs=("qualification", "outbox", "people", "exclusions"),
 )
 async def present(ctx: Context, args: str) -> Reply:
     words = split_args(args)
@@ -97,42 +102,71 @@ async def present(ctx: Context, args: str) -> Reply:
         student.mattermost, aid, outcome, note=note, by=ctx.user.username, now=now
     )
     text = f"{aid} presentation of @{student.mattermost}: {_change(entry)}."
-    if outcome == "fail":
+    was = _outcome(entry.before)
+    if was == outcome:  # the same outcome again (another tutor, a retry): told once already
+        text += " The outcome did not change" + (", so nobody was told again." if outcome == "fail" else ".")
+    elif outcome == "fail":
         text += await _tell_about_fail(ctx, student.mattermost, aid, entry)
+    # exclusion (and reinstatement) are transitions of the student's standing, announced
+    # once each however often and by whomever the record is made (domain/exclusion.py)
+    announced = await ctx.ports.exclusions.announce(now)
+    change = await ctx.ports.exclusions.caused_by(entry.id)
+    if change is not None:  # this record made the transition (a racing one finds none)
+        text += _announced(change, next((a for a in announced if a.change == change), None))
+    elif outcome == "ok" and was == "fail":  # a reinstatement notice would have said it
+        text += await _tell_withdrawn(ctx, student.mattermost, aid, entry)
     return Reply.private(text)
 
 
+def _outcome(state: str | None) -> str | None:
+    """The outcome in an audit state (`fail (by @tutor1)`, see domain/audit.py), or None."""
+    return None if state is None else state.split(" ", 1)[0]
+
+
+def _announced(change: ExclusionChange, done: Announced | None) -> str:
+    """What the recorder reads about the transition their record made. `done` is None
+    when a concurrent pass queued the notices first, or when Mattermost could not be
+    asked just now (the next pass queues them): either way they go out, once."""
+    what = "is now excluded from the exam" if change.excluded else "is no longer excluded from the exam"
+    if done is None:
+        return f" @{change.student} {what}: the student and the instructors are told by DM."
+    told = " and ".join(
+        t for t, ok in (("the student", done.student_told), ("the instructors", done.instructors_told)) if ok
+    )
+    return f" @{change.student} {what}: " + (f"{told} were told." if told else "I could not DM anyone.")
+
+
+async def _tell_withdrawn(ctx: Context, username: str, aid: str, entry: AuditEntry) -> str:
+    """A fail corrected to ok: the student was told of the fail, so of its withdrawal too."""
+    ledger = await ctx.ports.qualification.ledger_for(username)
+    fails = 0 if ledger is None else evaluate(ledger, ctx.course, now=ctx.clock.now()).fails
+    limit = ctx.course.rules.fails_to_exclusion
+    message = (
+        f"Your presentation of {aid} is now recorded as ok (by @{ctx.user.username}), so that fail "
+        f"is withdrawn: {fails} of {limit} fails now. `/idl status` shows where you stand."
+    )
+    sent = await _dm(ctx, username, f"ok:{entry.id}:student", message)
+    return " The student was told by DM." if sent else " (I could not DM the student.)"
+
+
 async def _tell_about_fail(ctx: Context, username: str, aid: str, entry: AuditEntry) -> str:
+    """The fail itself, to the student (once per change to fail: the key is the record's)."""
     ledger = await ctx.ports.qualification.ledger_for(username)
     if ledger is None:
         return ""
     standing = evaluate(ledger, ctx.course, now=ctx.clock.now())
     limit = ctx.course.rules.fails_to_exclusion
-    excluded = standing.excluded
     note = f" ({defuse(entry.reason)})" if entry.reason else ""
-    message = (
-        f"Your presentation of {aid} was recorded as failed{note}, so {aid} no longer counts. "
+    count = (
         f"That is fail {standing.fails} of {limit}."
+        if standing.fails <= limit
+        else f"That makes {standing.fails} fails ({limit} exclude from the exam)."
     )
-    if excluded:
-        message += (
-            f" With {limit} fails you can no longer sit the exam this term; please talk to the instructors."
-        )
-    else:
+    message = f"Your presentation of {aid} was recorded as failed{note}, so {aid} no longer counts. {count}"
+    if not standing.excluded:
         message += " `/idl status` shows where you stand."
     sent = await _dm(ctx, username, f"fail:{entry.id}:student", message)
-    told = " The student was told by DM." if sent else " (I could not DM the student.)"
-    if excluded:
-        for instructor in ctx.instructors:
-            await _dm(
-                ctx,
-                instructor,
-                f"fail:{entry.id}:{instructor}",
-                f"@{username} now has {standing.fails} fails ({aid}, recorded by @{ctx.user.username}) "
-                "and is excluded from the exam.",
-            )
-        told += " The instructors were told."
-    return told
+    return " The student was told by DM." if sent else " (I could not DM the student.)"
 
 
 @group.command(

@@ -47,6 +47,7 @@ from fractions import Fraction
 from typing import Literal
 
 from idlbot.domain.course import Course
+from idlbot.domain.exclusion import is_excluded
 from idlbot.domain.ledger import HandIn, HandInStatus, Presentation, Student, StudentLedger, WikiPost
 from idlbot.domain.person import YOU, Person
 
@@ -192,7 +193,7 @@ class _Numbers:
 
     @property
     def excluded(self) -> bool:
-        return self.limit > 0 and self.fails >= self.limit
+        return is_excluded(self.fails, self.limit)
 
     @property
     def reachable(self) -> bool:

@@ -45,6 +45,7 @@ from idlbot.domain.roster import RosterChanges
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import AuditEntry
 from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage.exclusion import count_fails, lock_student, record_transition
 from idlbot.storage.models_qualification import (
     AuditRow,
     GroupPaperRow,
@@ -232,12 +233,16 @@ class SqlLedger:
         by: str,
         now: datetime,
     ) -> AuditEntry | None:
-        """Record (or correct) a presentation outcome, with its audit row."""
+        """Record (or correct) a presentation outcome, with its audit row, and the
+        exclusion transition it makes, if any (``storage/exclusion.py``): in the same
+        transaction, with the student's row locked, so concurrent records see each other."""
         aid = assignment_id.strip().lower()
         async with transaction(self._db) as conn:
             sid = await _student_id(conn, mattermost)
             if sid is None:
                 return None
+            await lock_student(conn, sid)
+            fails_before = await count_fails(conn, sid)
             cond = (PresentationRow.student_id == sid, PresentationRow.assignment_id == aid)
             old = (
                 await conn.execute(select(PresentationRow.outcome, PresentationRow.by).where(*cond))
@@ -249,7 +254,7 @@ class SqlLedger:
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=["student_id", "assignment_id"], set_=values)
             )
-            return await _audit(
+            entry = await _audit(
                 conn,
                 normalize_username(mattermost),
                 at=now,
@@ -261,6 +266,12 @@ class SqlLedger:
                 after=presentation_state(outcome, by),
                 reason=note,
             )
+            await record_transition(
+                conn, sid, normalize_username(mattermost), fails_before=fails_before,
+                limit=self._course.rules.fails_to_exclusion, assignment_id=aid, outcome=outcome,
+                actor=by, audit_id=entry.id, now=now,
+            )  # fmt: skip
+            return entry
 
     async def set_group_paper(
         self,

@@ -29,6 +29,7 @@ async def test_every_pass_is_registered_once_and_timed_by_the_driver_on_a_flowin
             "announcements",
             "failure notices",
             "pruning",
+            "exclusion notices",
             "gitlab reconciliation",
             "agenda reconciliation",
             "agenda freeze",

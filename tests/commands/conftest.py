@@ -18,10 +18,12 @@ from idlbot.commands.registry import Registry
 from idlbot.config import Settings, load
 from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
+from idlbot.services.exclusion import ExclusionNotifier
 from idlbot.services.qualification import QualificationService
 from idlbot.services.reminder_firing import FireDeps
 from idlbot.services.reminders import ReminderRunner, ReminderService
 from idlbot.storage.db import create_engine, sessionmaker, upgrade
+from idlbot.storage.exclusion import SqlExclusions
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.reminders import SqlReminderStore
@@ -70,13 +72,16 @@ async def ports(tmp_path: Path, settings: Settings, clock: FakeClock) -> AsyncIt
     deps = FireDeps(store=store, outbox=outbox, channels=settings.mattermost.channels, channel_id=_channel)
     runner = ReminderRunner(deps, settings.course, settings.reminders)
     chart = MatplotlibChart()
+    people = FakePeople()
+    exclusions = ExclusionNotifier(SqlExclusions(sessions), outbox, people, settings.roles.instructors)
     yield Ports(
         health=FakeHealth(),
         outbox=outbox,
         qualification=QualificationService(SqlQualification(sessions, settings.course), settings.course),
         reminders=ReminderService(store, runner, calendar_base_url="http://127.0.0.1:9"),
-        people=FakePeople(),
+        people=people,
         chart=chart,
+        exclusions=exclusions,
     )
     await chart.close()
     await engine.dispose()

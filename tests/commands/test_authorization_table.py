@@ -182,7 +182,7 @@ def seeded_ports(settings: Settings) -> Ports:
 
 
 _PORTS = ("health", "outbox", "people", "qualification", "reminders", "agenda", "announcements",
-          "maintenance", "chart")  # fmt: skip
+          "maintenance", "chart", "exclusions")  # fmt: skip
 
 
 def context_for(settings: Settings, role: str, ports: Ports) -> Context:

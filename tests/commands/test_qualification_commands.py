@@ -59,17 +59,33 @@ async def test_failed_presentations_tell_the_student_and_then_the_instructors(
     assert "The student was told by DM." in first.text
     assert "instructors" not in first.text
     second = await registry.run(tutor, "present a02 @alice fail")
-    assert "The instructors were told." in second.text
+    assert "@alice is now excluded from the exam: the student and the instructors were told." in second.text
     items = await pending(ports, clock)
     to_alice = [i.message for i in items if i.dm_user_id == "id-alice"]
-    assert len(to_alice) == 2
+    assert len(to_alice) == 3  # the two fails, then the exclusion
     assert "a01 no longer counts" in to_alice[0] and "fail 1 of 2" in to_alice[0]
-    assert "no longer sit the exam" in to_alice[1]
+    assert "a02 no longer counts" in to_alice[1] and "fail 2 of 2" in to_alice[1]
+    assert "no longer sit the exam" in to_alice[2]
     to_staff = {i.dm_user_id: i.message for i in items if i.dm_user_id != "id-alice"}
     assert set(to_staff) == {"id-sstober", "id-jens"}
     assert all("@alice now has 2 fails" in m for m in to_staff.values())
     refused = await registry.run(tutor, "present a01 @bob ok")
     assert "not in an exercise group you tutor" in refused.text
+
+
+async def test_a_fail_corrected_to_ok_is_told_and_the_same_fail_again_is_not(
+    registry: Registry, make_ctx: MakeCtx, ports: Ports, clock: FakeClock
+) -> None:
+    tutor, staff = make_ctx("tutor1", Role.TUTOR), make_ctx("sstober", Role.INSTRUCTOR)
+    await registry.run(tutor, "present a01 @alice fail")
+    again = await registry.run(staff, "present a01 @alice fail")
+    assert again.text.endswith("The outcome did not change, so nobody was told again.")
+    corrected = await registry.run(staff, 'present a01 @alice ok --note "explained it after all"')
+    assert corrected.text.endswith("The student was told by DM.")
+    to_alice = [i.message for i in await pending(ports, clock) if i.dm_user_id == "id-alice"]
+    assert len(to_alice) == 2 and "fail 1 of 2" in to_alice[0]
+    assert to_alice[1].startswith("Your presentation of a01 is now recorded as ok (by @sstober)")
+    assert "that fail is withdrawn: 0 of 2 fails now" in to_alice[1]
 
 
 async def test_overview_and_export_go_to_the_staff_dm_with_files(

@@ -21,9 +21,11 @@ from zoneinfo import ZoneInfo
 from idlbot.commands.context import Ports
 from idlbot.domain.attachment import Attachment
 from idlbot.domain.course import Course
+from idlbot.domain.exclusion import ExclusionChange
 from idlbot.domain.overview import Overview
 from idlbot.domain.settings import AgendaSettings
 from idlbot.domain.usernames import normalize_username
+from idlbot.ports.exclusion import Announced
 from idlbot.ports.health import HealthSnapshot
 from tests.support.fake_ledger import fake_qualification
 from tests.support.fakes_features import (
@@ -113,6 +115,17 @@ class FakeChart:
         return PNG + (title or "").encode()
 
 
+class FakeExclusions:
+    """`ExclusionNotices` with nothing to announce (the in-memory ledger stores no
+    transitions; tests/commands and tests/app run the real one on SQL)."""
+
+    async def announce(self, now: datetime) -> list[Announced]:
+        return []
+
+    async def caused_by(self, record_id: int) -> ExclusionChange | None:
+        return None
+
+
 def fake_ports(course: Course, agenda: AgendaSettings, channels: dict[str, str]) -> Ports:
     """Every port wired to a fresh in-memory fake: a bot with every feature set up."""
     return Ports(
@@ -126,4 +139,5 @@ def fake_ports(course: Course, agenda: AgendaSettings, channels: dict[str, str])
         maintenance=FakeMaintenance(),
         jobs=FakeJobs(),
         chart=FakeChart(),
+        exclusions=FakeExclusions(),
     )
