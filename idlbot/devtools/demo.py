@@ -255,7 +255,7 @@ def banner(demo: Demo) -> str:
             f"Cluster {info['cluster']}: alice's cluster account is {getpass.getuser()} (you here).",
             f'  idlbot say{d} --as alice "/idl notify jobs all"   then   sbatch --wrap "sleep 2"',
             f'  idlbot say{d} --as alice "/idl jobs"      (a DM per job {JOB_POLL_S:.0f} s after it ends)',
-            f'  idlbot say{d} --as sstober "/idl maintenance add \\"in 2h\\" \\"in 3h\\" demo"',
+            f'  idlbot say{d} --as sstober "/idl maintenance add tomorrow 04:00 06:00 disk swap"',
             f"  (MailProg: bot_url {info['bot_url']}/slurm/event, secret_file {data_dir / 'slurm-secret'})",
         ]
     lines += [
