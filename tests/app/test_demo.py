@@ -19,7 +19,6 @@ import aiohttp
 import pytest
 
 from idlbot.devtools.demo import DEMO_START
-from idlbot.devtools.demo_cluster import find_cluster
 from idlbot.storage.db import create_engine
 from idlbot.storage.outbox import SqlOutbox
 from tests.app.conftest import eventually
@@ -296,6 +295,8 @@ async def test_with_cluster_without_slurm_says_why_in_one_line_and_runs(tmp_path
 @pytest.mark.cluster
 @pytest.mark.timeout(180)
 async def test_with_cluster_jobs_job_end_dms_and_maintenance_work(tmp_path: Path) -> None:
+    from idlbot.devtools.demo_cluster import find_cluster
+
     found = await find_cluster()
     if found.cluster is None:
         pytest.skip(found.reason)
