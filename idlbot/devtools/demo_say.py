@@ -19,6 +19,9 @@ from typing import Any
 import aiohttp
 
 STATE_FILE = "demo.json"
+#: How long to wait for an answer the bot has announced ("Working on it…", "on its way to
+#: your DM"); it is printed as soon as it arrives, so this only bounds a slow machine.
+LATE_ANSWER_S = 30.0
 
 
 def _gone(info: dict[str, Any], state_path: Path) -> int:
@@ -100,14 +103,14 @@ async def _say(
             "only visible to you" if body.get("response_type", "ephemeral") == "ephemeral" else "in channel"
         )
         print(f"idlbot ({visibility}):\n{body.get('text', '')}\n")
-        if "your DM" in str(body.get("text", "")):
-            await _print_dms(http, base, info, dm_channel, started, wait, saver)
+        if "your DM" in str(body.get("text", "")):  # announced: worth waiting for (a chart takes time)
+            await _print_dms(http, base, info, dm_channel, started, max(wait, LATE_ANSWER_S), saver)
     return 0
 
 
 async def _late_answer(ws: aiohttp.ClientWebSocketResponse, wait: float) -> str | None:
     """The first ephemeral post after "Working on it…", as the web client would show it."""
-    deadline = time.monotonic() + max(wait, 5.0)
+    deadline = time.monotonic() + max(wait, LATE_ANSWER_S)
     while (left := deadline - time.monotonic()) > 0:
         try:
             msg = await ws.receive(timeout=left)
