@@ -11,8 +11,7 @@ database and the simulators' state, so a second start on it resumes where the fi
 stopped. `--with-cluster` adds a local Slurm when one answers (`demo_cluster`); the
 demo clock is then the real time, since Slurm's jobs and reservations are real.
 
-`idlbot say --as alice "/idl deadlines"` (a second terminal, `demo_say`) talks to a
-running demo through the simulator's public API, like a user's client would.
+`idlbot say --as alice "/idl deadlines"` (`demo_say`) talks to a running demo as a client.
 """
 
 from __future__ import annotations
@@ -201,6 +200,7 @@ async def start_demo(
     env["IDLBOT_SLASH_TOKEN"] = str(command["token"])
     settings = demo_settings(data_dir, mm_url, bot_port, env, gl_url, cluster)
     await upgrade(settings.database.url)
+    await demo_state.repair_dm_channels(settings.database.url, sim, info)
     await import_roster(settings, clock, cluster_user=getpass.getuser() if cluster else None)
     if cluster is not None:
         secret_file = data_dir / "slurm-secret"
@@ -227,7 +227,7 @@ async def start_demo(
     return demo
 
 
-def banner(demo: Demo) -> str:
+def banner(demo: Demo, *, prompt: bool) -> str:
     info, data_dir = demo.info, demo.data_dir
     users = ", ".join(n for n in info["users"] if n != "idlbot")
     d = "" if data_dir.resolve() == demo_state.default_data_dir().resolve() else f" --data-dir {data_dir}"
@@ -260,7 +260,9 @@ def banner(demo: Demo) -> str:
         ]
     lines += [
         f"Data, the bot log and the simulators' state are in {data_dir}; a restart resumes them.",
-        "Or type here: `/idl deadlines`, `bob: /idl help`, `alice dm: whoami`. Ctrl-C stops.",
+        "Or type here: `/idl deadlines`, `bob: /idl help`, `alice dm: whoami`. Ctrl-C stops."
+        if prompt
+        else "Ctrl-C (SIGINT) stops.",
     ]
     return "\n".join(lines)
 
@@ -277,15 +279,15 @@ async def run_demo(
     path.mkdir(parents=True, exist_ok=True)
     # the terminal shows the chat; the bot's structured log goes to a file beside it
     logs.setup("INFO", stream=(path / "idlbot.log").open("a", encoding="utf-8"))
+    if interactive is None:
+        interactive = sys.stdin.isatty()
     demo = await start_demo(path, bot_port=bot_port, mm_port=mm_port, with_cluster=with_cluster)
-    print(banner(demo), flush=True)
+    print(banner(demo, prompt=interactive), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     prompt: asyncio.Task[None] | None = None
-    if interactive is None:
-        interactive = sys.stdin.isatty()
     if interactive:
         prompt = asyncio.create_task(prompt_loop(path, stop))
     try:

@@ -25,6 +25,8 @@ from typing import Any
 
 from idlbot.devtools.sim.gitlab import GitLabSim
 from idlbot.devtools.sim.mattermost import MattermostSim
+from idlbot.storage.db import create_engine, sessionmaker
+from idlbot.storage.dm_channels import SqlDmChannels
 
 SNAPSHOT = "sims.pickle"
 FORMAT = 1
@@ -95,3 +97,22 @@ def start_clean(data_dir: Path, stamp: str) -> str | None:
     if snap.exists():
         os.replace(snap, data_dir / f"{SNAPSHOT}.{stamp}.old")
     return moved
+
+
+async def repair_dm_channels(database_url: str, mm: MattermostSim, info: dict[str, Any]) -> int:
+    """A demo killed between two saves may have remembered a DM channel (the bot's
+    database) that the restored simulator never saw; posts to it would fail for good. Make
+    those channels again and remember the new ids. Returns how many were made."""
+    engine = create_engine(database_url)
+    made = 0
+    try:
+        channels = SqlDmChannels(sessionmaker(engine))
+        bot = info["users"]["idlbot"]
+        for user in info["users"].values():
+            known = await channels.get(bot, user)
+            if known is not None and known not in mm.state.channels:
+                await channels.remember(bot, user, mm.direct_channel(bot, user)["id"])
+                made += 1
+    finally:
+        await engine.dispose()
+    return made

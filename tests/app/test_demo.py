@@ -20,6 +20,7 @@ import pytest
 
 from idlbot.devtools.demo import DEMO_START
 from idlbot.storage.db import create_engine
+from idlbot.storage.dm_channels import SqlDmChannels
 from idlbot.storage.outbox import SqlOutbox
 from tests.app.conftest import eventually
 
@@ -124,7 +125,7 @@ async def start_demo(
     assert proc.stdout is not None
     lines: list[str] = []
     try:
-        while not lines or not lines[-1].startswith("Or type here"):
+        while not lines or "stops." not in lines[-1]:
             line = await asyncio.wait_for(proc.stdout.readline(), 60)
             assert line, "the demo ended before its banner:\n" + "".join(lines)
             lines.append(line.decode())
@@ -151,6 +152,7 @@ async def test_port_0_puts_the_bound_port_into_every_url(tmp_path: Path) -> None
         bot_url = demo.info["bot_url"]
         assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*", bot_url), bot_url
         assert f"bot {bot_url}," in demo.banner
+        assert demo.banner.endswith("\nCtrl-C (SIGINT) stops.\n")  # --no-prompt: no "type here"
         code, out, err = await demo.say("alice", "/idl calendar")
         assert code == 0, err
         assert f"{bot_url}/calendar/" in out and ":0/" not in out, out
@@ -237,6 +239,8 @@ async def test_a_restart_on_the_same_dir_resumes_and_fails_no_pending_post(tmp_p
         )
         await outbox.enqueue(key="left:dm", message="a DM left behind", now=DEMO_START,
                              dm_user_id=info["users"]["alice"])  # fmt: skip
+        # and a DM channel learnt after the last save of the simulators (a kill, not Ctrl-C)
+        await SqlDmChannels(engine).remember(info["users"]["idlbot"], info["users"]["alice"], "z" * 26)
     finally:
         await engine.dispose()
 
