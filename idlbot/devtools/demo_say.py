@@ -60,8 +60,13 @@ async def say(
             file=sys.stderr,
         )
         return 1
-    info = json.loads(state_path.read_text())
-    token = info["tokens"].get(user)
+    try:
+        info = json.loads(state_path.read_text())
+        token = info["tokens"].get(user)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        again = f"`idlbot demo{_dir_option(directory)}`"
+        print(f"{state_path} is not a demo's state: start the demo again with {again}", file=sys.stderr)
+        return 1
     if token is None:
         print(f"unknown demo user {user!r}; users: {', '.join(info['tokens'])}", file=sys.stderr)
         return 1

@@ -191,6 +191,10 @@ async def test_say_without_any_demo_is_one_line(tmp_path: Path) -> None:
     code, out, err = await cli("say", "--data-dir", str(tmp_path / "none"), "/idl help")
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "start one with `idlbot demo --data-dir" in err, err
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "demo.json").write_text("{not json")
+    code, out, err = await cli("say", "--data-dir", str(tmp_path / "bad"), "/idl help")
+    assert code == 1 and err.count("\n") == 1 and "is not a demo's state" in err, err
 
 
 async def test_say_after_the_demo_stopped_is_one_line_not_a_traceback(tmp_path: Path) -> None:
