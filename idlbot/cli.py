@@ -222,6 +222,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             bot_port=args.port,
             mm_port=args.mattermost_port,
             interactive=None if not args.no_prompt else False,
+            with_cluster=args.with_cluster,
         )
     )
     return 0
@@ -231,8 +232,11 @@ def cmd_say(args: argparse.Namespace) -> int:
     from idlbot.devtools.demo import say
 
     return asyncio.run(
-        say(args.as_user, " ".join(args.text), data_dir=args.data_dir, dm=args.dm, wait=args.wait)
-    )
+        say(
+            args.as_user, " ".join(args.text), data_dir=args.data_dir, dm=args.dm, wait=args.wait,
+            files_dir=args.files_dir,
+        )
+    )  # fmt: skip
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -306,16 +310,23 @@ def parser() -> argparse.ArgumentParser:
     roster_import.set_defaults(func=cmd_roster_import)
 
     demo = sub.add_parser("demo", help="run the bot against a built-in Mattermost simulator")
-    demo.add_argument("--data-dir", default="idlbot-demo")
+    data_help = "the demo's database, log and simulator state (default: ~/.local/state/idlbot/demo)"
+    demo.add_argument("--data-dir", help=data_help + "; a restart on it resumes the demo")
     demo.add_argument("--port", type=_port, default=8080, help="the bot's port (0 = any free port)")
     demo.add_argument("--mattermost-port", type=_port, default=8065, help="the simulator's port")
     demo.add_argument("--no-prompt", action="store_true", help="no interactive prompt")
+    demo.add_argument(
+        "--with-cluster", action="store_true",
+        help="use the local Slurm (sudo scripts/slurm/up.sh) for /idl jobs, maintenance and job DMs; "
+        "the demo clock is then the real time",
+    )  # fmt: skip
     demo.set_defaults(func=cmd_demo)
 
     say = sub.add_parser("say", help="talk to a running demo as one of its users")
     say.add_argument("--as", dest="as_user", default="alice")
     say.add_argument("--dm", action="store_true", help="send as a DM to the bot instead of a slash command")
-    say.add_argument("--data-dir", default="idlbot-demo")
+    say.add_argument("--data-dir", help="the running demo's --data-dir, if it was given one")
+    say.add_argument("--files-dir", help="where files the bot sends are saved (default: DATA_DIR/files)")
     say.add_argument("--wait", type=float, default=3.0, help="seconds to wait for later replies")
     say.add_argument("text", nargs="+")
     say.set_defaults(func=cmd_say)

@@ -47,5 +47,10 @@ def _groups(sim: GitLabSim, path: str) -> None:
 
 
 def register_hooks(sim: GitLabSim, world: dict[str, Any], url: str, secret: str) -> None:
+    """One hook per project; a resumed demo's hooks are pointed at the bot's new URL."""
     for project in [world["course_project"], *world["repos"].values()]:
-        sim.add_hook(project, url, token=secret, events=HOOK_EVENTS)
+        hooks = sim.state.require_project(project).hooks.values()
+        for hook in hooks:
+            hook.url, hook.token = url, secret
+        if not hooks:
+            sim.add_hook(project, url, token=secret, events=HOOK_EVENTS)

@@ -219,3 +219,32 @@ async def test_since_returns_the_newest_thousand_and_channels_carry_last_post_at
     channels = await driver.channels.get_channels_for_team_for_user(world.bot["id"], world.team["id"])
     listed = {c["id"]: c for c in channels}
     assert listed[dm["id"]]["type"] == "D" and listed[dm["id"]]["last_post_at"] == posted["create_at"]
+
+
+async def test_get_file_returns_the_bytes_to_channel_members_only(world: World) -> None:
+    """`GET /api/v4/files/{id}` (api4/file.go getFile): the uploader or a member of the
+    channel gets the bytes with the stored type; anyone else 403, an unknown id 404."""
+    base = f"http://127.0.0.1:{world.sim.port}/api/v4"
+
+    def auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async with httpx.AsyncClient() as http:
+        up = await http.post(
+            f"{base}/files", headers=auth(world.bot_token), data={"channel_id": world.town["id"]},
+            files={"files": ("overview.png", b"\x89PNG\r\n\x1a\nchart", "image/png")},
+        )  # fmt: skip
+        assert up.status_code == 201, up.text
+        file_id = up.json()["file_infos"][0]["id"]
+        for token in (world.bot_token, world.alice_token):  # the uploader; a channel member
+            got = await http.get(f"{base}/files/{file_id}", headers=auth(token))
+            assert got.status_code == 200 and got.content == b"\x89PNG\r\n\x1a\nchart"
+            assert got.headers["Content-Type"] == "image/png"
+            assert got.headers["Content-Disposition"].startswith('inline;filename="overview.png"')
+        forced = await http.get(f"{base}/files/{file_id}?download=1", headers=auth(world.alice_token))
+        assert forced.headers["Content-Disposition"].startswith("attachment;")
+        outsider = world.sim.issue_token(world.sim.add_user("eve")["id"])
+        denied = await http.get(f"{base}/files/{file_id}", headers=auth(outsider))
+        assert denied.status_code == 403 and denied.json()["id"] == "api.context.permissions.app_error"
+        missing = await http.get(f"{base}/files/{'x' * 26}", headers=auth(world.alice_token))
+        assert missing.status_code == 404

@@ -293,7 +293,11 @@ class MattermostSim:
 
     @staticmethod
     def _json(status: int, payload: Any, headers: dict[str, str]) -> web.Response:
-        """JSON with `Content-Type: application/json` exactly (drivers compare the string)."""
+        """JSON with `Content-Type: application/json` exactly (drivers compare the string);
+        a handler's own response (a file's bytes) passes through with the headers added."""
+        if isinstance(payload, web.Response):
+            payload.headers.update(headers)
+            return payload
         return web.Response(
             status=status,
             body=go_json(payload).encode(),

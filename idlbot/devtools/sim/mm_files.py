@@ -3,7 +3,9 @@
 The bot attaches the overview chart and the CSV export to posts. As on the server: the
 upload needs `upload_file` in the channel (a member), answers 201 with `file_infos` and
 `client_ids`; a post's `file_ids` must name files uploaded to that channel by its author
-and not yet attached, and the post then carries them in `metadata.files`."""
+and not yet attached, and the post then carries them in `metadata.files`. `GET
+/api/v4/files/{id}` returns the bytes to the uploader or a member of the channel (403
+otherwise), as `api4/file.go getFile` and `web.WriteFileResponse` do."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
 
 from idlbot.devtools.sim.mm_faults import SimAppError
 from idlbot.devtools.sim.mm_state import SimState, new_id
@@ -105,3 +110,28 @@ def link(post: dict[str, Any], infos: list[dict[str, Any]]) -> None:
         info["post_id"] = post["id"]
     if infos:
         post["metadata"] = {**post.get("metadata", {}), "files": infos}
+
+
+#: Media types `web.WriteFileResponse` lets a browser show inline (the rest is a download).
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp")
+
+
+def download(state: SimState, user_id: str, file_id: str, query: dict[str, str]) -> web.Response:
+    info = state.files.get(file_id)
+    if info is None or file_id not in state.file_data:
+        raise SimAppError(404, "app.file_info.get.app_error", "Unable to get the file info.")
+    if info["user_id"] != user_id and not state.is_channel_member(info["channel_id"], user_id):
+        raise SimAppError(403, *FORBIDDEN)
+    force = query.get("download", "").lower() in ("1", "t", "true")
+    kind = "inline" if info["mime_type"] in INLINE_TYPES and not force else "attachment"
+    name = str(info["name"])
+    return web.Response(
+        status=200,
+        body=state.file_data[file_id],
+        headers={
+            "Content-Type": str(info["mime_type"]) or "application/octet-stream",
+            "Content-Disposition": f"{kind};filename=\"{name}\"; filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=86400",
+        },
+    )

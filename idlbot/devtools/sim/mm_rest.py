@@ -1,7 +1,8 @@
 """REST handlers of the simulator (`/api/v4`), one method per route.
 (Over 300 lines: one short handler per route of the API the bot uses, kept side by side.)
 
-Handlers take a `Ctx` and return `(status, json_value)`; errors are raised as
+Handlers take a `Ctx` and return `(status, json_value)` (a file download returns a
+`web.Response` with the bytes); errors are raised as
 `SimAppError`. The route templates are spelled exactly like the OpenAPI paths, so the
 recorded exchanges can be matched against the spec without guessing.
 """
@@ -113,6 +114,7 @@ class Rest:
         r("POST", "/api/v4/posts", self.create_post)
         r("POST", "/api/v4/files", self.upload_files)
         r("GET", "/api/v4/files/{file_id}/info", self.file_info)
+        r("GET", "/api/v4/files/{file_id}", self.get_file)
         r("PUT", "/api/v4/posts/{post_id}/patch", self.patch_post)
         r("GET", "/api/v4/posts/{post_id}", self.get_post)
         r("PUT", "/api/v4/posts/{post_id}", self.update_post)
@@ -345,6 +347,10 @@ class Rest:
         if info is None or not self.state.is_channel_member(info["channel_id"], ctx.user_id):
             raise SimAppError(404, "app.file_info.get.app_error", "Unable to get the file info.")
         return 200, info
+
+    async def get_file(self, ctx: Ctx) -> tuple[int, Any]:
+        """The bytes, not JSON: the dispatcher passes a `web.Response` through."""
+        return 200, mm_files.download(self.state, ctx.user_id, ctx.params["file_id"], ctx.query)
 
     async def create_ephemeral(self, ctx: Ctx) -> tuple[int, Any]:
         if not self.state.is_system_admin(ctx.user_id):
