@@ -30,7 +30,12 @@ def _load(path: str, *, require_secrets: bool = True) -> Settings:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    settings = _load(args.path, require_secrets=not args.no_secrets)
+    """Takes the file as `--config PATH`, like every other subcommand, or bare (its
+    original form, kept for scripts)."""
+    if (args.path is None) == (args.config is None):
+        print("idlbot check-config: give the config file once: --config PATH (see --help)", file=sys.stderr)
+        return 2
+    settings = _load(args.config or args.path, require_secrets=not args.no_secrets)
     print(f"ok: {settings.summary()}")
     return 0
 
@@ -277,7 +282,8 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check-config", help="validate a config file and the secrets in the environment")
-    check.add_argument("path")
+    check.add_argument("--config", help="the config file (also accepted without --config)")
+    check.add_argument("path", nargs="?", help=argparse.SUPPRESS)
     check.add_argument(
         "--no-secrets", action="store_true", help="don't require the secrets in the environment"
     )

@@ -131,3 +131,14 @@ def test_check_config_names_a_missing_section_and_the_defaults_it_uses(tmp_path:
         "1 blog post, 1 progress report, group paper required" in result.stdout
     )
     assert "[gitlab] not set" not in result.stdout  # present sections are not named
+
+
+def test_check_config_takes_config_like_every_other_subcommand() -> None:
+    """`run`, `migrate` and `roster import` take `--config PATH`; a newcomer types the same
+    for `check-config` (it used to say "unrecognized arguments: --config")."""
+    path = str(example_config_path())
+    ok = run_cli("check-config", "--no-secrets", "--config", path)
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: "), ok.stderr
+    assert run_cli("check-config", "--no-secrets", path).returncode == 0  # the bare form stays
+    none = run_cli("check-config", "--no-secrets")
+    assert none.returncode == 2 and none.stderr.count("\n") == 1 and "--config PATH" in none.stderr
