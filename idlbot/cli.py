@@ -191,6 +191,12 @@ def cli_import(
     from idlbot.storage.roster import SqlRoster
 
     stdout = out if out is not None else sys.stdout
+    try:  # a file that is not there is one line, before the database is touched
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        print(f"roster import: cannot read {path} ({err.strerror}); check the path", file=sys.stderr)
+        return 2
     bar = ProgressBar(force=progress)
 
     async def run() -> ImportResult:

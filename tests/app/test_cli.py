@@ -142,3 +142,13 @@ def test_check_config_takes_config_like_every_other_subcommand() -> None:
     assert run_cli("check-config", "--no-secrets", path).returncode == 0  # the bare form stays
     none = run_cli("check-config", "--no-secrets")
     assert none.returncode == 2 and none.stderr.count("\n") == 1 and "--config PATH" in none.stderr
+
+
+def test_roster_import_of_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    """It used to print a header and "line 1: cannot read …", as if the file had a line."""
+    db = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    mm = "http://127.0.0.1:9"
+    config = write_config(tmp_path / "c.toml", mattermost_url=mm, database_url=db, port=8080)
+    result = run_cli("roster", "import", "--config", str(config), str(tmp_path / "nosuch.csv"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "cannot read" in result.stderr and "line 1" not in result.stderr
