@@ -89,6 +89,9 @@ class Command:
         """The words of `args` beyond what the usage takes (see `commands/usage.py`)."""
         return grammar.parse(self.name, self.usage).surplus(args)
 
+    def unquoted_option(self, args: str) -> str | None:
+        return grammar.parse(self.name, self.usage).unquoted_option(args)
+
 
 def for_whom(role: Role) -> str:
     """Who may run something that needs `role`: "tutors and instructors", "instructors"."""
@@ -233,9 +236,11 @@ class Registry:
         extra = command.surplus(args)
         if extra:
             said = defuse(" ".join(extra))
-            return "user_error", Reply.private(
-                f"Usage: `/idl {command.usage}`. Too many arguments: “{said}” is more than it takes."
-            )
+            text = f"Usage: `/idl {command.usage}`. Too many arguments: “{said}” is more than it takes."
+            option = command.unquoted_option(args)
+            if option:
+                text += f' A {option} of several words goes in quotes: `{option} "…"`.'
+            return "user_error", Reply.private(text)
         try:
             return "ok", await command.handler(ctx, args)
         except Forbidden as err:

@@ -74,6 +74,19 @@ class Grammar:
                 plain.append(word)
         return plain
 
+    def unquoted_option(self, args: str) -> str | None:
+        """The valued option whose value the first surplus word seems to continue
+        (`--reason sick note`: "note"), so the reply can say to quote it."""
+        extra = self.surplus(args)
+        if not extra:
+            return None
+        words = _words(args)
+        for i, word in enumerate(words[:-2]):
+            name = word.partition("=")[0]
+            if name in self.valued and "=" not in word and words[i + 2] == extra[0]:
+                return name
+        return None
+
     @property
     def _known(self) -> frozenset[str]:
         return self.valued | self.flags

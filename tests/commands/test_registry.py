@@ -76,6 +76,16 @@ async def test_extra_arguments_are_refused_with_the_usage(registry: Registry, ma
         assert f"“{defuse(extra)}”" in reply.text and "too many" in reply.text.lower(), (text, reply.text)
 
 
+async def test_an_unquoted_reason_of_several_words_is_told_to_quote(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
+    """A tutor types `--reason sick note`: the usage alone does not say what went wrong."""
+    staff = make_ctx("sstober", Role.INSTRUCTOR)
+    reply = await registry.run(staff, "record a01 @alice excused --reason sick note")
+    assert "Too many arguments: “note”" in reply.text
+    assert 'A --reason of several words goes in quotes: `--reason "…"`.' in reply.text
+    plain = await registry.run(staff, "export all")
+    assert "quotes" not in plain.text
+
+
 async def test_free_text_may_start_with_a_subcommand_word(registry: Registry, make_ctx) -> None:  # type: ignore[no-untyped-def]
     announce = registry.get("announce")
     assert announce is not None
