@@ -361,7 +361,7 @@ class Bot:
             if not slurm_secret:
                 log.warning("IDLBOT_SLURM_SECRET is not set: every /slurm/event is refused (401)")
             add_slurm_routes(
-                app, SlurmEventDeps(secret=slurm_secret, notifier=self.notifier, clock=self.clock)
+                app, SlurmEventDeps(secret=slurm_secret, notifier=self.notifier)
             )
         app.router.add_get(
             CALENDAR_ROUTE,

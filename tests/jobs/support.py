@@ -10,7 +10,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from idlbot.clock import Clock
 from idlbot.services.jobs import JobNotifier
 from idlbot.web.slurm import SlurmEventDeps, add_slurm_routes
 from tests.slurm.conftest import Cluster
@@ -33,10 +32,10 @@ def point_mailprog(slurm_up: Cluster, url: str) -> Path:
 
 
 @asynccontextmanager
-async def serve(notifier: JobNotifier, clock: Clock, secret: str = SECRET) -> AsyncIterator[str]:
+async def serve(notifier: JobNotifier, secret: str = SECRET) -> AsyncIterator[str]:
     """Yield the route's URL while it is served."""
     app = web.Application()
-    add_slurm_routes(app, SlurmEventDeps(secret=secret.encode(), notifier=notifier, clock=clock))
+    add_slurm_routes(app, SlurmEventDeps(secret=secret.encode(), notifier=notifier))
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

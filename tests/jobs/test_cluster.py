@@ -47,7 +47,7 @@ def notifier_for(cluster: SlurmCluster, name: str, store: SqlJobStore, outbox: S
 async def live(slurm_up: Cluster, cluster: SlurmCluster, db: AsyncEngine) -> AsyncIterator[Live]:
     store, outbox = SqlJobStore(db), SqlOutbox(db)
     notifier = notifier_for(cluster, slurm_up.name, store, outbox)
-    async with serve(notifier, SystemClock()) as url:
+    async with serve(notifier) as url:
         spool = point_mailprog(slurm_up, url)
         yield Live(notifier, store, outbox, db, cluster, spool, slurm_up)
         await notifier.stop()

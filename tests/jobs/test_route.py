@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.adapters.slurm import mailprog
-from idlbot.clock import SystemClock
 from idlbot.services.jobs import JobNotifier
 from idlbot.storage.models_jobs import JobEventRow
 
@@ -44,7 +43,7 @@ async def test_forged_signature_gets_401_and_posts_nothing(
     """Acceptance: a forged /slurm/event (bad HMAC) gets 401 and posts nothing."""
     fake.records = [job(5)]
     body, stamp = body_of(event(5))
-    async with serve(notifier, SystemClock()) as url, aiohttp.ClientSession() as http:
+    async with serve(notifier) as url, aiohttp.ClientSession() as http:
         forged = [
             signed(body, secret="guessed", stamp=stamp),  # wrong key
             {**signed(body, stamp=stamp), mailprog.TIMESTAMP_HEADER: str(stamp + 1)},  # header/body differ
@@ -66,7 +65,7 @@ async def test_forged_signature_gets_401_and_posts_nothing(
 async def test_empty_secret_accepts_nothing(notifier: JobNotifier, db: AsyncEngine) -> None:
     body, stamp = body_of(event(5))
     async with (
-        serve(notifier, SystemClock(), secret="") as url,
+        serve(notifier, secret="") as url,
         aiohttp.ClientSession() as http,
         http.post(url, data=body, headers=signed(body, secret="", stamp=stamp)) as resp,
     ):
@@ -79,7 +78,7 @@ async def test_signed_event_is_stored_before_2xx_and_a_resend_is_dropped(
 ) -> None:
     fake.records = [job(5)]
     body, stamp = body_of(event(5))
-    async with serve(notifier, SystemClock()) as url, aiohttp.ClientSession() as http:
+    async with serve(notifier) as url, aiohttp.ClientSession() as http:
         async with http.post(url, data=body, headers=signed(body, stamp=stamp)) as resp:
             assert resp.status == 202
             assert await _events(db) == 1  # stored when the answer came
@@ -109,7 +108,7 @@ async def test_a_signed_event_of_the_wrong_shape_gets_400_and_stores_nothing(
         body_of({**event(5), "id": "ev\x00"}, stamp)[0],
         b'{"sent_at": %d, "x": ' % stamp + b"[" * 100_000,
     ]
-    async with serve(notifier, SystemClock()) as url, aiohttp.ClientSession() as http:
+    async with serve(notifier) as url, aiohttp.ClientSession() as http:
         for body in bodies:
             async with http.post(url, data=body, headers=signed(body, stamp=stamp)) as resp:
                 assert resp.status in (400, 401), body[:80]  # 401: the deep body hides its sent_at
