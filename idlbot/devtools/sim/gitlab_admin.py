@@ -13,7 +13,7 @@ from typing import Any
 
 from idlbot.devtools.sim.gitlab_faults import bad_param, forbidden, not_found
 from idlbot.devtools.sim.gitlab_json import iso
-from idlbot.devtools.sim.gitlab_rest import Ctx, Result, Route, compile_route, paginate
+from idlbot.devtools.sim.gitlab_rest import Ctx, Result, Route, apply_hook_params, compile_route, paginate
 from idlbot.devtools.sim.gitlab_state import Hook, SimState
 
 SYSTEM_HOOK_FLAGS = ("push_events", "tag_push_events", "merge_requests_events", "repository_update_events")
@@ -65,16 +65,6 @@ class SystemHookEndpoints:
             raise not_found("Hook")
         return hook
 
-    @staticmethod
-    def _apply(ctx: Ctx, hook: Hook) -> None:
-        for flag in SYSTEM_HOOK_FLAGS:
-            if ctx.arg(flag) is not None:
-                hook.events[flag] = ctx.flag(flag)
-        if ctx.arg("token") is not None:
-            hook.token = str(ctx.arg("token"))
-        if ctx.arg("enable_ssl_verification") is not None:
-            hook.enable_ssl_verification = ctx.flag("enable_ssl_verification")
-
     async def list_hooks(self, ctx: Ctx) -> Result:
         self._admin(ctx)
         items, headers = paginate(ctx, sorted(self.state.system_hooks.values(), key=lambda h: h.id))
@@ -86,7 +76,7 @@ class SystemHookEndpoints:
         if not url:
             raise bad_param("url is missing")
         hook = Hook(self.state.next_id("hook"), None, str(url), "", dict(DEFAULTS), self.state.now())
-        self._apply(ctx, hook)
+        apply_hook_params(ctx, hook, SYSTEM_HOOK_FLAGS)
         self.state.system_hooks[hook.id] = hook
         return 201, system_hook(hook), {}
 
@@ -97,7 +87,7 @@ class SystemHookEndpoints:
         hook = self._hook(ctx)
         if ctx.arg("url"):
             hook.url = str(ctx.arg("url"))
-        self._apply(ctx, hook)
+        apply_hook_params(ctx, hook, SYSTEM_HOOK_FLAGS)
         return 200, system_hook(hook), {}
 
     async def delete_hook(self, ctx: Ctx) -> Result:

@@ -19,7 +19,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from idlbot.devtools.sim.gitlab_faults import SimError, bad_param, forbidden, not_found
-from idlbot.devtools.sim.gitlab_state import Group, Issue, Project, SimState, User
+from idlbot.devtools.sim.gitlab_state import Group, Hook, Issue, Project, SimState, User
 
 TRUE = {"true", "1", "t", "yes", "y", "on"}
 DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_COUNT = 20, 100, 10_000
@@ -253,3 +253,15 @@ def filter_issues(ctx: Ctx, issues: Sequence[Issue]) -> list[Issue]:
     }.get(order_by or "", lambda i: i.created_at)
     found.sort(key=key, reverse=sort == "desc")  # stable: the id DESC tie-break survives
     return found
+
+
+def apply_hook_params(ctx: Ctx, hook: Hook, flags: Sequence[str]) -> None:
+    """A hook's POST/PUT parameters, as GitLab reads them for project and system hooks:
+    only the parameters given change (`url` is the caller's, it is required on create)."""
+    for flag in flags:
+        if ctx.arg(flag) is not None:
+            hook.events[flag] = ctx.flag(flag)
+    if ctx.arg("token") is not None:
+        hook.token = str(ctx.arg("token"))
+    if ctx.arg("enable_ssl_verification") is not None:
+        hook.enable_ssl_verification = ctx.flag("enable_ssl_verification")
