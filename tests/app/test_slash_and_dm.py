@@ -116,13 +116,18 @@ async def test_healthz_and_metrics(harness: Harness) -> None:
         assert body["status"] == "ok" and body["websocket"]["connected"] is True
         assert body["database"]["reachable"] is True
         await harness.slash("alice", "/idl deadlines")
-        async with http.get(f"{base}/metrics") as resp:
-            text = await resp.text()
-            assert resp.status == 200
-            assert 'idlbot_commands_total{command="deadlines",outcome="ok"}' in text
-            assert "idlbot_command_seconds_bucket" in text
-            assert "idlbot_outbox_backlog 0.0" in text
-            assert "idlbot_websocket_reconnects_total" in text
+
+        async def drained_metrics() -> str | None:
+            """As above: a pass may queue a post between the two readings."""
+            async with http.get(f"{base}/metrics") as resp:
+                text = await resp.text()
+                assert resp.status == 200
+            return text if "idlbot_outbox_backlog 0.0" in text else None
+
+        text = await eventually(drained_metrics, what="/metrics with the outbox drained")
+        assert 'idlbot_commands_total{command="deadlines",outcome="ok"}' in text
+        assert "idlbot_command_seconds_bucket" in text
+        assert "idlbot_websocket_reconnects_total" in text
         await harness.sim.stop()
         await eventually(lambda: not harness.bot.websocket.connected, what="disconnect")  # type: ignore[union-attr]
         async with http.get(f"{base}/healthz") as resp:
