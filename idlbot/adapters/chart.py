@@ -40,6 +40,7 @@ import io
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -113,8 +114,11 @@ def overview_png(ov: Overview, *, title: str | None = None) -> bytes:
 
 
 def _worker_init() -> None:
-    """Yield the CPU to the bot's event loop when both want it."""
+    """Yield the CPU to the bot's event loop when both want it. Ignore Ctrl-C: a terminal
+    sends it to the whole process group, and the bot, not the signal, ends its worker
+    (it printed a KeyboardInterrupt traceback when the demo was stopped)."""
     os.nice(WORKER_NICE)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _consume(future: asyncio.Future[bytes]) -> None:

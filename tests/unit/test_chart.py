@@ -5,10 +5,13 @@ an overrun, a crash or a full queue into `ChartUnavailable` with a message for t
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +55,25 @@ async def test_the_port_draws_the_same_png_off_the_event_loop() -> None:
     try:
         assert await chart.render(ov, title="Group 1") == overview_png(ov, title="Group 1")
         assert chart.renders == 1
+    finally:
+        await chart.close()
+
+
+async def test_ctrl_c_is_the_bots_to_handle_not_the_workers() -> None:
+    """Ctrl-C in a terminal signals the whole process group; a demo stopped that way
+    printed the worker's KeyboardInterrupt traceback. The bot stops the worker itself,
+    so the worker ignores SIGINT (read from the kernel: SigIgn in /proc)."""
+    ov = build_overview(synthetic(5, COURSE), COURSE, now=NOW)
+    chart = MatplotlibChart()
+    try:
+        await chart.render(ov)
+        [worker] = chart._executor()._processes.values()  # type: ignore[union-attr]
+        status = await asyncio.to_thread(Path(f"/proc/{worker.pid}/status").read_text)
+        [ignored] = [line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")]
+        assert int(ignored, 16) & (1 << (signal.SIGINT - 1)), status
+        os.kill(worker.pid, signal.SIGINT)
+        assert (await chart.render(ov)).startswith(PNG)
+        assert worker.is_alive()
     finally:
         await chart.close()
 
