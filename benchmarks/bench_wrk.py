@@ -47,6 +47,7 @@ from benchmarks.wrk_measure import (
     gc_report,
     rss_mb,
     run_wrk,
+    settle,
     spawn,
     stop,
     wait_http,
@@ -91,10 +92,7 @@ async def fire_overviews(
     """`/idl overview` by an instructor `rate` times a second, on a timer (not waiting for
     the previous one), as Mattermost would forward them; their latency and how many were
     answered "Working on it…" (then via response_url)."""
-    headers = {
-        "Accept": "application/json", "User-Agent": "Mattermost-Bot/1.1", "Accept-Encoding": "gzip",
-        "Authorization": f"Token {world.token}", "Content-Type": "application/x-www-form-urlencoded",
-    }  # fmt: skip
+    headers = mattermost_headers(world.token)
     latencies: list[float] = []
     later = 0
     async with aiohttp.ClientSession() as session:
@@ -166,6 +164,32 @@ async def measure_db(kind: str, args: argparse.Namespace, wrk: str) -> DbResult:
     return result
 
 
+async def warm_users(world: World, url: str) -> None:
+    """`/idl whoami` once for every student, 8 at a time: the bot looks each user up in
+    Mattermost once and keeps them for 5 minutes, so the rounds run on a warm cache."""
+    queue = list(world.students)
+    async with aiohttp.ClientSession(headers=mattermost_headers(world.token)) as session:
+
+        async def worker() -> None:
+            while queue:
+                name = queue.pop()
+                body = world.form(name, "whoami", world.new_hook(name))
+                async with session.post(url, data=body.encode()) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        raise SystemExit(f"FAILED: warm-up whoami for {name} answered {resp.status}")
+
+        await asyncio.gather(*(worker() for _ in range(8)))
+
+
+def mattermost_headers(token: str) -> dict[str, str]:
+    """What Mattermost's DoCommandRequest sends with the form (as in `wrk_forms.lua`)."""
+    return {
+        "Accept": "application/json", "User-Agent": "Mattermost-Bot/1.1", "Accept-Encoding": "gzip",
+        "Authorization": f"Token {token}", "Content-Type": "application/x-www-form-urlencoded",
+    }  # fmt: skip
+
+
 async def result_runs(
     result: DbResult, world: World, wrk: str, args: argparse.Namespace, commands: list[str],
     forms: dict[str, Path], bot: asyncio.subprocess.Process, base: asyncio.subprocess.Process,
@@ -179,6 +203,9 @@ async def result_runs(
             wrk, label, url, forms[form], world.token, server_pid=pid, duration=duration,
             connections=args.connections,
         )  # fmt: skip
+        # what the target still works on after wrk stops (requests queued inside the bot,
+        # answers going out via response_url) belongs to this run, not to the next one
+        run.settle_s = await settle(pid, world.replies_via_response_url)
         run.via_response_url = world.replies_via_response_url() - replies
         if run.errors:
             print(f"  ! {label}: {run.errors} errors (non-2xx/3xx answers or socket errors)")
@@ -186,7 +213,8 @@ async def result_runs(
 
     # warm-up, not counted: every student once through the bot (the bot's user cache, as in
     # production where it is warm), the database's pages, both processes' code paths
-    for text in ("whoami", *commands):
+    await warm_users(world, bot_url + ROUTE)
+    for text in commands:
         await cell("warm-up", bot_url + ROUTE, text, bot.pid, 2)
     await cell("warm-up", base_url + "/select", "whoami", base.pid, 1)
     gc_before = await gc_metrics(bot_url)

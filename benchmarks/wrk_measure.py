@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,7 @@ class Run:
     server_cpu_s: float  # the target process's CPU over the run
     gen_cpu: float  # wrk's CPU seconds per wall second (1.0 = one core)
     via_response_url: int = 0
+    settle_s: float = 0.0  # how long the target kept working after wrk stopped
 
     @property
     def rps(self) -> float:
@@ -131,6 +133,18 @@ async def run_wrk(
         server_cpu_s=cpu1 - cpu0,
         gen_cpu=(gen1 - gen0) / wall,
     )
+
+
+async def settle(pid: int, replies: Callable[[], int], *, timeout: float = 60.0) -> float:
+    """Wait until the process is idle (under 4 % of a core for 0.5 s) and no reply went out
+    via response_url in that time; the seconds it took."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        cpu, sent = cpu_seconds(pid), replies()
+        await asyncio.sleep(0.5)
+        if cpu_seconds(pid) - cpu < 0.02 and replies() == sent:
+            break
+    return time.perf_counter() - start
 
 
 GC_LINE = re.compile(r"^(?P<name>\w*gc\w*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)$", re.IGNORECASE)

@@ -78,13 +78,14 @@ def fmt_run(r: Run) -> str:
     return (
         f"{r.label:<28} {r.rps:8.0f} req/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
         f"srv {r.cpu_us_per_request:7.0f} us/req  wrk CPU {r.gen_cpu * 100:3.0f}%  "
-        f"via response_url {r.via_response_url}  errors {r.errors}"
+        f"via response_url {r.via_response_url}  busy after {r.settle_s:.1f} s  errors {r.errors}"
     )
 
 
-def span(values: list[float], fmt: str = "{:.0f}") -> str:
-    lo, hi = min(values), max(values)
-    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}{DASH}{fmt.format(hi)}"
+def span(values: list[float], fmt: str = "{:.0f}", unit: str = "") -> str:
+    """`lo-hi` (an en dash) over the rounds, or one value when they print alike."""
+    lo, hi = fmt.format(min(values)), fmt.format(max(values))
+    return f"{lo}{unit}" if lo == hi else f"{lo}{DASH}{hi}{unit}"
 
 
 def ratios(res: DbResult, label: str, baseline: str) -> list[float]:
@@ -107,8 +108,8 @@ def summary(results: list[DbResult], commands: list[str]) -> list[str]:
     for c in commands:
         lb = f"/idl {c}"
         row(f"`{lb}` req/s", lambda r, lb=lb: span([x.rps for _, x in r.of(lb)]))
-        row(f"`{lb}` ÷ bare", lambda r, lb=lb: span(ratios(r, lb, "bare"), "{:.2f}" + TIMES))
-        row(f"`{lb}` ÷ select", lambda r, lb=lb: span(ratios(r, lb, "select"), "{:.2f}" + TIMES))
+        row(f"`{lb}` ÷ bare", lambda r, lb=lb: span(ratios(r, lb, "bare"), "{:.2f}", TIMES))
+        row(f"`{lb}` ÷ select", lambda r, lb=lb: span(ratios(r, lb, "select"), "{:.2f}", TIMES))
         row(f"`{lb}` p50 / p99", lambda r, lb=lb: p50_p99(r.of(lb)))
         row(f"`{lb}` server CPU per request", lambda r, lb=lb: us(r.of(lb)))
         row(
@@ -118,7 +119,7 @@ def summary(results: list[DbResult], commands: list[str]) -> list[str]:
         row(f"`{lb}` p99 with 2 overviews/s", lambda r, lb=lb: mixed_cell(r, lb))
     row(
         "wrk CPU on `bare` (one core = 100 %)",
-        lambda r: span([x.gen_cpu * 100 for _, x in r.of("bare")], "{:.0f} %"),
+        lambda r: span([x.gen_cpu * 100 for _, x in r.of("bare")], "{:.0f}", " %"),
     )
     row("startup (spawn → /healthz 200)", lambda r: f"{r.startup_s:.2f} s")
     row("stop (SIGTERM → exit)", lambda r: f"{r.stop_s:.2f} s")
@@ -141,7 +142,7 @@ def mixed_cell(res: DbResult, label: str) -> str:
     if not mixed or not plain:
         return DASH
     m = mixed[0]
-    return f"{m.p99_ms:.1f} ms ({span([m.p99_ms / p for p in plain], '{:.2f}' + TIMES)})"
+    return f"{m.p99_ms:.1f} ms ({span([m.p99_ms / p for p in plain], '{:.2f}', TIMES)})"
 
 
 def load_average() -> str:
