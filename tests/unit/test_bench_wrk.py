@@ -42,16 +42,8 @@ def test_log_summary_counts_lines_and_reads_each_commands_own_time(tmp_path: Pat
     ] + [{"level": "warning", "msg": "response_url answered 404"}]
     log.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
     digest, handler = log_summary(log)
-    assert digest[0].split() == [
-        "3",
-        "info",
-        "command",
-        "status",
-        "outcome=ok",
-        "user=ID",
-        "via=slash",
-        "N.Nms",
-    ]
+    assert digest[0].split()[:2] == ["3", "info"]
+    assert digest[0].endswith("command status outcome=ok user=ID via=slash Nms")
     assert any("response_url answered N" in line for line in digest)
     assert handler == {"status": (3, 2.5, 9.0)}
 
