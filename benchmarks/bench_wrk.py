@@ -140,9 +140,10 @@ async def measure_db(kind: str, args: argparse.Namespace, wrk: str) -> DbResult:
                  "--port", str(base_port), "--db-url", db_url],
                 world.env, tmp / "baseline.log",
             )  # fmt: skip
+            profile = ["-m", "cProfile", "-o", f"{args.profile_bot}.{kind}"] if args.profile_bot else []
             start = time.perf_counter()
             bot = await spawn(
-                [sys.executable, "-m", "idlbot", "run", "--config", str(world.config),
+                [sys.executable, *profile, "-m", "idlbot", "run", "--config", str(world.config),
                  "--log-level", "INFO", "--pretend-now", NOW.isoformat()],
                 world.env, log,
             )  # fmt: skip
@@ -299,6 +300,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--students", type=int, default=500)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--overview-rate", type=float, default=2.0, help="0 skips the mixed load")
+    parser.add_argument(
+        "--profile-bot",
+        metavar="PATH",
+        help="run the bot under cProfile, stats to PATH.sqlite / PATH.postgres (read them with "
+        "`python -m pstats`; the profiler slows the bot, so not for the figures)",
+    )
     return parser.parse_args(argv)
 
 
