@@ -1,0 +1,313 @@
+"""The honest benchmark: the real `idlbot run` process under wrk, against two baselines.
+
+Run from the repository root (about 2 minutes per database with the defaults):
+
+    .venv/bin/python -m benchmarks.bench_wrk [--db sqlite|postgres|both] [--duration 10]
+        [--rounds 2] [--commands deadlines,status] [--students 500] [--connections 64]
+
+Per database:
+* the Mattermost simulator (in this process) with 500 students; `/idl` registered as
+  `setup-mattermost` does; the database migrated and the roster imported by the real CLI;
+  hand-ins and presentations written through the ledger (`wrk_world`);
+* the bot as a subprocess, `python -m idlbot run --log-level INFO` (production JSON
+  logging, to a file), clock inside the 2018 term; startup = spawn → `/healthz` 200;
+* the baselines in a process of their own (`wrk_baseline`): `bare` parses the same form,
+  `select` also reads the student's row with one indexed SELECT on the same database;
+* load from wrk (`-t1 -c64 --latency`, Debian's package, installed when missing) with
+  `wrk_forms.lua`: the exact request Mattermost sends, rotating over every student.
+
+Each round runs bare, select, then each command, alternating targets in one run; the
+ratios compare each command with the baselines of its own round. After the rounds the
+commands run again while 2 `/idl overview` a second are fired at the bot (mixed load).
+The set-up is in `wrk_world`, the measuring in `wrk_measure`, the tables in `wrk_report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from benchmarks.wrk_measure import (
+    Run,
+    ensure_wrk,
+    free_port,
+    gc_metrics,
+    gc_report,
+    rss_mb,
+    run_wrk,
+    settle,
+    spawn,
+    stop,
+    wait_http,
+)
+from benchmarks.wrk_report import DbResult, as_json, fmt_run, load_average, log_summary, summary
+from benchmarks.wrk_world import NOW, World, build_world
+
+PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+ROUTE = "/mattermost/command"
+GEN_CPU_LIMIT = 0.60
+DASH, TIMES = "\u2013", "\u00d7"  # in the Markdown table: 0.24\u20130.27\u00d7
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, tmp: Path, pg_url: str) -> AsyncIterator[str]:
+    """A SQLite file, or a PostgreSQL database of our own (dropped afterwards)."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+        return
+    import asyncpg  # type: ignore[import-untyped]
+
+    name = f"idlbot_bench_{os.getpid()}"
+    admin = pg_url.replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
+    try:
+        conn = await asyncpg.connect(admin)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise SystemExit(
+            f"FAILED: PostgreSQL at {pg_url} is not reachable ({exc}); use --db sqlite"
+        ) from None
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        yield f"{pg_url}/{name}"
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def fire_overviews(
+    world: World, bot_url: str, rate: float, stop_at: float, out: dict[str, Any]
+) -> None:
+    """`/idl overview` by an instructor `rate` times a second, on a timer (not waiting for
+    the previous one), as Mattermost would forward them; their latency and how many were
+    answered "Working on it…" (then via response_url)."""
+    headers = mattermost_headers(world.token)
+    latencies: list[float] = []
+    later = 0
+    async with aiohttp.ClientSession() as session:
+
+        async def one() -> None:
+            nonlocal later
+            body = world.form(world.instructor, "overview", world.new_hook(world.instructor))
+            start = time.perf_counter()
+            async with session.post(bot_url + ROUTE, data=body.encode(), headers=headers) as resp:
+                reply = await resp.json(content_type=None)
+                if resp.status != 200:
+                    raise SystemExit(f"FAILED: overview answered {resp.status}")
+            latencies.append(time.perf_counter() - start)
+            later += "Working on it" in str(reply.get("text", ""))
+
+        tasks = []
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while loop.time() < stop_at:
+            tasks.append(asyncio.create_task(one()))
+            next_at += 1 / rate
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+        await asyncio.gather(*tasks)
+    latencies.sort()
+    out["sent"] = out.get("sent", 0) + len(latencies)
+    out["later"] = out.get("later", 0) + later
+    out.setdefault("latencies", []).extend(latencies)
+
+
+async def measure_db(kind: str, args: argparse.Namespace, wrk: str) -> DbResult:
+    result = DbResult(kind)
+    commands = [c.strip() for c in args.commands.split(",") if c.strip()]
+    with tempfile.TemporaryDirectory(prefix="bench_wrk_") as tmp_name:
+        tmp = Path(tmp_name)
+        async with database(kind, tmp, args.pg_url) as db_url:
+            bot_port, base_port = free_port(), free_port()
+            world = await build_world(tmp, db_url, args.students, bot_port, {**os.environ})
+            result.setup_s = world.setup_s
+            forms = {text: world.write_forms(tmp / f"forms_{text}.txt", text) for text in commands}
+            forms["whoami"] = world.write_forms(tmp / "forms_whoami.txt", "whoami")
+            bot_url, base_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{base_port}"
+            log = tmp / "bot.log"
+            base = await spawn(
+                [sys.executable, "-m", "benchmarks.wrk_baseline",
+                 "--port", str(base_port), "--db-url", db_url],
+                world.env, tmp / "baseline.log",
+            )  # fmt: skip
+            profile = ["-m", "cProfile", "-o", f"{args.profile_bot}.{kind}"] if args.profile_bot else []
+            start = time.perf_counter()
+            bot = await spawn(
+                [sys.executable, *profile, "-m", "idlbot", "run", "--config", str(world.config),
+                 "--log-level", "INFO", "--pretend-now", NOW.isoformat()],
+                world.env, log,
+            )  # fmt: skip
+            try:
+                await wait_http(f"{bot_url}/healthz", timeout=60)
+                result.startup_s = time.perf_counter() - start
+                await wait_http(f"{base_url}/ready", timeout=30)
+                await result_runs(result, world, wrk, args, commands, forms, bot, base, bot_url, base_url)
+                result.rss_mb, result.hwm_mb = rss_mb(bot.pid)
+                result.baseline_rss_mb = rss_mb(base.pid)[0]
+            except BaseException:
+                print(f"bot log (tail):\n{log.read_text()[-3000:]}", file=sys.stderr)
+                raise
+            finally:
+                result.stop_s = await stop(bot)
+                result.log, result.handler_ms = log_summary(log)
+                await stop(base)
+                await world.sim.stop()
+    return result
+
+
+async def warm_users(world: World, url: str) -> None:
+    """`/idl whoami` once for every student, 8 at a time: the bot looks each user up in
+    Mattermost once and keeps them for 5 minutes, so the rounds run on a warm cache."""
+    queue = list(world.students)
+    async with aiohttp.ClientSession(headers=mattermost_headers(world.token)) as session:
+
+        async def worker() -> None:
+            while queue:
+                name = queue.pop()
+                body = world.form(name, "whoami", world.new_hook(name))
+                async with session.post(url, data=body.encode()) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        raise SystemExit(f"FAILED: warm-up whoami for {name} answered {resp.status}")
+
+        await asyncio.gather(*(worker() for _ in range(8)))
+
+
+def mattermost_headers(token: str) -> dict[str, str]:
+    """What Mattermost's DoCommandRequest sends with the form (as in `wrk_forms.lua`)."""
+    return {
+        "Accept": "application/json", "User-Agent": "Mattermost-Bot/1.1", "Accept-Encoding": "gzip",
+        "Authorization": f"Token {token}", "Content-Type": "application/x-www-form-urlencoded",
+    }  # fmt: skip
+
+
+async def result_runs(
+    result: DbResult, world: World, wrk: str, args: argparse.Namespace, commands: list[str],
+    forms: dict[str, Path], bot: asyncio.subprocess.Process, base: asyncio.subprocess.Process,
+    bot_url: str, base_url: str,
+) -> None:  # fmt: skip
+    """Warm-up, the alternating rounds, then the mixed load."""
+
+    async def cell(label: str, url: str, form: str, pid: int, duration: float) -> Run:
+        replies = world.replies_via_response_url()
+        run = await run_wrk(
+            wrk, label, url, forms[form], world.token, server_pid=pid, duration=duration,
+            connections=args.connections,
+        )  # fmt: skip
+        # what the target still works on after wrk stops (requests queued inside the bot,
+        # answers going out via response_url) belongs to this run, not to the next one
+        run.settle_s = await settle(pid, world.replies_via_response_url)
+        run.via_response_url = world.replies_via_response_url() - replies
+        if run.errors:
+            print(f"  ! {label}: {run.errors} errors (non-2xx/3xx answers or socket errors)")
+        return run
+
+    # warm-up, not counted: every student once through the bot (the bot's user cache, as in
+    # production where it is warm), the database's pages, both processes' code paths
+    await warm_users(world, bot_url + ROUTE)
+    for text in commands:
+        await cell("warm-up", bot_url + ROUTE, text, bot.pid, 2)
+    await cell("warm-up", base_url + "/select", "whoami", base.pid, 1)
+    gc_before = await gc_metrics(bot_url)
+    sim_mark = len(world.sim.requests)
+    for rnd in range(1, args.rounds + 1):
+        for label, url, form, pid in (
+            ("bare", base_url + "/bare", commands[0], base.pid),
+            ("select", base_url + "/select", commands[0], base.pid),
+            *((f"/idl {c}", bot_url + ROUTE, c, bot.pid) for c in commands),
+        ):
+            run = await cell(label, url, form, pid, args.duration)
+            result.runs.append((rnd, run))
+            print(f"  {result.db} round {rnd}: {fmt_run(run)}", flush=True)
+    calls = Counter(f"{r.method} {r.route}" for r in world.sim.requests[sim_mark:])
+    result.sim_calls = dict(calls.most_common(6))
+    if args.overview_rate > 0:
+        for c in commands:
+            stop_at = asyncio.get_running_loop().time() + args.duration + 0.5
+            firing = asyncio.create_task(
+                fire_overviews(world, bot_url, args.overview_rate, stop_at, result.overviews)
+            )
+            run = await cell(f"/idl {c} + overviews", bot_url + ROUTE, c, bot.pid, args.duration)
+            await firing
+            result.mixed.append(run)
+            print(f"  {result.db} mixed: {fmt_run(run)}", flush=True)
+    result.gc = gc_report(gc_before, await gc_metrics(bot_url))
+
+
+async def main(args: argparse.Namespace) -> int:
+    wrk = ensure_wrk()
+    commands = [c.strip() for c in args.commands.split(",") if c.strip()]
+    print(f"wrk: {wrk}; {os.cpu_count()} CPUs; load average before: {load_average()}", flush=True)
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    results = []
+    for kind in kinds:
+        res = await measure_db(kind, args, wrk)
+        results.append(res)
+        print(f"  {kind}: set-up {json.dumps({k: round(v, 2) for k, v in res.setup_s.items()})}")
+        if res.overviews:
+            lat = res.overviews["latencies"]
+            print(
+                f"  {kind}: overviews fired {res.overviews['sent']}, p50 {lat[len(lat) // 2] * 1e3:.0f} ms, "
+                f"answered 'Working on it…' {res.overviews['later']}"
+            )
+        for line in res.gc:
+            print(f"  {kind}: {line}")
+        print(
+            f"  {kind}: Mattermost calls by the bot during the rounds (simulator's record): {res.sim_calls}"
+        )
+        for name, (n, p50, p99) in sorted(res.handler_ms.items()):
+            print(
+                f"  {kind}: the bot's own log, command {name}: {n} runs, p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+            )
+        print(f"  {kind}: the bot's log, lines by level and message:")
+        for line in res.log:
+            print(f"    {line}")
+    print(f"load average after: {load_average()}")
+    print()
+    print("\n".join(summary(results, commands)))
+    gen = max(x.gen_cpu for r in results for _, x in r.of("bare"))
+    verdict = "below" if gen < GEN_CPU_LIMIT else "ABOVE"
+    print(f"\nwrk used at most {gen * 100:.0f} % of a core on the bare baseline ({verdict} the 60 % limit).")
+    errors = sum(x.errors for r in results for _, x in r.runs) + sum(
+        m.errors for r in results for m in r.mixed
+    )
+    print(json.dumps(as_json(results, gen, errors)))
+    if errors:
+        print("FAILED: some requests got errors (see the lines marked '!')")
+        return 1
+    return 0
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--pg-url", default=PG_DEFAULT, help="server URL, without a database name")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--commands", default="deadlines,status", help="e.g. deadlines,status,whoami")
+    parser.add_argument("--students", type=int, default=500)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--overview-rate", type=float, default=2.0, help="0 skips the mixed load")
+    parser.add_argument(
+        "--profile-bot",
+        metavar="PATH",
+        help="run the bot under cProfile, stats to PATH.sqlite / PATH.postgres (read them with "
+        "`python -m pstats`; the profiler slows the bot, so not for the figures)",
+    )
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse())))

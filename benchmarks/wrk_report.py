@@ -1,0 +1,179 @@
+"""The report of `bench_wrk`: what was measured on one database (`DbResult`), the
+per-run lines, the Markdown table for the README, the bot's log digest and the JSON line.
+
+Apart from the running so that changing a table's layout cannot change what is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.wrk_measure import Run
+
+DASH, TIMES = "\u2013", "\u00d7"  # in the Markdown table: 0.24\u20130.27\u00d7
+
+
+@dataclass
+class DbResult:
+    """Everything measured on one database."""
+
+    db: str
+    runs: list[tuple[int, Run]] = field(default_factory=list)  # (round, run)
+    mixed: list[Run] = field(default_factory=list)
+    overviews: dict[str, Any] = field(default_factory=dict)
+    startup_s: float = 0.0
+    stop_s: float = 0.0
+    rss_mb: float = 0.0
+    hwm_mb: float = 0.0
+    baseline_rss_mb: float = 0.0
+    gc: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    handler_ms: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    sim_calls: dict[str, int] = field(default_factory=dict)
+    setup_s: dict[str, float] = field(default_factory=dict)
+
+    def of(self, label: str) -> list[tuple[int, Run]]:
+        return [(r, run) for r, run in self.runs if run.label == label]
+
+
+COMMAND_LOG = re.compile(r"^command (?P<name>\S+) outcome=\S+ .* (?P<ms>[\d.]+)ms$")
+
+
+def log_summary(log: Path) -> tuple[list[str], dict[str, tuple[int, float, float]]]:
+    """The bot's log lines by level and message (ids and numbers folded), most frequent
+    first: what production logging wrote during the load, and any warning. And each
+    command's own time as the bot logs it (count, p50, p99 in ms): the handler without
+    HTTP and queueing."""
+    counts: Counter[tuple[str, str]] = Counter()
+    handler: dict[str, list[float]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            level, msg = str(entry.get("level", "?")), str(entry.get("msg", ""))
+        except (ValueError, AttributeError):
+            level, msg = "raw", line
+        match = COMMAND_LOG.match(msg)
+        if match:
+            handler.setdefault(match["name"], []).append(float(match["ms"]))
+        folded = re.sub(r"\b[a-z0-9]{20,}\b", "ID", msg[:120])
+        counts[(level, re.sub(r"\d+(\.\d+)?", "N", folded))] += 1
+    lines = [f"{n:7d}  {level:<8} {msg}" for (level, msg), n in counts.most_common(8)]
+    stats = {}
+    for name, values in handler.items():
+        values.sort()
+        stats[name] = (
+            len(values),
+            values[len(values) // 2],
+            values[min(len(values) - 1, int(len(values) * 0.99))],
+        )
+    return lines, stats
+
+
+def fmt_run(r: Run) -> str:
+    return (
+        f"{r.label:<28} {r.rps:8.0f} req/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
+        f"srv {r.cpu_us_per_request:7.0f} us/req  wrk CPU {r.gen_cpu * 100:3.0f}%  "
+        f"via response_url {r.via_response_url}  busy after {r.settle_s:.1f} s  errors {r.errors}"
+    )
+
+
+def span(values: list[float], fmt: str = "{:.0f}", unit: str = "") -> str:
+    """`lo-hi` (an en dash) over the rounds, or one value when they print alike."""
+    lo, hi = fmt.format(min(values)), fmt.format(max(values))
+    return f"{lo}{unit}" if lo == hi else f"{lo}{DASH}{hi}{unit}"
+
+
+def ratios(res: DbResult, label: str, baseline: str) -> list[float]:
+    base = {rnd: run for rnd, run in res.of(baseline)}
+    return [run.rps / base[rnd].rps for rnd, run in res.of(label) if base.get(rnd) and base[rnd].rps]
+
+
+def summary(results: list[DbResult], commands: list[str]) -> list[str]:
+    """The README table: one column per database, ranges over the rounds."""
+    head = "| | " + " | ".join(f"{r.db}" for r in results) + " |"
+    lines = [head, "|---" * (len(results) + 1) + "|"]
+
+    def row(name: str, cell: Any) -> None:
+        lines.append(f"| {name} | " + " | ".join(cell(r) for r in results) + " |")
+
+    for label in ("bare", "select"):
+        row(f"baseline `{label}` req/s", lambda r, lb=label: span([x.rps for _, x in r.of(lb)]))
+        row(f"baseline `{label}` p50 / p99", lambda r, lb=label: p50_p99(r.of(lb)))
+        row(f"baseline `{label}` CPU per request", lambda r, lb=label: us(r.of(lb)))
+    for c in commands:
+        lb = f"/idl {c}"
+        row(f"`{lb}` req/s", lambda r, lb=lb: span([x.rps for _, x in r.of(lb)]))
+        row(f"`{lb}` ÷ bare", lambda r, lb=lb: span(ratios(r, lb, "bare"), "{:.2f}", TIMES))
+        row(f"`{lb}` ÷ select", lambda r, lb=lb: span(ratios(r, lb, "select"), "{:.2f}", TIMES))
+        row(f"`{lb}` p50 / p99", lambda r, lb=lb: p50_p99(r.of(lb)))
+        row(f"`{lb}` server CPU per request", lambda r, lb=lb: us(r.of(lb)))
+        row(
+            f"`{lb}` replies via response_url",
+            lambda r, lb=lb: span([x.via_response_url for _, x in r.of(lb)]),
+        )
+        row(f"`{lb}` p99 with 2 overviews/s", lambda r, lb=lb: mixed_cell(r, lb))
+    row(
+        "wrk CPU on `bare` (one core = 100 %)",
+        lambda r: span([x.gen_cpu * 100 for _, x in r.of("bare")], "{:.0f}", " %"),
+    )
+    row("startup (spawn → /healthz 200)", lambda r: f"{r.startup_s:.2f} s")
+    row("stop (SIGTERM → exit)", lambda r: f"{r.stop_s:.2f} s")
+    row("bot RSS after the run (peak)", lambda r: f"{r.rss_mb:.0f} MB ({r.hwm_mb:.0f} MB)")
+    row("baselines' RSS", lambda r: f"{r.baseline_rss_mb:.0f} MB")
+    return lines
+
+
+def p50_p99(runs: list[tuple[int, Run]]) -> str:
+    return f"{span([r.p50_ms for _, r in runs], '{:.1f}')} / {span([r.p99_ms for _, r in runs], '{:.1f}')} ms"
+
+
+def us(runs: list[tuple[int, Run]]) -> str:
+    return span([r.cpu_us_per_request for _, r in runs]) + " µs"
+
+
+def mixed_cell(res: DbResult, label: str) -> str:
+    mixed = [m for m in res.mixed if m.label == f"{label} + overviews"]
+    plain = [r.p99_ms for _, r in res.of(label)]
+    if not mixed or not plain:
+        return DASH
+    m = mixed[0]
+    return f"{m.p99_ms:.1f} ms ({span([m.p99_ms / p for p in plain], '{:.2f}', TIMES)})"
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def as_json(results: list[DbResult], gen: float, errors: int) -> dict[str, Any]:
+    """The same numbers for scripts (the last line of the output)."""
+
+    def run(rnd: int | str, x: Run) -> dict[str, Any]:
+        return {
+            "round": rnd, "label": x.label, "rps": round(x.rps), "p50_ms": x.p50_ms, "p99_ms": x.p99_ms,
+            "cpu_us": round(x.cpu_us_per_request), "via_response_url": x.via_response_url,
+            "gen_cpu": round(x.gen_cpu, 3), "errors": x.errors,
+        }  # fmt: skip
+
+    return {
+        "bench": "wrk",
+        "load_average_after": load_average(),
+        "generator_cpu_max": round(gen, 3),
+        "errors": errors,
+        "results": [
+            {
+                "db": r.db,
+                "startup_s": round(r.startup_s, 3),
+                "stop_s": round(r.stop_s, 3),
+                "rss_mb": round(r.rss_mb, 1),
+                "gc": r.gc,
+                "handler_ms": r.handler_ms,
+                "runs": [run(rnd, x) for rnd, x in r.runs] + [run("mixed", x) for x in r.mixed],
+            }
+            for r in results
+        ],
+    }

@@ -1,0 +1,119 @@
+"""The parts of `benchmarks/bench_wrk` that decide what is measured: the wrk script
+sends the exact Mattermost request rotating over every form and reports what wrk saw,
+the config the bot runs with is the example course with local endpoints, and the bot's
+log is read the way production writes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from benchmarks.wrk_measure import children_cpu, cpu_seconds, free_port, run_wrk
+from benchmarks.wrk_report import log_summary
+from benchmarks.wrk_world import config_text
+from idlbot.config import load
+
+ENV = {"IDLBOT_MATTERMOST_TOKEN": "x" * 26, "IDLBOT_SLASH_TOKEN": "y" * 26}
+
+
+def test_config_is_the_example_course_with_local_endpoints_and_no_gitlab(tmp_path: Path) -> None:
+    path = tmp_path / "idlbot.toml"
+    path.write_text(config_text("http://127.0.0.1:8065", "sqlite+aiosqlite:////tmp/x.db", 9123))
+    settings = load(path, env=ENV)
+    assert settings.gitlab is None
+    assert settings.mattermost.url == "http://127.0.0.1:8065"
+    assert settings.server.port == 9123 and settings.server.public_url == "http://127.0.0.1:9123"
+    assert settings.database.url == "sqlite+aiosqlite:////tmp/x.db"
+    assert len(settings.course.teams) == 2 and len(settings.course.assignments) > 5
+
+
+def test_log_summary_counts_lines_and_reads_each_commands_own_time(tmp_path: Path) -> None:
+    log = tmp_path / "bot.log"
+    user = "abcdefghijklmnopqrstuvwxyz"
+    lines = [
+        {"level": "info", "msg": f"command status outcome=ok user={user} via=slash {ms}ms"}
+        for ms in (1.5, 2.5, 9.0)
+    ] + [{"level": "warning", "msg": "response_url answered 404"}]
+    log.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+    digest, handler = log_summary(log)
+    assert digest[0].split()[:2] == ["3", "info"]
+    assert digest[0].endswith("command status outcome=ok user=ID via=slash Nms")
+    assert any("response_url answered N" in line for line in digest)
+    assert handler == {"status": (3, 2.5, 9.0)}
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+async def test_wrk_script_sends_mattermosts_request_rotating_over_every_form(tmp_path: Path) -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        form = await request.post()
+        seen.append((str(form["user_name"]), request.headers["Authorization"], request.content_type))
+        return web.json_response({"text": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/mattermost/command", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    forms = tmp_path / "forms.txt"
+    names = ["s0000", "s0001", "s0002"]
+    forms.write_text(
+        "\n".join(urllib.parse.urlencode({"text": "status", "user_name": n}) for n in names) + "\n"
+    )
+    try:
+        before = children_cpu()
+        run = await run_wrk(
+            shutil.which("wrk") or "wrk", "t", f"http://127.0.0.1:{port}/mattermost/command", forms, "tok",
+            server_pid=os.getpid(), duration=1, connections=2,
+        )  # fmt: skip
+    finally:
+        await runner.cleanup()
+    assert run.errors == 0 and run.requests > 10
+    assert abs(run.requests - len(seen)) <= 2  # wrk's count is what the server answered
+    assert {name for name, _, _ in seen} == set(names)
+    assert {(auth, ctype) for _, auth, ctype in seen} == {("Token tok", "application/x-www-form-urlencoded")}
+    assert 0 < run.p50_ms <= run.p99_ms and children_cpu() > before
+    assert cpu_seconds(os.getpid()) > 0
+
+
+async def test_gc_histogram_is_read_from_metrics_when_present_and_said_absent_otherwise() -> None:
+    from benchmarks.wrk_measure import gc_metrics, gc_report
+
+    body = {"text": "# TYPE idlbot_commands_total counter\nidlbot_commands_total 3\n"}
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(text=body["text"])
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert gc_report(None, await gc_metrics(url)) == [
+            "GC pause histogram: not exposed in /metrics (no metric with 'gc' in its name)"
+        ]
+        body["text"] = (
+            "# HELP idlbot_gc_pause_seconds GC pauses.\n# TYPE idlbot_gc_pause_seconds histogram\n"
+            'idlbot_gc_pause_seconds_bucket{generation="2",le="0.01"} 4.0\n'
+            'idlbot_gc_pause_seconds_bucket{generation="2",le="+Inf"} 6.0\n'
+            'idlbot_gc_pause_seconds_count{generation="2"} 6.0\nidlbot_commands_total 9\n'
+        )
+        before = await gc_metrics(url)
+        body["text"] = body["text"].replace("} 6.0", "} 7.0")
+        report = gc_report(before, await gc_metrics(url))
+    finally:
+        await runner.cleanup()
+    assert 'idlbot_gc_pause_seconds_bucket{generation="2",le="+Inf"} 1 (7)' in [r.strip() for r in report]
+    assert 'idlbot_gc_pause_seconds_bucket{generation="2",le="0.01"} 0 (4)' in [r.strip() for r in report]
+    assert not any("commands" in r for r in report)
