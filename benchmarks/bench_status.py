@@ -33,6 +33,7 @@ import cProfile
 import io
 import json
 import logging
+import os
 import pstats
 import random
 import sys
@@ -88,7 +89,9 @@ async def generate(spec: dict[str, Any]) -> dict[str, Any]:
     return {"requests": total, "errors": errors, "wall": wall}
 
 
-async def drive(url: str, bodies: list[str], headers: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+async def drive(
+    url: str, bodies: list[str], headers: dict[str, str], args: argparse.Namespace
+) -> dict[str, Any]:
     """Run the generator against `url`; the server's CPU seconds between its marks."""
     spec = {
         "url": url,
@@ -314,7 +317,9 @@ async def bot_server(db_url: str, students: int, log_path: Path) -> AsyncIterato
         log_stream.close()
 
 
-async def in_process(bot: Any, users: list[tuple[str, str]], channel: str, calls: int = 2000) -> dict[str, float]:
+async def in_process(
+    bot: Any, users: list[tuple[str, str]], channel: str, calls: int = 2000
+) -> dict[str, float]:
     """CPU per call without HTTP: `Dispatcher.run("status")` (user lookup from the warm
     cache, the command, its log line), and the ledger read alone."""
     dispatcher, store = bot.dispatcher, bot.qualification
@@ -324,6 +329,14 @@ async def in_process(bot: Any, users: list[tuple[str, str]], channel: str, calls
         uid, name = users[n % len(users)]
         await dispatcher.run(uid, channel, "status", "slash", name)
     split["dispatcher_us"] = (time.process_time() - started) / calls * 1e6
+    if os.environ.get("BENCH_STATUS_PROFILE_DISPATCH"):  # the command alone, under cProfile
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for n in range(calls):
+            uid, name = users[n % len(users)]
+            await dispatcher.run(uid, channel, "status", "slash", name)
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(40)
     started = time.process_time()
     for n in range(calls):
         await store.ledger_for(users[n % len(users)][1])
@@ -371,7 +384,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--students", type=int, default=500)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=8)
@@ -392,7 +407,9 @@ def main() -> int:
     print(f"  bare aiohttp handler  CPU per request (us): {result['bare_cpu_us']}")
     print(f"  bot /idl status       CPU per request (us): {result['bot_cpu_us']}  req/s {result['bot_rps']}")
     print(f"  in-process CPU per call (us), no HTTP: {result['in_process']}")
-    print(f"  ratio (best bot / best bare): {result['ratio']}x   errors or 'Working on it': {result['errors']}")
+    print(
+        f"  ratio (best bot / best bare): {result['ratio']}x   errors or 'Working on it': {result['errors']}"
+    )
     print(json.dumps(result))
     return 1 if result["errors"] else 0
 
