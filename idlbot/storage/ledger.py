@@ -46,7 +46,7 @@ from idlbot.ports.qualification import AuditEntry
 from idlbot.storage._dialect import Database, insert_for, transaction
 from idlbot.storage._dialect import _engine_of as engine_of
 from idlbot.storage.exclusion import count_fails, lock_student, record_transition
-from idlbot.storage.ledger_read import merge_hand_ins, read_ledger
+from idlbot.storage.ledger_read import merge_hand_ins, one_statement_reader, read_ledger
 from idlbot.storage.models_qualification import (
     AuditRow,
     GroupPaperRow,
@@ -107,6 +107,7 @@ class SqlLedger:
         # reads go straight to the engine: an ORM session per read (which `transaction`
         # opens for a session factory) cost more CPU than the status query itself
         self._reads: Database = engine_of(db) or db
+        self._read_one = one_statement_reader(db)
         self._course = course
         self._due = {a.id: a.due for a in course.assignments}
         self._order = {a.id: n for n, a in enumerate(course.assignments)}
@@ -335,7 +336,7 @@ class SqlLedger:
     async def ledger_for(self, mattermost: str) -> StudentLedger | None:
         """One student's ledger, roster entry included, in one statement (`ledger_read`):
         `/idl status` reads nothing else."""
-        async with transaction(self._reads) as conn:
+        async with self._read_one() as conn:
             return await read_ledger(conn, normalize_username(mattermost), self._due, self._order)
 
     async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
