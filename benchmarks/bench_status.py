@@ -309,7 +309,15 @@ async def bot_server(db_url: str, students: int, log_path: Path) -> AsyncIterato
                     raise SystemExit(f"{n}: not a status: {resp.status} {reply}")
         event.remove(bot.engine.sync_engine, "before_cursor_execute", count)
         split = await in_process(bot, [(ids[n], n) for n in names], channel)
+        opened = 0
+
+        def connected(*_: Any) -> None:
+            nonlocal opened
+            opened += 1
+
+        event.listen(bot.engine.sync_engine, "connect", connected)
         yield BotRun(url, bodies, headers, counts, split)
+        print(f"database connections opened during the runs: {opened}", file=sys.stderr)
     finally:
         await bot.stop()
         await sim.stop()
