@@ -32,7 +32,7 @@ from idlbot.commands.registry import role_refusal
 from idlbot.domain.course import Course, ExerciseGroup
 from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import Forbidden, UserError
-from idlbot.domain.ledger import Student
+from idlbot.domain.ledger import Student, StudentLedger
 from idlbot.domain.roles import Role
 from idlbot.domain.usernames import normalize_username
 
@@ -180,20 +180,39 @@ def require_mass_mention(ctx: Context, notify: str) -> None:
         raise Forbidden("Only instructors can notify @all; use `--notify channel` in your group channel.")
 
 
-async def target_student(ctx: Context, name: str) -> Student:
-    """The roster entry for `@name`, if the asking user may see it. A student asking about
-    anyone else is refused before the roster is read, so the refusal does not say whether
-    that student exists (students cannot probe the roster). The command must need
-    "qualification"."""
-    username = normalize_username(name)
+def _may_ask(ctx: Context, username: str) -> None:
+    """A student asking about anyone else is refused before the roster is read, so the
+    refusal does not say whether that student exists (students cannot probe the roster)."""
     if ctx.user.role is Role.STUDENT and username != normalize_username(ctx.user.username):
         raise Forbidden(_OWN_RECORDS)
+
+
+def _not_rostered(ctx: Context, username: str) -> UserError:
+    if ctx.user.role is Role.STUDENT:
+        return UserError("You are not in the course roster yet. Ask your tutor to add you.")
+    return UserError(f"{defuse('@' + username)} is not in the roster (`idlbot roster import` adds students).")
+
+
+async def target_student(ctx: Context, name: str) -> Student:
+    """The roster entry for `@name`, if the asking user may see it (see `_may_ask`).
+    The command must need "qualification"."""
+    username = normalize_username(name)
+    _may_ask(ctx, username)
     student = await ctx.ports.qualification.student(username)
     if student is None:
-        if ctx.user.role is Role.STUDENT:
-            raise UserError("You are not in the course roster yet. Ask your tutor to add you.")
-        raise UserError(
-            f"{defuse('@' + username)} is not in the roster (`idlbot roster import` adds students)."
-        )
+        raise _not_rostered(ctx, username)
     require(ctx, StudentScope.of(student), "see")
     return student
+
+
+async def target_ledger(ctx: Context, name: str) -> StudentLedger:
+    """As `target_student`, with the student's whole ledger: one read, roster entry
+    included, which `/idl status` needs on every call. The ledger leaves this function
+    only if the asking user may see it."""
+    username = normalize_username(name)
+    _may_ask(ctx, username)
+    ledger = await ctx.ports.qualification.ledger_for(username)
+    if ledger is None:
+        raise _not_rostered(ctx, username)
+    require(ctx, StudentScope.of(ledger.student), "see")
+    return ledger

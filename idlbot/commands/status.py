@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from idlbot.commands.access import split_args
 from idlbot.commands.context import Context
-from idlbot.commands.policy import GroupScope, require, target_student, tutored_ids
+from idlbot.commands.policy import GroupScope, require, target_ledger, tutored_ids
 from idlbot.commands.registry import CommandGroup, ForRole
 from idlbot.commands.reply import Reply
 from idlbot.domain import overview as ov
@@ -43,10 +43,8 @@ async def status(ctx: Context, args: str) -> Reply:
     if not words and ctx.user.role is not Role.STUDENT:
         raise UserError("Staff have no status of their own: `/idl status @student`, or `/idl overview`.")
     name = words[0] if words else ctx.user.username
-    student = await target_student(ctx, name)
-    ledger = await ctx.ports.qualification.ledger_for(student.mattermost)
-    if ledger is None:
-        raise UserError(f"@{student.mattermost} is not in the roster.")
+    ledger = await target_ledger(ctx, name)  # one read: the roster entry comes with it
+    student = ledger.student
     now = ctx.clock.now()
     own = student.mattermost == normalize_username(ctx.user.username)
     person = YOU if own else about(student.mattermost)  # staff read "alice has", not "you have"

@@ -132,6 +132,7 @@ def n(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+@functools.lru_cache(maxsize=16)
 def quota_text(quota: float) -> str:
     """0.8 → "80 %", 2/3 → "66.67 %" (at most two decimals, trailing zeros dropped)."""
     pct = exact_quota(quota) * 100
@@ -139,9 +140,15 @@ def quota_text(quota: float) -> str:
     return f"{text} %"
 
 
+@functools.lru_cache(maxsize=256)  # Fraction arithmetic is slow; a course has few (quota, count)
 def required_on_time(quota: float, counted: int) -> int:
     """ceil(quota * counted), exactly: 80 % of 9 is 7.2, so 8."""
     return math.ceil(exact_quota(quota) * counted)
+
+
+@functools.lru_cache(maxsize=256)
+def _rounded_up(quota: float, counted: int) -> bool:
+    return (exact_quota(quota) * counted).denominator != 1
 
 
 @functools.lru_cache(maxsize=16)
@@ -331,8 +338,7 @@ def _distinct(posts: Iterable[WikiPost]) -> tuple[WikiPost, ...]:
 
 def _assignment_rule(num: _Numbers, quota: float, items: tuple[ItemLine, ...]) -> RuleResult:
     verdict: Verdict = "met" if num.on_time >= num.required else "failed" if not num.reachable else "pending"
-    exact = exact_quota(quota) * num.counted
-    rounding = "" if exact.denominator == 1 else ", rounded up"
+    rounding = ", rounded up" if _rounded_up(quota, num.counted) else ""
     summary = f"{num.on_time} of {num.counted} on time; {num.required} needed ({quota_text(quota)}{rounding})"
     if num.excused:
         summary += f"; {num.excused} excused: neither counted nor missed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from idlbot.domain.chat import UserTimezone
@@ -45,10 +46,11 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
+@lru_cache(maxsize=8192)  # the same deadlines, in the same few zones, are in every status
 def format_clock(at: datetime, tz: ZoneInfo) -> str:
     """`Tue 23 Oct 2018, 12:00 CEST` — date, 24-hour time and zone abbreviation."""
     local = at.astimezone(tz)
-    return f"{_day(local)}, {local:%H:%M} {local.tzname()}"
+    return f"{_day(local)}, {local.hour:02d}:{local.minute:02d} {local.tzname()}"
 
 
 def _day(local: datetime) -> str:

@@ -11,9 +11,10 @@ Writes come from two sides and are kept apart on purpose:
   checked (``services/qualification.py`` applies the course rules); a student the
   roster does not have comes back as None, never as a chat message.
 
-Reads (``ledger_for``, ``all_ledgers``) issue a fixed number of statements whatever the
-course size: one per table, filtered by the same student subquery, assembled in Python.
-`/idl status` for an instructor on 500 students must not become 3,000 round trips.
+Reads issue a fixed number of statements whatever the course size: ``all_ledgers`` one
+per table, filtered by the same student subquery, assembled in Python (an overview of
+500 students must not become 3,000 round trips); ``ledger_for``, what every `/idl status`
+reads, one UNION ALL over the same tables (``ledger_read.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from idlbot.domain.audit import hand_in_state, override_state, paper_state, pres
 from idlbot.domain.course import Course
 from idlbot.domain.gitlab import TagPush, WikiCreation
 from idlbot.domain.ledger import (
-    HandIn,
     HandInStatus,
     Outcome,
     Presentation,
@@ -39,13 +39,14 @@ from idlbot.domain.ledger import (
     WikiKind,
     WikiPost,
     classify_wiki_page,
-    gitlab_status,
 )
 from idlbot.domain.roster import RosterChanges
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import AuditEntry
 from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import _engine_of as engine_of
 from idlbot.storage.exclusion import count_fails, lock_student, record_transition
+from idlbot.storage.ledger_read import merge_hand_ins, one_statement_reader, read_ledger
 from idlbot.storage.models_qualification import (
     AuditRow,
     GroupPaperRow,
@@ -103,6 +104,10 @@ class SqlLedger:
 
     def __init__(self, db: Database, course: Course) -> None:
         self._db = db
+        # reads go straight to the engine: an ORM session per read (which `transaction`
+        # opens for a session factory) cost more CPU than the status query itself
+        self._reads: Database = engine_of(db) or db
+        self._read_one = one_statement_reader(db)
         self._course = course
         self._due = {a.id: a.due for a in course.assignments}
         self._order = {a.id: n for n, a in enumerate(course.assignments)}
@@ -329,9 +334,10 @@ class SqlLedger:
     # --- reading --------------------------------------------------------------------
 
     async def ledger_for(self, mattermost: str) -> StudentLedger | None:
-        """One student's ledger in six statements (students + one per record table)."""
-        found = await self._ledgers(StudentRow.mattermost == normalize_username(mattermost))
-        return found[0] if found else None
+        """One student's ledger, roster entry included, in one statement (`ledger_read`):
+        `/idl status` reads nothing else."""
+        async with self._read_one() as conn:
+            return await read_ledger(conn, normalize_username(mattermost), self._due, self._order)
 
     async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
         """Active students' ledgers, by username, in six statements for any course size."""
@@ -350,7 +356,7 @@ class SqlLedger:
         papers = select(GroupPaperRow.__table__).where(
             GroupPaperRow.student_id.in_(ids) | GroupPaperRow.team_id.in_(teams)
         )
-        async with transaction(self._db) as conn:
+        async with transaction(self._reads) as conn:
             students = (
                 await conn.execute(select(StudentRow.__table__).where(cond).order_by(StudentRow.mattermost))
             ).all()
@@ -377,30 +383,15 @@ class SqlLedger:
         self, s: Mapping[Any, Any], t: Mapping[str, Mapping[int | str, list[Mapping[Any, Any]]]]
     ) -> StudentLedger:
         sid: int = s["id"]
-        pushed = {r["assignment_id"]: r for r in t["hand_ins"].get(sid, [])}
-        overridden = {r["assignment_id"]: r for r in t["overrides"].get(sid, [])}
-        hand_ins: list[HandIn] = []
-        for aid in sorted(
-            pushed.keys() | overridden.keys(), key=lambda a: (self._order.get(a, len(self._order)), a)
-        ):
-            p, o = pushed.get(aid), overridden.get(aid)
-            if o is not None:
-                hand_ins.append(
-                    HandIn(
-                        aid,
-                        cast(HandInStatus, o["status"]),
-                        o["at"],  # when it was recorded (its audit entry's time), not the push
-                        "override",
-                        by=o["by"],
-                        reason=o["reason"],
-                        repo_path=p["repo_path"] if p else None,
-                    )
-                )
-            elif p is not None:
-                status = gitlab_status(p["pushed_at"], self._due.get(aid))
-                hand_ins.append(
-                    HandIn(aid, status, p["pushed_at"], "gitlab", by=p["pusher"], repo_path=p["repo_path"])
-                )
+        pushed = {
+            r["assignment_id"]: (r["pushed_at"], r["pusher"], r["repo_path"])
+            for r in t["hand_ins"].get(sid, [])
+        }
+        overridden = {
+            r["assignment_id"]: (r["status"], r["reason"], r["by"], r["at"])
+            for r in t["overrides"].get(sid, [])
+        }
+        hand_ins = merge_hand_ins(pushed, overridden, self._due, self._order)
         presentations = tuple(
             Presentation(r["assignment_id"], cast(Outcome, r["outcome"]), r["by"], r["at"], r["note"])
             for r in t["presentations"].get(sid, [])
@@ -412,7 +403,7 @@ class SqlLedger:
         own = t["papers"].get(sid, [])
         team = t["papers"].get(f"team:{s['team_id']}", []) if s["team_id"] else []
         paper = own[0]["done"] if own else team[0]["done"] if team else None
-        return StudentLedger(student_from_row(s), tuple(hand_ins), presentations, posts, paper)
+        return StudentLedger(student_from_row(s), hand_ins, presentations, posts, paper)
 
 
 class SqlQualification(SqlLedger):
