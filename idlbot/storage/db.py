@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from idlbot.storage import reachable
+from idlbot.storage._dialect import READ_ONLY
 
 __all__ = [
     "SchemaOutdated",
@@ -92,15 +93,17 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    """Take the write lock when the transaction starts, not halfway through it.
+    """Take the write lock when a writing transaction starts, not halfway through it.
 
     A deferred transaction that has read and then tries to write, after another
     connection committed, gets SQLITE_BUSY immediately: the busy handler is not
     consulted because waiting cannot help a stale snapshot. ``BEGIN IMMEDIATE``
     waits (up to busy_timeout) for the lock up front, so the error cannot happen.
-    Transactions are short here, so serialising them costs nothing noticeable.
+    A transaction opened by `_dialect.read` never writes, so it gets a plain deferred
+    ``BEGIN``: in WAL mode it reads a committed snapshot beside the writer, unqueued.
     """
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
