@@ -64,7 +64,7 @@ from idlbot.services.repo_hooks import RepoHooks
 from idlbot.services.roster_directory import RosterDirectory
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
-from idlbot.storage.db import create_engine, ensure_up_to_date, sessionmaker
+from idlbot.storage.db import create_engine, ensure_up_to_date, pool_options, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.delivery_failures import SqlDeliveryFailures
 from idlbot.storage.dm_channels import SqlDmChannels
@@ -119,7 +119,8 @@ class Bot:
         self.tasks = TaskPool()  # work that should finish at a stop: command replies, delivery
         self.loops = TaskPool()  # the login and the periodic driver, cancelled at a stop
         secrets = settings.secrets
-        self.engine = create_engine(settings.database.url)
+        db = settings.database
+        self.engine = create_engine(db.url, **pool_options(db.url, db.pool_size, db.max_overflow))
         sessions = sessionmaker(self.engine)
         self.chat = MattermostChat(
             settings.mattermost.url,

@@ -18,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -34,6 +34,7 @@ __all__ = [
     "downgrade_sync",
     "ensure_up_to_date",
     "head_revision",
+    "pool_options",
     "run_blocking",
     "sessionmaker",
     "upgrade",
@@ -117,6 +118,15 @@ def create_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEn
         if immediate:
             event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def pool_options(url: str, pool_size: int, max_overflow: int) -> dict[str, Any]:
+    """Pool sizing for `create_engine`; none for an in-memory SQLite database, whose one
+    connection is the database (tests only)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": pool_size, "max_overflow": max_overflow}
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
