@@ -331,7 +331,6 @@ class Bot:
         return self._http
 
     async def start(self) -> None:
-        self.metrics.gc.install()
         await ensure_up_to_date(self.engine)
         recovered = await self.outbox.recover_inflight(self.clock.now())
         if recovered:
@@ -339,6 +338,7 @@ class Bot:
         await self._start_web()
         self.loops.spawn(self.health.run(), origin="health readings")
         self.loops.spawn(self._connect(), origin="mattermost login")
+        self.metrics.gc.install()  # pauses from here on: start-up's own are not under load
 
     async def _start_web(self) -> None:
         deps = WebDeps(
