@@ -11,18 +11,14 @@ import asyncio
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from idlbot.storage import reachable
+from idlbot.storage import reachable, revisions
 from idlbot.storage._dialect import READ_ONLY
 
 __all__ = [
@@ -40,6 +36,9 @@ __all__ = [
     "upgrade",
     "upgrade_sync",
 ]
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 T = TypeVar("T")
 
@@ -136,7 +135,10 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config(url: str) -> Config:
-    """An alembic Config built in code: scripts from the installed package, the given URL."""
+    """An alembic Config built in code: scripts from the installed package, the given URL.
+    Alembic is imported here, not at the top: the running bot never needs it (see
+    `revisions`), only `idlbot migrate` and the tests do."""
+    from alembic.config import Config
     cfg = Config()
     cfg.set_main_option("script_location", str(files("idlbot.migrations")))
     cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
@@ -145,25 +147,14 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def _scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config(""))
-
-
 def head_revision() -> str:
-    head = _scripts().get_current_head()
-    if head is None:
-        raise RuntimeError("no migration scripts found in idlbot.migrations")
-    return head
+    return revisions.head()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision stamped in the database, or None for an unmigrated database."""
-
-    def read(conn: Connection) -> str | None:
-        return MigrationContext.configure(conn).get_current_revision()
-
     async with engine.connect() as conn:
-        return await conn.run_sync(read)
+        return await conn.run_sync(revisions.current)
 
 
 async def ensure_up_to_date(engine: AsyncEngine) -> None:
@@ -177,7 +168,7 @@ async def ensure_up_to_date(engine: AsyncEngine) -> None:
 
 
 def _known(revision: str | None) -> bool:
-    return revision is None or revision in {rev.revision for rev in _scripts().walk_revisions()}
+    return revisions.known(revision)
 
 
 async def _run_command(url: str, fn: Any, revision: str) -> None:
@@ -207,10 +198,14 @@ async def _run_command(url: str, fn: Any, revision: str) -> None:
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
     await _run_command(url, command.upgrade, revision)
 
 
 async def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
     await _run_command(url, command.downgrade, revision)
 
 
