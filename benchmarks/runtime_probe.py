@@ -39,14 +39,14 @@ def vm_rss_mb(pid: int) -> float:
     return int(match.group(1)) / 1024 if match else float("nan")
 
 
-def gc_histogram(metrics: str) -> dict[str, dict[str, float]]:
+def gc_histogram(metrics: str, name: str = "idlbot_gc_pause_seconds") -> dict[str, dict[str, float]]:
     """{generation: {le: count, "count": n, "sum": s}} from the Prometheus text."""
     out: dict[str, dict[str, float]] = {}
     for line in metrics.splitlines():
-        m = re.match(r'idlbot_gc_pause_seconds_bucket\{generation="(\d)",le="([^"]+)"\} (\S+)', line)
+        m = re.match(name + r'_bucket\{generation="(\d)",le="([^"]+)"\} (\S+)', line)
         if m:
             out.setdefault(m.group(1), {})[m.group(2)] = float(m.group(3))
-        m = re.match(r'idlbot_gc_pause_seconds_(count|sum)\{generation="(\d)"\} (\S+)', line)
+        m = re.match(name + r'_(count|sum)\{generation="(\d)"\} (\S+)', line)
         if m:
             out.setdefault(m.group(2), {})[m.group(1)] = float(m.group(3))
     return out
@@ -140,7 +140,10 @@ async def probe(args: argparse.Namespace) -> dict[str, Any]:
                 await r.read()
         await asyncio.sleep(3)  # an overview answered via response_url finishes
         async with http.get(f"{base}/metrics") as r:
-            hist = gc_histogram(await r.text())
+            scraped = await r.text()
+        hist = gc_histogram(scraped)
+        result["gc_pauses_cpu"] = gc_histogram(scraped, "idlbot_gc_pause_cpu_seconds")
+        result["loadavg"] = os.getloadavg()
         result["rss_after_load_mb"] = round(vm_rss_mb(proc.pid), 1)
         for text, values in latencies.items():
             values.sort()
