@@ -57,7 +57,12 @@ async def _hanging_gitlab() -> asyncio.Server:
 async def _stop(proc: asyncio.subprocess.Process) -> float:
     began = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    await asyncio.wait_for(proc.wait(), 20)
+    try:
+        await asyncio.wait_for(proc.wait(), 20)
+    except TimeoutError:
+        proc.kill()  # never leave it running
+        await proc.wait()
+        raise AssertionError("the bot was still running 20 s after SIGTERM") from None
     return time.monotonic() - began
 
 
