@@ -58,6 +58,8 @@ def write_config(path: Path, mattermost_url: str, database_url: str, port: int) 
 
     write(path, mattermost_url=mattermost_url, database_url=database_url, port=port)
     text = re.sub(r"^\[gitlab\]\n.*?(?=^\[)", "", path.read_text(), count=1, flags=re.MULTILINE | re.DOTALL)
+    # the defaults; left out so that an older checkout (`--python`), which lacks them, runs too
+    text = re.sub(r"^(pool_size|max_overflow) = .*\n", "", text, flags=re.MULTILINE)
     path.write_text(text)
 
 
@@ -89,8 +91,8 @@ async def probe(args: argparse.Namespace) -> dict[str, Any]:
     log = (tmp / "bot.log").open("wb")
     began = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "idlbot", "run", "--config", str(config), "--pretend-now", NOW,
-        env=child_env, stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        args.python, "-m", "idlbot", "run", "--config", str(config), "--pretend-now", NOW,
+        env=child_env, stdout=asyncio.subprocess.DEVNULL, stderr=log, cwd=tmp,
     )
     base = f"http://127.0.0.1:{port}"
     result: dict[str, Any] = {"students": args.students, "clients": args.clients}
@@ -168,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--overviews", type=int, default=3)
     parser.add_argument("--gc-defaults", action="store_true", help="CPython's collector settings")
+    parser.add_argument(
+        "--python", default=sys.executable, help="the interpreter that runs the bot (another checkout's venv)"
+    )
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(probe(args)), indent=1))
     return 0
