@@ -19,6 +19,7 @@ pass; when a pass is due is `scheduling/periodic.py`'s business, never this modu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import signal
@@ -455,7 +456,9 @@ class Bot:
         repeated at start. GitLab calls in flight are abandoned (their threads are daemons)."""
         await self.reminder_scheduler.stop()
         if self.websocket is not None:
-            await self.websocket.stop()
+            # a server that never answers the close frame would hold this for aiohttp's 10 s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.websocket.stop(), STOP_GRACE)
         await self.worker.stop()  # the current pass finishes: its posts are claimed
         if self.inbound is not None:
             await self.inbound.stop()

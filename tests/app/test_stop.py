@@ -43,15 +43,26 @@ async def _ready(port: int) -> bool:
         return False
 
 
-async def _hanging_gitlab() -> asyncio.Server:
+class HangingGitLab:
     """A GitLab that accepts connections and never answers: each call waits out the
     request timeout and python-gitlab retries it, as with an overloaded or unreachable server."""
-    held: list[asyncio.StreamWriter] = []
 
-    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
+    def __init__(self) -> None:
+        self.held: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
 
-    return await asyncio.start_server(hold, "127.0.0.1", 0)
+    async def start(self) -> str:
+        async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.held.append(writer)
+
+        self.server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    def close(self) -> None:
+        for writer in self.held:
+            writer.close()
+        if self.server is not None:
+            self.server.close()
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> float:
@@ -70,12 +81,12 @@ async def _stop(proc: asyncio.subprocess.Process) -> float:
 async def test_sigterm_right_after_start_and_while_delivering(db_url: str, tmp_path: Path) -> None:
     h = await make_harness(db_url)
     engine = create_engine(db_url)
-    gitlab = await _hanging_gitlab()
+    gitlab = HangingGitLab()
+    gitlab_url = await gitlab.start()
     try:
         channel = h.channel("town-square")
         outbox = SqlOutbox(sessionmaker(engine))
         port = free_port()
-        gitlab_url = f"http://127.0.0.1:{gitlab.sockets[0].getsockname()[1]}"
         config = write_config(
             tmp_path / "idlbot.toml",
             mattermost_url=h.sim.url,
