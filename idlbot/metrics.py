@@ -6,6 +6,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import exposition as _exposition
 
+from idlbot.gctune import GcPauses
+
 CONTENT_TYPE = str(_exposition.CONTENT_TYPE_LATEST)
 
 
@@ -43,6 +45,8 @@ class Metrics:
         self.ws_connected = Gauge(
             "idlbot_websocket_connected", "1 while the websocket is connected.", registry=self.registry
         )
+
+        self.gc = GcPauses(self.registry)  # installed by the bot while it runs
 
     def observe_command(self, command: str, outcome: str, seconds: float) -> None:
         self.commands.labels(command=command, outcome=outcome).inc()

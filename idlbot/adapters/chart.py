@@ -194,7 +194,13 @@ class MatplotlibChart:
             process.kill()
 
     async def close(self) -> None:
-        """Wait for a render in progress, then stop the worker."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+        """Stop the worker; one still drawing is killed (a stop waits for no chart: the
+        replies that needed one had their time before, see `Bot.stop`)."""
+        pool = self._pool
+        if pool is None:
+            return
+        if self._pending:
+            self._discard(pool)
+            return
+        self._pool = None
+        await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)

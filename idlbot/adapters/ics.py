@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from icalendar import Calendar, Event
-
 from idlbot.domain.course import Course
 from idlbot.domain.schedule import Occurrence, upcoming
 
@@ -34,6 +32,9 @@ def _summary(occ: Occurrence) -> str:
 
 
 def render(course: Course, occurrences: Iterable[Occurrence], *, now: datetime, name: str) -> bytes:
+    # imported on the first calendar fetch: 3 MB the bot need not hold until someone subscribes
+    from icalendar import Calendar, Event
+
     cal = Calendar()
     cal.add("prodid", "-//idlbot//course calendar//EN")
     cal.add("version", "2.0")

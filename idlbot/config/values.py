@@ -93,7 +93,13 @@ class ServerSettings:
 @with_config(TABLE)
 @dataclass(frozen=True, kw_only=True)
 class DatabaseSettings:
+    """`pool_size` connections stay open, up to `max_overflow` more under a burst: enough
+    for 64 concurrent slash commands, whose transactions each hold one for well under a
+    millisecond (PostgreSQL's default of 100 connections leaves room for several bots)."""
+
     url: DbUrl = "sqlite+aiosqlite:///idlbot.db"
+    pool_size: Annotated[Int, Field(ge=1, le=100)] = 10
+    max_overflow: Annotated[Int, Field(ge=0, le=100)] = 10
 
 
 @with_config(TABLE)

@@ -173,12 +173,17 @@ class Periodic:
         """Look at the clock again now (after it was moved, or a pass was added)."""
         self._wake.set()
 
-    async def stop(self) -> None:
-        """End the driver and cancel the passes in flight: each is safe to repeat, and the
-        next start runs them again."""
+    async def stop(self, grace: float = 0.0) -> None:
+        """End the driver; let the passes in flight finish for up to `grace` seconds, then
+        cancel the rest. Finishing first keeps a pass from being cut off in the middle of
+        its (short) database writes; cancelling after the bound keeps a stop within a
+        second while a pass waits on a slow GitLab. Each pass is safe to repeat, and the
+        next start runs it again."""
         self._stopping = True
         self._wake.set()
         running = [e.task for e in self._entries.values() if e.task is not None]
+        if running and grace > 0:
+            await asyncio.wait(running, timeout=grace)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)

@@ -1,4 +1,12 @@
-"""Shared plumbing for the repositories: transactions and INSERT ... ON CONFLICT.
+"""Shared plumbing for the repositories: transactions (`transaction` to write, `read` to
+only read) and INSERT ... ON CONFLICT.
+
+Reads never wait for writes (issue 13): on SQLite every transaction used to take the
+one in-process writer lock and `BEGIN IMMEDIATE`, so `/idl status` queued behind every
+outbox update and the bot used 73-94 % of a core under load. In WAL mode a reader needs
+neither: `read` opens a plain (deferred) transaction, which reads one committed snapshot
+from its first SELECT to its end, never a half-written state, while a writer commits
+beside it. Only `transaction` queues on the writer lock.
 
 A plain "SELECT then INSERT" lets two processes both see "absent" and both
 insert (one then dies on the unique constraint, mid-transaction). ON CONFLICT
@@ -64,6 +72,28 @@ async def transaction(db: Database) -> AsyncIterator[AsyncConnection]:
         else:
             async with db() as session, session.begin():
                 yield await session.connection()
+
+
+READ_ONLY = "idlbot_read_only"
+"""Execution option marking a connection whose transaction only reads (see `read`); the
+SQLite begin hook (`db._sqlite_on_begin`) then issues a deferred BEGIN."""
+
+
+@asynccontextmanager
+async def read(db: Database) -> AsyncIterator[AsyncConnection]:
+    """One short transaction that only reads: no writer lock, no `BEGIN IMMEDIATE` (see the
+    module doc). A statement that writes in it would take SQLite's lock mid-transaction,
+    so repositories use it only for SELECTs. Ended by a rollback: there is nothing to commit.
+    """
+    engine = _engine_of(db)
+    if engine is None:  # a session factory bound to something else: the general path
+        async with transaction(db) as conn:
+            yield conn
+        return
+    async with engine.connect() as conn:
+        marked = await conn.execution_options(**{READ_ONLY: True})
+        async with marked.begin():
+            yield marked
 
 
 def insert_for(conn: AsyncConnection, table: Any) -> postgresql.Insert | sqlite.Insert:

@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 
 from idlbot.domain.agenda import Agenda, AgendaItem, ClassSlot, FrozenAgenda
-from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models_agenda import AgendaDoneRow, AgendaFrozenRow, AgendaSkipRow
 
 __all__ = ["SqlAgendaStore"]
@@ -54,14 +54,14 @@ class SqlAgendaStore:
 
     # --- frozen agendas ---------------------------------------------------------------
     async def get(self, class_date: date) -> FrozenAgenda | None:
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             row = (await conn.execute(select(*_F.c).where(_F.c.class_date == class_date))).first()
         return None if row is None else _frozen(row)
 
     async def previous(self, before: date) -> FrozenAgenda | None:
         """The latest agenda frozen for a class before `before` (for carry-over)."""
         stmt = select(*_F.c).where(_F.c.class_date < before).order_by(_F.c.class_date.desc()).limit(1)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _frozen(row)
 
@@ -129,7 +129,7 @@ class SqlAgendaStore:
             )
             .order_by(_F.c.class_date)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return [_frozen(r) for r in (await conn.execute(stmt)).all()]
 
     # --- done and skipped --------------------------------------------------------------
@@ -145,7 +145,7 @@ class SqlAgendaStore:
             return (await conn.execute(stmt)).first() is not None
 
     async def done(self) -> set[int]:
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return {int(i) for i in (await conn.execute(select(_D.c.iid))).scalars()}
 
     async def skip(self, class_date: date, iid: int, *, by: str, now: datetime) -> bool:
@@ -159,6 +159,6 @@ class SqlAgendaStore:
             return (await conn.execute(stmt)).first() is not None
 
     async def skipped(self, class_date: date) -> set[int]:
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows = await conn.execute(select(_S.c.iid).where(_S.c.class_date == class_date))
             return {int(i) for i in rows.scalars()}

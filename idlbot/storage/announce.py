@@ -16,7 +16,7 @@ from sqlalchemy import Table, select, update
 
 from idlbot.domain.announce import Announcement, AnnouncementState, Notify
 from idlbot.domain.maintenance import Source, Window
-from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models_announce import AnnouncementRow, MaintWindowRow
 
 __all__ = ["SqlAnnouncementStore", "SqlMaintenanceStore"]
@@ -70,7 +70,7 @@ class SqlAnnouncementStore:
 
     async def get(self, announcement_id: int) -> tuple[Announcement, str] | None:
         """The announcement and its button token."""
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             row = (await conn.execute(select(*_A.c).where(_A.c.id == announcement_id))).first()
         return None if row is None else (_announcement(row), row._mapping["token"])
 
@@ -92,7 +92,7 @@ class SqlAnnouncementStore:
 
     async def scheduled(self) -> list[Announcement]:
         stmt = select(*_A.c).where(_A.c.state == "scheduled").order_by(_A.c.post_at, _A.c.id)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return [_announcement(r) for r in (await conn.execute(stmt)).all()]
 
     async def due(self, now: datetime) -> list[Announcement]:
@@ -101,7 +101,7 @@ class SqlAnnouncementStore:
             .where(_A.c.state == "scheduled", _A.c.post_at <= now)
             .order_by(_A.c.post_at, _A.c.id)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return [_announcement(r) for r in (await conn.execute(stmt)).all()]
 
 
@@ -153,12 +153,12 @@ class SqlMaintenanceStore:
             .where(_W.c.up_at.is_(None), _W.c.cancelled_at.is_(None))
             .order_by(_W.c.start, _W.c.id)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return [_window(r) for r in (await conn.execute(stmt)).all()]
 
     async def recent(self, limit: int = 20) -> list[Window]:
         stmt = select(*_W.c).order_by(_W.c.start.desc(), _W.c.id.desc()).limit(limit)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return [_window(r) for r in (await conn.execute(stmt)).all()]
 
     async def mark(self, key_base: str, step: str, at: datetime) -> None:

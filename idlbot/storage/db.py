@@ -11,18 +11,15 @@ import asyncio
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from idlbot.storage import reachable
+from idlbot.storage import reachable, revisions
+from idlbot.storage._dialect import READ_ONLY
 
 __all__ = [
     "SchemaOutdated",
@@ -33,11 +30,15 @@ __all__ = [
     "downgrade_sync",
     "ensure_up_to_date",
     "head_revision",
+    "pool_options",
     "run_blocking",
     "sessionmaker",
     "upgrade",
     "upgrade_sync",
 ]
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 T = TypeVar("T")
 
@@ -92,15 +93,17 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    """Take the write lock when the transaction starts, not halfway through it.
+    """Take the write lock when a writing transaction starts, not halfway through it.
 
     A deferred transaction that has read and then tries to write, after another
     connection committed, gets SQLITE_BUSY immediately: the busy handler is not
     consulted because waiting cannot help a stale snapshot. ``BEGIN IMMEDIATE``
     waits (up to busy_timeout) for the lock up front, so the error cannot happen.
-    Transactions are short here, so serialising them costs nothing noticeable.
+    A transaction opened by `_dialect.read` never writes, so it gets a plain deferred
+    ``BEGIN``: in WAL mode it reads a committed snapshot beside the writer, unqueued.
     """
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
@@ -116,6 +119,24 @@ def create_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEn
     return engine
 
 
+SQLITE_POOL_MAX = 5
+"""SQLite connections at most: each is a thread of its own (aiosqlite) and one writer at a
+time is all SQLite has. Under 64 clients (`benchmarks/runtime_probe.py`) 5 connections
+served as many requests as 20 did, with 7 MB less resident memory."""
+
+
+def pool_options(url: str, pool_size: int, max_overflow: int) -> dict[str, Any]:
+    """Pool sizing for `create_engine` from `[database]`: as configured for PostgreSQL, at
+    most `SQLITE_POOL_MAX` for SQLite, none for an in-memory SQLite database, whose one
+    connection is the database (tests only)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            return {}
+        return {"pool_size": min(pool_size, SQLITE_POOL_MAX), "max_overflow": 0}
+    return {"pool_size": pool_size, "max_overflow": max_overflow}
+
+
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit (no lazy reload on attribute access,
     which would need I/O outside an ``await`` and raises under asyncio)."""
@@ -123,7 +144,10 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config(url: str) -> Config:
-    """An alembic Config built in code: scripts from the installed package, the given URL."""
+    """An alembic Config built in code: scripts from the installed package, the given URL.
+    Alembic is imported here, not at the top: the running bot never needs it (see
+    `revisions`), only `idlbot migrate` and the tests do."""
+    from alembic.config import Config
     cfg = Config()
     cfg.set_main_option("script_location", str(files("idlbot.migrations")))
     cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
@@ -132,25 +156,14 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def _scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config(""))
-
-
 def head_revision() -> str:
-    head = _scripts().get_current_head()
-    if head is None:
-        raise RuntimeError("no migration scripts found in idlbot.migrations")
-    return head
+    return revisions.head()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision stamped in the database, or None for an unmigrated database."""
-
-    def read(conn: Connection) -> str | None:
-        return MigrationContext.configure(conn).get_current_revision()
-
     async with engine.connect() as conn:
-        return await conn.run_sync(read)
+        return await conn.run_sync(revisions.current)
 
 
 async def ensure_up_to_date(engine: AsyncEngine) -> None:
@@ -164,7 +177,7 @@ async def ensure_up_to_date(engine: AsyncEngine) -> None:
 
 
 def _known(revision: str | None) -> bool:
-    return revision is None or revision in {rev.revision for rev in _scripts().walk_revisions()}
+    return revisions.known(revision)
 
 
 async def _run_command(url: str, fn: Any, revision: str) -> None:
@@ -194,10 +207,14 @@ async def _run_command(url: str, fn: Any, revision: str) -> None:
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
     await _run_command(url, command.upgrade, revision)
 
 
 async def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
     await _run_command(url, command.downgrade, revision)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Table, exists, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from idlbot.ports.failures import NOTICE_PREFIX, DeliveryFailure
-from idlbot.storage._dialect import Database, transaction
+from idlbot.storage._dialect import Database, read, transaction
 from idlbot.storage.models import OutboxRow
 from idlbot.storage.models_reminders import FiringRow
 from idlbot.storage.outbox import SqlOutbox
@@ -49,7 +49,7 @@ class SqlDeliveryFailures:
             .order_by(_F.c.decided_at.desc(), _F.c.id.desc())
             .limit(limit)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows: list[Any] = [*(await conn.execute(posts)).all(), *(await conn.execute(firings)).all()]
         found = [(key, error, at) for key, error, at in rows if error is not None and at is not None]
         found.sort(key=lambda r: r[2], reverse=True)

@@ -6,7 +6,7 @@ from typing import cast
 
 from sqlalchemy import Table, select
 
-from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models import DmChannelRow
 
 __all__ = ["SqlDmChannels"]
@@ -22,7 +22,7 @@ class SqlDmChannels:
 
     async def get(self, bot_user_id: str, user_id: str) -> str | None:
         stmt = select(_D.c.channel_id).where(_D.c.bot_user_id == bot_user_id, _D.c.user_id == user_id)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             found: str | None = (await conn.execute(stmt)).scalar_one_or_none()
         return found
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from idlbot.domain.exclusion import ExclusionChange, ExclusionState, exclusion_transition
-from idlbot.storage._dialect import Database, transaction
+from idlbot.storage._dialect import Database, read, transaction
 from idlbot.storage.models_exclusion import ExclusionChangeRow
 from idlbot.storage.models_qualification import PresentationRow, StudentRow
 
@@ -112,7 +112,7 @@ class SqlExclusions:
             .where(ExclusionChangeRow.announced_at.is_(None))
             .order_by(ExclusionChangeRow.id)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows = (await conn.execute(stmt)).all()
         return [_change(r, r.mattermost) for r in rows]
 
@@ -138,7 +138,7 @@ class SqlExclusions:
             .join(StudentRow, StudentRow.id == ExclusionChangeRow.student_id)
             .where(ExclusionChangeRow.audit_id == record_id)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _change(row, row.mattermost)
 
@@ -150,6 +150,6 @@ class SqlExclusions:
             .where(ExclusionChangeRow.student_id == student_id)
             .order_by(ExclusionChangeRow.seq)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows = (await conn.execute(stmt)).all()
         return [_change(r, r.mattermost) for r in rows]

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models import ChannelCursorRow, HandledPostRow
 
 __all__ = ["SqlCursors", "SqlHandledPosts"]
@@ -35,7 +35,7 @@ class SqlHandledPosts:
     async def is_handled(self, post_id: str) -> bool:
         """A cheap pre-check; only :meth:`claim` is race-safe, so decide with that."""
         stmt = select(HandledPostRow.post_id).where(HandledPostRow.post_id == post_id)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return (await conn.execute(stmt)).first() is not None
 
     async def prune(self, before: datetime) -> int:
@@ -55,7 +55,7 @@ class SqlCursors:
 
     async def get(self, channel_id: str) -> int | None:
         stmt = select(ChannelCursorRow.last_post_at).where(ChannelCursorRow.channel_id == channel_id)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return (await conn.execute(stmt)).scalar_one_or_none()
 
     async def advance(self, channel_id: str, create_at_ms: int) -> bool:
@@ -78,5 +78,5 @@ class SqlCursors:
 
     async def all(self) -> dict[str, int]:
         stmt = select(ChannelCursorRow.channel_id, ChannelCursorRow.last_post_at)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return {cid: at for cid, at in (await conn.execute(stmt)).all()}

@@ -13,11 +13,11 @@ they never wait for the write lock either (WAL lets a reader read beside a write
 
 from __future__ import annotations
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from idlbot.storage import revisions
 from idlbot.storage.db import create_engine, head_revision
 
 __all__ = ["SqlDatabaseProbe", "probe_engine"]
@@ -46,13 +46,9 @@ class SqlDatabaseProbe:
 
     async def revision(self) -> str | None:
         """`SELECT 1` and the stamped revision, on one connection."""
-
-        def read(conn: Connection) -> str | None:
-            return MigrationContext.configure(conn).get_current_revision()
-
         async with self._engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-            return await conn.run_sync(read)
+            return await conn.run_sync(revisions.current)
 
     def head(self) -> str:
         """Read from the migration scripts once: they do not change while the bot runs."""

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from idlbot.domain.jobs import JobKey, NoticeKind, NoticeSource
 from idlbot.ports.jobs import NOTIFY_MODES, NotifyMode
-from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models_jobs import JobEventRow, JobNoticeRow, JobNotifySettingRow, JobPollCursorRow
 
 __all__ = ["SqlJobStore"]
@@ -55,7 +55,7 @@ class SqlJobStore:
             .order_by(JobEventRow.received_at, JobEventRow.event_id)
             .limit(limit)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows = (await conn.execute(stmt)).all()
         return [(r.event_id, dict(r.payload), int(r.attempts)) for r in rows]
 
@@ -73,7 +73,7 @@ class SqlJobStore:
             JobNoticeRow.job_id == key.job_id,
             JobNoticeRow.submit == key.submit,
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return (await conn.execute(stmt)).first() is not None
 
     async def mark_notified(
@@ -112,7 +112,7 @@ class SqlJobStore:
     async def mode(self, cluster_user: str) -> NotifyMode | None:
         """The user's choice, or None when they never chose (the caller's default applies)."""
         stmt = select(JobNotifySettingRow.mode).where(JobNotifySettingRow.cluster_user == cluster_user)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             value = (await conn.execute(stmt)).scalar_one_or_none()
         for known in NOTIFY_MODES:
             if value == known:
@@ -135,12 +135,12 @@ class SqlJobStore:
 
     async def users_with_mode(self, mode: NotifyMode) -> set[str]:
         stmt = select(JobNotifySettingRow.cluster_user).where(JobNotifySettingRow.mode == mode)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return set((await conn.execute(stmt)).scalars())
 
     async def cursor(self, cluster: str) -> datetime | None:
         stmt = select(JobPollCursorRow.polled_until).where(JobPollCursorRow.cluster == cluster)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             value: datetime | None = (await conn.execute(stmt)).scalar_one_or_none()
         return value
 

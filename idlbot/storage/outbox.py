@@ -19,7 +19,7 @@ from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from idlbot.domain.attachment import Attachment
-from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models import OUTBOX_STATES, OutboxRow, OutboxState
 
 __all__ = ["OutboxItem", "SqlOutbox"]
@@ -273,7 +273,7 @@ class SqlOutbox:
         stmt = select(func.count(), func.min(OutboxRow.created_at)).where(
             OutboxRow.state.in_(("pending", "sending"))
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             count, oldest = (await conn.execute(stmt)).one()
         return int(count), oldest
 
@@ -285,12 +285,12 @@ class SqlOutbox:
             .order_by(func.coalesce(OutboxRow.claimed_at, OutboxRow.created_at).desc(), OutboxRow.id.desc())
             .limit(limit)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows = (await conn.execute(stmt)).all()
         return [(key, error) for key, error in rows if error is not None]
 
     async def get(self, key: str) -> OutboxItem | None:
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             row = (await conn.execute(select(*_COLUMNS).where(OutboxRow.key == key))).first()
         return None if row is None else _item(row)
 
@@ -298,7 +298,7 @@ class SqlOutbox:
         """Count per state; every state is present (0 if none) so metrics never go missing."""
         stmt = select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
         counts: dict[str, int] = dict.fromkeys(OUTBOX_STATES, 0)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             for state, count in (await conn.execute(stmt)).all():
                 counts[state] = int(count)
         return counts

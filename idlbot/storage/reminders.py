@@ -19,7 +19,7 @@ from idlbot.domain.reminders import CustomReminder, FiringKind
 from idlbot.domain.when import Repeat
 from idlbot.ports.reminder_store import FiringState
 from idlbot.ports.reminders import FiringRecord
-from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models import OutboxRow
 from idlbot.storage.models_reminders import CalendarTokenRow, CustomReminderRow, FiringRow, MuteRow
 
@@ -94,11 +94,11 @@ class SqlReminderStore:
         stmt = select(*_C.c).order_by(_C.c.id)
         if not include_cancelled:
             stmt = stmt.where(_C.c.cancelled.is_(False))
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return [_custom(r) for r in (await conn.execute(stmt)).all()]
 
     async def custom(self, reminder_id: int) -> CustomReminder | None:
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             row = (await conn.execute(select(*_C.c).where(_C.c.id == reminder_id))).first()
         return None if row is None else _custom(row)
 
@@ -147,7 +147,7 @@ class SqlReminderStore:
     async def states(self, *, since: datetime) -> dict[str, FiringState]:
         """Every firing recorded for occurrences at or after `since`, by key."""
         stmt = select(_F.c.key, _F.c.state, _F.c.claimed_at).where(_F.c.fire_at >= since)
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows = (await conn.execute(stmt)).all()
         return {key: FiringState(state, claimed_at) for key, state, claimed_at in rows}
 
@@ -159,7 +159,7 @@ class SqlReminderStore:
             .order_by(_F.c.fire_at.desc(), _F.c.id.desc())
             .limit(limit)
         )
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows = (await conn.execute(stmt)).all()
         return [
             FiringRecord(
@@ -191,7 +191,7 @@ class SqlReminderStore:
                 await conn.execute(delete(MuteRow).where(MuteRow.user_id == user_id, MuteRow.kind == kind))
 
     async def muted(self, kind: str) -> set[str]:
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows = (await conn.execute(select(MuteRow.user_id).where(MuteRow.kind == kind))).all()
         return {r[0] for r in rows}
 
@@ -217,7 +217,7 @@ class SqlReminderStore:
         """(user id, username) for a token, or None: a lookup by the unique index, so the
         time taken does not depend on how much of a guessed token is right."""
         t = CalendarTokenRow.__table__
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             row = (await conn.execute(select(t.c.user_id, t.c.username).where(t.c.token == token))).first()
         return None if row is None else (str(row[0]), str(row[1]))
 

@@ -20,7 +20,7 @@ from idlbot.domain.ledger import Student
 from idlbot.domain.roster import RosterChanges, RosterConflict
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import Progress, RosterCounts, UpsertResult
-from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models_qualification import AuditRow, StudentRow
 
 __all__ = ["SqlRoster", "student_from_row"]
@@ -155,7 +155,7 @@ class SqlRoster:
             return (await conn.execute(stmt)).first() is not None
 
     async def _one(self, column: Any, value: str) -> Student | None:
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             row = (await conn.execute(select(_T).where(column == normalize_username(value)))).first()
         return None if row is None else student_from_row(row)
 
@@ -171,7 +171,7 @@ class SqlRoster:
     async def is_active(self, mattermost: str) -> bool | None:
         """None for an unknown student."""
         stmt = select(StudentRow.active).where(StudentRow.mattermost == normalize_username(mattermost))
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return (await conn.execute(stmt)).scalar_one_or_none()
 
     async def all(self, group_id: str | None = None, *, include_inactive: bool = False) -> list[Student]:
@@ -181,7 +181,7 @@ class SqlRoster:
             stmt = stmt.where(StudentRow.group_id == group_id)
         if not include_inactive:
             stmt = stmt.where(StudentRow.active.is_(True))
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             return [student_from_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def edit(

@@ -172,10 +172,12 @@ def build_web_app(deps: WebDeps) -> web.Application:
     return app
 
 
-async def start_server(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start_server(
+    app: web.Application, host: str, port: int, *, shutdown_timeout: float = 60.0
+) -> tuple[web.AppRunner, int]:
     """Serve `app` on host:port; the runner (`cleanup()` stops it) and the port bound, which
     differs from `port` when that is 0 (tests and the demo let the OS pick a free one)."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound = int(runner.addresses[0][1]) if runner.addresses else port

@@ -42,7 +42,8 @@ async def test_outcome_comes_from_the_state_not_the_exit_code(
     for job_id in (6, 7, 8):
         await notifier.accept(job_event(job_id))
     await notifier.idle()
-    texts = [text for _, _, text in await dms(db)]
+    # by job: the three are notified concurrently, so their rows may be queued in any order
+    texts = [text for _, _, text in sorted(await dms(db), key=lambda row: row[2].split("**")[1])]
     assert "hit its time limit (1:00)" in texts[0]
     assert " failed" in texts[1]
     assert " completed" in texts[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from idlbot.storage.db import create_engine, sessionmaker
+from idlbot.storage.db import SQLITE_POOL_MAX, create_engine, pool_options, sessionmaker
 from idlbot.storage.models import HandledPostRow
 
 
@@ -58,3 +58,21 @@ async def test_utc_roundtrip_through_orm(engine: AsyncEngine) -> None:
     assert row.handled_at == when
     assert row.handled_at.tzinfo is UTC
     assert row.handled_at.hour == 1
+
+
+async def test_the_pool_is_sized_from_the_config(tmp_path: Path) -> None:
+    """`[database] pool_size`/`max_overflow` reach the engine (64 concurrent commands used to
+    queue for SQLAlchemy's default of 5 + 10 connections); SQLite gets at most 5 (each is a
+    thread, and more only cost memory), an in-memory SQLite none."""
+    cases = {
+        "postgresql+asyncpg://u@127.0.0.1:9/x": (12, 8),
+        f"sqlite+aiosqlite:///{tmp_path}/p.db": (SQLITE_POOL_MAX, 0),
+    }
+    for url, (size, overflow) in cases.items():
+        engine = create_engine(url, **pool_options(url, 12, 8))
+        try:
+            assert engine.pool.size() == size  # type: ignore[attr-defined]
+            assert engine.pool._max_overflow == overflow  # type: ignore[attr-defined]
+        finally:
+            await engine.dispose()
+    assert pool_options("sqlite+aiosqlite://", 12, 8) == {}

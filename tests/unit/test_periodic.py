@@ -234,6 +234,46 @@ async def test_stop_cancels_a_pass_in_flight_and_ends_the_driver(clock: FakeCloc
     assert starts == 1
 
 
+async def test_stop_lets_a_pass_in_flight_finish_within_the_grace(clock: FakeClock) -> None:
+    """"Finish, then cancel": a pass in the middle of its database writes is not cut off
+    when it ends within the grace; one that does not is cancelled when the grace is up."""
+    periodic = Periodic(clock, probe=0.001)
+    started, release = asyncio.Event(), asyncio.Event()
+    finished = False
+
+    async def writes(now: datetime) -> None:
+        nonlocal finished
+        started.set()
+        await release.wait()
+        finished = True
+
+    periodic.every("writes", 15, writes)
+    driver = asyncio.create_task(periodic.run())
+    await asyncio.wait_for(started.wait(), 1)
+    stopping = asyncio.create_task(periodic.stop(grace=30))
+    await asyncio.sleep(0)
+    assert not stopping.done()  # waiting for the pass, not cancelling it
+    release.set()
+    await asyncio.wait_for(stopping, 1)  # returns as soon as the pass is done, not after 30 s
+    assert finished
+    await asyncio.wait_for(driver, 1)
+
+
+async def test_stop_cancels_a_pass_still_running_when_the_grace_is_up(clock: FakeClock) -> None:
+    periodic = Periodic(clock, probe=0.001)
+    started = asyncio.Event()
+
+    async def hangs(now: datetime) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    periodic.every("hangs", 15, hangs)
+    driver = asyncio.create_task(periodic.run())
+    await asyncio.wait_for(started.wait(), 1)
+    await asyncio.wait_for(periodic.stop(grace=0.01), 1)
+    await asyncio.wait_for(driver, 1)
+
+
 class LoopClock:
     """A clock that flows: the event loop's time, from T0."""
 

@@ -19,7 +19,6 @@ import asyncio
 import functools
 import re
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -28,6 +27,7 @@ import gitlab
 import requests
 from gitlab.exceptions import GitlabError
 
+from idlbot.adapters.gitlab.threads import DaemonPool
 from idlbot.config import GitLabSettings
 from idlbot.domain.errors import Unavailable
 from idlbot.domain.gitlab import Repo, TagPush, WikiCreation
@@ -89,7 +89,7 @@ class GitLabClient:
         self._gl = gitlab.Gitlab(
             settings.url, private_token=token, timeout=settings.request_timeout, retry_transient_errors=True
         )
-        self._pool = ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="gitlab")
+        self._pool = DaemonPool(settings.max_workers, thread_name_prefix="gitlab")
         self._opts: dict[str, Any] = {"max_retries": max_retries}
         self._page: dict[str, Any] = {"get_all": True, "per_page": per_page, **self._opts}
         self._ids: dict[str, int] = {}  # resolved once: "project", "group"
@@ -298,6 +298,7 @@ class GitLabClient:
         return "created"
 
     async def close(self) -> None:
-        """Wait for running calls (bounded by the timeout), then drop the HTTP session."""
-        await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
+        """Drop queued calls and the HTTP session; a call in flight is abandoned, not waited
+        for (a retrying one could take many seconds; see `threads.DaemonPool`)."""
+        self._pool.shutdown(cancel_futures=True)
         self._gl.session.close()

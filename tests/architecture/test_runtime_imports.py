@@ -1,0 +1,23 @@
+"""What `idlbot run` loads: neither the chart's libraries (the chart renders in a worker
+process) nor Alembic's Mako/Pygments (the bot only checks revisions) nor icalendar (until
+a calendar is fetched). Each would stay in the bot's memory for good (issue 13: RSS went
+from 110 to 161 MB with matplotlib). Checked in a fresh interpreter, as `idlbot run` starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+NOT_AT_RUN_TIME = ("matplotlib", "numpy", "PIL", "alembic", "mako", "pygments", "icalendar")
+
+
+def test_the_bot_process_does_not_import_what_it_does_not_need() -> None:
+    code = (
+        "import sys\n"
+        "import idlbot.cli, idlbot.app, idlbot.adapters.chart, idlbot.web.calendar\n"
+        "from idlbot.storage import db, health, revisions\n"
+        "revisions.head()\n"
+        f"print(' '.join(m for m in {NOT_AT_RUN_TIME!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
