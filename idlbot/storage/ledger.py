@@ -43,7 +43,7 @@ from idlbot.domain.ledger import (
 from idlbot.domain.roster import RosterChanges
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import AuditEntry
-from idlbot.storage._dialect import Database, insert_for, transaction
+from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage._dialect import _engine_of as engine_of
 from idlbot.storage.exclusion import count_fails, lock_student, record_transition
 from idlbot.storage.ledger_read import merge_hand_ins, one_statement_reader, read_ledger
@@ -327,7 +327,7 @@ class SqlLedger:
             stmt = stmt.where(StudentRow.mattermost == normalize_username(mattermost))
         if assignment_id is not None:
             stmt = stmt.where(AuditRow.assignment_id == assignment_id.strip().lower())
-        async with transaction(self._db) as conn:
+        async with read(self._db) as conn:
             rows = (await conn.execute(stmt)).all()
         return [_entry(r._mapping, r.student_name) for r in rows]
 
@@ -356,7 +356,7 @@ class SqlLedger:
         papers = select(GroupPaperRow.__table__).where(
             GroupPaperRow.student_id.in_(ids) | GroupPaperRow.team_id.in_(teams)
         )
-        async with transaction(self._reads) as conn:
+        async with read(self._reads) as conn:
             students = (
                 await conn.execute(select(StudentRow.__table__).where(cond).order_by(StudentRow.mattermost))
             ).all()

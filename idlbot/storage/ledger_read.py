@@ -39,7 +39,7 @@ from idlbot.domain.ledger import (
     WikiPost,
     gitlab_status,
 )
-from idlbot.storage._dialect import Database, transaction
+from idlbot.storage._dialect import Database, read
 from idlbot.storage._dialect import _engine_of as engine_of
 from idlbot.storage.models_qualification import (
     GroupPaperRow,
@@ -89,13 +89,13 @@ def one_statement_reader(db: Database) -> Reader:
     """Where a read of one statement runs. PostgreSQL: on an AUTOCOMMIT connection, as one
     statement sees one snapshot by itself; BEGIN and COMMIT around it would be two more
     round trips that protect nothing (a quarter of the read's CPU). SQLite: in
-    `transaction`, on the engine (an ORM session per read cost more than the query), as
-    `_dialect.py` decides how SQLite's readers and writers take turns."""
+    `read`, on the engine (an ORM session per read cost more than the query): a deferred
+    BEGIN that never waits for the writer lock (WAL; see `_dialect.py`)."""
     engine = engine_of(db)
     if engine is not None and engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT").connect
     target: Database = engine or db
-    return lambda: transaction(target)
+    return lambda: read(target)
 
 
 async def read_ledger(

@@ -5,10 +5,15 @@ records in time order. Both databases (the `engine` fixture)."""
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.domain.gitlab import TagPush, WikiCreation
 from idlbot.domain.ledger import Student
+from idlbot.storage._dialect import transaction
+from idlbot.storage.db import sessionmaker
 from idlbot.storage.ledger import SqlLedger
 from idlbot.storage.roster import SqlRoster
 from tests.qualification.support import T0, at, course
@@ -65,3 +70,29 @@ async def test_one_statement_read_equals_the_per_table_read(engine: AsyncEngine)
     assert alice.group_paper is True and bob.group_paper is False and every["carol"].group_paper is None
     assert bob.hand_ins[-1].assignment_id == "zz-unknown"  # an id the course does not know comes last
     assert await ledger.ledger_for("zoe") is None
+
+
+async def test_status_and_overview_reads_do_not_wait_for_an_open_write(engine: AsyncEngine) -> None:
+    """The ledger reads (`/idl status`, the overview, the audit) go without the SQLite
+    writer lock: while a tutor's record is being written they answer from the last
+    committed state (before, they queued behind the writer)."""
+    ledger = await _world(engine)
+    writing, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with transaction(sessionmaker(engine)) as conn:
+            await conn.execute(text("UPDATE students SET group_id = 'g2' WHERE mattermost = 'alice'"))
+            writing.set()
+            await release.wait()
+
+    held = asyncio.create_task(writer())
+    await asyncio.wait_for(writing.wait(), 5)
+    try:
+        alice = await asyncio.wait_for(ledger.ledger_for("alice"), 2.0)
+        everyone = await asyncio.wait_for(ledger.all_ledgers(), 2.0)
+        trail = await asyncio.wait_for(ledger.audit_for(mattermost="alice"), 2.0)
+    finally:
+        release.set()
+        await held
+    assert alice is not None and alice.student.group_id == "g1"  # not the half-written g2
+    assert len(everyone) == 4 and trail
