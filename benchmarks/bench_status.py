@@ -49,10 +49,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from aiohttp import web
 from sqlalchemy import event, insert
 
-ROUTE = "/mattermost/command"
+from benchmarks.bench_deadlines import ROUTE, baseline_server
+
 NOW = datetime(2018, 12, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,24 +128,11 @@ async def drive(
 # ---- the server side ----------------------------------------------------------------------
 
 
-async def bare_handler(request: web.Request) -> web.Response:
-    form = await request.post()
-    payload = {"response_type": "ephemeral", "text": f"ok {form.get('text', '')}"}
-    return web.Response(body=json.dumps(payload).encode(), content_type="application/json")
-
-
 @asynccontextmanager
 async def bare_server() -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_post(ROUTE, bare_handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}{ROUTE}"
-    finally:
-        await runner.cleanup()
+    """The same bare handler as `bench_deadlines` (parses the form, answers ephemeral)."""
+    async with baseline_server() as port:
+        yield f"http://127.0.0.1:{port}{ROUTE}"
 
 
 def form(token: str, user_id: str, user_name: str, channel_id: str, team_id: str, sim_url: str) -> str:
