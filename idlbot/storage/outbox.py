@@ -6,6 +6,8 @@ row there; :meth:`SqlOutbox.recover_inflight` puts it back at startup.
 
 Time is always passed in (``now``), never read here, so tests drive it with a
 FakeClock and the same instant is used for every row touched in one call.
+
+(Over 300 lines: the outbox's whole state machine, claim to sent or failed, in one place.)
 """
 
 from __future__ import annotations

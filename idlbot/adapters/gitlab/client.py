@@ -11,6 +11,8 @@ Why this shape (read from python-gitlab's source, `gitlab/client.py` and `gitlab
 * Every list is materialised inside the worker thread with `get_all=True`, which
   follows `Link rel="next"`: one request per page, never one per item.
 * Issue lists always send `state=opened` - GitLab's default is `all`.
+
+(Over 300 lines: every GitLab call the bot makes, behind the one pool and retry policy.)
 """
 
 from __future__ import annotations
