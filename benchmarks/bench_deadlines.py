@@ -195,7 +195,7 @@ async def run_load(target: str, spec: LoadSpec) -> LoadResult:
 def slash_form(
     *, token: str, user_id: str, user_name: str, channel_id: str, team_id: str, sim_url: str, text: str
 ) -> str:
-    """The body Mattermost POSTs for `/idl deadlines` (url.Values.Encode: keys sorted)."""
+    """The body Mattermost POSTs for `/idl <text>` (url.Values.Encode: keys sorted)."""
     from idlbot.devtools.sim.mm_commands import trigger_id
     from idlbot.devtools.sim.mm_state import new_id
 

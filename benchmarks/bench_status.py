@@ -39,7 +39,6 @@ import random
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -51,7 +50,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from sqlalchemy import event, insert
 
-from benchmarks.bench_deadlines import ROUTE, baseline_server
+from benchmarks.bench_deadlines import ROUTE, baseline_server, slash_form, slash_headers
 
 NOW = datetime(2018, 12, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -133,28 +132,6 @@ async def bare_server() -> AsyncIterator[str]:
     """The same bare handler as `bench_deadlines` (parses the form, answers ephemeral)."""
     async with baseline_server() as port:
         yield f"http://127.0.0.1:{port}{ROUTE}"
-
-
-def form(token: str, user_id: str, user_name: str, channel_id: str, team_id: str, sim_url: str) -> str:
-    """The body Mattermost POSTs for `/idl status` (url.Values.Encode: keys sorted)."""
-    from idlbot.devtools.sim.mm_commands import trigger_id
-    from idlbot.devtools.sim.mm_state import new_id
-
-    fields = {
-        "channel_id": channel_id,
-        "channel_name": "town-square",
-        "command": "/idl",
-        "response_url": f"{sim_url}/hooks/commands/{new_id()}",
-        "root_id": "",
-        "team_domain": "idl2018",
-        "team_id": team_id,
-        "text": "status",
-        "token": token,
-        "trigger_id": trigger_id(user_id, int(time.time() * 1000)),
-        "user_id": user_id,
-        "user_name": user_name,
-    }
-    return urllib.parse.urlencode(sorted(fields.items()))
 
 
 async def seed_ledger(url: str, course: Any, names: list[str]) -> None:
@@ -271,13 +248,13 @@ async def bot_server(db_url: str, students: int, log_path: Path) -> AsyncIterato
         await register(f"http://127.0.0.1:{bot.port}")
         token = env["IDLBOT_SLASH_TOKEN"]
         channel = str(info["channels"]["town-square"])
-        bodies = [form(token, ids[n], n, channel, str(info["team_id"]), sim_url) for n in names]
-        headers = {
-            "Accept": "application/json",
-            "User-Agent": "Mattermost-Bot/1.1",
-            "Authorization": f"Token {token}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
+        team = str(info["team_id"])
+        bodies = [
+            slash_form(token=token, user_id=ids[n], user_name=n, channel_id=channel, team_id=team,
+                       sim_url=sim_url, text="status")
+            for n in names
+        ]  # fmt: skip
+        headers = slash_headers(token)
         url = f"http://127.0.0.1:{bot.port}{ROUTE}"
         statements = 0
 
