@@ -448,7 +448,7 @@ class Bot:
         self.worker.wake()
 
     async def stop(self) -> None:
-        """Stop within about a second, whatever is running (issue 13: it took 3.3 s).
+        """Stop within about a second, whatever is running (it used to take 3.3 s, waiting on GitLab threads).
 
         Work in flight gets `STOP_GRACE` to finish, then is cancelled: a periodic pass, a
         command reply, a delivery. Nothing durable is lost by the cancel: a delivery cut off

@@ -2,7 +2,7 @@
 
 A reminder or an announcement names a channel when it is created and is posted to it
 later. A name that the bot cannot post to must be refused then, while the author is there
-to read why, not discovered at firing time when nobody is (issue 12). The check asks
+to read why, not discovered at firing time when nobody is. The check asks
 Mattermost afresh (a cached id would still accept a channel archived since), so it can
 also fail for an outage: then it raises `idlbot.domain.errors.Unavailable`.
 """

@@ -1,7 +1,7 @@
 """Shared plumbing for the repositories: transactions (`transaction` to write, `read` to
 only read) and INSERT ... ON CONFLICT.
 
-Reads never wait for writes (issue 13): on SQLite every transaction used to take the
+Reads never wait for writes: on SQLite every transaction used to take the
 one in-process writer lock and `BEGIN IMMEDIATE`, so `/idl status` queued behind every
 outbox update and the bot used 73-94 % of a core under load. In WAL mode a reader needs
 neither: `read` opens a plain (deferred) transaction, which reads one committed snapshot

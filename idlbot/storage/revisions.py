@@ -2,7 +2,7 @@
 
 `idlbot run` only checks the schema (at start and in the health probe); it never
 migrates. Alembic's ScriptDirectory and MigrationContext pull in Mako and Pygments,
-11 MB of the bot's resident memory for two lookups (issue 13: RSS ≤ 120 MB). So the
+11 MB of the bot's resident memory for two lookups (the bot's memory budget is 120 MB). So the
 running bot reads the `revision`/`down_revision` assignments of the scripts with `ast`
 (no script is imported or executed) and the `alembic_version` table with one SELECT;
 `idlbot migrate` still runs Alembic itself. tests/migrations pin that both agree.
