@@ -23,7 +23,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -35,8 +35,8 @@ from idlbot.domain.settings import ReminderRule, ReminderSettings
 from idlbot.domain.when import Repeat
 
 Decision = Literal["send", "late", "skip"]
-TargetKind = Literal["channel", "members", "students"]
-FiringKind = Literal["questions", "assignment", "exercise", "nudge", "custom"]
+TargetKind = Literal["channel", "members", "students", "routine"]
+FiringKind = Literal["questions", "assignment", "exercise", "nudge", "custom", "routine"]
 
 FILED = "{filed}"
 """Placeholder in the questions text, filled at firing time with the number of questions
@@ -59,6 +59,7 @@ class Target:
     `channel`: `value` is a channel purpose or a channel name (purposes win; the firing
     code resolves them). `members`: DM each member of exercise group `value`.
     `students`: DM each student without a hand-in for assignment `value` (nudges).
+    `routine`: the course routine named `value` decides (ports.routines).
     """
 
     kind: TargetKind
@@ -69,6 +70,8 @@ class Target:
             return f"~{defuse(self.value)}"  # a channel name as someone typed it
         if self.kind == "members":
             return f"members of {defuse(self.value)}"
+        if self.kind == "routine":
+            return self.value  # our own name, never typed by anyone
         return f"students without {defuse(self.value)}"
 
 
@@ -154,8 +157,10 @@ def plan(
     start: datetime,
     end: datetime,
     extra: Sequence[CustomReminder] = (),
+    routines: Iterable[Occurrence] = (),
 ) -> list[Occurrence]:
-    """Every firing with `start <= fire_at < end`, sorted by (fire_at, key)."""
+    """Every firing with `start <= fire_at < end`, sorted by (fire_at, key).
+    `routines` are the course routines' own firings (ports.routines), planned alike."""
     found: list[Occurrence] = []
     if settings.questions is not None and settings.questions.enabled:
         found.extend(_questions(course, settings.questions))
@@ -167,6 +172,7 @@ def plan(
         found.extend(_nudges(course, settings.nudges))
     for custom in extra:
         found.extend(_custom(course, custom))
+    found.extend(routines)
     wanted = [o for o in found if start <= o.fire_at < end]
     return sorted(wanted, key=lambda o: (o.fire_at, o.key))
 

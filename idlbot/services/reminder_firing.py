@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
@@ -21,6 +21,7 @@ from idlbot.domain.errors import Unavailable
 from idlbot.domain.reminders import Occurrence, decide, fill
 from idlbot.ports.outbox import Outbox
 from idlbot.ports.reminder_store import FiringStore
+from idlbot.ports.routines import Routine
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ class FireDeps:
     questions_count: Callable[[], Awaitable[int | None]] | None = None
     wake: Callable[[], None] | None = None
     stale_claim: timedelta = timedelta(minutes=10)
+    routines: Mapping[str, Routine] = field(default_factory=dict)
+    """The course routines by name (rotas, blog nudges, digests): planned and fired here
+    like reminders; what they post is theirs to decide."""
 
 
 async def fire(deps: FireDeps, occurrence: Occurrence, now: datetime) -> Outcome:
@@ -76,7 +80,10 @@ async def fire(deps: FireDeps, occurrence: Occurrence, now: datetime) -> Outcome
         log.warning("reminder %s skipped: %s", key, reason, extra={"event": "reminder", "outcome": "skipped"})
         return "skipped"
     try:
-        outbox_key, fanout = await _enqueue(deps, occurrence, now)
+        if occurrence.target.kind == "routine":
+            outbox_key, fanout, reason = await _routine(deps, occurrence, now, reason)
+        else:
+            outbox_key, fanout = await _enqueue(deps, occurrence, now)
     except DeliveryProblem as err:
         await deps.store.finish(key, state="failed", reason=str(err), now=now)
         log.error("reminder %s failed: %s", key, err, extra={"event": "reminder", "outcome": "failed"})
@@ -91,6 +98,16 @@ async def fire(deps: FireDeps, occurrence: Occurrence, now: datetime) -> Outcome
 
 class DeliveryProblem(Exception):
     """The target cannot be reached (unknown channel, no roster): recorded as failed."""
+
+
+async def _routine(
+    deps: FireDeps, occurrence: Occurrence, now: datetime, reason: str
+) -> tuple[str | None, int, str]:
+    routine = deps.routines.get(occurrence.target.value)
+    if routine is None:  # its config was removed after the firing was planned
+        raise DeliveryProblem(f"routine {occurrence.target.value} is not configured")
+    result = await routine.fire(occurrence, now)
+    return result.outbox_key, result.fanout, f"{reason}; {result.reason}" if result.reason else reason
 
 
 async def _text(deps: FireDeps, occurrence: Occurrence) -> str:

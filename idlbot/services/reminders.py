@@ -48,7 +48,8 @@ class ReminderRunner:
 
     async def planned(self, start: datetime, end: datetime) -> list[Occurrence]:
         extra = await self.deps.store.customs()
-        return plan(self.course, self.settings, start=start, end=end, extra=extra)
+        routines = [occ for routine in self.deps.routines.values() for occ in routine.plan(self.course)]
+        return plan(self.course, self.settings, start=start, end=end, extra=extra, routines=routines)
 
     async def pending(self, now: datetime, *, until: datetime) -> list[Occurrence]:
         """Occurrences from `now - lookback` to `until` that need firing: no record yet,

@@ -3,7 +3,7 @@ roster and channel lookup, and a ManualScheduler driven by a FakeClock."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.config import Settings, load
+from idlbot.ports.routines import Routine
 from idlbot.services.reminder_firing import FireDeps, Outcome
 from idlbot.services.reminders import ReminderRunner
 from idlbot.storage.db import create_engine, sessionmaker
@@ -86,7 +87,13 @@ class Rig:
     scheduler: ManualScheduler
 
 
-def make_rig(engine: AsyncEngine, settings: Settings, roster: FakeRoster | None = None) -> Rig:
+def make_rig(
+    engine: AsyncEngine,
+    settings: Settings,
+    roster: FakeRoster | None = None,
+    routines: Mapping[str, Routine] | None = None,
+) -> Rig:
+    """`routines`: course routines to plan and fire with the reminders (ports.routines)."""
     sessions = sessionmaker(engine)
     store = SqlReminderStore(sessions)
     outbox = SqlOutbox(sessions)
@@ -102,6 +109,7 @@ def make_rig(engine: AsyncEngine, settings: Settings, roster: FakeRoster | None 
         channel_id=lookup_channel,
         roster=roster,
         questions_count=filed,
+        routines=routines or {},
     )
     runner = ReminderRunner(deps, settings.course, settings.reminders)
     return Rig(engine, store, outbox, roster, deps, runner, ManualScheduler(runner))
