@@ -21,6 +21,7 @@ from idlbot.config.parse import Parsed
 from idlbot.config.schema import (
     AgendaFile,
     AssignmentFile,
+    ClassesFile,
     CourseFile,
     GroupFile,
     LectureFreeFile,
@@ -45,6 +46,7 @@ from idlbot.domain.course import (
     ExerciseGroup,
     LectureFree,
     Rules,
+    WeeklyClass,
     WeeklyDeadline,
     weekday_name,
 )
@@ -163,7 +165,18 @@ class _Builder:
             lecture_free=lecture_free,
             teams=teams,
             rules=convert(rules, Rules),
+            classes=self._classes(),
         )
+
+    def _classes(self) -> WeeklyClass | None:
+        classes = self.parsed.table("classes", ClassesFile)
+        if classes is None:
+            return None
+        if classes.end <= classes.start:
+            self.problems.append(
+                f"classes.end: {classes.end:%H:%M} is not after start ({classes.start:%H:%M})"
+            )
+        return convert(classes, WeeklyClass)
 
     def roles(self) -> RolesSettings | None:
         roles = self.parsed.table("roles", RolesSettings)

@@ -45,5 +45,6 @@ def absent_sections(
         "reminders": "no reminders",
         "agenda": _agenda(agenda),
         "slurm": "cluster features off",
+        "classes": "no weekly class: the session-summary and presenter rotas are off",
     }
     return tuple(f"[{name}] not set: {meaning[name]}" for name in absent if name in meaning)

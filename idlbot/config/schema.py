@@ -72,6 +72,15 @@ class QuestionsFile:
 
 @with_config(TABLE)
 @dataclass(frozen=True, kw_only=True)
+class ClassesFile:
+    weekday: WeekdayNumber
+    start: Clock
+    end: Clock
+    room: Text = ""
+
+
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
 class AssignmentFile:
     id: Ident
     title: Text
@@ -170,6 +179,7 @@ SECTIONS: Mapping[str, Section] = MappingProxyType(
     {
         "course": Section(CourseFile, required=True),
         "questions": Section(QuestionsFile, required=True),
+        "classes": Section(ClassesFile),
         "mattermost": Section(MattermostSettings, required=True),
         "server": Section(ServerSettings, required=True),
         "database": Section(DatabaseSettings),

@@ -80,6 +80,18 @@ class ExerciseGroup:
 
 
 @dataclass(frozen=True)
+class WeeklyClass:
+    """The weekly class (lecture) the whole course attends. The session-summary and
+    presenter rotas are planned around it: a summary is written after one class and
+    recapped at the start of the next, and teams present their progress in class."""
+
+    weekday: Weekday
+    start: time
+    end: time
+    room: str = ""
+
+
+@dataclass(frozen=True)
 class LectureFree:
     """A break (e.g. Christmas) during which no sessions and no question deadlines happen."""
 
@@ -129,6 +141,7 @@ class Course:
     lecture_free: tuple[LectureFree, ...]
     rules: Rules
     teams: tuple[Team, ...] = ()
+    classes: WeeklyClass | None = None
 
     def is_lecture_free(self, day: date) -> LectureFree | None:
         """The lecture-free period containing `day`, so callers can say which one."""

@@ -81,6 +81,36 @@ def _end_of_gap(naive: datetime, tz: ZoneInfo) -> datetime:
     return high.replace(microsecond=0).astimezone(tz)
 
 
+@dataclass(frozen=True)
+class ClassMeeting:
+    """One class session: its date and its start and end instants (course zone)."""
+
+    day: date
+    start: datetime
+    end: datetime
+
+
+def class_meetings(course: Course) -> tuple[ClassMeeting, ...]:
+    """Every class of the term in order, lecture-free days left out; () without [classes].
+
+    Wall-clock per day (module docstring), so a 09:15 class stays 09:15 after a DST change.
+    """
+    weekly = course.classes
+    if weekly is None:
+        return ()
+    day = course.start + timedelta(days=(weekly.weekday - course.start.weekday()) % 7)
+    found = []
+    while day <= course.end:
+        if course.is_lecture_free(day) is None:
+            found.append(
+                ClassMeeting(
+                    day, wall_clock(day, weekly.start, course.tz), wall_clock(day, weekly.end, course.tz)
+                )
+            )
+        day += _WEEK
+    return tuple(found)
+
+
 def upcoming(
     course: Course,
     *,

@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from idlbot.domain.course import Assignment, Course, ExerciseGroup, LectureFree, Rules, WeeklyDeadline
+from idlbot.domain.course import (
+    Assignment,
+    Course,
+    ExerciseGroup,
+    LectureFree,
+    Rules,
+    WeeklyClass,
+    WeeklyDeadline,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = ZoneInfo("UTC")
@@ -84,4 +92,5 @@ def course_2018() -> Course:
         ),
         lecture_free=(LectureFree("Christmas break", date(2018, 12, 22), date(2019, 1, 6)),),
         rules=Rules(),
+        classes=WeeklyClass(weekday=2, start=time(13, 15), end=time(14, 45)),
     )

@@ -86,6 +86,7 @@ def test_example_loads_and_matches_the_2018_course() -> None:
     assert course.lecture_free == course_2018().lecture_free
     assert course.is_lecture_free(date(2018, 12, 25)) is not None
     assert course.rules == Rules()
+    assert course.classes == course_2018().classes
     assert settings.roles.instructors == ("sstober", "jens")
     assert settings.roles.tutors == ("tutor1", "tutor2", "tutor3")
     assert settings.mattermost.channel("announcements") == "town-square"
@@ -350,3 +351,10 @@ def test_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     assert loads(MINIMAL).secrets.slash_token == "slash-secret-456"
+
+
+def test_a_class_that_ends_before_it_starts_is_listed() -> None:
+    text = EXAMPLE.read_text().replace('end = "14:45"', 'end = "12:00"')
+    with pytest.raises(ConfigError) as err:
+        loads(text, ENV)
+    assert "classes.end: 12:00 is not after start (13:15)" in str(err.value)

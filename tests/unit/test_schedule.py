@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from idlbot.domain.schedule import Occurrence, upcoming, wall_clock
+from idlbot.domain.schedule import Occurrence, class_meetings, upcoming, wall_clock
 from tests.unit.course_2018 import BERLIN, UTC, berlin, course_2018, utc
 
 COURSE = course_2018()
@@ -151,3 +151,19 @@ def test_wall_clock_ambiguous_time_takes_the_first() -> None:
 
 def test_wall_clock_plain_time() -> None:
     assert wall_clock(date(2018, 10, 23), time(12), BERLIN) == berlin(2018, 10, 23, 12)
+
+
+def test_class_meetings_keep_their_wall_clock_time_and_skip_the_break() -> None:
+    meetings = class_meetings(COURSE)
+    assert meetings[0].day == date(2018, 10, 10) and meetings[-1].day == date(2019, 2, 6)
+    assert all(m.day.weekday() == 2 for m in meetings)
+    assert not any(date(2018, 12, 22) <= m.day <= date(2019, 1, 6) for m in meetings)
+    assert len(meetings) == 16  # 18 Wednesdays, two of them in the Christmas break
+    before, after = meetings[2], meetings[3]  # 24 Oct CEST, 31 Oct CET
+    assert (before.start, after.start) == (berlin(2018, 10, 24, 13, 15), berlin(2018, 10, 31, 13, 15))
+    assert after.start.astimezone(UTC) - before.start.astimezone(UTC) == timedelta(days=7, hours=1)
+    assert meetings[0].end == berlin(2018, 10, 10, 14, 45)
+
+
+def test_no_classes_table_means_no_meetings() -> None:
+    assert class_meetings(dataclasses.replace(COURSE, classes=None)) == ()
