@@ -81,6 +81,7 @@ class SqlPresenters:
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["team_id", "class_day"]))
             stored = (
                 select(StudentRow.mattermost)
+                .select_from(_Q)
                 .join(StudentRow, StudentRow.id == _Q.c.student_id)
                 .where(_Q.c.team_id == team_id, _Q.c.class_day == day)
             )
