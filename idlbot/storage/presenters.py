@@ -10,10 +10,11 @@ whatever the size of the course.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, Select, select
 
 from idlbot.domain.ledger import Student
 from idlbot.domain.presenters import Presented, Proposal, TeamRecord
@@ -23,7 +24,7 @@ from idlbot.storage.models_presenters import ProposalRow, TeamPresentationRow
 from idlbot.storage.models_qualification import StudentRow, WikiPostRow
 from idlbot.storage.roster import student_from_row
 
-__all__ = ["SqlPresenters"]
+__all__ = ["SqlPresenters", "talks_statement", "waiting_by_team"]
 
 _S = StudentRow.__table__
 _P = TeamPresentationRow.__table__
@@ -105,6 +106,28 @@ class SqlPresenters:
                 )
             ).one()
         return Recorded(created, Presented(team_id, student, day, row.by, row.at))
+
+
+def talks_statement(ids: ScalarSelect[Any], teams: ScalarSelect[Any]) -> Select[Any]:
+    """For the overview's ledgers (`SqlLedger.all_ledgers`): the chosen students and their
+    team-mates, one row per class each presented in (one row with a NULL day if none)."""
+    mates = StudentRow.__table__.alias("mate")
+    return (
+        select(mates.c.id.label("student_id"), mates.c.team_id, mates.c.active, _P.c.class_day)
+        .select_from(mates.outerjoin(_P, _P.c.student_id == mates.c.id))
+        .where(mates.c.id.in_(ids) | mates.c.team_id.in_(teams))
+    )
+
+
+def waiting_by_team(talks: Mapping[int | str, list[Mapping[Any, Any]]]) -> dict[str, int]:
+    """Active members per team who never presented, from `talks_statement`'s rows by student."""
+    waiting: dict[str, int] = {}
+    for rows in talks.values():
+        first = rows[0] if rows else None
+        never = first is not None and all(r["class_day"] is None for r in rows)
+        if first is not None and never and first["team_id"] and first["active"]:
+            waiting[first["team_id"]] = waiting.get(first["team_id"], 0) + 1
+    return waiting
 
 
 if TYPE_CHECKING:
