@@ -89,13 +89,13 @@ async def presented(ctx: Context, args: str) -> Reply:
     if student is None or not student.active:
         raise UserError(
             f"{name(username)} is not an active student on the roster; add them first "
-            "(`idlbot roster import`, or `/idl roster @student active=yes`)."
+            "(`idlbot roster import`, or `/idl roster` with `active=yes`)."
         )
     if student.team_id != team.id:
         theirs = f"team {defuse(student.team_id)}" if student.team_id else "no team"
         raise UserError(
-            f"{name(username)} is not on {defuse(team.id)} (the roster has {theirs}). Record it for "
-            f"their team, or move them first: `/idl roster @{defuse(username)} team={defuse(team.id)}`."
+            f"{name(username)} is not on {team.id} (the roster has {theirs}). Record it for their "
+            f"team, or first move them to it with `/idl roster` (`team={team.id}`)."
         )
     day = _class_day(ctx, words[2] if len(words) == 3 else None)
     done = await ctx.ports.presenters.record(

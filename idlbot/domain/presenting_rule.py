@@ -62,7 +62,8 @@ def check(ledger: StudentLedger, course: Course, *, now: datetime, person: Perso
     risk = None
     waiting = ledger.team_waiting
     if waiting > left:
-        note = f"{waiting} team members have not presented and only {left} classes are left"
+        only = "only one class is" if left == 1 else f"only {left} classes are"
+        note = f"{waiting} team members have not presented and {only} left"
         summary += f" (at risk: {note})"
         forecast += f" At risk: {note}."
         risk = (2, f"Not presented yet: {note}.")
