@@ -2,8 +2,8 @@
 
 Usernames and wiki slugs are not ours, so each goes through `defuse`: a name is shown
 as `@​alice` (no mention, nobody pinged by a list). Team names and ids come from the
-instructors' config. Pure: the output depends only
-on the arguments, so tests compare it literally.
+instructors' config. Pure: the output depends only on the arguments, so tests compare
+it literally.
 """
 
 from __future__ import annotations

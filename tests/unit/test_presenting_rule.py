@@ -10,7 +10,7 @@ from datetime import date
 
 from idlbot.domain.ledger import Student, StudentLedger
 from idlbot.domain.person import about
-from idlbot.domain.qualification import evaluate, rule_names
+from idlbot.domain.qualification import Standing, evaluate, rule_names
 from idlbot.domain.qualification_render import render_status
 from idlbot.domain.schedule import class_meetings
 from tests.unit.course_2018 import BERLIN, berlin, course_2018
@@ -20,7 +20,7 @@ COURSE = replace(course_2018(), assignments=(), rules=replace(course_2018().rule
 ALICE = Student("alice", team_id="lyrics-a")
 
 
-def _standing(ledger: StudentLedger, y: int, m: int, d: int, hh: int = 9):  # type: ignore[no-untyped-def]
+def _standing(ledger: StudentLedger, y: int, m: int, d: int, hh: int = 9) -> Standing:
     return evaluate(ledger, COURSE, now=berlin(y, m, d, hh))
 
 
@@ -88,3 +88,17 @@ def test_the_rule_shows_in_the_status_only_when_configured() -> None:
     assert "presenting" not in rule_names(plain) and rule_names(COURSE)[-1] == "presenting"
     text = render_status(evaluate(StudentLedger(ALICE), plain, now=now), "you", tz=BERLIN, now=now)
     assert "Presenting" not in text
+
+
+def test_the_overview_and_the_export_count_the_rule() -> None:
+    from idlbot.domain.overview import build_overview, csv_header, ledger_csv
+
+    ledgers = [
+        StudentLedger(ALICE, progress_presented=(date(2018, 10, 17),)),
+        StudentLedger(Student("bob", team_id="lyrics-a"), team_waiting=1),
+    ]
+    ov = build_overview(ledgers, COURSE, now=berlin(2018, 10, 22, 9))
+    presenting = next(r for r in ov.rules if r.name == "presenting")
+    assert (presenting.met, presenting.pending, presenting.failed) == (1, 1, 0)
+    assert csv_header(COURSE)[-4] == "rule_presenting" and "rule_presenting" not in csv_header(course_2018())
+    assert ledger_csv(ledgers, COURSE, now=berlin(2018, 10, 22, 9)).splitlines()[1].split(",")[-4] == "met"
