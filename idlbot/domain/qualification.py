@@ -69,14 +69,13 @@ ItemStatus = Literal[
     "team-report",  # blog posts, own reports, a team-mate's report
 ]
 RULE_NAMES: tuple[RuleName, ...] = ("assignments", "presentations", "blog", "report", "paper")
+PROJECT_WINDOW = timedelta(weeks=3)
 
 
 def rule_names(course: Course) -> tuple[RuleName, ...]:
     """The course's rules in order: the five, and "presenting" where [presenters] makes it
     one (`domain/presenting_rule.py`)."""
     return (*RULE_NAMES, "presenting") if course.rules.presenting else RULE_NAMES
-
-PROJECT_WINDOW = timedelta(weeks=3)
 
 
 @dataclass(frozen=True)
