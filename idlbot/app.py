@@ -46,6 +46,7 @@ from idlbot.config import Settings
 from idlbot.metrics import Metrics
 from idlbot.ports.channels import ChannelCheck
 from idlbot.ports.health import HealthSnapshot
+from idlbot.ports.routines import Routine
 from idlbot.scheduling.aps import ApsReminderScheduler
 from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
 from idlbot.scheduling.periodic import Periodic
@@ -57,6 +58,7 @@ from idlbot.services.health import BotHealth
 from idlbot.services.housekeeping import Housekeeping
 from idlbot.services.jobs import JobNotifier, JobsDesk
 from idlbot.services.maintenance import MaintenanceService
+from idlbot.services.presenters import PresenterRoutine
 from idlbot.services.qualification import QualificationService
 from idlbot.services.qualification_sync import QualificationSync
 from idlbot.services.reminder_firing import FireDeps
@@ -75,6 +77,7 @@ from idlbot.storage.health import SqlDatabaseProbe, probe_engine
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
+from idlbot.storage.presenters import SqlPresenters
 from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.roster import SqlRoster
 from idlbot.tasks import TaskPool
@@ -182,6 +185,12 @@ class Bot:
             )
         self.directory = RosterDirectory(self.roster, self.qualification, self.chat, self.clock)
         self.reminder_store = SqlReminderStore(sessions)
+        self.presenters = SqlPresenters(sessions)
+        routines: dict[str, Routine] = {}  # the course routines that are on, by name
+        if settings.presenters.enabled and settings.course.classes is not None:
+            routines[PresenterRoutine.name] = PresenterRoutine(
+                self.presenters, self.outbox, self.directory.user_id_of, settings.course, settings.presenters
+            )
         self.reminder_runner = ReminderRunner(
             FireDeps(
                 store=self.reminder_store,
@@ -191,6 +200,7 @@ class Bot:
                 roster=self.directory,
                 questions_count=self.agenda.count if self.agenda is not None else None,
                 wake=self._wake_outbox,
+                routines=routines,
             ),
             settings.course,
             settings.reminders,
@@ -271,6 +281,7 @@ class Bot:
             jobs=jobs_desk,
             chart=self.chart,
             exclusions=self.exclusions,
+            presenters=self.presenters,
         )
         self.dispatcher = Dispatcher(
             self.registry,

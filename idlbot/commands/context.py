@@ -26,6 +26,7 @@ from idlbot.ports.exclusion import ExclusionNotices
 from idlbot.ports.health import Health
 from idlbot.ports.jobs import Jobs
 from idlbot.ports.outbox import Outbox
+from idlbot.ports.presenters import Presenters
 from idlbot.ports.qualification import Qualification
 from idlbot.ports.reminders import Reminders
 
@@ -82,6 +83,7 @@ class Ports:
     jobs: Port[Jobs] = Port("Slurm")  # GPU job notifications
     chart: Port[OverviewChart] = Port("the chart renderer")  # the overview's PNG
     exclusions: Port[ExclusionNotices] = Port("the outbox")  # exclusion notices, once per transition
+    presenters: Port[Presenters] = Port("the presenter rota")  # who presented their team's progress
 
     @classmethod
     def slot(cls, name: str) -> Port[Any] | None:

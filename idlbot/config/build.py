@@ -25,6 +25,7 @@ from idlbot.config.schema import (
     CourseFile,
     GroupFile,
     LectureFreeFile,
+    PresentersFile,
     QuestionsFile,
     ReminderFile,
     RulesFile,
@@ -51,7 +52,7 @@ from idlbot.domain.course import (
     weekday_name,
 )
 from idlbot.domain.schedule import wall_clock
-from idlbot.domain.settings import AgendaSettings, ReminderRule, ReminderSettings, Team
+from idlbot.domain.settings import AgendaSettings, PresenterSettings, ReminderRule, ReminderSettings, Team
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -79,6 +80,7 @@ def build(parsed: Parsed, secrets: Secrets, path: Path | None, problems: list[st
     server = parsed.table("server", ServerSettings)
     database = parsed.table("database", DatabaseSettings)
     slurm = parsed.table("slurm", SlurmSettings)
+    presenters = builder.presenters(course)
     if problems or course is None or mattermost is None or server is None or database is None:
         return None
     if roles is None or agenda is None or slurm is None:
@@ -95,6 +97,7 @@ def build(parsed: Parsed, secrets: Secrets, path: Path | None, problems: list[st
         reminders=reminders,
         agenda=agenda,
         slurm=slurm,
+        presenters=presenters,
         defaults=absent_sections(parsed.absent, rules=course.rules, agenda=agenda, database_url=database.url),
     )
 
@@ -164,9 +167,27 @@ class _Builder:
             groups=groups,
             lecture_free=lecture_free,
             teams=teams,
-            rules=convert(rules, Rules),
+            rules=convert(rules, Rules, presenting=self._presenting_rule()),
             classes=self._classes(),
         )
+
+    def _presenting_rule(self) -> bool:
+        p = self.parsed.table("presenters", PresentersFile)
+        return p is not None and p.enabled and p.rule and "presenters" not in self.parsed.absent
+
+    def presenters(self, course: Course | None) -> PresenterSettings:
+        """On when the table is there (unless `enabled = false`); it needs [classes] and
+        teams, and a proposal must come after the previous class (under 7 days before)."""
+        p = self.parsed.table("presenters", PresentersFile)
+        if p is None or "presenters" in self.parsed.absent:
+            return PresenterSettings()
+        if not timedelta(0) < p.propose_before < timedelta(days=7):
+            self.problems.append(
+                f"presenters.propose_before: must be more than 0 and less than 7d (got {p.propose_before})"
+            )
+        if p.enabled and course is not None and course.classes is None:
+            self.problems.append("presenters: needs [classes] (the presenters are proposed for each class)")
+        return convert(p, PresenterSettings)
 
     def _classes(self) -> WeeklyClass | None:
         classes = self.parsed.table("classes", ClassesFile)

@@ -45,6 +45,7 @@ def absent_sections(
         "reminders": "no reminders",
         "agenda": _agenda(agenda),
         "slurm": "cluster features off",
+        "presenters": "no presenter rota, and presenting is not an exam rule",
         "classes": "no weekly class: the session-summary and presenter rotas are off",
     }
     return tuple(f"[{name}] not set: {meaning[name]}" for name in absent if name in meaning)

@@ -48,7 +48,7 @@ from idlbot.config.values import (
     SlurmSettings,
 )
 from idlbot.domain.course import Rules
-from idlbot.domain.settings import RULE_KINDS, AgendaSettings, ReminderRule
+from idlbot.domain.settings import RULE_KINDS, AgendaSettings, PresenterSettings, ReminderRule
 
 
 @with_config(TABLE)
@@ -156,6 +156,17 @@ class AgendaFile:
     reconcile_minutes: Annotated[Real, Field(gt=0, le=1440)] = AgendaSettings.reconcile_minutes
 
 
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
+class PresentersFile:
+    """[presenters]: the team presenter rota. Absent: off (`PresenterSettings` defaults);
+    present: on unless `enabled = false`."""
+
+    enabled: Flag = True
+    propose_before: Duration = PresenterSettings.propose_before
+    rule: Flag = PresenterSettings.rule
+
+
 REMINDER_KINDS: tuple[str, ...] = RULE_KINDS
 
 
@@ -189,6 +200,7 @@ SECTIONS: Mapping[str, Section] = MappingProxyType(
         "reminders": Section(ReminderFile, kinds=REMINDER_KINDS),
         "agenda": Section(AgendaFile),
         "slurm": Section(SlurmSettings),
+        "presenters": Section(PresentersFile),
         "assignments": Section(AssignmentFile, array=True),
         "exercise_groups": Section(GroupFile, array=True),
         "lecture_free": Section(LectureFreeFile, array=True),

@@ -42,7 +42,7 @@ from idlbot.config.fields import (
 )
 from idlbot.domain.course import Course
 from idlbot.domain.roles import Role, role_of
-from idlbot.domain.settings import AgendaSettings, ReminderSettings
+from idlbot.domain.settings import AgendaSettings, PresenterSettings, ReminderSettings
 
 TABLE = ConfigDict(extra="forbid")
 """Every table of the file: an unknown key is an error, not silently ignored (a misspelt
@@ -158,6 +158,7 @@ class Settings:
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     agenda: AgendaSettings = field(default_factory=AgendaSettings)
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    presenters: PresenterSettings = field(default_factory=PresenterSettings)  # absent: off
     defaults: tuple[str, ...] = ()  # "[qualification] not set: using …", one per absent section
 
     def summary(self) -> str:

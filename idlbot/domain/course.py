@@ -123,6 +123,7 @@ class Rules:
     blog_posts: int = 1
     progress_reports: int = 1
     group_paper: bool = True
+    presenting: bool = False  # every team member presents the progress once ([presenters] rule)
 
 
 @dataclass(frozen=True)

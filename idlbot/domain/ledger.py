@@ -10,7 +10,7 @@ it is. Which wiki page counts for whom (`classify_wiki_page`) and when a push is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from idlbot.domain.course import Course
@@ -81,6 +81,8 @@ class StudentLedger:
     posts: tuple[WikiPost, ...] = ()
     group_paper: bool | None = None  # None: not decided yet (the paper comes at the end)
     notes: tuple[str, ...] = field(default=())
+    progress_presented: tuple[date, ...] = ()  # class days the student presented the team's progress
+    team_waiting: int = 0  # active members of the student's team (self included) who never presented
 
 
 def gitlab_status(received: datetime, due: datetime | None) -> HandInStatus:

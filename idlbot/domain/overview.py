@@ -17,7 +17,7 @@ from datetime import datetime
 from idlbot.domain.course import Course
 from idlbot.domain.defuse import defuse
 from idlbot.domain.ledger import StudentLedger
-from idlbot.domain.qualification import RULE_NAMES, ItemStatus, RuleName, Standing, evaluate
+from idlbot.domain.qualification import ItemStatus, RuleName, Standing, evaluate, rule_names
 from idlbot.domain.qualification_render import TITLES
 
 ASSIGNMENT_STATES: tuple[ItemStatus, ...] = ("on-time", "late", "failed", "missed", "excused", "open")
@@ -83,7 +83,7 @@ def build_overview(
     """Counts per rule, per-assignment states and the at-risk list. `group_id` limits it
     to one exercise group (a tutor's view); the student's *current* group decides."""
     pairs = standings(ledgers, course, now=now, group_id=group_id)
-    verdicts = {name: {"met": 0, "pending": 0, "failed": 0} for name in RULE_NAMES}
+    verdicts = {name: {"met": 0, "pending": 0, "failed": 0} for name in rule_names(course)}
     states = {a.id: dict.fromkeys(ASSIGNMENT_STATES, 0) for a in course.assignments}
     qualified = {"yes": 0, "no": 0, "open": 0}
     risky: list[AtRisk] = []
@@ -157,7 +157,7 @@ def csv_header(course: Course) -> list[str]:
         "mattermost", "gitlab", "group", "team",
         *(a.id for a in course.assignments),
         "on_time", "due", "required", "remaining", "can_miss", "fails", "blog", "reports", "paper",
-        *(f"rule_{name}" for name in RULE_NAMES),
+        *(f"rule_{name}" for name in rule_names(course)),
         "qualified", "at_risk", "reasons",
     ]  # fmt: skip
 

@@ -50,10 +50,11 @@ from idlbot.domain.course import Course
 from idlbot.domain.exclusion import is_excluded
 from idlbot.domain.ledger import HandIn, HandInStatus, Presentation, Student, StudentLedger, WikiPost
 from idlbot.domain.person import YOU, Person
+from idlbot.domain.presenting_rule import PresentingCheck, check
 
 Verdict = Literal["met", "failed", "pending"]
 Qualified = Literal["yes", "no", "open"]
-RuleName = Literal["assignments", "presentations", "blog", "report", "paper"]
+RuleName = Literal["assignments", "presentations", "blog", "report", "paper", "presenting"]
 ItemStatus = Literal[
     "on-time",
     "late",
@@ -69,6 +70,12 @@ ItemStatus = Literal[
 ]
 RULE_NAMES: tuple[RuleName, ...] = ("assignments", "presentations", "blog", "report", "paper")
 PROJECT_WINDOW = timedelta(weeks=3)
+
+
+def rule_names(course: Course) -> tuple[RuleName, ...]:
+    """The course's rules in order: the five, and "presenting" where [presenters] makes it
+    one (`domain/presenting_rule.py`)."""
+    return (*RULE_NAMES, "presenting") if course.rules.presenting else RULE_NAMES
 
 
 @dataclass(frozen=True)
@@ -237,13 +244,17 @@ def evaluate(
     reports = _own(ledger.posts, "report")
     own_slugs = {p.slug for p in reports}
     others = _distinct(p for p in team_reports if p.kind == "report" and p.slug not in own_slugs)
-    rules = (
+    rules: tuple[RuleResult, ...] = (
         _assignment_rule(num, course.rules.on_time_quota, items),
         _presentation_rule(num, ledger.presentations, person),
         _blog_rule(num, course.rules.blog_posts, blogs),
         _report_rule(num, course.rules.progress_reports, reports, others, person),
         _paper_rule(course.rules.group_paper, ledger.group_paper),
     )
+    talk: PresentingCheck | None = None
+    if course.rules.presenting:
+        talk = check(ledger, course, now=now, person=person)
+        rules = (*rules, RuleResult("presenting", talk.verdict, talk.summary))
     verdicts = {r.name: r.verdict for r in rules}
     qualified: Qualified = (
         "no"
@@ -253,10 +264,12 @@ def evaluate(
         else "open"
     )
     risks = _risks(num, verdicts, len(blogs), len(reports), course)
+    if talk is not None and talk.risk is not None:
+        risks.append(talk.risk)
     return Standing(
         student=ledger.student,
         rules=rules,
-        forecast=_forecast(num, verdicts, len(blogs), len(reports), course, person),
+        forecast=_forecast(num, verdicts, len(blogs), len(reports), course, person, talk),
         qualified=qualified,
         at_risk=bool(risks),
         risk_reasons=tuple(text for _, text in risks),
@@ -449,7 +462,13 @@ def _risks(
 
 
 def _forecast(
-    num: _Numbers, verdicts: dict[RuleName, Verdict], blogs: int, reports: int, course: Course, person: Person
+    num: _Numbers,
+    verdicts: dict[RuleName, Verdict],
+    blogs: int,
+    reports: int,
+    course: Course,
+    person: Person,
+    talk: PresentingCheck | None = None,
 ) -> str:
     why: list[str] = []
     who = person.subject
@@ -469,9 +488,12 @@ def _forecast(
         )
     if verdicts["paper"] == "failed":
         why.append("the group paper was not accepted")
+    if talk is not None and talk.verdict == "failed" and talk.forecast:
+        why.append(talk.forecast)
     if why:
         return "Qualification is no longer reachable because " + "; ".join(why) + "."
-    return _assignment_forecast(num, person) + "."
+    extra = f" {talk.forecast}" if talk is not None and talk.forecast else ""
+    return _assignment_forecast(num, person) + "." + extra
 
 
 def _assignment_forecast(num: _Numbers, person: Person) -> str:

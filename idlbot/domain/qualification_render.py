@@ -24,6 +24,7 @@ TITLES: dict[RuleName, str] = {
     "blog": "Blog posts",
     "report": "Progress reports",
     "paper": "Group paper",
+    "presenting": "Presenting the team's progress",
 }
 OVERALL = {
     "yes": "qualified for the exam",

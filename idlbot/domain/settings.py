@@ -61,3 +61,13 @@ class AgendaSettings:
     channel: str = "questions"  # a channel purpose
     close_on_done: bool = False
     reconcile_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
+class PresenterSettings:
+    """The team presenter rota ([presenters]). `rule`: "presented at least once" is an
+    exam rule in `/idl status` (it lives on `Rules.presenting`, where the rules read it)."""
+
+    enabled: bool = False
+    propose_before: timedelta = timedelta(days=2)
+    rule: bool = False

@@ -38,6 +38,10 @@ class RosterDirectory:
         self._names[user_id] = student.mattermost
         return user_id
 
+    async def user_id_of(self, student: Student) -> str | None:
+        """The Mattermost user id of a roster entry (looked up once), None without an account."""
+        return await self._id(student)
+
     async def _ids(self, students: list[Student]) -> list[tuple[str, str]]:
         found = []
         for student in students:

@@ -56,6 +56,7 @@ from idlbot.storage.models_qualification import (
     StudentRow,
     WikiPostRow,
 )
+from idlbot.storage.presenters import talks_statement, waiting_by_team
 from idlbot.storage.roster import SqlRoster, student_from_row
 
 __all__ = ["SqlLedger", "SqlQualification"]
@@ -356,6 +357,7 @@ class SqlLedger:
         papers = select(GroupPaperRow.__table__).where(
             GroupPaperRow.student_id.in_(ids) | GroupPaperRow.team_id.in_(teams)
         )
+
         async with read(self._reads) as conn:
             students = (
                 await conn.execute(select(StudentRow.__table__).where(cond).order_by(StudentRow.mattermost))
@@ -369,6 +371,7 @@ class SqlLedger:
                 ("presentations", rows_of(PresentationRow).order_by(PresentationRow.at, PresentationRow.id)),
                 ("posts", rows_of(WikiPostRow).order_by(WikiPostRow.created_at, WikiPostRow.id)),
                 ("papers", papers),
+                ("talks", talks_statement(ids, teams)),  # the presenter rota
             ):
                 grouped: defaultdict[int | str, list[Mapping[Any, Any]]] = defaultdict(list)
                 for row in (await conn.execute(stmt)).all():
@@ -377,10 +380,14 @@ class SqlLedger:
                         m["student_id"] if m.get("student_id") is not None else f"team:{m['team_id']}"
                     ].append(m)
                 by_table[name] = grouped
-        return [self._assemble(s._mapping, by_table) for s in students]
+        waiting = waiting_by_team(by_table["talks"])
+        return [self._assemble(s._mapping, by_table, waiting) for s in students]
 
     def _assemble(
-        self, s: Mapping[Any, Any], t: Mapping[str, Mapping[int | str, list[Mapping[Any, Any]]]]
+        self,
+        s: Mapping[Any, Any],
+        t: Mapping[str, Mapping[int | str, list[Mapping[Any, Any]]]],
+        waiting: Mapping[str, int],
     ) -> StudentLedger:
         sid: int = s["id"]
         pushed = {
@@ -403,7 +410,9 @@ class SqlLedger:
         own = t["papers"].get(sid, [])
         team = t["papers"].get(f"team:{s['team_id']}", []) if s["team_id"] else []
         paper = own[0]["done"] if own else team[0]["done"] if team else None
-        return StudentLedger(student_from_row(s), hand_ins, presentations, posts, paper)
+        talks = tuple(sorted({r["class_day"] for r in t["talks"].get(sid, []) if r["class_day"] is not None}))
+        mates = waiting.get(s["team_id"], 0) if s["team_id"] else 0
+        return StudentLedger(student_from_row(s), hand_ins, presentations, posts, paper, (), talks, mates)
 
 
 class SqlQualification(SqlLedger):

@@ -7,7 +7,9 @@ moved deadline in the config would leave every snapshot stale, since on time vs 
 decided when reading. The UNION ALL reads the rows that are the truth, each branch by an
 index (`students.mattermost` unique; `(student_id, assignment_id)` unique on hand-ins,
 overrides and presentations; `wiki_posts.student_id`; `group_papers` unique on
-`student_id` and on `team_id`), so it costs one round trip, whatever the course size.
+`student_id` and on `team_id`; the rota's `team_presentations.student_id`, and
+`students.team_id` for the team-mates who never presented), so it costs one round trip,
+whatever the course size.
 Six statements cost six round trips, each with SQLAlchemy's per-execution overhead (and
 on aiosqlite two thread hops), which is what made `status` cost milliseconds.
 
@@ -22,10 +24,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any
+from typing import cast as as_type
 
-from sqlalchemy import BindParameter, CompoundSelect, Row, bindparam, literal_column, null, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Row,
+    String,
+    bindparam,
+    cast,
+    exists,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from idlbot.domain.ledger import (
@@ -41,6 +56,7 @@ from idlbot.domain.ledger import (
 )
 from idlbot.storage._dialect import Database, read
 from idlbot.storage._dialect import _engine_of as engine_of
+from idlbot.storage.models_presenters import TeamPresentationRow
 from idlbot.storage.models_qualification import (
     GroupPaperRow,
     HandInRow,
@@ -58,6 +74,7 @@ Overridden = tuple[str, str, str, datetime]  # status, reason, by, at
 def _statement() -> CompoundSelect[Any]:
     s, h, o = StudentRow.__table__.c, HandInRow.__table__.c, OverrideRow.__table__.c
     p, w, g = PresentationRow.__table__.c, WikiPostRow.__table__.c, GroupPaperRow.__table__.c
+    tp, m = TeamPresentationRow.__table__.c, StudentRow.__table__.alias("member").c
     name: BindParameter[str] = bindparam("name")
     sid = select(s.id).where(s.mattermost == name).scalar_subquery()
     team = select(s.team_id).where(s.mattermost == name).scalar_subquery()
@@ -79,6 +96,10 @@ def _statement() -> CompoundSelect[Any]:
         .where(w.student_id == sid),
         select(tag("g"), g.id, no, no, no, no, no, no, g.at, g.done).where(g.student_id == sid),
         select(tag("t"), g.id, no, no, no, no, no, no, g.at, g.done).where(g.team_id == team),
+        select(tag("x"), tp.id, cast(tp.class_day, String), tp.team_id, no, no, no, no, tp.at, no)
+        .where(tp.student_id == sid),
+        select(tag("y"), m.id, m.mattermost, no, no, no, no, no, no, no)
+        .where(m.team_id == team, m.active.is_(True), ~exists().where(tp.student_id == m.id)),
     )  # fmt: skip
 
 
@@ -116,6 +137,8 @@ def ledger_from_rows(
     posts: list[tuple[datetime, int, WikiPost]] = []
     own_paper: bool | None = None
     team_paper: bool | None = None
+    talks: set[date] = set()
+    waiting = 0
     for row in rows:
         tag, id_, a, b, c, d, e, f, at, flag = tuple(row)
         if tag == "s":
@@ -125,13 +148,17 @@ def ledger_from_rows(
         elif tag == "o":
             overridden[a] = (b, c, d, at)
         elif tag == "p":
-            presented.append((at, id_, Presentation(a, cast(Outcome, b), d, at, c)))
+            presented.append((at, id_, Presentation(a, as_type(Outcome, b), d, at, c)))
         elif tag == "w":
-            posts.append((at, id_, WikiPost(cast(WikiKind, a), b, at, c)))
+            posts.append((at, id_, WikiPost(as_type(WikiKind, a), b, at, c)))
         elif tag == "g":
             own_paper = bool(flag)
-        else:
+        elif tag == "t":
             team_paper = bool(flag)
+        elif tag == "x":
+            talks.add(date.fromisoformat(str(a)[:10]))
+        else:
+            waiting += 1
     if student is None:
         return None
     return StudentLedger(
@@ -140,6 +167,8 @@ def ledger_from_rows(
         tuple(p for _, _, p in sorted(presented, key=lambda x: (x[0], x[1]))),
         tuple(w for _, _, w in sorted(posts, key=lambda x: (x[0], x[1]))),
         own_paper if own_paper is not None else team_paper if student.team_id else None,
+        progress_presented=tuple(sorted(talks)),
+        team_waiting=waiting,
     )
 
 
@@ -160,7 +189,7 @@ def merge_hand_ins(
             status, reason, by, at = o
             # `at`: when it was recorded (its audit entry's time), not the push
             repo = p[2] if p is not None else None
-            hand_ins.append(HandIn(aid, cast(HandInStatus, status), at, "override", by=by, reason=reason,
+            hand_ins.append(HandIn(aid, as_type(HandInStatus, status), at, "override", by=by, reason=reason,
                                    repo_path=repo))  # fmt: skip
         elif p is not None:
             pushed_at, pusher, repo_path = p

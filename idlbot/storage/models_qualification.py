@@ -46,6 +46,7 @@ class StudentRow(Base):
     __table_args__ = (
         Index("ix_students_group_id", "group_id"),
         Index("ix_students_cluster", "cluster"),
+        Index("ix_students_team_id", "team_id"),  # a team's members: the status read, the rota
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -139,6 +139,15 @@ TABLE: dict[str, list[Row]] = {
         row("maintenance cancel maint_20181102_0600", "cluster", INSTRUCTOR),
     ],
     "health": [row("health", "the bot", *STAFF)],
+    "presented": [
+        row("presented lyrics-a @alice", "a team's record", *STAFF),
+        row("presented lyrics-b", "a team's record", *STAFF),
+    ],
+    "presenters": [
+        row("presenters", "own team", STUDENT, otherwise="user_error"),
+        row("presenters all", "every team", *STAFF),
+        row("presenters lyrics-b", "another team", *STAFF),
+    ],
 }
 
 REGISTRY = build_registry()
@@ -182,7 +191,7 @@ def seeded_ports(settings: Settings) -> Ports:
 
 
 _PORTS = ("health", "outbox", "people", "qualification", "reminders", "agenda", "announcements",
-          "maintenance", "chart", "exclusions")  # fmt: skip
+          "maintenance", "chart", "exclusions", "presenters")  # fmt: skip
 
 
 def context_for(settings: Settings, role: str, ports: Ports) -> Context:

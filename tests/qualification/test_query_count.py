@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,8 +22,11 @@ from idlbot.domain.ledger import Student
 from idlbot.domain.roles import Role
 from idlbot.services.qualification import QualificationService
 from idlbot.storage.ledger import SqlLedger, SqlQualification
+from idlbot.storage.presenters import SqlPresenters
 from idlbot.storage.roster import SqlRoster
 from tests.qualification.support import T0, at, course
+
+CLASS = date(2018, 10, 17)
 
 
 @contextmanager
@@ -61,6 +65,9 @@ async def _course_of(engine: AsyncEngine, size: int) -> SqlLedger:
         await ledger.present(who.mattermost, "a01", "ok", note=None, by="tutor1", now=at(n))
         if n % 5 == 0:
             await ledger.override(who.mattermost, "a02", "excused", reason="sick", by="stober", now=at(n))
+        if n % 4 == 1:  # presented the team's progress (the presenter rota's rule reads it)
+            assert who.team_id is not None
+            await SqlPresenters(engine).record(who.team_id, who.mattermost, CLASS, by="tutor1", now=at(n))
     await ledger.set_group_paper(True, team_id="lyrics-a", by="stober", now=at(0))
     return ledger
 
@@ -82,10 +89,16 @@ async def _measure(engine: AsyncEngine, ledger: SqlLedger, size: int) -> tuple[i
     with counting(engine) as one:
         found = await ledger.ledger_for("s0001")
     assert found is not None and len(found.hand_ins) == 1 and len(found.posts) == 1
+    assert found.progress_presented == (CLASS,)
+    assert found.team_waiting == len([n for n in range(size) if n % 4 == 3])  # lyrics-b, never presented
     with counting(engine) as every:
         ledgers = await ledger.all_ledgers()
     assert len(ledgers) == size
     assert all(lg.hand_ins and lg.presentations and lg.posts for lg in ledgers)
+    assert [lg.student.mattermost for lg in ledgers if lg.progress_presented] == [
+        f"s{n:04d}" for n in range(size) if n % 4 == 1
+    ]
+    assert {lg.team_waiting for lg in ledgers if lg.student.team_id == "lyrics-b"} == {found.team_waiting}
     with counting(engine) as group:
         assert len(await ledger.all_ledgers("g1")) == len([n for n in range(size) if n % 3 == 0])
     return len(status), len(one), len(every), len(group)
@@ -104,6 +117,7 @@ async def test_ledger_reads_are_constant_in_course_size(engine: AsyncEngine) -> 
                 "presentations",
                 "wiki_posts",
                 "group_papers",
+                "team_presentations",
                 "audit",
                 "students",
             }:
@@ -117,4 +131,4 @@ async def test_ledger_reads_are_constant_in_course_size(engine: AsyncEngine) -> 
     assert small_counts == large_counts
     status, one, every, group = large_counts
     assert status == one == 1  # roster entry and every record of one student, in one statement
-    assert every == group <= 6  # students + one per record table
+    assert every == group <= 7  # students + one per record table + the presenter rota's

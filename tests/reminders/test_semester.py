@@ -6,15 +6,24 @@ reminder once). Regenerate with IDLBOT_REGEN_GOLDEN=1 and review the diff."""
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.config import Settings
-from idlbot.storage.db import create_engine, upgrade
+from idlbot.domain.ledger import Student
+from idlbot.domain.schedule import class_meetings
+from idlbot.ports.routines import Routine
+from idlbot.services.presenters import PresenterRoutine
+from idlbot.storage.db import create_engine, sessionmaker, upgrade
 from idlbot.storage.models import OutboxRow
+from idlbot.storage.outbox import SqlOutbox
+from idlbot.storage.presenters import SqlPresenters
+from idlbot.storage.roster import SqlRoster
 from tests.reminders.conftest import BERLIN, FakeRoster, channel_id_of, make_rig, user_id
 
 GOLDEN = Path(__file__).with_name("golden_2018.txt")
@@ -28,11 +37,31 @@ def _roster() -> FakeRoster:
     return FakeRoster(n=3, hand_ins=hand_ins)
 
 
+TEAMS = {"lyrics-a": ("student1", "student2", "student3"), "lyrics-b": ("student4", "student5")}
+
+
+async def _presenters(engine: AsyncEngine, settings: Settings) -> dict[str, Routine]:
+    """The presenter rota on the test database, the example's two teams on the roster:
+    lyrics-a is student1..3, lyrics-b student4..5 (DMs to `user_id(n)`); nobody is
+    recorded as having presented, so the rota proposes by the proposal counts alone."""
+    students = [Student(name, team_id=team) for team, names in TEAMS.items() for name in names]
+    await SqlRoster(engine).bulk_upsert(students, now=datetime(2018, 10, 1, tzinfo=UTC))
+
+    async def dm_id(student: Student) -> str | None:
+        return user_id(int(student.mattermost.removeprefix("student")))
+
+    sessions = sessionmaker(engine)
+    rota = PresenterRoutine(
+        SqlPresenters(sessions), SqlOutbox(sessions), dm_id, settings.course, settings.presenters
+    )
+    return {rota.name: rota}
+
+
 async def _semester(url: str, settings: Settings) -> list[str]:
     await upgrade(url)
     engine = create_engine(url)
     try:
-        rig = make_rig(engine, settings, _roster())
+        rig = make_rig(engine, settings, _roster(), routines=await _presenters(engine, settings))
         await rig.store.set_muted(user_id(3), "nudges", True, datetime(2018, 10, 10, tzinfo=UTC))
         start, end = datetime(2018, 10, 1, tzinfo=UTC), datetime(2019, 3, 1, tzinfo=UTC)
         instants = sorted({o.fire_at for o in await rig.runner.planned(start, end)})
@@ -71,6 +100,39 @@ def test_golden_file_holds_what_was_reviewed() -> None:
     assert "Tue 2018-10-23 10:00 CEST ~questions" in "\n".join(questions)
     per_day = Counter(ln.split()[1] for ln in questions)
     assert set(per_day.values()) == {1}  # the 24 h one on Monday, the 2 h one on Tuesday
-    nudges = [ln for ln in lines if " @u" in ln]
+    nudges = [ln for ln in lines if " @u" in ln and "no hand-in" in ln]
     assert len(nudges) == 4  # student2 misses a02/a04/a06/a08; student3 muted; student1 handed in
     assert all(user_id(2) in ln for ln in nudges)
+
+
+def test_golden_presenter_proposals(settings: Settings) -> None:
+    """One proposal per team and class, to every member, two days before the class at its
+    wall-clock time; none in the Christmas break; everybody proposed before anybody twice."""
+    lines = [ln for ln in GOLDEN.read_text().splitlines() if "**Progress report, class on " in ln]
+    found = re.compile(
+        r"^(\w{3} \S+ \S+) \S+ @(\S+) \*\*Progress report, class on (\w{3} \d\d \w{3} \d{4}), (Team \w)"
+        r".*proposed to present is @\u200b(student\d)\."
+    )
+    picks: dict[tuple[str, str], set[str]] = {}
+    told: Counter[tuple[str, str]] = Counter()
+    for line in lines:
+        m = found.match(line)
+        assert m is not None, line
+        sent, _user, day, team, who = m.groups()
+        assert sent.endswith("13:15") and sent.startswith("Mon ")  # Wednesday 13:15, two days ahead
+        picks.setdefault((day, team), set()).add(who)
+        told[(day, team)] += 1
+    classes = [m.day for m in class_meetings(settings.course)]
+    assert len({d for d, _ in picks}) == len(classes)  # every class of the term
+    assert all(len(who) == 1 for who in picks.values())  # one proposal per team and class
+    assert {n for (_, team), n in told.items() if team == "Team A"} == {3}  # every member told once
+    assert {n for (_, team), n in told.items() if team == "Team B"} == {2}
+    assert not any(date(2018, 12, 22) <= _day(d) <= date(2019, 1, 6) for d, _ in picks)
+    for team, size in (("Team A", 3), ("Team B", 2)):
+        order = [next(iter(picks[(d, t)])) for d, t in sorted(picks, key=lambda k: _day(k[0])) if t == team]
+        for start in range(0, len(order) - size + 1, size):
+            assert len(set(order[start : start + size])) == size, order  # a full round before repeats
+
+
+def _day(text: str) -> date:
+    return datetime.strptime(text, "%a %d %b %Y").replace(tzinfo=UTC).date()

@@ -28,6 +28,7 @@ from idlbot.domain.usernames import normalize_username
 from idlbot.ports.exclusion import Announced
 from idlbot.ports.health import HealthSnapshot
 from tests.support.fake_ledger import fake_qualification
+from tests.support.fake_presenters import FakePresenters
 from tests.support.fakes_features import (
     FakeAgenda,
     FakeAnnouncements,
@@ -140,4 +141,5 @@ def fake_ports(course: Course, agenda: AgendaSettings, channels: dict[str, str])
         jobs=FakeJobs(),
         chart=FakeChart(),
         exclusions=FakeExclusions(),
+        presenters=FakePresenters(),
     )

@@ -1,0 +1,89 @@
+"""The presenter rota as a course routine: before each class, propose a presenter per
+team and DM every member of the team who it is and who has not presented yet.
+
+One firing per class (`rem:presenters:<class day>`), planned `propose_before` the class
+starts (calendar days + real time, `reminders.before`), so none falls in a lecture-free
+week (those have no class). The runner claims each firing once; the proposal itself is
+stored once per team and class day (`Presenters.propose`), and the DMs are queued under
+`<firing key>:<team>:<user id>`, so a firing replayed after a crash neither proposes again
+nor sends twice. A firing missed while the bot was down still goes out until the class
+starts (`grace` reaches the class: a late proposal is better than none).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime
+
+from idlbot.domain.course import Course
+from idlbot.domain.ledger import Student
+from idlbot.domain.presenters import propose_for
+from idlbot.domain.presenters_render import proposal_text
+from idlbot.domain.reminders import Occurrence, Target, before
+from idlbot.domain.schedule import class_meetings
+from idlbot.domain.settings import PresenterSettings
+from idlbot.ports.outbox import Outbox
+from idlbot.ports.presenters import Presenters
+from idlbot.ports.routines import RoutineResult
+
+log = logging.getLogger(__name__)
+
+NAME = "presenters"
+
+
+class PresenterRoutine:
+    name = NAME
+
+    def __init__(
+        self,
+        store: Presenters,
+        outbox: Outbox,
+        user_id: Callable[[Student], Awaitable[str | None]],
+        course: Course,
+        settings: PresenterSettings,
+    ) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._user_id = user_id
+        self._course = course
+        self._settings = settings
+
+    def plan(self, course: Course) -> Iterable[Occurrence]:
+        if not course.teams:
+            return
+        for meeting in class_meetings(course):
+            fire_at = before(meeting.start, self._settings.propose_before, course)
+            yield Occurrence(
+                key=f"rem:{NAME}:{meeting.day.isoformat()}",
+                kind="routine",
+                fire_at=fire_at,
+                target=Target("routine", NAME),
+                text=f"Presenter proposals for the class on {meeting.day:%a %d %b}",
+                grace=meeting.start - fire_at,
+                deadline=meeting.start,
+                ref=meeting.day.isoformat(),
+            )
+
+    async def fire(self, occurrence: Occurrence, now: datetime) -> RoutineResult:
+        day = date.fromisoformat(occurrence.ref)
+        told, proposed = 0, 0
+        for team in self._course.teams:
+            record = await self._store.team(team.id)
+            pick = propose_for(record, day)
+            if pick is None:
+                continue  # no active members
+            presenter = await self._store.propose(team.id, day, pick, now=now)
+            proposed += 1
+            not_yet = record.not_presented()
+            items = []
+            for student in await self._store.members(team.id):
+                user_id = await self._user_id(student)
+                if user_id is not None:
+                    items.append((f"{occurrence.key}:{team.id}:{user_id}", user_id))
+            text = proposal_text(team, day, presenter, not_yet)
+            await self._outbox.enqueue_dms(items=items, message=text, now=now)
+            told += len(items)
+        return RoutineResult(
+            None, told, f"proposed a presenter for {proposed} of {len(self._course.teams)} teams"
+        )
