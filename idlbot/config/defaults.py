@@ -46,5 +46,7 @@ def absent_sections(
         "agenda": _agenda(agenda),
         "slurm": "cluster features off",
         "classes": "no weekly class: the session-summary and presenter rotas are off",
+        "blog_nudge": "no weekly learning-blog nudges",
+        "warnings": "no early qualification warnings to students and no at-risk digest for staff",
     }
     return tuple(f"[{name}] not set: {meaning[name]}" for name in absent if name in meaning)
