@@ -81,9 +81,7 @@ def exclusion_transition(
     before is what their fails said before the change (a student excluded before the
     transitions were stored is not told again)."""
     stored = None if last is None else Transition(last.seq, last.excluded)
-    found = next_transition(
-        stored, is_excluded(fails_after, limit), initial=is_excluded(fails_before, limit)
-    )
+    found = next_transition(stored, is_excluded(fails_after, limit), initial=is_excluded(fails_before, limit))
     return None if found is None else ExclusionState(seq=found.seq, excluded=found.state)
 
 

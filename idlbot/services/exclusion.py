@@ -90,6 +90,7 @@ class ExclusionNotifier:
             self._wake()
         return done
 
+
 if TYPE_CHECKING:
     from idlbot.ports.exclusion import ExclusionNotices
 
