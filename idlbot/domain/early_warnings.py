@@ -14,8 +14,10 @@ to learn that the last two happened, so the bot tells them privately, once per c
   last thing the bot said is not left standing wrong.
 
 Exclusion (enough failed presentations) is the exclusion notices' business
-(`domain/exclusion.py`): an excluded student is in state ``excluded``, entered and left
-silently here, so nobody is told the same thing twice by two features.
+(`domain/exclusion.py`): an excluded student is in state ``excluded``, entered silently
+here, so nobody is told the same thing twice by two features; leaving it (a fail
+withdrawn) is told here only when the student is then at the last chance or out of reach,
+which the reinstatement notice does not say.
 
 Like the exclusion notices, each transition gets the next number in the student's
 sequence, stored with the state in one transaction (the student's row locked); the DM's
@@ -132,8 +134,8 @@ def _staff(tutors: Sequence[str], instructors: Sequence[str]) -> str:
 def student_warning(
     change: WarningChange, *, tutors: Sequence[str], instructors: Sequence[str]
 ) -> str | None:
-    """The DM for this transition, or None when the transition is told elsewhere (into or
-    out of exclusion) or needs no word (back to ok from ok)."""
+    """The DM for this transition, or None when the exclusion notices tell it (into
+    exclusion, or out of it with nothing else wrong)."""
     head = "**Exam qualification:** "
     talk = (
         f"If a record is wrong, or something kept or keeps you from handing in on time (illness, "
@@ -142,8 +144,8 @@ def student_warning(
     )
     details = "`/idl status` shows every record behind these numbers."
     state, before = change.state, change.previous
-    if state == "excluded" or before == "excluded":
-        return None if state != "last-chance" else _last_chance(head, change, talk, details)
+    if state == "excluded":  # the exclusion notice says it; reinstated to ok: its notice too
+        return None
     if state == "last-chance":
         return _last_chance(head, change, talk, details)
     if state == "unreachable":

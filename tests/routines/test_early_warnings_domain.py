@@ -102,6 +102,8 @@ def test_the_texts_say_what_happened_what_it_means_and_whom_to_talk_to() -> None
     assert again is not None and "reachable again" in again
     assert student_warning(change("excluded", "last-chance"), **staff) is None  # the exclusion notice says it
     assert student_warning(change("ok", "excluded"), **staff) is None  # and the reinstatement
+    reinstated = student_warning(change("unreachable", "excluded"), **staff)  # but out of reach
+    assert reinstated is not None and "no longer qualify" in reinstated
 
 
 def test_one_instructor_and_no_tutor_are_named_right() -> None:
