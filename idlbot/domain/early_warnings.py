@@ -166,7 +166,8 @@ def _last_chance(head: str, change: WarningChange, talk: str, details: str) -> s
     )
     return (
         f"{head}{again}you can miss no more assignments: {change.forecast} "
-        f"Every remaining one must be handed in on time for you to sit the exam. {talk} {details}"
+        f"One more missed or late assignment would mean that you cannot sit the exam this term. "
+        f"{talk} {details}"
     )
 
 

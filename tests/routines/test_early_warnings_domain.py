@@ -91,7 +91,10 @@ def test_the_texts_say_what_happened_what_it_means_and_whom_to_talk_to() -> None
     last = student_warning(change("last-chance", forecast="0 of 1 due so far on time."), **staff)
     assert last is not None
     assert "you can miss no more assignments: 0 of 1 due so far on time." in last
-    assert "on time for you to sit the exam" in last and "`/idl status`" in last
+    assert (
+        "One more missed or late assignment would mean that you cannot sit the exam" in last
+        and "`/idl status`" in last
+    )
     assert "your tutor @\u200btutor1 or the instructors @\u200bsstober, @\u200bjens" in last
     gone = student_warning(change("unreachable", "last-chance"), **staff)
     assert gone is not None and "you can no longer qualify for the exam this term" in gone
