@@ -6,8 +6,9 @@ Alice writes a blog post in the GitLab wiki (its webhook reaches the bot), Bob d
 the Sunday nudge goes to Bob only. Alice has a01 on time, Bob missed it: Bob is told once
 that he can miss no more, by the periodic pass, and not again by a second pass, by a
 restart, or by the routine's check after a02; after a02 is missed too, he is told once
-that qualification is out of reach and Alice that she can miss no more. "Nothing more
-arrives" is the outbox drained after the passes ran again.
+that qualification is out of reach and Alice that she can miss no more. An excuse
+recorded by staff puts him back on track, told once. "Nothing more arrives" is the
+outbox drained after the passes ran again.
 """
 
 from __future__ import annotations
@@ -94,5 +95,24 @@ async def test_a_missed_assignment_warns_once_across_passes_restarts_and_the_due
         assert len(dms(h, "bob", LAST_CHANCE)) == 1
         assert len(dms(h, "bob", OUT_OF_REACH)) == 1
         assert len(dms(h, "alice", LAST_CHANCE)) == 1
+    finally:
+        await h.close()
+
+
+async def test_an_excuse_recorded_by_staff_puts_bob_back_on_track_told_once(db_url: str) -> None:
+    """The pass after a staff record sees the change: a01 excused (he was ill), Bob may
+    miss one again, and is told so once; recording it again changes nothing."""
+    clock = FakeClock(DEMO_START)
+    h = await started(db_url, clock)
+    try:
+        await h.settle("qualification warnings")
+        assert len(dms(h, "bob", LAST_CHANCE)) == 1
+        for _ in range(2):
+            reply = await h.answer("sstober", '/idl record a01 @bob excused --reason "ill, certificate"')
+            assert "excused" in reply, reply
+            await h.settle("qualification warnings")
+        [back] = dms(h, "bob", "back on track")
+        assert "can miss at most 1 of the remaining 7" in back, back
+        assert len(dms(h, "bob", LAST_CHANCE)) == 1
     finally:
         await h.close()
