@@ -3,7 +3,8 @@ and GitLab simulators, on the 2018 clock (Mon 22 Oct 2018, 09:00: a01 was due on
 16th, a02 is due Tue 23 Oct 23:59).
 
 Alice writes a blog post in the GitLab wiki (its webhook reaches the bot), Bob does not:
-the Sunday nudge goes to Bob only. Alice has a01 on time, Bob missed it: Bob is told once
+the Sunday nudge goes to Bob only (not to Carol either, who was taken out of the
+course). Alice has a01 on time, Bob missed it: Bob is told once
 that he can miss no more, by the periodic pass, and not again by a second pass, by a
 restart, or by the routine's check after a02; after a02 is missed too, he is told once
 that qualification is out of reach and Alice that she can miss no more. An excuse
@@ -51,6 +52,9 @@ async def test_a_blog_post_by_webhook_spares_its_author_the_sunday_nudge(db_url:
     try:
         gl, bot = h.gitlab, h.bot
         assert gl is not None and h.settings.gitlab is not None
+        await bot.roster.upsert(Student("carol", gitlab="carol", group_id="g3"), now=clock.now())
+        await h.answer("sstober", "/idl roster @carol active=no")
+        assert await bot.roster.is_active("carol") is False
         gl.create_wiki_page(h.settings.gitlab.project, "blog/alice/week 3", "what I learned", user="alice")
 
         async def recorded() -> bool:
@@ -66,6 +70,7 @@ async def test_a_blog_post_by_webhook_spares_its_author_the_sunday_nudge(db_url:
         [nudge] = dms(h, "bob", NUDGE)
         assert "no learning-blog post yet" in nudge and "`/idl remind off`" in nudge
         assert dms(h, "alice", NUDGE) == []
+        assert dms(h, "carol", NUDGE) == []  # taken out of the course
         assert await bot.reminder_runner.run_due(sunday) == []  # claimed: not again
         await h.drained()
         assert len(dms(h, "bob", NUDGE)) == 1
