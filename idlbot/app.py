@@ -52,6 +52,8 @@ from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
 from idlbot.scheduling.periodic import Periodic
 from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
+from idlbot.services.blog_nudge import BlogNudge
+from idlbot.services.early_warnings import EarlyWarnings, WarningCheck
 from idlbot.services.exclusion import ExclusionNotifier
 from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.health import BotHealth
@@ -65,6 +67,7 @@ from idlbot.services.reminder_firing import FireDeps
 from idlbot.services.reminders import ReminderRunner, ReminderService
 from idlbot.services.repo_hooks import RepoHooks
 from idlbot.services.roster_directory import RosterDirectory
+from idlbot.services.warning_digest import WarningDigest
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, pool_options, sessionmaker
@@ -80,6 +83,7 @@ from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.presenters import SqlPresenters
 from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.roster import SqlRoster
+from idlbot.storage.warnings import SqlWarnings
 from idlbot.tasks import TaskPool
 from idlbot.web.actions import ACTION_PATH, action_handler
 from idlbot.web.calendar import ROUTE as CALENDAR_ROUTE
@@ -105,6 +109,7 @@ class Tuning:
     login_backoff_cap: float = 30.0
     housekeeping: float = 15.0  # announcements due, maintenance tick; sacct every poll_seconds
     agenda_check: float = 15.0  # a freeze missed while the bot was down happens this soon after
+    warnings_check: float = 60.0  # a record that changes a forecast is warned about this soon
     pruning: float = 3600.0  # dedup records older than services.housekeeping.RETENTION
 
 
@@ -186,11 +191,15 @@ class Bot:
         self.directory = RosterDirectory(self.roster, self.qualification, self.chat, self.clock)
         self.reminder_store = SqlReminderStore(sessions)
         self.presenters = SqlPresenters(sessions)
-        routines: dict[str, Routine] = {}  # the course routines that are on, by name
-        if settings.presenters.enabled and settings.course.classes is not None:
-            routines[PresenterRoutine.name] = PresenterRoutine(
-                self.presenters, self.outbox, self.directory.user_id_of, settings.course, settings.presenters
-            )
+        self.warnings = EarlyWarnings(
+            SqlWarnings(sessions),
+            self.qualification,
+            self.outbox,
+            self.chat,
+            settings.course,
+            settings.roles.instructors,
+            wake=self._wake_outbox,
+        )
         self.reminder_runner = ReminderRunner(
             FireDeps(
                 store=self.reminder_store,
@@ -200,7 +209,7 @@ class Bot:
                 roster=self.directory,
                 questions_count=self.agenda.count if self.agenda is not None else None,
                 wake=self._wake_outbox,
-                routines=routines,
+                routines=self._routines(),
             ),
             settings.course,
             settings.reminders,
@@ -310,6 +319,43 @@ class Bot:
         self.periodic = Periodic(self.clock)
         self._schedule_passes()
 
+    def _routines(self) -> dict[str, Routine]:
+        """The enabled course routines by name, planned and fired with the reminders."""
+        cfg, found = self.settings, list[Routine]()
+        if cfg.presenters.enabled and cfg.course.classes is not None:
+            found.append(
+                PresenterRoutine(
+                    self.presenters, self.outbox, self.directory.user_id_of, cfg.course, cfg.presenters
+                )
+            )
+        if cfg.blog_nudge.enabled:
+            found.append(
+                BlogNudge(
+                    cfg.blog_nudge,
+                    cfg.course,
+                    ledgers=self.qualification,
+                    students=self.directory,
+                    mutes=self.reminder_store,
+                    outbox=self.outbox,
+                )
+            )
+        if cfg.warnings.warn_students:
+            found.append(WarningCheck(self.warnings))
+        if cfg.warnings.send_digest:
+            roles = cfg.roles
+            found.append(
+                WarningDigest(
+                    cfg.warnings,
+                    cfg.course,
+                    ledgers=self.qualification,
+                    people=self.chat,
+                    outbox=self.outbox,
+                    instructors=roles.instructors,
+                    tutors=roles.tutors,
+                )
+            )
+        return {routine.name: routine for routine in found}
+
     def _schedule_passes(self) -> None:
         """Every periodic pass, one line each: its name (in its log lines), how often in
         seconds, the work. Each is safe to repeat, and each runs at start too, to catch up
@@ -319,6 +365,8 @@ class Bot:
         every("failure notices", housekeeping, self.failure_notices.run)
         every("pruning", self.tuning.pruning, self.housekeeping.prune)
         every("exclusion notices", housekeeping, self.exclusions.announce)  # left by a crash
+        if cfg.warnings.warn_students:  # staff records, overrides, late hand-ins; left by a crash
+            every("qualification warnings", self.tuning.warnings_check, self.warnings.check)
         if self.maintenance is not None:
             every("maintenance", housekeeping, self.maintenance.tick)
         if self.notifier is not None:
@@ -379,9 +427,7 @@ class Bot:
             slurm_secret = (self.settings.secrets.slurm_secret or "").encode()
             if not slurm_secret:
                 log.warning("IDLBOT_SLURM_SECRET is not set: every /slurm/event is refused (401)")
-            add_slurm_routes(
-                app, SlurmEventDeps(secret=slurm_secret, notifier=self.notifier)
-            )
+            add_slurm_routes(app, SlurmEventDeps(secret=slurm_secret, notifier=self.notifier))
         app.router.add_get(
             CALENDAR_ROUTE,
             calendar_route(

@@ -18,6 +18,7 @@ from idlbot.config.defaults import absent_sections
 from idlbot.config.environment import SECRET_ENV, Secrets
 from idlbot.config.fields import unique
 from idlbot.config.parse import Parsed
+from idlbot.config.routines import BlogNudgeFile, WarningsFile, blog_nudge_settings, warning_settings
 from idlbot.config.schema import (
     AgendaFile,
     AssignmentFile,
@@ -98,6 +99,10 @@ def build(parsed: Parsed, secrets: Secrets, path: Path | None, problems: list[st
         agenda=agenda,
         slurm=slurm,
         presenters=presenters,
+        blog_nudge=blog_nudge_settings(
+            parsed.table("blog_nudge", BlogNudgeFile), absent="blog_nudge" in parsed.absent
+        ),
+        warnings=warning_settings(parsed.table("warnings", WarningsFile), absent="warnings" in parsed.absent),
         defaults=absent_sections(parsed.absent, rules=course.rules, agenda=agenda, database_url=database.url),
     )
 

@@ -47,5 +47,7 @@ def absent_sections(
         "slurm": "cluster features off",
         "presenters": "no presenter rota, and presenting is not an exam rule",
         "classes": "no weekly class: the session-summary and presenter rotas are off",
+        "blog_nudge": "no weekly learning-blog nudges",
+        "warnings": "no early qualification warnings to students and no at-risk digest for staff",
     }
     return tuple(f"[{name}] not set: {meaning[name]}" for name in absent if name in meaning)

@@ -38,6 +38,7 @@ from idlbot.config.fields import (
     WeeklyTime,
     ZoneName,
 )
+from idlbot.config.routines import BlogNudgeFile, WarningsFile
 from idlbot.config.values import (
     TABLE,
     DatabaseSettings,
@@ -201,6 +202,8 @@ SECTIONS: Mapping[str, Section] = MappingProxyType(
         "agenda": Section(AgendaFile),
         "slurm": Section(SlurmSettings),
         "presenters": Section(PresentersFile),
+        "blog_nudge": Section(BlogNudgeFile),
+        "warnings": Section(WarningsFile),
         "assignments": Section(AssignmentFile, array=True),
         "exercise_groups": Section(GroupFile, array=True),
         "lecture_free": Section(LectureFreeFile, array=True),

@@ -40,7 +40,9 @@ from idlbot.config.fields import (
     Usernames,
     nonempty,
 )
+from idlbot.domain.blog_nudge import BlogNudgeSettings
 from idlbot.domain.course import Course
+from idlbot.domain.early_warnings import WarningSettings
 from idlbot.domain.roles import Role, role_of
 from idlbot.domain.settings import AgendaSettings, PresenterSettings, ReminderSettings
 
@@ -159,6 +161,8 @@ class Settings:
     agenda: AgendaSettings = field(default_factory=AgendaSettings)
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
     presenters: PresenterSettings = field(default_factory=PresenterSettings)  # absent: off
+    blog_nudge: BlogNudgeSettings = field(default_factory=BlogNudgeSettings)  # absent: off
+    warnings: WarningSettings = field(default_factory=WarningSettings)  # absent: off
     defaults: tuple[str, ...] = ()  # "[qualification] not set: using …", one per absent section
 
     def summary(self) -> str:

@@ -13,7 +13,8 @@ group paper and roster edits (`active=`) cannot change it, so only a presentatio
 computes a transition; `is_excluded` is the one definition `evaluate` uses too.
 
 Each transition gets the next number in the student's sequence (1, 2, 3 …), kept in
-the database with what it was about. The notices' outbox keys carry that number, so a
+the database with what it was about (`domain/transitions.py`, shared with the early
+warnings). The notices' outbox keys carry that number, so a
 record repeated, retried, raced or replayed after a crash maps to the same keys (told
 once), while a genuine later transition (excluded → reinstated → excluded again) has a
 new number and is told again. Pure: no I/O, same inputs, same output.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from idlbot.domain.defuse import defuse
+from idlbot.domain.transitions import Transition, next_transition
 
 __all__ = [
     "ExclusionChange",
@@ -78,11 +80,9 @@ def exclusion_transition(
     A student with no stored transition yet was never announced under this scheme, so
     before is what their fails said before the change (a student excluded before the
     transitions were stored is not told again)."""
-    before = last.excluded if last is not None else is_excluded(fails_before, limit)
-    after = is_excluded(fails_after, limit)
-    if before == after:
-        return None
-    return ExclusionState(seq=(last.seq if last is not None else 0) + 1, excluded=after)
+    stored = None if last is None else Transition(last.seq, last.excluded)
+    found = next_transition(stored, is_excluded(fails_after, limit), initial=is_excluded(fails_before, limit))
+    return None if found is None else ExclusionState(seq=found.seq, excluded=found.state)
 
 
 def notice_key(change: ExclusionChange, recipient: str) -> str:

@@ -8,7 +8,8 @@ between queueing and marking queues nothing twice (the outbox drops a known key)
 
 A transition is marked announced once its DMs are queued, or when a recipient has no
 Mattermost account (waiting would not help). When Mattermost cannot be asked, it stays
-unannounced and the next pass (every few seconds, and at start) tries again.
+unannounced and the next pass (every few seconds, and at start) tries again
+(``services/transition_notices.py``, shared with the early warnings).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from idlbot.domain.exclusion import ExclusionChange, instructor_notice, notice_k
 from idlbot.ports.chat import People
 from idlbot.ports.exclusion import Announced
 from idlbot.ports.outbox import Outbox
+from idlbot.services.transition_notices import announce_in_order
 
 __all__ = ["ExclusionNotifier", "ExclusionStore"]
 
@@ -72,26 +74,18 @@ class ExclusionNotifier:
         return await self._store.caused_by(record_id)
 
     async def announce(self, now: datetime) -> list[Announced]:
-        pending = await self._store.unannounced()
-        done: list[Announced] = []
-        held: set[str] = set()  # students whose earlier transition could not be queued: keep order
-        for change in pending:
-            if change.student_key in held:
-                continue
-            try:
-                student = await self._dm(change, "student", change.student, student_notice(change), now)
-                staff = 0
-                for instructor in self._instructors:
-                    staff += await self._dm(change, instructor, instructor, instructor_notice(change), now)
-            except Exception:  # Mattermost unreachable: leave it for the next pass
-                log.warning(
-                    "exclusion notice for @%s (#%d) not queued yet; retrying at the next pass",
-                    change.student, change.seq, exc_info=True,
-                )  # fmt: skip
-                held.add(change.student_key)
-                continue
+        async def send(change: ExclusionChange) -> Announced:
+            student = await self._dm(change, "student", change.student, student_notice(change), now)
+            staff = 0
+            for instructor in self._instructors:
+                staff += await self._dm(change, instructor, instructor, instructor_notice(change), now)
+            return Announced(change, student, staff)
+
+        async def mark(change: ExclusionChange) -> None:
             await self._store.mark_announced([change], now=now)
-            done.append(Announced(change, student, staff))
+
+        pending = await self._store.unannounced()
+        done = await announce_in_order(pending, send=send, mark=mark, what="exclusion notice")
         if done and self._wake is not None:
             self._wake()
         return done

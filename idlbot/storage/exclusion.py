@@ -9,7 +9,8 @@ at the same moment by two web requests, are serialised by the lock (PostgreSQL: 
 the first's transition stored and computes none.
 
 ``SqlExclusions`` is what the announcing service reads and marks: the transitions whose
-notices are not yet known to be queued.
+notices are not yet known to be queued. The queries the early warnings share live in
+``storage/transitions.py``.
 """
 
 from __future__ import annotations
@@ -18,20 +19,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from idlbot.domain.exclusion import ExclusionChange, ExclusionState, exclusion_transition
-from idlbot.storage._dialect import Database, read, transaction
+from idlbot.storage._dialect import Database, read
 from idlbot.storage.models_exclusion import ExclusionChangeRow
 from idlbot.storage.models_qualification import PresentationRow, StudentRow
+from idlbot.storage.transitions import last_transition, lock_student, mark_announced, unannounced
 
 __all__ = ["SqlExclusions", "count_fails", "lock_student", "record_transition"]
-
-
-async def lock_student(conn: AsyncConnection, student_id: int) -> None:
-    """Hold the student's row until commit, so records of one student run one at a time."""
-    await conn.execute(select(StudentRow.id).where(StudentRow.id == student_id).with_for_update())
 
 
 async def count_fails(conn: AsyncConnection, student_id: int) -> int:
@@ -72,15 +69,8 @@ async def record_transition(
 ) -> ExclusionChange | None:
     """Store the transition this record made, if any (call after writing the record and
     its audit row, whose id it keeps: the command tells its caller what *its* record did)."""
-    last_row = (
-        await conn.execute(
-            select(ExclusionChangeRow.seq, ExclusionChangeRow.excluded)
-            .where(ExclusionChangeRow.student_id == student_id)
-            .order_by(ExclusionChangeRow.seq.desc())
-            .limit(1)
-        )
-    ).first()
-    last = None if last_row is None else ExclusionState(seq=last_row.seq, excluded=last_row.excluded)
+    last_row = await last_transition(conn, ExclusionChangeRow, student_id, ExclusionChangeRow.excluded)
+    last = None if last_row is None else ExclusionState(seq=last_row[0], excluded=last_row[1])
     fails = await count_fails(conn, student_id)
     state = exclusion_transition(last, fails_before=fails_before, fails_after=fails, limit=limit)
     if state is None:
@@ -106,30 +96,13 @@ class SqlExclusions:
 
     async def unannounced(self) -> list[ExclusionChange]:
         """Oldest first, so a student's notices are queued in the order they happened."""
-        stmt = (
-            select(ExclusionChangeRow.__table__, StudentRow.mattermost)
-            .join(StudentRow, StudentRow.id == ExclusionChangeRow.student_id)
-            .where(ExclusionChangeRow.announced_at.is_(None))
-            .order_by(ExclusionChangeRow.id)
-        )
         async with read(self._db) as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(unannounced(ExclusionChangeRow))).all()
         return [_change(r, r.mattermost) for r in rows]
 
     async def mark_announced(self, changes: Sequence[ExclusionChange], *, now: datetime) -> None:
-        if not changes:
-            return
-        async with transaction(self._db) as conn:
-            for change in changes:
-                await conn.execute(
-                    update(ExclusionChangeRow)
-                    .where(
-                        ExclusionChangeRow.student_id == int(change.student_key),
-                        ExclusionChangeRow.seq == change.seq,
-                        ExclusionChangeRow.announced_at.is_(None),
-                    )
-                    .values(announced_at=now)
-                )
+        done = [(int(c.student_key), c.seq) for c in changes]
+        await mark_announced(self._db, ExclusionChangeRow, done, now=now)
 
     async def caused_by(self, record_id: int) -> ExclusionChange | None:
         """The transition the record with this audit id made, if it made one."""

@@ -30,6 +30,7 @@ async def test_every_pass_is_registered_once_and_timed_by_the_driver_on_a_flowin
             "failure notices",
             "pruning",
             "exclusion notices",
+            "qualification warnings",
             "gitlab reconciliation",
             "agenda reconciliation",
             "agenda freeze",

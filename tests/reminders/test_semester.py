@@ -23,7 +23,7 @@ from idlbot.storage.db import create_engine, sessionmaker, upgrade
 from idlbot.storage.models import OutboxRow
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.presenters import SqlPresenters
-from idlbot.storage.roster import SqlRoster
+from tests.reminders import semester_routines
 from tests.reminders.conftest import BERLIN, FakeRoster, channel_id_of, make_rig, user_id
 
 GOLDEN = Path(__file__).with_name("golden_2018.txt")
@@ -31,21 +31,18 @@ GOLDEN = Path(__file__).with_name("golden_2018.txt")
 
 def _roster() -> FakeRoster:
     """student1 hands in everything, student2 the odd assignments, student3 nothing;
-    student3 muted the nudges in week 1."""
-    hand_ins = {(user_id(1), f"a{n:02d}") for n in range(1, 9)}
+    student3 muted the nudges in week 1. student4 and student5 (the second project team)
+    hand in everything too; the hand-in nudges go to student1..3 only."""
+    hand_ins = {(user_id(k), f"a{n:02d}") for n in range(1, 9) for k in (1, 4, 5)}
     hand_ins |= {(user_id(2), f"a{n:02d}") for n in range(1, 9, 2)}
     return FakeRoster(n=3, hand_ins=hand_ins)
 
 
-TEAMS = {"lyrics-a": ("student1", "student2", "student3"), "lyrics-b": ("student4", "student5")}
-
-
-async def _presenters(engine: AsyncEngine, settings: Settings) -> dict[str, Routine]:
-    """The presenter rota on the test database, the example's two teams on the roster:
-    lyrics-a is student1..3, lyrics-b student4..5 (DMs to `user_id(n)`); nobody is
-    recorded as having presented, so the rota proposes by the proposal counts alone."""
-    students = [Student(name, team_id=team) for team, names in TEAMS.items() for name in names]
-    await SqlRoster(engine).bulk_upsert(students, now=datetime(2018, 10, 1, tzinfo=UTC))
+def _presenters(engine: AsyncEngine, settings: Settings) -> dict[str, Routine]:
+    """The presenter rota on the test database, the example's two teams on the roster
+    (semester_routines.seed): lyrics-a is student1..3, lyrics-b student4..5 (DMs to
+    `user_id(n)`); nobody is recorded as having presented, so the rota proposes by the
+    proposal counts alone."""
 
     async def dm_id(student: Student) -> str | None:
         return user_id(int(student.mattermost.removeprefix("student")))
@@ -61,7 +58,10 @@ async def _semester(url: str, settings: Settings) -> list[str]:
     await upgrade(url)
     engine = create_engine(url)
     try:
-        rig = make_rig(engine, settings, _roster(), routines=await _presenters(engine, settings))
+        roster = _roster()
+        await semester_routines.seed(engine, settings, roster)
+        routines = semester_routines.routines(engine, settings, roster) | _presenters(engine, settings)
+        rig = make_rig(engine, settings, roster, routines)
         await rig.store.set_muted(user_id(3), "nudges", True, datetime(2018, 10, 10, tzinfo=UTC))
         start, end = datetime(2018, 10, 1, tzinfo=UTC), datetime(2019, 3, 1, tzinfo=UTC)
         instants = sorted({o.fire_at for o in await rig.runner.planned(start, end)})
@@ -78,7 +78,8 @@ async def _semester(url: str, settings: Settings) -> list[str]:
     for row in rows:
         at = row.created_at.astimezone(BERLIN)
         target = f"~{names[row.channel_id]}" if row.channel_id else f"@{row.dm_user_id}"
-        lines.append(f"{at:%a %Y-%m-%d %H:%M} {at.tzname()} {target} {row.message}")
+        message = row.message.replace("\n", "\\n")  # a multi-line post (a digest) stays one line
+        lines.append(f"{at:%a %Y-%m-%d %H:%M} {at.tzname()} {target} {message}")
     return lines
 
 
@@ -100,9 +101,10 @@ def test_golden_file_holds_what_was_reviewed() -> None:
     assert "Tue 2018-10-23 10:00 CEST ~questions" in "\n".join(questions)
     per_day = Counter(ln.split()[1] for ln in questions)
     assert set(per_day.values()) == {1}  # the 24 h one on Monday, the 2 h one on Tuesday
-    nudges = [ln for ln in lines if " @u" in ln and "no hand-in" in ln]
+    nudges = [ln for ln in lines if " @u" in ln and "no hand-in from you yet" in ln]
     assert len(nudges) == 4  # student2 misses a02/a04/a06/a08; student3 muted; student1 handed in
     assert all(user_id(2) in ln for ln in nudges)
+    _blog_nudges_and_warnings_as_reviewed(lines)
 
 
 def test_golden_presenter_proposals(settings: Settings) -> None:
@@ -136,3 +138,33 @@ def test_golden_presenter_proposals(settings: Settings) -> None:
 
 def _day(text: str) -> date:
     return datetime.strptime(text, "%a %d %b %Y").replace(tzinfo=UTC).date()
+
+
+def _blog_nudges_and_warnings_as_reviewed(lines: list[str]) -> None:
+    """student2 is nudged on the Sundays of the weeks without a post (odd weeks), at
+    18:00, once each, never in the Christmas break; student1 blogs weekly, student3 muted
+    the nudges. Each warning once, a few minutes after the due time that caused it."""
+    blog = [ln.split()[:5] for ln in lines if "**Learning blog:**" in ln]
+    assert blog and len(blog) == len({(b[1], b[4]) for b in blog})  # once per student-week
+    assert {b[4] for b in blog} == {f"@{user_id(2)}"}
+    assert {(b[0], b[2]) for b in blog} == {("Sun", "18:00")}
+    assert not [b for b in blog if "2018-12-22" <= b[1] <= "2019-01-06"]
+    assert [b[1] for b in blog] == [
+        "2018-10-21", "2018-11-04", "2018-11-18", "2018-12-02", "2018-12-16", "2019-01-13", "2019-01-27",
+    ]  # fmt: skip
+    warned = [
+        (ln.split()[1], ln.split()[2], ln.split()[4], ln) for ln in lines if "**Exam qualification:**" in ln
+    ]
+    assert [(d, t, u) for d, t, u, _ in warned] == [
+        ("2018-10-17", "00:04", f"@{user_id(3)}"),  # a01 missed
+        ("2018-10-24", "00:04", f"@{user_id(2)}"),  # a02 missed
+        ("2018-10-24", "00:04", f"@{user_id(3)}"),
+        ("2018-11-07", "00:04", f"@{user_id(2)}"),  # a04 missed
+    ]
+    assert ["miss no more" in w[3] for w in warned] == [True, True, False, False]
+    assert all("no longer qualify" in w[3] for w in warned[2:])
+    digests = [ln.split()[:5] for ln in lines if "**At-risk students" in ln]
+    assert len(digests) == len({(d[1], d[4]) for d in digests})
+    assert {(d[0], d[2]) for d in digests} == {("Mon", "08:00")}
+    assert not [d for d in digests if "2018-12-22" <= d[1] <= "2019-01-06"]
+    assert {d[4] for d in digests if d[1] == "2018-10-15"} == {"@staff-sstober", "@staff-jens"}
