@@ -46,6 +46,7 @@ from idlbot.config import Settings
 from idlbot.metrics import Metrics
 from idlbot.ports.channels import ChannelCheck
 from idlbot.ports.health import HealthSnapshot
+from idlbot.ports.routines import Routine
 from idlbot.scheduling.aps import ApsReminderScheduler
 from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
 from idlbot.scheduling.periodic import Periodic
@@ -63,6 +64,8 @@ from idlbot.services.reminder_firing import FireDeps
 from idlbot.services.reminders import ReminderRunner, ReminderService
 from idlbot.services.repo_hooks import RepoHooks
 from idlbot.services.roster_directory import RosterDirectory
+from idlbot.services.rota import RotaService
+from idlbot.services.rota_routine import SummaryRota
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, pool_options, sessionmaker
@@ -77,6 +80,7 @@ from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.roster import SqlRoster
+from idlbot.storage.rota import SqlRotaStore
 from idlbot.tasks import TaskPool
 from idlbot.web.actions import ACTION_PATH, action_handler
 from idlbot.web.calendar import ROUTE as CALENDAR_ROUTE
@@ -145,6 +149,27 @@ class Bot:
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
         self.roster = SqlRoster(sessions)
+        self.rota: RotaService | None = None
+        self.routines: dict[str, Routine] = {}  # course routines on the reminder planner
+        if settings.summaries.enabled and settings.course.classes is not None:
+            self.rota = RotaService(
+                SqlRotaStore(sessions),
+                self.outbox,
+                settings.course,
+                settings.summaries,
+                students=self.roster.all,
+                user_id=self.chat.user_id,
+                staff=(*settings.roles.instructors, *settings.roles.tutors),
+                wake=self._wake_outbox,
+            )
+            summaries = SummaryRota(
+                self.rota,
+                self.outbox,
+                channels=settings.mattermost.channels,
+                channel_id=self._channel_id,
+                instructors=settings.roles.instructors,
+            )
+            self.routines[summaries.name] = summaries
         self.gitlab: GitLabClient | None = None
         self.sync: QualificationSync | None = None
         self.repo_hooks: RepoHooks | None = None
@@ -159,6 +184,7 @@ class Bot:
                 settings.gitlab,
                 self.clock,
                 deliveries=self.deliveries,
+                on_wiki=self.rota.on_wiki if self.rota is not None else None,
             )
             if settings.gitlab.repository_hooks and secrets.gitlab_webhook_secret:
                 self.repo_hooks = RepoHooks(
@@ -191,6 +217,7 @@ class Bot:
                 roster=self.directory,
                 questions_count=self.agenda.count if self.agenda is not None else None,
                 wake=self._wake_outbox,
+                routines=self.routines,
             ),
             settings.course,
             settings.reminders,
@@ -271,6 +298,7 @@ class Bot:
             jobs=jobs_desk,
             chart=self.chart,
             exclusions=self.exclusions,
+            rota=self.rota,
         )
         self.dispatcher = Dispatcher(
             self.registry,

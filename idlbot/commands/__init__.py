@@ -12,6 +12,7 @@ from idlbot.commands import (
     maintenance,
     records,
     remind,
+    rota,
     status,
     whoami,
 )
@@ -30,6 +31,7 @@ def build_registry(*, observer: Observer | None = None) -> Registry:
             records.group,
             agenda.group,
             remind.group,
+            rota.group,
             calendar.group,
             jobs.group,
             announce.group,

@@ -28,6 +28,7 @@ from idlbot.ports.jobs import Jobs
 from idlbot.ports.outbox import Outbox
 from idlbot.ports.qualification import Qualification
 from idlbot.ports.reminders import Reminders
+from idlbot.ports.rota import Rota
 
 Via = Literal["slash", "dm", "mention"]
 T = TypeVar("T")
@@ -82,6 +83,7 @@ class Ports:
     jobs: Port[Jobs] = Port("Slurm")  # GPU job notifications
     chart: Port[OverviewChart] = Port("the chart renderer")  # the overview's PNG
     exclusions: Port[ExclusionNotices] = Port("the outbox")  # exclusion notices, once per transition
+    rota: Port[Rota] = Port("the session-summary rota ([summaries] and [classes])")
 
     @classmethod
     def slot(cls, name: str) -> Port[Any] | None:

@@ -46,5 +46,6 @@ def absent_sections(
         "agenda": _agenda(agenda),
         "slurm": "cluster features off",
         "classes": "no weekly class: the session-summary and presenter rotas are off",
+        "summaries": "no session-summary rota (nobody is picked, reminded or recognised)",
     }
     return tuple(f"[{name}] not set: {meaning[name]}" for name in absent if name in meaning)

@@ -48,6 +48,7 @@ from idlbot.config.values import (
     SlurmSettings,
 )
 from idlbot.domain.course import Rules
+from idlbot.domain.rota import SummarySettings
 from idlbot.domain.settings import RULE_KINDS, AgendaSettings, ReminderRule
 
 
@@ -156,6 +157,19 @@ class AgendaFile:
     reconcile_minutes: Annotated[Real, Field(gt=0, le=1440)] = AgendaSettings.reconcile_minutes
 
 
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
+class SummariesFile:
+    """[summaries]: the session-summary rota (domain/rota.py)."""
+
+    enabled: Flag = SummarySettings.enabled
+    channel: Purpose = SummarySettings.channel
+    wiki_prefix: Text = SummarySettings.wiki_prefix
+    announce_before: Duration = SummarySettings.announce_before
+    remind_at: Clock = SummarySettings.remind_at
+    alert: Flag = SummarySettings.alert
+
+
 REMINDER_KINDS: tuple[str, ...] = RULE_KINDS
 
 
@@ -188,6 +202,7 @@ SECTIONS: Mapping[str, Section] = MappingProxyType(
         "gitlab": Section(GitLabSettings),
         "reminders": Section(ReminderFile, kinds=REMINDER_KINDS),
         "agenda": Section(AgendaFile),
+        "summaries": Section(SummariesFile),
         "slurm": Section(SlurmSettings),
         "assignments": Section(AssignmentFile, array=True),
         "exercise_groups": Section(GroupFile, array=True),

@@ -42,6 +42,7 @@ from idlbot.config.fields import (
 )
 from idlbot.domain.course import Course
 from idlbot.domain.roles import Role, role_of
+from idlbot.domain.rota import SummarySettings
 from idlbot.domain.settings import AgendaSettings, ReminderSettings
 
 TABLE = ConfigDict(extra="forbid")
@@ -158,6 +159,7 @@ class Settings:
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     agenda: AgendaSettings = field(default_factory=AgendaSettings)
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    summaries: SummarySettings = field(default_factory=lambda: SummarySettings(enabled=False))
     defaults: tuple[str, ...] = ()  # "[qualification] not set: using …", one per absent section
 
     def summary(self) -> str:

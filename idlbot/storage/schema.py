@@ -13,6 +13,7 @@ from idlbot.storage import (
     models_jobs,  # noqa: F401 - job notices, MailProg events, notify settings, poll cursor
     models_qualification,  # noqa: F401 - roster, ledger, audit
     models_reminders,  # noqa: F401 - custom reminders, firings, mutes, calendar tokens
+    models_rota,  # noqa: F401 - session-summary picks, excuses, swaps, pages
 )
 from idlbot.storage.models import metadata
 
