@@ -128,6 +128,6 @@ def render(upcoming: Sequence[Pick], history: Sequence[tuple[Pick, str | None]],
     if history:
         lines.append("**History**")
     for p, page in history:
-        there = f"page `{defuse(page)}` is there" if page else f"page `{slug_of.strip('/')}/{p.day}` missing"
+        there = f"page {defuse(page)} is there" if page else f"page `{slug_of.strip('/')}/{p.day}` missing"
         lines.append(f"- {day_label(p.day)}: {who(p.writer)}, {there}")
     return "\n".join(lines)
