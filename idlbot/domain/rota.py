@@ -10,7 +10,7 @@ Why the pick looks like this:
   wrote once. Every stored pick counts, whatever made it: the automatic pick, a staff
   assignment, an accepted swap (the row holds the writer after the swap).
 * **Deterministic, not alphabetical.** Ties are broken by a stable hash of (username,
-  class date): the same data gives the same pick in every process and after every
+  class date), after putting the previous class's writer last: the same data gives the same pick in every process and after every
   restart, and "aaron" is not always first. No randomness, no wall-clock input.
 * **Projection = the future pick.** `project` runs the same rule over the coming classes,
   adding each projected pick before the next, so what `/idl rota` shows as projected is
@@ -84,12 +84,16 @@ def tie_rank(username: str, day: date) -> str:
 
 def fair_pick(day: date, available: Collection[str], picks: Iterable[Pick]) -> str | None:
     """The writer for `day` among `available` (usernames), given the other days' picks;
-    None when nobody is available."""
-    counts = Counter(p.writer for p in picks if p.day != day)
+    None when nobody is available. Among the fewest picks, the writer of the class before
+    goes last (nobody writes two weeks running while another is as due), then the hash."""
+    others = [p for p in picks if p.day != day]
+    counts = Counter(p.writer for p in others)
+    before = max((p for p in others if p.day < day), key=lambda p: p.day, default=None)
+    previous = before.writer if before is not None else None
     names = sorted({normalize_username(n) for n in available})
     if not names:
         return None
-    return min(names, key=lambda n: (counts[n], tie_rank(n, day)))
+    return min(names, key=lambda n: (counts[n], n == previous, tie_rank(n, day)))
 
 
 @dataclass(frozen=True)

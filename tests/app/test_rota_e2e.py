@@ -14,7 +14,9 @@ from idlbot.domain.ledger import Student
 from tests.app.conftest import Harness, eventually, make_harness
 from tests.support.foreign import assert_no_mention
 
-ROSTER = [Student(mattermost=n, gitlab=n, group_id=g) for n, g in (("alice", "g1"), ("bob", "g2"), ("carol", "g3"))]
+ROSTER = [
+    Student(mattermost=n, gitlab=n, group_id=g) for n, g in (("alice", "g1"), ("bob", "g2"), ("carol", "g3"))
+]
 RECONCILE = "gitlab reconciliation"
 A_YEAR = 365 * 24 * 60.0  # minutes: the reconciliation runs at start only, unless asked
 

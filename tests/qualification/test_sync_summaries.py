@@ -56,7 +56,11 @@ async def test_summary_pages_by_hook_and_by_reconciliation_end_the_same(engine: 
     changed = [await sync.on_event(e, f"key-{n}") for n, e in enumerate(events)]
     assert changed == [True, True, True, False, True]  # the blog post is the ledger's
     by_hook = await rota.store.pages()
-    assert {p.slug for p in by_hook} == {"summaries/2018-10-17", "summaries/2018-10-17/figures", "Summaries/2018-10-24"}
+    assert {p.slug for p in by_hook} == {
+        "summaries/2018-10-17",
+        "summaries/2018-10-17/figures",
+        "Summaries/2018-10-24",
+    }
     assert (await sync.reconcile()).summaries_changed == 0
 
     async with engine.begin() as conn:  # every hook lost

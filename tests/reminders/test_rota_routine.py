@@ -34,7 +34,9 @@ def rigs(engine: AsyncEngine, settings: Settings, n: int = 3) -> tuple[RotaRig, 
     return rota, make_rig(engine, settings, routines={rota.routine.name: rota.routine})
 
 
-async def test_the_plan_follows_the_classes_and_skips_the_break(engine: AsyncEngine, settings: Settings) -> None:
+async def test_the_plan_follows_the_classes_and_skips_the_break(
+    engine: AsyncEngine, settings: Settings
+) -> None:
     _, rig = rigs(engine, settings)
     planned = await rig.runner.planned(datetime(2018, 10, 1, tzinfo=UTC), datetime(2019, 3, 1, tzinfo=UTC))
     mine = [o for o in planned if o.key.startswith("rem:summaries:")]
@@ -68,15 +70,17 @@ async def test_announce_posts_once_and_dms_the_writer(engine: AsyncEngine, setti
 
 
 async def test_two_processes_announce_one_writer(engine: AsyncEngine, settings: Settings) -> None:
-    first, rig1 = rigs(engine, settings)
-    second, rig2 = rigs(engine, settings)
+    first, _ = rigs(engine, settings)
+    second, _ = rigs(engine, settings)
     occ = next(o for o in first.routine.plan(settings.course) if o.key == "rem:summaries:2018-10-24:announce")
     at = berlin(2018, 10, 23, 13, 15)
     await asyncio.gather(first.routine.fire(occ, at), second.routine.fire(occ, at))
     assert len(await queued(engine, "rem:summaries:2018-10-24:announce")) == 2  # one post, one DM
 
 
-async def test_reminder_and_alert_only_while_the_page_is_missing(engine: AsyncEngine, settings: Settings) -> None:
+async def test_reminder_and_alert_only_while_the_page_is_missing(
+    engine: AsyncEngine, settings: Settings
+) -> None:
     rota, rig = rigs(engine, settings)
     await rig.scheduler.run_due(berlin(2018, 10, 16, 13, 15))  # announce 10-17
     await rig.scheduler.run_due(berlin(2018, 10, 23, 13, 15))  # announce 10-24

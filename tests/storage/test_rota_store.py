@@ -60,5 +60,7 @@ async def test_pages_are_recorded_once_and_keep_the_earliest_creation(engine: As
     page = SummaryPage(DAY, "summaries/2018-10-24", "Alice")
     assert await store.record_page(page, created_at=T0)
     assert not await store.record_page(page, created_at=T0 + timedelta(hours=1))
-    assert await store.record_page(SummaryPage(DAY, "summaries/2018-10-24", "bob"), created_at=T0 - timedelta(1))
+    assert await store.record_page(
+        SummaryPage(DAY, "summaries/2018-10-24", "bob"), created_at=T0 - timedelta(1)
+    )
     assert await store.pages() == [SummaryPage(DAY, "summaries/2018-10-24", "bob")]

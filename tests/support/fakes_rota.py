@@ -82,7 +82,9 @@ STUDENTS = [
 ]
 
 
-def fake_rota(course: Course, staff: tuple[str, ...] = ("sstober", "jens", "tutor1", "tutor2")) -> RotaService:
+def fake_rota(
+    course: Course, staff: tuple[str, ...] = ("sstober", "jens", "tutor1", "tutor2")
+) -> RotaService:
     store = MemoryRotaStore()
     store.rows = {
         date(2018, 10, 17): Pick(date(2018, 10, 17), "alice", announced=True),

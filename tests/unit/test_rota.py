@@ -65,7 +65,10 @@ def test_an_excused_or_inactive_student_is_skipped_for_that_date() -> None:
 def test_manual_and_swapped_picks_count() -> None:
     state = RotaState(
         frozenset({"alice", "bob"}),
-        picks={WED: Pick(WED, "alice", "assigned"), WED + timedelta(7): Pick(WED + timedelta(7), "alice", "swapped")},
+        picks={
+            WED: Pick(WED, "alice", "assigned"),
+            WED + timedelta(7): Pick(WED + timedelta(7), "alice", "swapped"),
+        },
     )
     assert state.pick(WED + timedelta(14)) == "bob"
 
