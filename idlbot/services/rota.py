@@ -193,7 +193,7 @@ class RotaService:
         return Changed(pick, (writer, *told))
 
     async def excuse(self, username: str, day: date, *, by: str, now: datetime) -> Changed:
-        name = normalize_username(username)
+        name = await self._student(username)
         await self.store.add_excuse(day, name, by=by, now=now)
         state = await self.state()
         pick = state.picks.get(day)
