@@ -9,9 +9,11 @@ Why the pick looks like this:
   not excused for that date. So nobody writes twice before everyone who was available
   wrote once. Every stored pick counts, whatever made it: the automatic pick, a staff
   assignment, an accepted swap (the row holds the writer after the swap).
-* **Deterministic, not alphabetical.** Ties are broken by a stable hash of (username,
-  class date), after putting the previous class's writer last: the same data gives the same pick in every process and after every
-  restart, and "aaron" is not always first. No randomness, no wall-clock input.
+* **Deterministic, not alphabetical.** Ties are broken by putting the previous class's
+  writer last (nobody writes two weeks running while another is as due), then by a
+  stable hash of (username, class date): the same data gives the same pick in every
+  process and after every restart, and "aaron" is not always first. No randomness, no
+  wall-clock input.
 * **Projection = the future pick.** `project` runs the same rule over the coming classes,
   adding each projected pick before the next, so what `/idl rota` shows as projected is
   what will be picked if nothing changes.
