@@ -170,6 +170,8 @@ class Bot:
                 instructors=settings.roles.instructors,
             )
             self.routines[summaries.name] = summaries
+        elif settings.summaries.enabled:
+            log.warning("[summaries] is enabled but [classes] is not set: the session-summary rota is off")
         self.gitlab: GitLabClient | None = None
         self.sync: QualificationSync | None = None
         self.repo_hooks: RepoHooks | None = None

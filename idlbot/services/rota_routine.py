@@ -89,7 +89,8 @@ class SummaryRota:
         slug = self._service.slug(day)
         if what == "remind":
             nxt = self._service.next_meeting(day)
-            assert nxt is not None  # planned only where there is a next class
+            if nxt is None:  # planned only where there is a next class; the config changed since
+                return RoutineResult(None, 0, "no next class")
             told = await self._service.dm(occurrence.key, pick.writer, reminder_dm(day, slug, nxt.start), now)
             return RoutineResult(None, 1 if told else 0, f"page missing, reminded {pick.writer}")
         text = alert_dm(day, pick.writer, slug)
