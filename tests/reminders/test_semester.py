@@ -16,7 +16,7 @@ from idlbot.config import Settings
 from idlbot.storage.db import create_engine, upgrade
 from idlbot.storage.models import OutboxRow
 from tests.reminders.conftest import BERLIN, FakeRoster, channel_id_of, make_rig, user_id
-from tests.reminders.test_semester_rota import check_summaries, summaries
+from tests.reminders.semester_rota import check_summaries, summaries
 
 GOLDEN = Path(__file__).with_name("golden_2018.txt")
 
