@@ -178,12 +178,13 @@ class RotaService:
         told: list[str] = []
         if stored is None:
             pick = await self.store.insert_pick(Pick(day, writer, "assigned"), now=now)
-            stored = None if pick.how == "assigned" and pick.revision == 1 else pick  # else lost a race
+            won = (pick.writer, pick.how, pick.revision) == (writer, "assigned", 1)
+            stored = None if won else pick  # else another process picked it just now
         if stored is not None:
             if stored.writer == writer:
                 return Changed(stored, (), "already")
             pick = await self._set_writer(stored, writer, "assigned", now)
-            if stored.announced:
+            if stored.announced or stored.how != "auto":  # they were told they write it
                 await self.dm(
                     f"rota:{day}:r{pick.revision}:replaced", stored.writer, replaced_dm(day, writer), now
                 )

@@ -106,3 +106,16 @@ async def test_staff_excuse_the_writer_and_a_new_one_is_picked(
     ), text
     told = {i["dm_user_id"] for i in outbox(ports).items}
     assert "id-alice" in told and len(told) == 2
+
+
+async def test_staff_assign_replaces_the_writer_and_tells_both(
+    course_settings: Settings, ports: Ports
+) -> None:
+    text = await run(course_settings, ports, "sstober", "rota assign 2018-10-31 @carol", Role.INSTRUCTOR)
+    assert text.startswith(f"Assigned: @{ZWSP}carol writes the summary of Wed 2018-10-31"), text
+    messages = {i["dm_user_id"]: i["message"] for i in outbox(ports).items}
+    assert "no longer write the session summary of Wed 2018-10-31" in messages["id-bob"]
+    assert "create the wiki page `summaries/2018-10-31`" in messages["id-carol"]
+    again = await run(course_settings, ports, "sstober", "rota assign 2018-10-31 @carol", Role.INSTRUCTOR)
+    assert again == f"@{ZWSP}carol already writes the summary of Wed 2018-10-31."
+    assert "void" in await run(course_settings, ports, "alice", "rota accept 2018-10-31")  # bob's request
