@@ -67,6 +67,8 @@ from idlbot.services.reminder_firing import FireDeps
 from idlbot.services.reminders import ReminderRunner, ReminderService
 from idlbot.services.repo_hooks import RepoHooks
 from idlbot.services.roster_directory import RosterDirectory
+from idlbot.services.rota import RotaService
+from idlbot.services.rota_routine import SummaryRota
 from idlbot.services.warning_digest import WarningDigest
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
@@ -83,6 +85,7 @@ from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.presenters import SqlPresenters
 from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.roster import SqlRoster
+from idlbot.storage.rota import SqlRotaStore
 from idlbot.storage.warnings import SqlWarnings
 from idlbot.tasks import TaskPool
 from idlbot.web.actions import ACTION_PATH, action_handler
@@ -153,6 +156,29 @@ class Bot:
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
         self.roster = SqlRoster(sessions)
+        self.rota: RotaService | None = None
+        self.routines: dict[str, Routine] = {}  # course routines on the reminder planner
+        if settings.summaries.enabled and settings.course.classes is not None:
+            self.rota = RotaService(
+                SqlRotaStore(sessions),
+                self.outbox,
+                settings.course,
+                settings.summaries,
+                students=self.roster.all,
+                user_id=self.chat.user_id,
+                staff=(*settings.roles.instructors, *settings.roles.tutors),
+                wake=self._wake_outbox,
+            )
+            summaries = SummaryRota(
+                self.rota,
+                self.outbox,
+                channels=settings.mattermost.channels,
+                channel_id=self._channel_id,
+                instructors=settings.roles.instructors,
+            )
+            self.routines[summaries.name] = summaries
+        elif settings.summaries.enabled:
+            log.warning("[summaries] is enabled but [classes] is not set: the session-summary rota is off")
         self.gitlab: GitLabClient | None = None
         self.sync: QualificationSync | None = None
         self.repo_hooks: RepoHooks | None = None
@@ -167,6 +193,7 @@ class Bot:
                 settings.gitlab,
                 self.clock,
                 deliveries=self.deliveries,
+                on_wiki=self.rota.on_wiki if self.rota is not None else None,
             )
             if settings.gitlab.repository_hooks and secrets.gitlab_webhook_secret:
                 self.repo_hooks = RepoHooks(
@@ -291,6 +318,7 @@ class Bot:
             chart=self.chart,
             exclusions=self.exclusions,
             presenters=self.presenters,
+            rota=self.rota,
         )
         self.dispatcher = Dispatcher(
             self.registry,
@@ -320,7 +348,8 @@ class Bot:
         self._schedule_passes()
 
     def _routines(self) -> dict[str, Routine]:
-        """The enabled course routines by name, planned and fired with the reminders."""
+        """The enabled course routines by name, planned and fired with the reminders (the
+        summary rota is built earlier: the GitLab sync tells it about wiki pages)."""
         cfg, found = self.settings, list[Routine]()
         if cfg.presenters.enabled and cfg.course.classes is not None:
             found.append(
@@ -354,7 +383,8 @@ class Bot:
                     tutors=roles.tutors,
                 )
             )
-        return {routine.name: routine for routine in found}
+        self.routines |= {routine.name: routine for routine in found}
+        return self.routines
 
     def _schedule_passes(self) -> None:
         """Every periodic pass, one line each: its name (in its log lines), how often in

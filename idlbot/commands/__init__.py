@@ -13,6 +13,7 @@ from idlbot.commands import (
     presenters,
     records,
     remind,
+    rota,
     status,
     whoami,
 )
@@ -32,6 +33,7 @@ def build_registry(*, observer: Observer | None = None) -> Registry:
             presenters.group,
             agenda.group,
             remind.group,
+            rota.group,
             calendar.group,
             jobs.group,
             announce.group,

@@ -29,6 +29,7 @@ from idlbot.ports.outbox import Outbox
 from idlbot.ports.presenters import Presenters
 from idlbot.ports.qualification import Qualification
 from idlbot.ports.reminders import Reminders
+from idlbot.ports.rota import Rota
 
 Via = Literal["slash", "dm", "mention"]
 T = TypeVar("T")
@@ -84,6 +85,7 @@ class Ports:
     chart: Port[OverviewChart] = Port("the chart renderer")  # the overview's PNG
     exclusions: Port[ExclusionNotices] = Port("the outbox")  # exclusion notices, once per transition
     presenters: Port[Presenters] = Port("the presenter rota")  # who presented their team's progress
+    rota: Port[Rota] = Port("the session-summary rota ([summaries] and [classes])")
 
     @classmethod
     def slot(cls, name: str) -> Port[Any] | None:

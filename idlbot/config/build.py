@@ -30,6 +30,7 @@ from idlbot.config.schema import (
     QuestionsFile,
     ReminderFile,
     RulesFile,
+    SummariesFile,
     TeamFile,
 )
 from idlbot.config.values import (
@@ -52,6 +53,7 @@ from idlbot.domain.course import (
     WeeklyDeadline,
     weekday_name,
 )
+from idlbot.domain.rota import SummarySettings
 from idlbot.domain.schedule import wall_clock
 from idlbot.domain.settings import AgendaSettings, PresenterSettings, ReminderRule, ReminderSettings, Team
 
@@ -77,6 +79,7 @@ def build(parsed: Parsed, secrets: Secrets, path: Path | None, problems: list[st
     roles = builder.roles()
     reminders = builder.reminders()
     agenda = builder.agenda()
+    summaries = builder.summaries()
     mattermost = parsed.table("mattermost", MattermostSettings)
     server = parsed.table("server", ServerSettings)
     database = parsed.table("database", DatabaseSettings)
@@ -84,7 +87,7 @@ def build(parsed: Parsed, secrets: Secrets, path: Path | None, problems: list[st
     presenters = builder.presenters(course)
     if problems or course is None or mattermost is None or server is None or database is None:
         return None
-    if roles is None or agenda is None or slurm is None:
+    if roles is None or agenda is None or slurm is None or summaries is None:
         return None
     return Settings(
         course=course,
@@ -103,6 +106,7 @@ def build(parsed: Parsed, secrets: Secrets, path: Path | None, problems: list[st
             parsed.table("blog_nudge", BlogNudgeFile), absent="blog_nudge" in parsed.absent
         ),
         warnings=warning_settings(parsed.table("warnings", WarningsFile), absent="warnings" in parsed.absent),
+        summaries=summaries,
         defaults=absent_sections(parsed.absent, rules=course.rules, agenda=agenda, database_url=database.url),
     )
 
@@ -129,6 +133,9 @@ def _duplicates(section: str, ids: list[tuple[int, str]], problems: list[str]) -
         if ident in first:
             problems.append(f"{section}[{i}].id: duplicate id '{ident}' (also {section}[{first[ident]}])")
         first.setdefault(ident, i)
+
+
+SUMMARY_ANNOUNCE_MAX = timedelta(days=6)
 
 
 class _Builder:
@@ -307,6 +314,27 @@ class _Builder:
             cutoff_weekday=a.cutoff.weekday,
             cutoff_time=a.cutoff.at,
         )
+
+    def summaries(self) -> SummarySettings | None:
+        """Absent: the rota is off (it DMs students, so it starts only when asked for)."""
+        if "summaries" in self.parsed.absent:
+            return SummarySettings(enabled=False)
+        s = self.parsed.table("summaries", SummariesFile)
+        if s is None:
+            return None
+        self._check_purpose("summaries.channel", s.channel)
+        if not timedelta(0) < s.announce_before <= SUMMARY_ANNOUNCE_MAX:
+            self.problems.append(
+                f"summaries.announce_before: must be a positive duration of at most "
+                f"{SUMMARY_ANNOUNCE_MAX.days}d (before the class it announces, after the one before)"
+            )
+        prefix = s.wiki_prefix.strip().strip("/")
+        if not prefix or any(c.isspace() for c in prefix):
+            self.problems.append(
+                "summaries.wiki_prefix: give a wiki path without spaces, e.g. "
+                f'"summaries" (got {s.wiki_prefix!r})'
+            )
+        return convert(s, SummarySettings, wiki_prefix=prefix)
 
     def _check_purpose(self, where: str, purpose: str | None) -> None:
         if purpose is not None and self.channels is not None and purpose not in self.channels:

@@ -49,5 +49,6 @@ def absent_sections(
         "classes": "no weekly class: the session-summary and presenter rotas are off",
         "blog_nudge": "no weekly learning-blog nudges",
         "warnings": "no early qualification warnings to students and no at-risk digest for staff",
+        "summaries": "no session-summary rota (nobody is picked, reminded or recognised)",
     }
     return tuple(f"[{name}] not set: {meaning[name]}" for name in absent if name in meaning)

@@ -49,6 +49,7 @@ from idlbot.config.values import (
     SlurmSettings,
 )
 from idlbot.domain.course import Rules
+from idlbot.domain.rota import SummarySettings
 from idlbot.domain.settings import RULE_KINDS, AgendaSettings, PresenterSettings, ReminderRule
 
 
@@ -168,6 +169,19 @@ class PresentersFile:
     rule: Flag = PresenterSettings.rule
 
 
+@with_config(TABLE)
+@dataclass(frozen=True, kw_only=True)
+class SummariesFile:
+    """[summaries]: the session-summary rota (domain/rota.py)."""
+
+    enabled: Flag = SummarySettings.enabled
+    channel: Purpose = SummarySettings.channel
+    wiki_prefix: Text = SummarySettings.wiki_prefix
+    announce_before: Duration = SummarySettings.announce_before
+    remind_at: Clock = SummarySettings.remind_at
+    alert: Flag = SummarySettings.alert
+
+
 REMINDER_KINDS: tuple[str, ...] = RULE_KINDS
 
 
@@ -200,6 +214,7 @@ SECTIONS: Mapping[str, Section] = MappingProxyType(
         "gitlab": Section(GitLabSettings),
         "reminders": Section(ReminderFile, kinds=REMINDER_KINDS),
         "agenda": Section(AgendaFile),
+        "summaries": Section(SummariesFile),
         "slurm": Section(SlurmSettings),
         "presenters": Section(PresentersFile),
         "blog_nudge": Section(BlogNudgeFile),

@@ -44,6 +44,7 @@ from idlbot.domain.blog_nudge import BlogNudgeSettings
 from idlbot.domain.course import Course
 from idlbot.domain.early_warnings import WarningSettings
 from idlbot.domain.roles import Role, role_of
+from idlbot.domain.rota import SummarySettings
 from idlbot.domain.settings import AgendaSettings, PresenterSettings, ReminderSettings
 
 TABLE = ConfigDict(extra="forbid")
@@ -163,6 +164,7 @@ class Settings:
     presenters: PresenterSettings = field(default_factory=PresenterSettings)  # absent: off
     blog_nudge: BlogNudgeSettings = field(default_factory=BlogNudgeSettings)  # absent: off
     warnings: WarningSettings = field(default_factory=WarningSettings)  # absent: off
+    summaries: SummarySettings = field(default_factory=lambda: SummarySettings(enabled=False))
     defaults: tuple[str, ...] = ()  # "[qualification] not set: using …", one per absent section
 
     def summary(self) -> str:

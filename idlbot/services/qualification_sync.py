@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -75,6 +75,7 @@ class SyncReport:
     wiki_pages: int = 0  # page creations read
     posts_changed: int = 0
     unknown_members: tuple[str, ...] = ()  # repo members not on the roster (no hand-in for them)
+    summaries_changed: int = 0  # session-summary pages recorded (the rota's, not the ledger's)
 
     @property
     def changed(self) -> int:
@@ -94,7 +95,11 @@ class QualificationSync:
         clock: Clock,
         *,
         deliveries: DeliveryKeys,
+        on_wiki: Callable[[WikiCreation], Awaitable[bool]] | None = None,
     ) -> None:
+        """`on_wiki`: another recorder of wiki page creations (the session-summary rota),
+        fed from both paths like the ledger, so a lost hook is caught up the same way."""
+        self._on_wiki = on_wiki
         self._gitlab = gitlab
         self._deliveries = deliveries
         self._ledger = ledger
@@ -148,7 +153,8 @@ class QualificationSync:
             log.info("gitlab event %s dropped: duplicate delivery", idempotency_key)
             return False
         if isinstance(event, WikiCreation):
-            return await self._ledger.record_wiki_creation(event, self._course, self._settings.blog_prefix)
+            changed = await self._ledger.record_wiki_creation(event, self._course, self._settings.blog_prefix)
+            return await self._other_wiki(event) or changed
         if self.assignment_of(event.tag) is None or event.deleted:
             return False
         repo = await self._repo(event.repo_id, event.repo_path)
@@ -156,6 +162,9 @@ class QualificationSync:
             log.info("tag push to repo %s ignored: not in the assignments group", event.repo_path)
             return False
         return await self._record_push(event, repo) > 0
+
+    async def _other_wiki(self, page: WikiCreation) -> bool:
+        return await self._on_wiki(page) if self._on_wiki is not None else False
 
     async def reconcile(self, *, since: datetime | None = None) -> SyncReport:
         """Re-read GitLab and record everything (since ``since``, else from the start).
@@ -179,14 +188,15 @@ class QualificationSync:
                         read += 1
                         changed += await self._record_push(push, repo)
             pages = await self._gitlab.wiki_creations(since=since)
-            posts = 0
+            posts = summaries = 0
             for page in pages:
                 posts += await self._ledger.record_wiki_creation(
                     page, self._course, self._settings.blog_prefix
                 )
+                summaries += await self._other_wiki(page)
             known = {s.gitlab for s in await self._roster.all(include_inactive=True) if s.gitlab}
             unknown = sorted({m.lower() for r in repos for m in r.members} - known)
-            report = SyncReport(len(repos), read, changed, len(pages), posts, tuple(unknown))
+            report = SyncReport(len(repos), read, changed, len(pages), posts, tuple(unknown), summaries)
             log.info(
                 "gitlab reconcile: %d repos, %d tag pushes (%d hand-ins changed), %d wiki pages "
                 "(%d posts changed), %d members not on the roster, %.0fms",

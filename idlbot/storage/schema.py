@@ -14,6 +14,7 @@ from idlbot.storage import (
     models_presenters,  # noqa: F401 - presenter proposals and recorded team presentations
     models_qualification,  # noqa: F401 - roster, ledger, audit
     models_reminders,  # noqa: F401 - custom reminders, firings, mutes, calendar tokens
+    models_rota,  # noqa: F401 - session-summary picks, excuses, swaps, pages
     models_warnings,  # noqa: F401 - early-warning transitions and whether they were told
 )
 from idlbot.storage.models import metadata

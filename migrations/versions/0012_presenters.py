@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_presenters"
-down_revision: str | Sequence[str] | None = "0010_exclusion_changes"
+down_revision: str | Sequence[str] | None = "0011_summary_rota"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -121,6 +121,14 @@ TABLE: dict[str, list[Row]] = {
         row("remind test 2", "instructor's reminder", INSTRUCTOR),
         row("remind test rem:questions:2018-10-23:-2h", "reminder from the config", INSTRUCTOR),
     ],
+    "rota": [
+        row("rota", "none", *ALL),
+        row("rota swap 2018-10-24 @bob", "own summary pick", STUDENT),
+        row("rota accept 2018-10-31", "a swap asked of them", STUDENT, otherwise="user_error"),
+        row("rota decline 2018-10-31", "a swap asked of them", STUDENT, otherwise="user_error"),
+        row("rota assign 2018-10-31 @carol", "summary rota", *STAFF),
+        row("rota excuse @alice 2018-10-24", "summary rota", *STAFF),
+    ],
     "jobs": [row("jobs", "self", *ALL)],
     "notify": [row("notify jobs", "self", *ALL), row("notify jobs all", "self", *ALL)],
     "announce": [
@@ -191,7 +199,7 @@ def seeded_ports(settings: Settings) -> Ports:
 
 
 _PORTS = ("health", "outbox", "people", "qualification", "reminders", "agenda", "announcements",
-          "maintenance", "chart", "exclusions", "presenters")  # fmt: skip
+          "maintenance", "chart", "exclusions", "presenters", "rota")  # fmt: skip
 
 
 def context_for(settings: Settings, role: str, ports: Ports) -> Context:

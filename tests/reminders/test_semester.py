@@ -25,6 +25,7 @@ from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.presenters import SqlPresenters
 from tests.reminders import semester_routines
 from tests.reminders.conftest import BERLIN, FakeRoster, channel_id_of, make_rig, user_id
+from tests.reminders.semester_rota import check_summaries, summaries
 
 GOLDEN = Path(__file__).with_name("golden_2018.txt")
 
@@ -60,14 +61,16 @@ async def _semester(url: str, settings: Settings) -> list[str]:
     try:
         roster = _roster()
         await semester_routines.seed(engine, settings, roster)
+        rota, after = summaries(engine, settings)
         routines = semester_routines.routines(engine, settings, roster) | _presenters(engine, settings)
-        rig = make_rig(engine, settings, roster, routines)
+        rig = make_rig(engine, settings, roster, routines | {rota.name: rota})
         await rig.store.set_muted(user_id(3), "nudges", True, datetime(2018, 10, 10, tzinfo=UTC))
         start, end = datetime(2018, 10, 1, tzinfo=UTC), datetime(2019, 3, 1, tzinfo=UTC)
         instants = sorted({o.fire_at for o in await rig.runner.planned(start, end)})
         for now in instants:  # the fake clock visits every firing, on time
             outcomes = await rig.scheduler.run_due(now)
             assert outcomes and all(o == "sent" for _, o in outcomes), (now, outcomes)
+            await after(now)
         async with engine.connect() as conn:
             rows = (await conn.execute(select(OutboxRow).order_by(OutboxRow.id))).all()
     finally:
@@ -105,6 +108,7 @@ def test_golden_file_holds_what_was_reviewed() -> None:
     assert len(nudges) == 4  # student2 misses a02/a04/a06/a08; student3 muted; student1 handed in
     assert all(user_id(2) in ln for ln in nudges)
     _blog_nudges_and_warnings_as_reviewed(lines)
+    check_summaries(lines)
 
 
 def test_golden_presenter_proposals(settings: Settings) -> None:

@@ -142,4 +142,11 @@ def fake_ports(course: Course, agenda: AgendaSettings, channels: dict[str, str])
         chart=FakeChart(),
         exclusions=FakeExclusions(),
         presenters=FakePresenters(),
+        rota=_rota(course),
     )
+
+
+def _rota(course: Course) -> Any:
+    from tests.support.fakes_rota import fake_rota  # it builds on the fakes above
+
+    return fake_rota(course)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from idlbot.devtools.sim.mm_mentions import parse_post
@@ -31,10 +31,13 @@ def test_defused_text_mentions_nobody(text: str) -> None:
 
 @settings(max_examples=600, deadline=None)
 @given(hostile)
+@example("@    \u200b @")  # found by Hypothesis: a typed ZWSP between two whitespace runs
 def test_defused_inline_text_renders_as_the_literal_text(text: str) -> None:
     out = defuse(text)
     assert tags(out) <= {"p"}, render(out)
-    assert visible_text(out).strip() == " ".join(text.replace(ZWSP, "").split())
+    # whitespace runs compare as one space on both sides: a ZWSP typed between two runs
+    # keeps them apart in the post ("@ \u200b @" shows two spaces), as the server shows it
+    assert " ".join(visible_text(out).split()) == " ".join(text.replace(ZWSP, "").split())
 
 
 @settings(max_examples=300, deadline=None)
