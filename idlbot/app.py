@@ -229,9 +229,10 @@ class Bot:
         jobs_desk: JobsDesk | None = None
         if settings.slurm.enabled:
             cluster = SlurmCluster(settings.slurm)
+            maintenance_store = SqlMaintenanceStore(sessions)
             self.maintenance = MaintenanceService(
                 cluster,
-                SqlMaintenanceStore(sessions),
+                maintenance_store,
                 self.outbox,
                 self._channel_id,
                 self.directory.user_for_cluster,
@@ -250,7 +251,11 @@ class Bot:
                 tz=settings.course.tz,
             )
             jobs_desk = JobsDesk(
-                cluster=cluster, store=job_store, cluster_user=self.directory.cluster_account
+                cluster=cluster,
+                store=job_store,
+                cluster_user=self.directory.cluster_account,
+                windows=maintenance_store,
+                reservations=cluster.reservations,
             )
         self.exclusions = ExclusionNotifier(
             SqlExclusions(sessions),

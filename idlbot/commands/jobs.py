@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from idlbot.commands.context import Context
+from idlbot.commands.job_why import why
 from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain.defuse import defuse
@@ -51,14 +52,20 @@ def _line(job: JobRecord, ctx: Context) -> str:
 
 @group.command(
     "jobs",
-    summary="Your running and pending Slurm jobs, and those that ended in the last 24 hours.",
-    usage="jobs",
-    examples={"jobs": "Jobs of `al123`:"},
+    summary="Your running and pending Slurm jobs, and those that ended in the last 24 hours; "
+    "`jobs why <id>` says why a job is still pending and what you can do.",
+    usage="jobs [why <jobid>]",
+    examples={"jobs": "Jobs of `al123`:", "jobs why 4711": "Job **4711** “train-resnet18” is not pending"},
     slow=True,
     needs=("jobs",),
 )
 async def jobs(ctx: Context, args: str) -> Reply:
     port = ctx.ports.jobs
+    word, _, rest = args.partition(" ")
+    if word.lower() == "why":
+        return await why(ctx, port, rest)
+    if args:
+        raise UsageError()
     user = await _cluster_user(ctx, port)
     records = await port.my_jobs(user, since=ctx.clock.now() - RECENT)
     if not records:

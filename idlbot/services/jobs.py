@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from idlbot.clock import Clock
 from idlbot.domain.errors import Unavailable
 from idlbot.domain.job_events import InvalidJobEvent, JobEvent, parse_job_event
+from idlbot.domain.job_reasons import MaintWindow
 from idlbot.domain.job_render import render_array, render_job
 from idlbot.domain.jobs import (
     ArraySummary,
@@ -43,9 +44,11 @@ from idlbot.domain.jobs import (
     JobRecord,
     NoticeKind,
     NoticeSource,
+    Reservation,
     group_arrays,
     summarize_array,
 )
+from idlbot.domain.maintenance import Window
 from idlbot.ports.job_store import JobStore, NotifySettings
 from idlbot.ports.jobs import DEFAULT_MODE, NotifyMode
 from idlbot.ports.outbox import Outbox
@@ -67,6 +70,14 @@ class JobSource(Protocol):
     async def jobs_ended_since(self, when: datetime) -> list[JobRecord]: ...
 
     async def running_and_pending(self) -> list[JobRecord]: ...
+
+    async def queued(self, job_id: str | None = None) -> list[JobRecord]: ...
+
+
+class WindowSource(Protocol):
+    """Maintenance windows for `jobs why`: the bot's store and Slurm's reservations."""
+
+    async def open_windows(self) -> list[Window]: ...
 
 
 def outbox_key(key: JobKey) -> str:
@@ -305,10 +316,14 @@ class JobsDesk:
         cluster: JobSource,
         store: NotifySettings,
         cluster_user: Callable[[str], Awaitable[str | None]],
+        windows: WindowSource | None = None,
+        reservations: Callable[[], Awaitable[list[Reservation]]] | None = None,
     ) -> None:
         self._cluster = cluster
         self._store = store
         self._cluster_user = cluster_user
+        self._windows = windows
+        self._reservations = reservations
 
     async def cluster_user(self, username: str) -> str | None:
         return await self._cluster_user(username)
@@ -326,3 +341,27 @@ class JobsDesk:
         ended = [r for r in await self._cluster.jobs_ended_since(since) if r.user == cluster_user]
         ended.sort(key=lambda r: r.end or r.submit, reverse=True)
         return active + ended
+
+    async def queued(self, job_id: str) -> list[JobRecord]:
+        return await self._cluster.queued(job_id)
+
+    async def history(self, job_id: int) -> list[JobRecord]:
+        return await self._cluster.job_group(job_id)
+
+    async def maintenance_windows(self) -> list[MaintWindow]:
+        """The store's windows (they carry the reason the staff gave), then Slurm's MAINT
+        reservations the store does not have yet (the maintenance tick adds them within
+        its interval). Slurm not answering leaves the store's."""
+        found: dict[str, MaintWindow] = {}
+        if self._windows is not None:
+            for w in await self._windows.open_windows():
+                if w.cancelled_at is None:
+                    found[w.name] = MaintWindow(w.name, w.start, w.end, w.reason)
+        if self._reservations is not None:
+            try:
+                for r in await self._reservations():
+                    if r.maintenance and r.name not in found:
+                        found[r.name] = MaintWindow(r.name, r.start, r.end)
+            except ClusterError as err:
+                log.warning("jobs why: cannot list reservations: %s", err)
+        return sorted(found.values(), key=lambda w: w.start)

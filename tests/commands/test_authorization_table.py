@@ -121,7 +121,11 @@ TABLE: dict[str, list[Row]] = {
         row("remind test 2", "instructor's reminder", INSTRUCTOR),
         row("remind test rem:questions:2018-10-23:-2h", "reminder from the config", INSTRUCTOR),
     ],
-    "jobs": [row("jobs", "self", *ALL)],
+    "jobs": [
+        row("jobs", "self", *ALL),
+        row("jobs why 4711", "own job", *ALL),
+        row("jobs why 4801", "another student's job", *STAFF),
+    ],
     "notify": [row("notify jobs", "self", *ALL), row("notify jobs all", "self", *ALL)],
     "announce": [
         row("announce --yes Room change", "default channel", *STAFF),

@@ -12,6 +12,7 @@ from idlbot.clock import FakeClock
 from idlbot.commands import jobs as jobs_commands
 from idlbot.commands.context import Context, Ports, User
 from idlbot.commands.registry import Registry
+from idlbot.domain.job_reasons import MaintWindow
 from idlbot.domain.jobs import JobRecord
 from idlbot.domain.roles import Role
 from idlbot.ports.jobs import Jobs, NotifyMode
@@ -24,6 +25,7 @@ class FakeJobs:
     records: list[JobRecord] = field(default_factory=list)
     modes: dict[str, NotifyMode] = field(default_factory=dict)
     accounts: dict[str, str] = field(default_factory=lambda: {"alice": "al123"})
+    windows: list[MaintWindow] = field(default_factory=list)
 
     async def cluster_user(self, username: str) -> str | None:
         return self.accounts.get(username)
@@ -41,12 +43,28 @@ class FakeJobs:
             r for r in self.records if r.user == cluster_user and (not r.finished or (r.end or T0) >= since)
         ]
 
+    async def queued(self, job_id: str) -> list[JobRecord]:
+        return [r for r in self.records if not r.finished and (job_id in (r.display_id, str(r.array_job_id)))]
 
-def ctx(port: Jobs | None, username: str = "alice") -> Context:
-    user = User(id=f"id-{username}", username=username, role=Role.STUDENT, tz=ZoneInfo("UTC"))
+    async def history(self, job_id: int) -> list[JobRecord]:
+        return [r for r in self.records if r.finished and job_id in (r.job_id, r.array_job_id)]
+
+    async def maintenance_windows(self) -> list[MaintWindow]:
+        return list(self.windows)
+
+
+@dataclass(frozen=True)
+class CourseTz:
+    """The one field of the course `jobs why` reads: maintenance is told in course time."""
+
+    tz: ZoneInfo = ZoneInfo("Europe/Berlin")
+
+
+def ctx(port: Jobs | None, username: str = "alice", role: Role = Role.STUDENT) -> Context:
+    user = User(id=f"id-{username}", username=username, role=role, tz=ZoneInfo("UTC"))
     return Context(
         user=user, channel_id="c", via="slash", clock=FakeClock(T0 + timedelta(hours=1)),
-        course=None, ports=Ports(jobs=port),  # type: ignore[arg-type]
+        course=CourseTz(), ports=Ports(jobs=port),  # type: ignore[arg-type]
     )  # fmt: skip
 
 
