@@ -55,7 +55,8 @@ from idlbot.services.exclusion import ExclusionNotifier
 from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.health import BotHealth
 from idlbot.services.housekeeping import Housekeeping
-from idlbot.services.jobs import JobNotifier, JobsDesk
+from idlbot.services.jobs import JobNotifier
+from idlbot.services.jobs_desk import JobsDesk
 from idlbot.services.maintenance import MaintenanceService
 from idlbot.services.qualification import QualificationService
 from idlbot.services.qualification_sync import QualificationSync
@@ -249,6 +250,7 @@ class Bot:
                 resolve=self.directory.user_for_cluster,
                 clock=self.clock,
                 tz=settings.course.tz,
+                full_every=settings.slurm.poll_seconds,
             )
             jobs_desk = JobsDesk(
                 cluster=cluster,
@@ -316,7 +318,8 @@ class Bot:
         if self.maintenance is not None:
             every("maintenance", housekeeping, self.maintenance.tick)
         if self.notifier is not None:
-            every("job poll", cfg.slurm.poll_seconds, job_poll(self.notifier, cfg.slurm.spool_dir))
+            # ticks every few seconds; sacct runs when a job ended, and fully every poll_seconds
+            every("job poll", self.notifier.tick_seconds, job_poll(self.notifier, cfg.slurm.spool_dir))
         if self.sync is not None and cfg.gitlab is not None:
             reconcile = reconcile_gitlab(self.sync, self.repo_hooks)
             every("gitlab reconciliation", cfg.gitlab.reconcile_minutes * 60, reconcile)

@@ -113,7 +113,7 @@ async def test_every_example_runs(registry: Registry) -> None:
 
 
 async def test_desk_puts_queued_jobs_first_then_newest_ended() -> None:
-    from idlbot.services.jobs import JobsDesk
+    from idlbot.services.jobs_desk import JobsDesk
 
     from .conftest import FakeCluster
 

@@ -74,7 +74,7 @@ async def test_single_job_dm_latency(
         job_id = await sbatch(slurm_up, workdir, "-J", f"lat{i}", "--wrap", "sleep 2")
         seen.append(await _latency(db, cluster, slurm_up.name, job_id, 90))
     print(f"\nslurm {slurm_up.version}: single job DM latency {', '.join(f'{s:.1f}' for s in seen)} s")
-    assert max(seen) < 60
+    assert max(seen) < 20  # measured 1-5 s; the sacct poll alone took up to poll_seconds (60 s)
 
 
 @pytest.mark.timeout(200)
@@ -86,4 +86,4 @@ async def test_array_of_20_dm_latency(
     (row,) = await rows_for(db, slurm_up.name, array)
     print(f"\nslurm {slurm_up.version}: 20-task array DM latency {took:.1f} s")
     assert "20 tasks (20 COMPLETED)" in row[2], row[2]
-    assert took < 90
+    assert took < 30  # measured 2-6 s; waiting for the 30 s settling time took 35-37 s

@@ -160,7 +160,8 @@ async def test_timeout_job(cluster: SlurmCluster, submitted: dict[str, int]) -> 
     job = await finished(cluster, submitted["timeout"], timeout=180)
     assert (job.state, job.outcome) == ("TIMEOUT", Outcome.TIMEOUT)
     assert job.elapsed >= timedelta(seconds=60) and job.time_limit == timedelta(minutes=1)
-    assert "hit its time limit (1:00)" in render_job(job, UTC_ZONE)
+    assert "hit its time limit" in render_job(job, UTC_ZONE)
+    assert "; it ran 1 min" in render_job(job, UTC_ZONE) and "all of its 1 min limit" in render_job(job, UTC_ZONE)
 
 
 @pytest.mark.slurm_large
