@@ -14,6 +14,7 @@ from idlbot.commands.context import Context
 from idlbot.commands.reply import Reply
 from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import Forbidden, UserError
+from idlbot.domain.job_listing import ArrayLine, listing
 from idlbot.domain.job_reasons import WhyFacts, explain, parse_reason
 from idlbot.domain.job_render import human_duration
 from idlbot.domain.jobs import JobRecord
@@ -58,7 +59,9 @@ async def why(ctx: Context, port: Jobs, text: str) -> Reply:
     if not staff:
         me = await port.cluster_user(ctx.user.username)
         if me is None:
-            raise UserError("I do not know your cluster account: ask the course staff to add it to the roster.")
+            raise UserError(
+                "I do not know your cluster account: ask the course staff to add it to the roster."
+            )
         if records and all(r.user != me for r in records):
             raise Forbidden(f"You can ask only about your own jobs; job {text} is not one of `{me}`'s.")
     if not records:
@@ -66,10 +69,10 @@ async def why(ctx: Context, port: Jobs, text: str) -> Reply:
     pending = [r for r in records if r.state == "PENDING"]
     name = defuse(records[0].name)
     if not pending:
-        states = "; ".join(f"{r.display_id} {_state(r, ctx)}" for r in records[:5])
-        if len(records) == 1:
-            states = _state(records[0], ctx)
-        return Reply.private(f"Job **{text}** “{name}” is not pending: it {states}.")
+        lines = [x for x in listing(records) if isinstance(x, ArrayLine)]
+        if len(records) > 1 and lines:
+            return Reply.private(f"Array job **{text}** “{name}” has no pending task: {lines[0].text}.")
+        return Reply.private(f"Job **{text}** “{name}” is not pending: it {_state(records[0], ctx)}.")
     windows = await port.maintenance_windows()
     tz = ctx.course.tz  # maintenance windows are announced in course time
     lines = []

@@ -16,6 +16,7 @@ from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
+from idlbot.domain.job_listing import ArrayLine, listing
 from idlbot.domain.job_render import format_duration
 from idlbot.domain.jobs import JobRecord
 from idlbot.domain.timefmt import format_clock
@@ -39,7 +40,9 @@ async def _cluster_user(ctx: Context, port: Jobs) -> str:
     return name
 
 
-def _line(job: JobRecord, ctx: Context) -> str:
+def _line(job: JobRecord | ArrayLine, ctx: Context) -> str:
+    if isinstance(job, ArrayLine):  # "12345[]": squeue's way of naming a whole array
+        return f"- **{job.array_job_id}[]** “{defuse(job.name)}”: {job.text}"
     name = defuse(job.name)
     if not job.finished:
         since = f", running {format_duration(job.elapsed)}" if job.state == "RUNNING" else ""
@@ -67,7 +70,7 @@ async def jobs(ctx: Context, args: str) -> Reply:
     if args:
         raise UsageError()
     user = await _cluster_user(ctx, port)
-    records = await port.my_jobs(user, since=ctx.clock.now() - RECENT)
+    records = listing(await port.my_jobs(user, since=ctx.clock.now() - RECENT))
     if not records:
         return Reply.private(f"No jobs of `{user}` are queued or ended in the last 24 hours.")
     lines = [f"Jobs of `{user}`:"] + [_line(r, ctx) for r in records[:_SHOWN]]

@@ -78,7 +78,9 @@ class Explanation:
     next_step: str
 
 
-def holding_window(windows: Sequence[MaintWindow], now: datetime, limit: timedelta | None) -> MaintWindow | None:
+def holding_window(
+    windows: Sequence[MaintWindow], now: datetime, limit: timedelta | None
+) -> MaintWindow | None:
     """The window a job of time limit `limit` submitted now runs into: the first one not over
     whose start comes before the job could end (no limit: any). Else the next one not over,
     since Slurm said maintenance and our list may lag a moment behind its reservations."""
@@ -169,7 +171,10 @@ def _fixed(what: str, next_step: str) -> Callable[[WhyFacts], Explanation]:
     return make
 
 
-_LOWER_TIME = "Lower its time limit: `scontrol update JobId={job} TimeLimit=<h:mm:ss>` (or submit again with a shorter `--time`)."
+_LOWER_TIME = (
+    "Lower its time limit: `scontrol update JobId={job} TimeLimit=<h:mm:ss>` "
+    "(or submit again with a shorter `--time`)."
+)
 _CATALOGUE: dict[str, Callable[[WhyFacts], Explanation]] = {
     "Priority": _fixed(
         "Other jobs are ahead of yours in the queue; Slurm starts jobs in priority order.",
@@ -199,13 +204,14 @@ _CATALOGUE: dict[str, Callable[[WhyFacts], Explanation]] = {
     ),
     "BeginTime": _begin,
     "PartitionTimeLimit": _fixed(
-        "Its time limit is longer than the partition allows (`sinfo -o \"%P %l\"` shows the maximum); "
+        'Its time limit is longer than the partition allows (`sinfo -o "%P %l"` shows the maximum); '
         "it will never start as it is.",
         _LOWER_TIME,
     ),
     "JobArrayTaskLimit": _fixed(
         "The array already runs as many tasks at once as you allowed it (the `%` in `--array=0-99%4`).",
-        "Nothing to do: the next task starts when one ends. `scontrol update JobId={job} ArrayTaskThrottle=<n>` "
+        "Nothing to do: the next task starts when one ends. "
+        "`scontrol update JobId={job} ArrayTaskThrottle=<n>` "
         "changes the limit.",
     ),
     "PartitionNodeLimit": _fixed(
@@ -218,21 +224,22 @@ _CATALOGUE: dict[str, Callable[[WhyFacts], Explanation]] = {
     "PartitionInactive": _fixed(
         "Its partition is inactive: nothing starts there now.", "Wait, and watch {channel} for news."
     ),
-    "NodeDown": _fixed(
-        "A node it needs is down.", "Wait; if it lasts, ask in {channel}."
-    ),
+    "NodeDown": _fixed("A node it needs is down.", "Wait; if it lasts, ask in {channel}."),
     "BadConstraints": _fixed(
         "No node can ever meet what it asked for (constraints, GPUs, memory); it will never start.",
-        "Cancel it (`scancel {job}`) and submit again asking for what the nodes have (`sinfo -o \"%N %G %m\"`).",
+        "Cancel it (`scancel {job}`) and submit again asking for what the nodes have "
+        '(`sinfo -o "%N %G %m"`).',
     ),
     "InvalidAccount": _fixed(
         "Its account is not valid (anymore).", "Cancel it (`scancel {job}`) and ask the staff in {channel}."
     ),
     "InvalidQOS": _fixed(
-        "Its QOS is not valid for you.", "Cancel it (`scancel {job}`) and submit again without `--qos`, or ask the staff."
+        "Its QOS is not valid for you.",
+        "Cancel it (`scancel {job}`) and submit again without `--qos`, or ask the staff.",
     ),
     "Licenses": _fixed(
-        "The licenses it asked for (`--licenses`) are all in use.", "Nothing to do: it starts when one is free."
+        "The licenses it asked for (`--licenses`) are all in use.",
+        "Nothing to do: it starts when one is free.",
     ),
     "launch failed requeued held": _fixed(
         "Slurm could not start it on a node and held it so it does not fail again.",
@@ -268,18 +275,20 @@ def _limit(code: str, job: str) -> Explanation | None:
         )
     if "Minutes" in code and "RunMin" not in code:
         return Explanation(
-            f"The compute budget ({what} × minutes) of {who} is used up.",
+            f"The compute budget ({what}-minutes) of {who} is used up.",
             f"Ask the staff in {CHANNEL}; jobs wait until the budget is raised or reset.",
         )
     if "PerJob" in code or "PerNode" in code or re.search(r"Min(TRES|GRES|Cpu|Node|Mem)", code):
         return Explanation(
             f"It asks for more (or fewer) {what} than a single job may have; it will never start as it is.",
-            f"Cancel it (`scancel {job}`) and submit again within the limit (`sacctmgr show qos` shows them).",
+            f"Cancel it (`scancel {job}`) and submit again within the limit "
+            "(`sacctmgr show qos` shows them).",
         )
     if "Jobs" in code or "Submit" in code:
         return Explanation(
             f"{who.capitalize()} already run as many jobs at once as allowed.",
-            "Nothing to do: it starts when one of those jobs ends; `scancel` one you no longer need to make room.",
+            "Nothing to do: it starts when one of those jobs ends; "
+            "`scancel` one you no longer need to make room.",
         )
     return Explanation(
         f"The jobs running for {who} already use all the {what} allowed at once.",

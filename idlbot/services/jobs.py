@@ -47,7 +47,7 @@ from idlbot.domain.jobs import (
     group_arrays,
     summarize_array,
 )
-from idlbot.ports.job_store import JobStore, NotifySettings
+from idlbot.ports.job_store import JobStore
 from idlbot.ports.jobs import DEFAULT_MODE
 from idlbot.ports.outbox import Outbox
 from idlbot.services.job_watch import EndWatch, array_in_queue

@@ -89,7 +89,9 @@ class FakeCluster:
     async def queued(self, job_id: str | None = None) -> list[JobRecord]:
         """squeue -t all: what slurmctld holds; `held` says which records it still has."""
         self.queue_calls += 1
-        held = [r for r in self.records if r.key in self.held or not r.finished] if self.held else self.records
+        held = self.records
+        if self.held:
+            held = [r for r in self.records if r.key in self.held or not r.finished]
         return [r for r in held if job_id is None or job_id in (r.display_id, str(r.array_job_id))]
 
 

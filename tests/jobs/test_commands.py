@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,11 +53,14 @@ class FakeJobs:
         return list(self.windows)
 
 
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
 @dataclass(frozen=True)
 class CourseTz:
     """The one field of the course `jobs why` reads: maintenance is told in course time."""
 
-    tz: ZoneInfo = ZoneInfo("Europe/Berlin")
+    tz: ZoneInfo = BERLIN
 
 
 def ctx(port: Jobs | None, username: str = "alice", role: Role = Role.STUDENT) -> Context:
@@ -130,3 +133,34 @@ async def test_desk_puts_queued_jobs_first_then_newest_ended() -> None:
 
     desk = JobsDesk(cluster=fake, store=None, cluster_user=account)  # type: ignore[arg-type]
     assert [r.job_id for r in await desk.my_jobs("al123", since=T0 - timedelta(hours=1))] == [2, 3, 1]
+
+
+async def test_an_array_is_one_line_with_counts_per_state(registry: Registry) -> None:
+    def task(raw: int, state: str, task_id: int | None = None, tasks: str | None = None) -> JobRecord:
+        ended = None if state in ("RUNNING", "PENDING") else T0 + timedelta(minutes=30)
+        return job(raw, state, user="al123", name="train-lyrics", array_job_id=12345,
+                   array_task_id=task_id, array_tasks=tasks, end=ended)  # fmt: skip
+
+    queued = [task(12345, "PENDING", tasks="18-19"), *(task(12360 + i, "RUNNING", 15 + i) for i in range(3))]
+    ended = [task(12346 + i, "COMPLETED", i) for i in range(15)]
+    ended.append(task(12362, "COMPLETED", 17))  # ended between squeue's and sacct's reads
+    port = FakeJobs(records=[*queued, job(7, "RUNNING", user="al123", end=None), *ended])
+    lines = (await registry.run(ctx(port), "jobs")).text.splitlines()
+    assert lines[1] == "- **12345[]** “train-lyrics”: 16 completed, 2 running, 2 pending", lines
+    assert lines[2].startswith("- **7** “j7” running") and len(lines) == 4
+
+
+async def test_array_states_are_ordered_and_spelled_out() -> None:
+    from idlbot.domain.job_listing import ArrayLine, listing
+
+    records = [
+        job(2, "OUT_OF_MEMORY", array_job_id=1, array_task_id=1, name="@all sweep"),
+        job(3, "PENDING", array_job_id=1, array_tasks="2-4", end=None),
+        job(4, "FAILED", array_job_id=1, array_task_id=0),
+    ]
+    (line,) = listing(records)
+    assert isinstance(line, ArrayLine) and line.text == "1 failed, 1 out of memory, 3 pending"
+    text = (await Registry([jobs_commands.group]).run(ctx(FakeJobs(records=[
+        replace(r, user="al123") for r in records
+    ])), "jobs")).text  # fmt: skip
+    assert "“@\u200ball sweep”" in text and "@all" not in text

@@ -81,7 +81,9 @@ async def test_single_job_dm_latency(
 async def test_array_of_20_dm_latency(
     slurm_up: Cluster, cluster: SlurmCluster, db: AsyncEngine, polled: JobNotifier, workdir: Path
 ) -> None:
-    array = await sbatch(slurm_up, workdir, "-J", "lat20", "-a", "0-19", "--output=/dev/null", "--wrap", "true")
+    array = await sbatch(
+        slurm_up, workdir, "-J", "lat20", "-a", "0-19", "--output=/dev/null", "--wrap", "true"
+    )
     took = await _latency(db, cluster, slurm_up.name, array, 180)
     (row,) = await rows_for(db, slurm_up.name, array)
     print(f"\nslurm {slurm_up.version}: 20-task array DM latency {took:.1f} s")

@@ -163,3 +163,27 @@ async def test_not_pending_unknown_and_someone_elses(why: Why, workdir: Path) ->
     staff = await why.ask(done, role=Role.TUTOR, username="tutor1")
     assert "is not pending" in staff
     assert "Give a job id" in await why.ask("12x")
+
+
+@pytest.mark.timeout(120)
+async def test_an_array_is_one_line_in_the_listing(why: Why, workdir: Path) -> None:
+    from idlbot.domain.job_listing import ArrayLine, listing
+
+    array = await why.submit(
+        workdir, "-J", "sweep", "-a", "0-3%1", "--wrap", "sleep 2; exit $((SLURM_ARRAY_TASK_ID==1))"
+    )
+    await why.reason(array, {"JobArrayTaskLimit"})
+    text = await why.ask(array)
+    assert f"Job **{array}\\_\\[" in text and "ArrayTaskThrottle" in text, text
+
+    async def all_ended() -> bool:
+        records = await why.cluster.job_group(array)
+        return len(records) == 4 and all(r.finished and r.partition for r in records)
+
+    await wait_until(all_ended, 90, "the array's tasks to end")
+    since = datetime.now(UTC) - timedelta(minutes=10)
+    found = listing(await why.desk.my_jobs("root", since=since))
+    (line,) = [x for x in found if isinstance(x, ArrayLine) and x.array_job_id == array]
+    assert line.text == "3 completed, 1 failed", line
+    said = await why.ask(array)
+    assert said == f"Array job **{array}** “sweep” has no pending task: 3 completed, 1 failed.", said

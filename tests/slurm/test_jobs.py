@@ -161,7 +161,8 @@ async def test_timeout_job(cluster: SlurmCluster, submitted: dict[str, int]) -> 
     assert (job.state, job.outcome) == ("TIMEOUT", Outcome.TIMEOUT)
     assert job.elapsed >= timedelta(seconds=60) and job.time_limit == timedelta(minutes=1)
     assert "hit its time limit" in render_job(job, UTC_ZONE)
-    assert "; it ran 1 min" in render_job(job, UTC_ZONE) and "all of its 1 min limit" in render_job(job, UTC_ZONE)
+    text = render_job(job, UTC_ZONE)
+    assert "; it ran 1 min" in text and "all of its 1 min limit" in text
 
 
 @pytest.mark.slurm_large

@@ -32,9 +32,18 @@ def facts(text: str, **kw: object) -> WhyFacts:
     [
         ("Priority", PendingReason("Priority")),
         ("(Resources)", PendingReason("Resources")),
-        ("(ReqNodeNotAvail, UnavailableNodes:gpu[01-02])", PendingReason("ReqNodeNotAvail", "UnavailableNodes:gpu[01-02]")),
-        ("ReqNodeNotAvail, Reserved for maintenance", PendingReason("ReqNodeNotAvail", "Reserved for maintenance")),
-        ("ReqNodeNotAvail,_Reserved_for_maintenance", PendingReason("ReqNodeNotAvail", "Reserved for maintenance")),
+        (
+            "(ReqNodeNotAvail, UnavailableNodes:gpu[01-02])",
+            PendingReason("ReqNodeNotAvail", "UnavailableNodes:gpu[01-02]"),
+        ),
+        (
+            "ReqNodeNotAvail, Reserved for maintenance",
+            PendingReason("ReqNodeNotAvail", "Reserved for maintenance"),
+        ),
+        (
+            "ReqNodeNotAvail,_Reserved_for_maintenance",
+            PendingReason("ReqNodeNotAvail", "Reserved for maintenance"),
+        ),
         ("  (Reservation) ", PendingReason("Reservation")),
     ],
 )
@@ -64,7 +73,10 @@ TABLE = {
     "Licenses": ("licenses", "when one is free"),
     "launch failed requeued held": ("could not start it", "`scontrol release 4711`"),
     "JobHoldMaxRequeue": ("requeued too many times", "Ask the staff"),
-    "ReqNodeNotAvail, UnavailableNodes:gpu[01-02]": ("down, drained or reserved (gpu\\[01-02\\])", "`--nodelist`"),
+    "ReqNodeNotAvail, UnavailableNodes:gpu[01-02]": (
+        "down, drained or reserved (gpu\\[01-02\\])",
+        "`--nodelist`",
+    ),
     "Reservation": ("has not started yet", "Reservation="),
     # limits, grouped
     "QOSMaxJobsPerUserLimit": ("You already run as many jobs at once", "`scancel`"),
@@ -79,8 +91,8 @@ TABLE = {
     "QOSMaxGRESPerJob": ("than a single job may have", "`scancel 4711`"),
     "AssocMaxTRESPerJob": ("than a single job may have", "sacctmgr show qos"),
     "QOSMinGRES": ("than a single job may have", "`scancel 4711`"),
-    "AssocGrpCPUMinutesLimit": ("compute budget (CPUs × minutes)", "Ask the staff"),
-    "AssocGrpGRESMinutes": ("compute budget (GPUs × minutes) of your account", "Ask the staff"),
+    "AssocGrpCPUMinutesLimit": ("compute budget (CPUs-minutes)", "Ask the staff"),
+    "AssocGrpGRESMinutes": ("compute budget (GPUs-minutes) of your account", "Ask the staff"),
     "QOSMaxWallDurationPerJobLimit": ("longer than your QOS or account allows", "TimeLimit=<h:mm:ss>"),
     "AssocMaxWallDurationPerJobLimit": ("longer than your QOS or account allows", "--time"),
 }
@@ -94,7 +106,9 @@ def test_every_code_has_an_explanation_and_next_step(code: str, said: tuple[str,
 
 
 def test_maintenance_names_the_window_and_its_end_in_course_time() -> None:
-    got = explain(facts("ReqNodeNotAvail, Reserved for maintenance", time_limit=timedelta(hours=12), windows=[MAINT]))
+    got = explain(
+        facts("ReqNodeNotAvail, Reserved for maintenance", time_limit=timedelta(hours=12), windows=[MAINT])
+    )
     assert "“maint\\_20181102\\_0300” (power cut)" in got.what
     assert "until Fri 02 Nov 2018, 12:00 CET" in got.what and "Fri 02 Nov 2018, 04:00 CET" in got.what
     assert "after the window ends Fri 02 Nov 2018, 12:00 CET" in got.next_step
@@ -127,7 +141,10 @@ def test_the_window_held_is_the_first_the_time_limit_reaches() -> None:
 
 
 def test_dependency_and_begin_time_quote_what_slurm_says() -> None:
-    assert f"({defuse('afterok:11(failed)')})" in explain(facts("DependencyNeverSatisfied", dependency="afterok:11(failed)")).what
+    assert (
+        f"({defuse('afterok:11(failed)')})"
+        in explain(facts("DependencyNeverSatisfied", dependency="afterok:11(failed)")).what
+    )
     begin = explain(facts("BeginTime", begin=NOW + timedelta(hours=1)))
     assert "(Thu 01 Nov 2018, 19:00 CET)" in begin.what
 
@@ -142,5 +159,10 @@ def test_an_unknown_code_is_quoted_defused() -> None:
 def test_foreign_text_in_details_is_defused() -> None:
     got = explain(facts("ReqNodeNotAvail, UnavailableNodes:@channel"))
     assert "@channel" not in got.what
-    held = explain(facts("ReqNodeNotAvail, Reserved for maintenance", windows=[MaintWindow("@here", NOW, NOW + timedelta(hours=1), "@all")]))
+    held = explain(
+        facts(
+            "ReqNodeNotAvail, Reserved for maintenance",
+            windows=[MaintWindow("@here", NOW, NOW + timedelta(hours=1), "@all")],
+        )
+    )
     assert "@here" not in held.what and "@all" not in held.what
