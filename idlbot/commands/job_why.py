@@ -69,9 +69,9 @@ async def why(ctx: Context, port: Jobs, text: str) -> Reply:
     pending = [r for r in records if r.state == "PENDING"]
     name = defuse(records[0].name)
     if not pending:
-        lines = [x for x in listing(records) if isinstance(x, ArrayLine)]
-        if len(records) > 1 and lines:
-            return Reply.private(f"Array job **{text}** “{name}” has no pending task: {lines[0].text}.")
+        arrays = [x for x in listing(records) if isinstance(x, ArrayLine)]
+        if len(records) > 1 and arrays:
+            return Reply.private(f"Array job **{text}** “{name}” has no pending task: {arrays[0].text}.")
         return Reply.private(f"Job **{text}** “{name}” is not pending: it {_state(records[0], ctx)}.")
     windows = await port.maintenance_windows()
     tz = ctx.course.tz  # maintenance windows are announced in course time
