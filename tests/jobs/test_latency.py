@@ -73,6 +73,8 @@ async def test_single_job_dm_latency(
     for i in range(3):
         job_id = await sbatch(slurm_up, workdir, "-J", f"lat{i}", "--wrap", "sleep 2")
         seen.append(await _latency(db, cluster, slurm_up.name, job_id, 90))
+        ((_, _, text, _),) = await rows_for(db, slurm_up.name, job_id)
+        assert "; it ran 2 s of its 1 h limit" in text or "; it ran 3 s of its 1 h limit" in text, text
     print(f"\nslurm {slurm_up.version}: single job DM latency {', '.join(f'{s:.1f}' for s in seen)} s")
     assert max(seen) < 20  # measured 1-5 s; the sacct poll alone took up to poll_seconds (60 s)
 

@@ -66,9 +66,9 @@ async def test_completed_job(slurm_up: Cluster, cluster: SlurmCluster, submitted
     assert job.key == JobKey(slurm_up.name, submitted["ok"], job.submit)
     assert job.start is not None and job.end is not None and job.end >= job.start >= job.submit
     assert job.nodes and job.time_limit == timedelta(hours=1)  # the partition's DefaultTime
-    assert render_job(job, UTC_ZONE).startswith(
-        f"Job **{job.job_id}** “ok” on {slurm_up.name} completed after"
-    )
+    text = render_job(job, UTC_ZONE)
+    assert text.startswith(f"Job **{job.job_id}** “ok” on {slurm_up.name} completed; it ran "), text
+    assert " of its 1 h limit, ended " in text  # the limit from sacct's Timelimit
 
 
 async def test_failed_job_exit_3(cluster: SlurmCluster, submitted: dict[str, int]) -> None:
