@@ -35,8 +35,7 @@ async def _records(port: Jobs, text: str) -> list[JobRecord]:
         return records
     history = await port.history(int(match.group(1)))
     if match.group(2) is not None:
-        task = int(match.group(2))
-        return [r for r in history if r.array_task_id == task or task in r.task_ids]
+        return [r for r in history if int(match.group(2)) in r.task_ids]
     return history
 
 
@@ -54,16 +53,16 @@ def _state(record: JobRecord, ctx: Context) -> str:
 async def why(ctx: Context, port: Jobs, text: str) -> Reply:
     """The command's body; `text` is what follows `jobs why`."""
     text = text.strip()
-    records = await _records(port, text)
-    staff = ctx.user.role >= Role.TUTOR
-    if not staff:
+    me = None
+    if ctx.user.role < Role.TUTOR:  # staff may ask about any job
         me = await port.cluster_user(ctx.user.username)
         if me is None:
             raise UserError(
                 "I do not know your cluster account: ask the course staff to add it to the roster."
             )
-        if records and all(r.user != me for r in records):
-            raise Forbidden(f"You can ask only about your own jobs; job {text} is not one of `{me}`'s.")
+    records = await _records(port, text)
+    if me is not None and records and all(r.user != me for r in records):
+        raise Forbidden(f"You can ask only about your own jobs; job {text} is not one of `{me}`'s.")
     if not records:
         return Reply.private(f"I find no job {text} on the cluster.")
     pending = [r for r in records if r.state == "PENDING"]

@@ -70,7 +70,6 @@ class JobSource(Protocol):
 
     async def running_and_pending(self) -> list[JobRecord]: ...
 
-
     async def queued(self, job_id: str | None = None) -> list[JobRecord]: ...
 
 
@@ -325,7 +324,7 @@ class JobNotifier:
         try:
             users = await self._store.users_with_mode("all")
             queue = await self._cluster.queued() if users else None
-        except Unavailable as err:  # squeue down: the full poll still runs on its own timer
+        except Unavailable as err:  # Slurm down: one line, and no watching until the next full poll
             log.warning("job watch: cannot list the queue (%s)", err)
             users, queue = set(), None
         due = self._watch.observe(queue, users, now) if queue is not None else []
@@ -338,7 +337,8 @@ class JobNotifier:
                 log.warning("job notification reconciliation failed (%s)", err)
             except Exception:
                 log.exception("job notification reconciliation failed")
-        self._next_tick = self._watch.next_tick(now)
+        # nobody on `all`, or squeue failing: nothing to watch until the next full poll
+        self._next_tick = self._watch.next_tick(now) if queue is not None else self._next_full
 
     async def _take_spool(self, spool_dir: Path | None) -> None:
         if spool_dir is None:

@@ -164,3 +164,48 @@ async def test_array_states_are_ordered_and_spelled_out() -> None:
         replace(r, user="al123") for r in records
     ])), "jobs")).text  # fmt: skip
     assert "“@\u200ball sweep”" in text and "@all" not in text
+
+
+async def test_why_explains_a_pending_job_in_course_time(registry: Registry) -> None:
+    from idlbot.domain.job_reasons import MaintWindow
+
+    start = T0 + timedelta(hours=3)
+    window = MaintWindow("maint_20261201_1500", start, start + timedelta(hours=5), "@all kernel")
+    held = job(9, "PENDING", user="al123", end=None, start=None, time_limit=timedelta(hours=4),
+               reason="ReqNodeNotAvail, Reserved for maintenance")  # fmt: skip
+    port = FakeJobs(records=[held], windows=[window])
+    text = (await registry.run(ctx(port), "jobs why 9")).text
+    lines = text.splitlines()
+    assert (
+        lines[0] == "Job **9** “j9” is pending (Slurm's reason: “ReqNodeNotAvail, Reserved for maintenance”)."
+    )
+    assert "maint\\_20261201\\_1500" in lines[1] and "until Tue 01 Dec 2026, 21:00 CET" in lines[1]  # Berlin
+    assert lines[2].startswith(
+        "Next step: Wait: it can start after the window ends Tue 01 Dec 2026, 21:00 CET"
+    )
+    assert "@all" not in text
+
+
+async def test_why_keeps_students_to_their_own_jobs(registry: Registry) -> None:
+    theirs = job(8, "PENDING", user="bo123", end=None, start=None, reason="JobHeldUser")
+    port = FakeJobs(records=[theirs])
+    assert "only about your own jobs" in (await registry.run(ctx(port), "jobs why 8")).text
+    staff = (await registry.run(ctx(port, "tutor1", Role.TUTOR), "jobs why 8")).text
+    assert "`scontrol release 8`" in staff
+    assert (await registry.run(ctx(port), "jobs why 77")).text == "I find no job 77 on the cluster."
+    assert "cluster account" in (await registry.run(ctx(port, "zed"), "jobs why 8")).text
+    assert "Give a job id" in (await registry.run(ctx(port), "jobs why soon")).text
+    assert "Usage" in (await registry.run(ctx(port), "jobs please")).text
+
+
+async def test_why_on_a_running_or_ended_job_says_so(registry: Registry) -> None:
+    running = job(5, "RUNNING", user="al123", end=None, time_limit=timedelta(hours=2),
+                  elapsed=timedelta(hours=1, minutes=2))  # fmt: skip
+    ended = job(6, "FAILED", user="al123")
+    port = FakeJobs(records=[running, ended])
+    assert (await registry.run(ctx(port), "jobs why 5")).text == (
+        "Job **5** “j5” is not pending: it is running (for 1 h 02 min of its 2 h limit)."
+    )
+    assert (await registry.run(ctx(port), "jobs why 6")).text.startswith(
+        "Job **6** “j6” is not pending: it failed, ended Tue 01 Dec 2026, 12:01 UTC"
+    )
