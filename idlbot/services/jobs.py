@@ -321,24 +321,29 @@ class JobNotifier:
         if full:
             self._next_full = now + self._full_every
             await self._take_spool(spool_dir)
-        try:
-            users = await self._store.users_with_mode("all")
-            queue = await self._cluster.queued() if users else None
-        except Unavailable as err:  # Slurm down: one line, and no watching until the next full poll
-            log.warning("job watch: cannot list the queue (%s)", err)
-            users, queue = set(), None
+        users = await self._store.users_with_mode("all")
+        queue: list[JobRecord] | None = None
+        if users:
+            try:
+                queue = await self._cluster.queued()
+            except Unavailable as err:  # Slurm down: one line, no watching until the next full poll
+                log.warning("job watch: cannot list the queue (%s)", err)
         due = self._watch.observe(queue, users, now) if queue is not None else []
         if full or due:
             try:
                 await self.reconcile(queue=queue, events=full)
-                for key in due:
-                    self._watch.tried(key, told=await self._store.notified(key), now=now)
             except Unavailable as err:  # Slurm down: one line, the next pass tries again
                 log.warning("job notification reconciliation failed (%s)", err)
             except Exception:
                 log.exception("job notification reconciliation failed")
-        # nobody on `all`, or squeue failing: nothing to watch until the next full poll
-        self._next_tick = self._watch.next_tick(now) if queue is not None else self._next_full
+            for key in due:  # also after a failed read: the chase backs off, never hammers
+                self._watch.tried(key, told=await self._store.notified(key), now=now)
+        if queue is not None:
+            self._next_tick = self._watch.next_tick(now)
+        elif users:  # squeue failing: no watching until the next full poll
+            self._next_tick = self._next_full
+        else:  # nobody on `all` yet: look again soon, someone may choose it any moment
+            self._next_tick = now + timedelta(seconds=self._watch.idle)
 
     async def _take_spool(self, spool_dir: Path | None) -> None:
         if spool_dir is None:

@@ -4,6 +4,7 @@ student on `all` ended untold; arrays are done when slurmctld holds no queued ta
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -111,3 +112,45 @@ async def test_an_array_is_told_when_squeue_holds_no_queued_task_and_sacct_knows
     assert await notifier.reconcile(queue=queue, events=False) == 1
     ((_, user, text),) = await dms(db)
     assert user == "mm-alice" and "3 tasks (3 COMPLETED)" in text
+
+
+async def test_squeue_failing_pauses_the_watch_and_sacct_failing_backs_off(
+    fake: FakeCluster, store: SqlJobStore, outbox: SqlOutbox, clock: FakeClock, db: AsyncEngine
+) -> None:
+    from idlbot.domain.jobs import ClusterError
+
+    clock.set(NOW)
+    notifier = make_notifier(fake, store, outbox, clock)
+    await store.set_mode("alice", user_id="mm-alice", mode="all", now=clock.now())
+    await notifier.poll(None)
+    real_queued, real_since = fake.queued, fake.jobs_ended_since
+
+    async def down(*_: object) -> list[object]:
+        raise ClusterError("squeue did not answer within 20 s")
+
+    fake.queued = down  # type: ignore[assignment,method-assign]
+    await ticked(notifier, clock, 6)  # fails once, then waits for the full poll
+    fake.queued = real_queued  # type: ignore[method-assign]
+    before = fake.queue_calls
+    for _ in range(20):
+        await ticked(notifier, clock, 2)
+    assert fake.queue_calls == before  # 40 s: no tick until the full poll at 60 s
+    await ticked(notifier, clock, 20)
+    assert fake.queue_calls == before + 1
+
+    fake.records = [job(5, end=clock.now() - timedelta(seconds=1))]
+    sacct_reads = []
+
+    async def db_down(when: object) -> list[object]:
+        sacct_reads.append(clock.now())
+        raise ClusterError("sacct failed (rc 1): slurmdbd is not responding")
+
+    fake.jobs_ended_since = db_down  # type: ignore[assignment,method-assign]
+    for _ in range(15):  # 30 s of ticks while slurmdbd is down and slurmctld is not
+        await ticked(notifier, clock, 2)
+    gaps = [(b - a).total_seconds() for a, b in pairwise(sacct_reads)]
+    assert gaps[:2] == [4, 8] and len(sacct_reads) <= 4 and await dms(db) == []  # doubling, not per tick
+    fake.jobs_ended_since = real_since  # type: ignore[method-assign]
+    for _ in range(40):
+        await ticked(notifier, clock, 2)
+    assert [u for _, u, _ in await dms(db)] == ["mm-alice"]
