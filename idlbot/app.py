@@ -58,7 +58,8 @@ from idlbot.services.exclusion import ExclusionNotifier
 from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.health import BotHealth
 from idlbot.services.housekeeping import Housekeeping
-from idlbot.services.jobs import JobNotifier, JobsDesk
+from idlbot.services.jobs import JobNotifier
+from idlbot.services.jobs_desk import JobsDesk
 from idlbot.services.maintenance import MaintenanceService
 from idlbot.services.presenters import PresenterRoutine
 from idlbot.services.qualification import QualificationService
@@ -275,9 +276,10 @@ class Bot:
         jobs_desk: JobsDesk | None = None
         if settings.slurm.enabled:
             cluster = SlurmCluster(settings.slurm)
+            maintenance_store = SqlMaintenanceStore(sessions)
             self.maintenance = MaintenanceService(
                 cluster,
-                SqlMaintenanceStore(sessions),
+                maintenance_store,
                 self.outbox,
                 self._channel_id,
                 self.directory.user_for_cluster,
@@ -294,9 +296,14 @@ class Bot:
                 resolve=self.directory.user_for_cluster,
                 clock=self.clock,
                 tz=settings.course.tz,
+                full_every=settings.slurm.poll_seconds,
             )
             jobs_desk = JobsDesk(
-                cluster=cluster, store=job_store, cluster_user=self.directory.cluster_account
+                cluster=cluster,
+                store=job_store,
+                cluster_user=self.directory.cluster_account,
+                windows=maintenance_store,
+                reservations=cluster.reservations,
             )
         self.exclusions = ExclusionNotifier(
             SqlExclusions(sessions),
@@ -400,7 +407,8 @@ class Bot:
         if self.maintenance is not None:
             every("maintenance", housekeeping, self.maintenance.tick)
         if self.notifier is not None:
-            every("job poll", cfg.slurm.poll_seconds, job_poll(self.notifier, cfg.slurm.spool_dir))
+            # ticks every few seconds; sacct runs when a job ended, and fully every poll_seconds
+            every("job poll", self.notifier.tick_seconds, job_poll(self.notifier, cfg.slurm.spool_dir))
         if self.sync is not None and cfg.gitlab is not None:
             reconcile = reconcile_gitlab(self.sync, self.repo_hooks)
             every("gitlab reconciliation", cfg.gitlab.reconcile_minutes * 60, reconcile)

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from idlbot.commands.context import Context
+from idlbot.commands.job_why import why
 from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
 from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import UserError
+from idlbot.domain.job_listing import ArrayLine, listing
 from idlbot.domain.job_render import format_duration
 from idlbot.domain.jobs import JobRecord
 from idlbot.domain.timefmt import format_clock
@@ -38,7 +40,9 @@ async def _cluster_user(ctx: Context, port: Jobs) -> str:
     return name
 
 
-def _line(job: JobRecord, ctx: Context) -> str:
+def _line(job: JobRecord | ArrayLine, ctx: Context) -> str:
+    if isinstance(job, ArrayLine):  # "12345[]": squeue's way of naming a whole array
+        return f"- **{job.array_job_id}[]** “{defuse(job.name)}”: {job.text}"
     name = defuse(job.name)
     if not job.finished:
         since = f", running {format_duration(job.elapsed)}" if job.state == "RUNNING" else ""
@@ -51,16 +55,22 @@ def _line(job: JobRecord, ctx: Context) -> str:
 
 @group.command(
     "jobs",
-    summary="Your running and pending Slurm jobs, and those that ended in the last 24 hours.",
-    usage="jobs",
-    examples={"jobs": "Jobs of `al123`:"},
+    summary="Your running and pending Slurm jobs, and those that ended in the last 24 hours; "
+    "`jobs why <id>` says why a job is still pending and what you can do.",
+    usage="jobs [why <jobid>]",
+    examples={"jobs": "Jobs of `al123`:", "jobs why 4711": "Job **4711** “train-resnet18” is not pending"},
     slow=True,
     needs=("jobs",),
 )
 async def jobs(ctx: Context, args: str) -> Reply:
     port = ctx.ports.jobs
+    word, _, rest = args.partition(" ")
+    if word.lower() == "why":
+        return await why(ctx, port, rest)
+    if args:
+        raise UsageError()
     user = await _cluster_user(ctx, port)
-    records = await port.my_jobs(user, since=ctx.clock.now() - RECENT)
+    records = listing(await port.my_jobs(user, since=ctx.clock.now() - RECENT))
     if not records:
         return Reply.private(f"No jobs of `{user}` are queued or ended in the last 24 hours.")
     lines = [f"Jobs of `{user}`:"] + [_line(r, ctx) for r in records[:_SHOWN]]

@@ -28,6 +28,30 @@ def format_duration(span: timedelta) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
+def human_duration(span: timedelta) -> str:
+    """For sentences: "45 s", "3 min 05 s", "12 min", "1 h 02 min", "2 h", "1 d 3 h"."""
+    total = max(int(span.total_seconds()), 0)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {seconds:02d} s" if seconds and minutes < 10 else f"{minutes} min"
+    return f"{seconds} s"
+
+
+def ran_for(record: JobRecord) -> str:
+    """ "ran 1 h 02 min of its 2 h limit"; a job that hit the limit says so instead."""
+    if record.outcome is Outcome.TIMEOUT and record.time_limit is not None:
+        return f"ran {human_duration(record.elapsed)}, all of its {human_duration(record.time_limit)} limit"
+    if record.time_limit is None:
+        return f"ran {human_duration(record.elapsed)} (no time limit)"
+    return f"ran {human_duration(record.elapsed)} of its {human_duration(record.time_limit)} limit"
+
+
 def _cancelled_by(record: JobRecord) -> str:
     """sacct says "CANCELLED by 1001" (a uid): the owner reads "by you", anyone else's uid stays."""
     by = record.state_detail.removeprefix("by ").strip()
@@ -45,23 +69,21 @@ def _exit_detail(record: JobRecord) -> str:
 
 
 def render_job(record: JobRecord, tz: ZoneInfo) -> str:
-    """The DM for one finished job, e.g.
-    "Job **5** “f3” on idl-gpu failed (exit code 3) after 0:02, ended Tue 01 Dec 2026, 20:10 UTC."
-    """
+    """The DM for one finished job, e.g. "Job **5** “f3” on idl-gpu failed (exit code 3); it ran
+    2 s of its 1 h limit, ended Tue 01 Dec 2026, 20:10 UTC." The limit comes from sacct's
+    Timelimit, which both paths read (MailProg events are enriched from sacct too)."""
     what = record.outcome.value
     if record.outcome is Outcome.CANCELLED and record.state_detail:
         what += f" ({_cancelled_by(record)})"
-    elif record.outcome is Outcome.TIMEOUT and record.time_limit is not None:
-        what += f" ({format_duration(record.time_limit)})"
     detail = _exit_detail(record)
     if detail and record.outcome is not Outcome.CANCELLED:
         what += f" ({detail})"
     parts = [f"Job **{record.display_id}** “{defuse(record.name)}” on {defuse(record.cluster)} {what}"]
-    if record.start is not None:
-        parts.append(f"after {format_duration(record.elapsed)}")
     if record.gpus:
         parts.append(f"with {record.gpus} GPU{'s' if record.gpus != 1 else ''}")
     text = " ".join(parts)
+    if record.start is not None:
+        text += f"; it {ran_for(record)}"
     if record.end is not None:
         text += f", ended {format_clock(record.end, tz)}"
     return text + "."

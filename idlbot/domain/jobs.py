@@ -143,6 +143,9 @@ class JobRecord:
     partition: str = ""
     reason: str = ""  # why pending (squeue), e.g. "ReqNodeNotAvail, Reserved for maintenance"
     state_detail: str = ""  # the rest of sacct's State, e.g. "by 1001"
+    dependency: str = ""  # squeue only: "afterok:11(failed)"
+    reservation: str = ""  # squeue only: the reservation the job asked for
+    eligible: datetime | None = None  # squeue only: when it may start (`--begin`), if known
 
     @property
     def key(self) -> JobKey:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Protocol
 
+from idlbot.domain.job_reasons import MaintWindow
 from idlbot.domain.jobs import JobRecord
 
 NotifyMode = Literal["all", "mail", "off"]
@@ -32,4 +33,17 @@ class Jobs(Protocol):
 
     async def my_jobs(self, cluster_user: str, *, since: datetime) -> list[JobRecord]:
         """Running and pending jobs, then those that ended since `since`, newest first."""
+        ...
+
+    async def queued(self, job_id: str) -> list[JobRecord]:
+        """The records slurmctld holds for "12" or "12_3" (all of an array's), ended ones
+        for a while included; [] when it does not know the id."""
+        ...
+
+    async def history(self, job_id: int) -> list[JobRecord]:
+        """sacct's records of the latest job (or array) with this id; [] if none."""
+        ...
+
+    async def maintenance_windows(self) -> list[MaintWindow]:
+        """Maintenance windows not over yet: the bot's own, and Slurm's MAINT reservations."""
         ...

@@ -11,7 +11,8 @@ Two paths feed one idempotent store, so a job is told once whichever path sees i
 * poll: `reconcile` reads `sacct` for jobs that ended since the stored cursor, for students
   who opted in to all jobs (`/idl notify jobs all`), so jobs that ended while the bot was
   down are reported after a restart. It also re-runs stored events that were cut short,
-  and `ingest_spool` reads MailProg's spool when the bot runs where it is written.
+  and `ingest_spool` reads MailProg's spool when the bot runs where it is written. Between
+  full polls, `poll` watches squeue and reads sacct as soon as a job ends (`job_watch`).
 
 The outcome is decided by the job's *state* from sacct (domain.jobs.outcome); the exit code
 is detail only, because Slurm's sources disagree on it. The store's and the outbox's keys are
@@ -46,9 +47,10 @@ from idlbot.domain.jobs import (
     group_arrays,
     summarize_array,
 )
-from idlbot.ports.job_store import JobStore, NotifySettings
-from idlbot.ports.jobs import DEFAULT_MODE, NotifyMode
+from idlbot.ports.job_store import JobStore
+from idlbot.ports.jobs import DEFAULT_MODE
 from idlbot.ports.outbox import Outbox
+from idlbot.services.job_watch import EndWatch, array_in_queue
 from idlbot.tasks import TaskPool
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ class JobSource(Protocol):
     async def jobs_ended_since(self, when: datetime) -> list[JobRecord]: ...
 
     async def running_and_pending(self) -> list[JobRecord]: ...
+
+    async def queued(self, job_id: str | None = None) -> list[JobRecord]: ...
 
 
 def outbox_key(key: JobKey) -> str:
@@ -105,6 +109,9 @@ class JobNotifier:
         poll_margin: timedelta = timedelta(minutes=5),
         first_lookback: timedelta = timedelta(hours=1),
         max_event_attempts: int = 20,
+        full_every: float = 60.0,
+        fast_every: float = 2.0,
+        idle_every: float = 6.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._cluster = cluster
@@ -124,6 +131,15 @@ class JobNotifier:
         self._sleep = sleep
         self._tasks = TaskPool()  # events in flight, keyed by event id
         self._reconciling = asyncio.Lock()
+        self._full_every = timedelta(seconds=full_every)
+        self._watch = EndWatch(fast=fast_every, idle=idle_every, horizon=poll_margin)
+        self._next_full: datetime | None = None
+        self._next_tick: datetime | None = None
+
+    @property
+    def tick_seconds(self) -> float:
+        """How often `poll` should be called; most calls return at once (see `poll`)."""
+        return self._watch.fast
 
     # ------------------------------------------------------------------ push path
     async def accept(self, event: JobEvent) -> bool:
@@ -215,14 +231,17 @@ class JobNotifier:
         return new and user_id is not None
 
     # ------------------------------------------------------------------ poll path
-    async def reconcile(self, now: datetime | None = None) -> int:
-        """Catch up: stored events not handled yet, then sacct for `all`-mode students since
-        the cursor (minus a margin, since slurmdbd may write a record late). Returns the
-        number of DMs queued. Run it at start-up and every poll interval."""
+    async def reconcile(
+        self, now: datetime | None = None, *, queue: Sequence[JobRecord] | None = None, events: bool = True
+    ) -> int:
+        """Catch up: stored events not handled yet (unless `events` is False), then one sacct
+        read for `all`-mode students since the cursor (minus a margin, since slurmdbd may write
+        a record late). `queue` is squeue's listing of the moment, if read: it says whether
+        an array still runs and how many tasks it has. Returns the number of DMs queued."""
         async with self._reconciling:
             now = now or self._clock.now()
             queued = 0
-            for event_id, payload, attempts in await self._store.pending_events():
+            for event_id, payload, attempts in await self._store.pending_events() if events else []:
                 if self._tasks.in_flight(event_id):
                     continue  # still being handled by the push path
                 try:
@@ -239,26 +258,37 @@ class JobNotifier:
                     r for r in await self._cluster.jobs_ended_since(cursor - self._margin) if r.user in users
                 ]
                 for item in group_arrays(records):
-                    queued += await self._reconcile_one(item)
+                    queued += await self._reconcile_one(item, queue)
             await self._store.set_cursor(self._name, max(now, cursor))
             return queued
 
-    async def _reconcile_one(self, item: JobRecord | ArraySummary) -> int:
+    async def _reconcile_one(self, item: JobRecord | ArraySummary, queue: Sequence[JobRecord] | None) -> int:
         if await self._store.notified(item.key):
             return 0
         if isinstance(item, JobRecord):
             return int(await self._notify([item], source="poll"))
-        # Some tasks may have ended long before the window, others may still run: re-read
-        # the whole array; if it is not over, a later poll sees its last task end.
+        held = array_in_queue(queue, item.array_job_id, item.user) if queue is not None else []
+        if any(not r.finished for r in held):
+            return 0  # slurmctld still runs or queues a task: a later poll sees the last one end
+        # Some tasks may have ended long before the window: re-read the whole array.
         group = [
             r for r in _latest_group(await self._cluster.job_group(item.array_job_id), item.array_job_id)
             if r.submit == item.submit
         ]  # fmt: skip
-        # No task count without the mail: wait until the last known end has settled, since
-        # slurmdbd may still be writing the other tasks (the poll window covers the wait).
-        ends = [r.end for r in group if r.end is not None]
-        if not _ready(group) or not ends or max(ends) > self._clock.now() - self._array_settle:
+        if not _ready(group):
             return 0
+        if held:
+            # slurmctld knows these tasks ended; sacct must know each of them too (slurmdbd
+            # is written asynchronously, and a missing row would make the counts wrong).
+            known = {i for r in group for i in r.task_ids}
+            if not {i for r in held for i in r.task_ids} <= known:
+                return 0
+        else:
+            # Not in the queue listing (none given, or ended longer ago than MinJobAge): no
+            # task count to check, so wait until the last known end has settled.
+            ends = [r.end for r in group if r.end is not None]
+            if not ends or max(ends) > self._clock.now() - self._array_settle:
+                return 0
         return int(await self._notify(group, source="poll"))
 
     async def ingest_spool(self, spool_dir: Path) -> int:
@@ -278,51 +308,49 @@ class JobNotifier:
         return taken
 
     async def poll(self, spool_dir: Path | None) -> None:
-        """The periodic pass: MailProg events left in the local spool (the bot was down when
-        they were written), then the sacct poll for students who opted in to all their jobs.
-        A spool that cannot be read does not keep the poll from running."""
-        if spool_dir is not None:
+        """The periodic pass, called every `tick_seconds`. Every `full_every` seconds (and on
+        the first call) the full poll: MailProg events left in the local spool (the bot was
+        down when they were written), stored events to retry, and the sacct read. In between,
+        when a tick is due (`job_watch.EndWatch`): one squeue listing, and the sacct read only
+        if it shows a job of a student on `all` that ended untold. A spool that cannot be
+        read does not keep the poll from running."""
+        now = self._clock.now()
+        full = self._next_full is None or now >= self._next_full
+        if not full and self._next_tick is not None and now < self._next_tick:
+            return
+        if full:
+            self._next_full = now + self._full_every
+            await self._take_spool(spool_dir)
+        users = await self._store.users_with_mode("all")
+        queue: list[JobRecord] | None = None
+        if users:
             try:
-                taken = await self.ingest_spool(spool_dir)
-                if taken:
-                    log.info("%d job events taken from the spool %s", taken, spool_dir)
+                queue = await self._cluster.queued()
+            except Unavailable as err:  # Slurm down: one line, no watching until the next full poll
+                log.warning("job watch: cannot list the queue (%s)", err)
+        due = self._watch.observe(queue, users, now) if queue is not None else []
+        if full or due:
+            try:
+                await self.reconcile(queue=queue, events=full)
+            except Unavailable as err:  # Slurm down: one line, the next pass tries again
+                log.warning("job notification reconciliation failed (%s)", err)
             except Exception:
-                log.exception("reading the MailProg spool %s failed", spool_dir)
+                log.exception("job notification reconciliation failed")
+            for key in due:  # also after a failed read: the chase backs off, never hammers
+                self._watch.tried(key, told=await self._store.notified(key), now=now)
+        if queue is not None:
+            self._next_tick = self._watch.next_tick(now)
+        elif users:  # squeue failing: no watching until the next full poll
+            self._next_tick = self._next_full
+        else:  # nobody on `all` yet: look again soon, someone may choose it any moment
+            self._next_tick = now + timedelta(seconds=self._watch.idle)
+
+    async def _take_spool(self, spool_dir: Path | None) -> None:
+        if spool_dir is None:
+            return
         try:
-            await self.reconcile()
-        except Unavailable as err:  # Slurm down: one line, the next pass tries again
-            log.warning("job notification reconciliation failed (%s)", err)
+            taken = await self.ingest_spool(spool_dir)
+            if taken:
+                log.info("%d job events taken from the spool %s", taken, spool_dir)
         except Exception:
-            log.exception("job notification reconciliation failed")
-
-
-class JobsDesk:
-    """The `Jobs` port for the commands: roster lookups, settings, and sacct/squeue reads."""
-
-    def __init__(
-        self,
-        *,
-        cluster: JobSource,
-        store: NotifySettings,
-        cluster_user: Callable[[str], Awaitable[str | None]],
-    ) -> None:
-        self._cluster = cluster
-        self._store = store
-        self._cluster_user = cluster_user
-
-    async def cluster_user(self, username: str) -> str | None:
-        return await self._cluster_user(username)
-
-    async def notify_mode(self, cluster_user: str) -> NotifyMode:
-        return await self._store.mode(cluster_user) or DEFAULT_MODE
-
-    async def set_notify_mode(
-        self, cluster_user: str, *, user_id: str, mode: NotifyMode, now: datetime
-    ) -> None:
-        await self._store.set_mode(cluster_user, user_id=user_id, mode=mode, now=now)
-
-    async def my_jobs(self, cluster_user: str, *, since: datetime) -> list[JobRecord]:
-        active = [r for r in await self._cluster.running_and_pending() if r.user == cluster_user]
-        ended = [r for r in await self._cluster.jobs_ended_since(since) if r.user == cluster_user]
-        ended.sort(key=lambda r: r.end or r.submit, reverse=True)
-        return active + ended
+            log.exception("reading the MailProg spool %s failed", spool_dir)

@@ -425,7 +425,7 @@ async def test_each_outcome_arrives_in_the_simulator_as_one_dm(
                 "gpu": "with 1 GPU",
                 "cancel": "was cancelled (by you)",
                 "array": "5 tasks (4 COMPLETED, 1 FAILED)",
-                "timeout": "hit its time limit (1:00)",  # Slurm checks limits every 30 s
+                "timeout": "hit its time limit",  # Slurm checks limits every 30 s
             }
             for name, text in expected.items():
                 (post,) = await eventually(

@@ -129,7 +129,11 @@ TABLE: dict[str, list[Row]] = {
         row("rota assign 2018-10-31 @carol", "summary rota", *STAFF),
         row("rota excuse @alice 2018-10-24", "summary rota", *STAFF),
     ],
-    "jobs": [row("jobs", "self", *ALL)],
+    "jobs": [
+        row("jobs", "self", *ALL),
+        row("jobs why 4711", "own job", *ALL),
+        row("jobs why 4801", "another student's job", *STAFF),
+    ],
     "notify": [row("notify jobs", "self", *ALL), row("notify jobs all", "self", *ALL)],
     "announce": [
         row("announce --yes Room change", "default channel", *STAFF),

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
 from idlbot.domain.job_events import JobEvent, parse_job_event
-from idlbot.domain.jobs import ExitCode, JobRecord
+from idlbot.domain.jobs import ExitCode, JobKey, JobRecord
 from idlbot.services.jobs import JobNotifier
 from idlbot.storage.db import create_engine, upgrade
 from idlbot.storage.jobs import SqlJobStore
@@ -65,6 +65,8 @@ class FakeCluster:
     lag: int = 0
     group_calls: int = 0
     since_calls: list[datetime] = field(default_factory=list)
+    queue_calls: int = 0
+    held: set[JobKey] = field(default_factory=set)  # ended jobs squeue still shows (all if empty)
 
     async def job_group(self, job_id: int) -> list[JobRecord]:
         self.group_calls += 1
@@ -83,6 +85,14 @@ class FakeCluster:
 
     async def running_and_pending(self) -> list[JobRecord]:
         return [r for r in self.records if not r.finished]
+
+    async def queued(self, job_id: str | None = None) -> list[JobRecord]:
+        """squeue -t all: what slurmctld holds; `held` says which records it still has."""
+        self.queue_calls += 1
+        held = self.records
+        if self.held:
+            held = [r for r in self.records if r.key in self.held or not r.finished]
+        return [r for r in held if job_id is None or job_id in (r.display_id, str(r.array_job_id))]
 
 
 async def no_sleep(_: float) -> None:

@@ -87,6 +87,7 @@ async def test_real_jobs_end_and_the_right_dm_arrives_within_10_s(live: Live, wo
     for job_id, expected in ((failing, "failed (exit code 3)"), (gpu, "completed")):
         _, user, text, created = await dm_for(live, job_id, 60)
         assert user == "mm-root" and expected in text, text
+        assert " of its 1 h limit" in text, text  # MailProg path: the limit from sacct's Timelimit
         assert created.timestamp() - await ended_at(live.cluster, job_id) <= 10  # type: ignore[attr-defined]
     assert "with 1 GPU" in (await rows_for(live.db, live.slurm.name, gpu))[0][2]
 

@@ -44,7 +44,7 @@ async def test_outcome_comes_from_the_state_not_the_exit_code(
     await notifier.idle()
     # by job: the three are notified concurrently, so their rows may be queued in any order
     texts = [text for _, _, text in sorted(await dms(db), key=lambda row: row[2].split("**")[1])]
-    assert "hit its time limit (1:00)" in texts[0]
+    assert "hit its time limit (signal 15) with 1 GPU; it ran 1 min 05 s, all of its 1 min limit," in texts[0]
     assert " failed" in texts[1]
     assert " completed" in texts[2]
 

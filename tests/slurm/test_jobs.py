@@ -66,9 +66,9 @@ async def test_completed_job(slurm_up: Cluster, cluster: SlurmCluster, submitted
     assert job.key == JobKey(slurm_up.name, submitted["ok"], job.submit)
     assert job.start is not None and job.end is not None and job.end >= job.start >= job.submit
     assert job.nodes and job.time_limit == timedelta(hours=1)  # the partition's DefaultTime
-    assert render_job(job, UTC_ZONE).startswith(
-        f"Job **{job.job_id}** “ok” on {slurm_up.name} completed after"
-    )
+    text = render_job(job, UTC_ZONE)
+    assert text.startswith(f"Job **{job.job_id}** “ok” on {slurm_up.name} completed; it ran "), text
+    assert " of its 1 h limit, ended " in text  # the limit from sacct's Timelimit
 
 
 async def test_failed_job_exit_3(cluster: SlurmCluster, submitted: dict[str, int]) -> None:
@@ -160,7 +160,9 @@ async def test_timeout_job(cluster: SlurmCluster, submitted: dict[str, int]) -> 
     job = await finished(cluster, submitted["timeout"], timeout=180)
     assert (job.state, job.outcome) == ("TIMEOUT", Outcome.TIMEOUT)
     assert job.elapsed >= timedelta(seconds=60) and job.time_limit == timedelta(minutes=1)
-    assert "hit its time limit (1:00)" in render_job(job, UTC_ZONE)
+    assert "hit its time limit" in render_job(job, UTC_ZONE)
+    text = render_job(job, UTC_ZONE)
+    assert "; it ran 1 min" in text and "all of its 1 min limit" in text
 
 
 @pytest.mark.slurm_large

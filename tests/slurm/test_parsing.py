@@ -67,3 +67,30 @@ def test_outcome_comes_from_the_state_only() -> None:
     assert outcome("CANCELLED+") is Outcome.CANCELLED and outcome("OUT_OF_MEMORY") is Outcome.OUT_OF_MEMORY
     assert outcome("NODE_FAIL") is Outcome.NODE_FAIL and outcome("PREEMPTED") is Outcome.PREEMPTED
     assert outcome("PENDING") is Outcome.ACTIVE and outcome("WHATEVER") is Outcome.UNKNOWN
+
+
+# squeue -h -a -t all -O SQUEUE_FORMAT, SLURM_TIME_FORMAT=%s: the same in 22.05.8 and 24.11.5
+# (a job name with "|" and "@all", held until --begin; a held pending array)
+SQUEUE = (
+    "163|163|N/A|1796508263|root|PENDING|10:00|1796511863|1796512463|cpu=1,mem=22899M,node=1,billing=1||"
+    "BeginTime|gpu|0:00|(null)|(null)|1796511863|b|x @all|\n"
+    "164|164|0-3|1796508263|root|PENDING|1:00:00|N/A|N/A|cpu=1,mem=22899M,node=1,billing=1||JobHeldUser|"
+    "gpu|0:00|afterok:11(failed)|maint_x|N/A|arr|\n"
+    "177|175|1|1796508272|root|COMPLETED|1:00:00|1796508272|1796508273|cpu=1,mem=22899M,node=1,billing=1|vm|"
+    "None|gpu|0:01|(null)|(null)|1796508272|arr|\n"
+)
+
+
+def test_squeue_lines_with_the_pending_details() -> None:
+    from idlbot.adapters.slurm.parse import parse_squeue
+
+    begin, array, task = parse_squeue(SQUEUE, "idl-gpu")
+    assert (begin.name, begin.reason, begin.time_limit) == ("b|x @all", "BeginTime", timedelta(minutes=10))
+    assert begin.eligible == datetime.fromtimestamp(1796511863, UTC) and begin.dependency == ""
+    assert (array.display_id, array.task_ids, array.reason) == ("164_[0-3]", [0, 1, 2, 3], "JobHeldUser")
+    assert (array.dependency, array.reservation, array.eligible) == ("afterok:11(failed)", "maint_x", None)
+    assert (task.display_id, task.finished, task.end) == (
+        "175_1",
+        True,
+        datetime.fromtimestamp(1796508273, UTC),
+    )

@@ -15,6 +15,7 @@ from idlbot.domain import agenda as dom
 from idlbot.domain.announce import Announcement, Notify
 from idlbot.domain.course import Course
 from idlbot.domain.errors import NotFound, UserError
+from idlbot.domain.job_reasons import MaintWindow
 from idlbot.domain.jobs import JobRecord, ReservationConflict
 from idlbot.domain.maintenance import Window, key_base
 from idlbot.domain.reminders import CustomReminder
@@ -286,7 +287,9 @@ def _jobs() -> list[JobRecord]:
     ended = JobRecord("idl-gpu", 4702, berlin(10, 21, 22, 58), "al123", "a02-mlp-sweep", "COMPLETED",
                       elapsed=timedelta(hours=1, minutes=45), gpus=2, start=berlin(10, 21, 23, 2),
                       end=berlin(10, 22, 0, 47))  # fmt: skip
-    return [running, ended]
+    waiting = JobRecord("idl-gpu", 4801, berlin(10, 22, 8, 30), "bo123", "b-sweep", "PENDING",
+                        reason="Priority", time_limit=timedelta(hours=2))  # fmt: skip
+    return [running, ended, waiting]
 
 
 @dataclass
@@ -313,3 +316,12 @@ class FakeJobs:
         return [r for r in mine if not r.finished] + [
             r for r in mine if r.finished and (r.end or since) >= since
         ]
+
+    async def queued(self, job_id: str) -> list[JobRecord]:
+        return [r for r in self.records if r.display_id == job_id or str(r.array_job_id) == job_id]
+
+    async def history(self, job_id: int) -> list[JobRecord]:
+        return []
+
+    async def maintenance_windows(self) -> list[MaintWindow]:
+        return []

@@ -121,6 +121,21 @@ class SlurmCluster:
         _, out, _ = await self._run("squeue", "-h", "-a", "-t", "PD,R,S,CG,CF,RQ,RS,SO", "-O", SQUEUE_FORMAT)
         return parse_squeue(out, self._cluster)
 
+    async def queued(self, job_id: str | None = None) -> list[JobRecord]:
+        """What slurmctld holds, ended jobs included (for MinJobAge seconds after their end):
+        all jobs, or those of `job_id` ("12", or "12_3" for one array task). One squeue call,
+        answered by slurmctld from memory, so it does not load slurmdbd. An id it does not
+        know (never, or ended longer ago than MinJobAge) gives [], not an error."""
+        select = ["-j", job_id] if job_id is not None else []
+        rc, out, err = await self._run(
+            "squeue", "-h", "-a", "-t", "all", *select, "-O", SQUEUE_FORMAT, check=False
+        )
+        if rc != 0:
+            if job_id is not None and "invalid job id" in (err or out).lower():
+                return []
+            raise ClusterError(f"squeue failed (rc {rc}): {(err or out).strip()[:300]}")
+        return parse_squeue(out, self._cluster)
+
     async def reservations(self) -> list[Reservation]:
         _, out, _ = await self._run("scontrol", "-o", "show", "reservation")
         return parse_reservations(out)

@@ -28,11 +28,11 @@ SACCT_FIELDS = (
 _SACCT_COUNT = SACCT_FIELDS.count(",") + 1
 SQUEUE_FIELDS = (
     "JobID,ArrayJobID,ArrayTaskID,SubmitTime,UserName,State,TimeLimit,StartTime,EndTime,"
-    "tres-alloc,NodeList,Reason,Partition,TimeUsed,Name"
+    "tres-alloc,NodeList,Reason,Partition,TimeUsed,Dependency,Reservation,EligibleTime,Name"
 )
 SQUEUE_FORMAT = ",".join(f"{name}:|" for name in SQUEUE_FIELDS.split(","))  # "|" after each field
 _SQUEUE_COUNT = SQUEUE_FIELDS.count(",") + 1
-_NONE = frozenset({"", "None", "none", "N/A", "Unknown", "(null)", "None assigned"})
+_NONE = frozenset({"", "None", "none", "N/A", "Unknown", "(null)", "None assigned"})  # "no value"
 _GPU_TRES = re.compile(r"gres/gpu(?::([^=,]+))?=(\d+)")
 _NODE_FLAGS = re.compile(r"[*~#!%$@^\-]+$")  # sinfo's state suffixes
 # sinfo -o %T suffix characters -> the flag they stand for
@@ -165,7 +165,7 @@ def parse_squeue(output: str, cluster: str) -> list[JobRecord]:
             continue
         fields = [f.strip() for f in fields]
         raw, array_job, task, submit, user, state, limit, start, end, tres = fields[:10]
-        nodes, reason, partition, used, name = fields[10:]
+        nodes, reason, partition, used, dependency, reservation, eligible, name = fields[10:]
         name = name.removesuffix("|")
         is_task = task not in _NONE
         task_id = _int(task) if is_task else None
@@ -188,6 +188,9 @@ def parse_squeue(output: str, cluster: str) -> list[JobRecord]:
                 array_tasks=task if is_task and task_id is None else None,
                 partition=partition,
                 reason="" if reason in _NONE else reason,
+                dependency="" if dependency in _NONE else dependency,
+                reservation="" if reservation in _NONE else reservation,
+                eligible=_epoch(eligible),
             )
         )
     return records
