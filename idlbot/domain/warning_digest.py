@@ -64,5 +64,8 @@ def digest_text(standings: Iterable[Standing], *, scope: str, day: date, always:
     for s in risky:
         group = f" ({defuse(s.student.group_id)})" if s.student.group_id else ""
         lines.append(f"- {defuse('@' + s.student.mattermost)}{group}: {' '.join(s.risk_reasons)}")
-    lines.append("`/idl status @student` shows one student's records, `/idl overview` the whole picture.")
+    # no "@student" even in a code span: the server's mention parser reads code spans too
+    lines.append(
+        "`/idl status` with a student's username shows their records, `/idl overview` the whole picture."
+    )
     return "\n".join(lines)
