@@ -199,6 +199,10 @@ class _Builder:
             )
         if p.enabled and course is not None and course.classes is None:
             self.problems.append("presenters: needs [classes] (the presenters are proposed for each class)")
+        if p.start is not None and course is not None and not course.start <= p.start <= course.end:
+            self.problems.append(
+                f"presenters.start: {p.start} is outside the course ({course.start} to {course.end})"
+            )
         return convert(p, PresenterSettings)
 
     def _classes(self) -> WeeklyClass | None:

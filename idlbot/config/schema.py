@@ -167,6 +167,7 @@ class PresentersFile:
     enabled: Flag = True
     propose_before: Duration = PresenterSettings.propose_before
     rule: Flag = PresenterSettings.rule
+    start: Day | None = PresenterSettings.start
 
 
 @with_config(TABLE)

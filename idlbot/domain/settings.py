@@ -7,7 +7,7 @@ rules need the wiki prefixes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from typing import Literal
 
 RuleKind = Literal["questions", "assignments", "exercise", "nudges"]
@@ -71,3 +71,6 @@ class PresenterSettings:
     enabled: bool = False
     propose_before: timedelta = timedelta(days=2)
     rule: bool = False
+    start: date | None = None
+    """The first class with progress presentations (teams form in the first weeks, so
+    nobody should be proposed before they exist); None: from the first class."""

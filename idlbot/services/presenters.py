@@ -52,7 +52,10 @@ class PresenterRoutine:
     def plan(self, course: Course) -> Iterable[Occurrence]:
         if not course.teams:
             return
+        first = self._settings.start
         for meeting in class_meetings(course):
+            if first is not None and meeting.day < first:
+                continue  # no teams yet
             fire_at = before(meeting.start, self._settings.propose_before, course)
             yield Occurrence(
                 key=f"rem:{NAME}:{meeting.day.isoformat()}",

@@ -3,7 +3,7 @@ lands on the course's rules, and every mistake is listed with the others."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -37,6 +37,7 @@ def test_the_example_has_the_rota_on_and_the_rule_off() -> None:
         False,
     )
     assert s.course.rules.presenting is False
+    assert s.presenters.start == date(2018, 10, 24)
 
 
 def test_absent_means_off_and_the_summary_says_so() -> None:
@@ -64,6 +65,7 @@ def test_the_rule_is_a_course_rule_unless_the_rota_is_off() -> None:
         ('propose_before = "soon"', "presenters.propose_before: invalid duration"),
         ("rule = 1", "presenters.rule"),
         ('enabled = "yes"', "presenters.enabled"),
+        ('start = "soon"', "presenters.start: invalid date"),
     ],
 )
 def test_wrong_values_are_listed_with_the_others(line: str, expected: str) -> None:
@@ -86,3 +88,19 @@ def test_the_rota_needs_the_weekly_class() -> None:
     start = text.index("[classes]")
     text = text[:start] + text[text.index("# Weekly programming assignments") :]
     assert "presenters: needs [classes] (the presenters are proposed for each class)" in problems(text)
+
+
+async def test_no_proposal_before_the_first_class_with_presentations() -> None:
+    from idlbot.domain.schedule import class_meetings
+    from idlbot.services.presenters import PresenterRoutine
+
+    s = load(example_config_path(), env=ENV)
+    routine = PresenterRoutine(None, None, None, s.course, s.presenters)  # type: ignore[arg-type]
+    days = [o.ref for o in routine.plan(s.course)]
+    classes = [m.day.isoformat() for m in class_meetings(s.course)]
+    assert days[0] == "2018-10-24" and days == [d for d in classes if d >= "2018-10-24"]
+
+
+def test_a_start_outside_the_course_is_refused() -> None:
+    text = example().replace("start = 2018-10-24 ", "start = 2019-03-01 ", 1)
+    assert "presenters.start: 2019-03-01 is outside the course (2018-10-10 to 2019-02-08)" in problems(text)
