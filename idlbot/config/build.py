@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -179,9 +179,15 @@ class _Builder:
             groups=groups,
             lecture_free=lecture_free,
             teams=teams,
-            rules=convert(rules, Rules, presenting=self._presenting_rule()),
+            rules=convert(
+                rules, Rules, presenting=self._presenting_rule(), presenting_from=self._presenting_from()
+            ),
             classes=self._classes(),
         )
+
+    def _presenting_from(self) -> date | None:
+        p = self.parsed.table("presenters", PresentersFile)
+        return p.start if p is not None and "presenters" not in self.parsed.absent else None
 
     def _presenting_rule(self) -> bool:
         p = self.parsed.table("presenters", PresentersFile)

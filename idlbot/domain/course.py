@@ -124,6 +124,7 @@ class Rules:
     progress_reports: int = 1
     group_paper: bool = True
     presenting: bool = False  # every team member presents the progress once ([presenters] rule)
+    presenting_from: date | None = None  # the first class with presentations ([presenters] start)
 
 
 @dataclass(frozen=True)

@@ -110,9 +110,15 @@ def latest_class(course: Course, today: date) -> ClassMeeting | None:
     return past[-1] if past else None
 
 
+def presenting_classes(course: Course) -> tuple[ClassMeeting, ...]:
+    """The classes with progress presentations: from `[presenters] start` on."""
+    first = course.rules.presenting_from
+    return tuple(m for m in class_meetings(course) if first is None or m.day >= first)
+
+
 def classes_left(course: Course, now: datetime) -> int:
-    """Classes that have not started yet at `now`: chances left to present."""
-    return sum(m.start > now for m in class_meetings(course))
+    """Classes with presentations that have not started yet at `now`: chances left to present."""
+    return sum(m.start > now for m in presenting_classes(course))
 
 
 def report_window(course: Course, day: date) -> tuple[datetime | None, datetime] | None:
@@ -135,8 +141,8 @@ class Week:
 
 
 def weeks(course: Course, record: TeamRecord, now: datetime) -> tuple[Week, ...]:
-    """Every class that has started, plus the next one (this week's proposal)."""
-    meetings = class_meetings(course)
+    """Every class with presentations that has started, plus the next one (this week's proposal)."""
+    meetings = presenting_classes(course)
     shown = [m for m in meetings if m.start <= now]
     upcoming = [m for m in meetings if m.start > now]
     if upcoming:

@@ -18,10 +18,9 @@ from datetime import date, datetime
 
 from idlbot.domain.course import Course
 from idlbot.domain.ledger import Student
-from idlbot.domain.presenters import propose_for
+from idlbot.domain.presenters import presenting_classes, propose_for
 from idlbot.domain.presenters_render import proposal_text
 from idlbot.domain.reminders import Occurrence, Target, before
-from idlbot.domain.schedule import class_meetings
 from idlbot.domain.settings import PresenterSettings
 from idlbot.ports.outbox import Outbox
 from idlbot.ports.presenters import Presenters
@@ -52,10 +51,7 @@ class PresenterRoutine:
     def plan(self, course: Course) -> Iterable[Occurrence]:
         if not course.teams:
             return
-        first = self._settings.start
-        for meeting in class_meetings(course):
-            if first is not None and meeting.day < first:
-                continue  # no teams yet
+        for meeting in presenting_classes(course):  # none before [presenters] start: no teams yet
             fire_at = before(meeting.start, self._settings.propose_before, course)
             yield Occurrence(
                 key=f"rem:{NAME}:{meeting.day.isoformat()}",

@@ -10,6 +10,7 @@ from datetime import date
 
 from idlbot.domain.ledger import Student, StudentLedger
 from idlbot.domain.person import about
+from idlbot.domain.presenters import classes_left, presenting_classes
 from idlbot.domain.qualification import Standing, evaluate, rule_names
 from idlbot.domain.qualification_render import render_status
 from idlbot.domain.schedule import class_meetings
@@ -102,3 +103,11 @@ def test_the_overview_and_the_export_count_the_rule() -> None:
     assert (presenting.met, presenting.pending, presenting.failed) == (1, 1, 0)
     assert csv_header(COURSE)[-4] == "rule_presenting" and "rule_presenting" not in csv_header(course_2018())
     assert ledger_csv(ledgers, COURSE, now=berlin(2018, 10, 22, 9)).splitlines()[1].split(",")[-4] == "met"
+
+
+
+def test_classes_before_the_first_presentation_class_are_no_chance_and_not_listed() -> None:
+    later = replace(COURSE, rules=replace(COURSE.rules, presenting_from=date(2018, 10, 24)))
+    early = berlin(2018, 10, 1)
+    assert classes_left(later, early) == classes_left(COURSE, early) - 2  # 10 and 17 Oct
+    assert presenting_classes(later)[0].day == date(2018, 10, 24)
