@@ -85,7 +85,7 @@ def test_example_loads_and_matches_the_2018_course() -> None:
     assert course.assignments == course_2018().assignments
     assert course.lecture_free == course_2018().lecture_free
     assert course.is_lecture_free(date(2018, 12, 25)) is not None
-    assert course.rules == Rules()
+    assert course.rules == Rules(presenting_from=date(2018, 10, 24))  # [presenters] start
     assert course.classes == course_2018().classes
     assert settings.roles.instructors == ("sstober", "jens")
     assert settings.roles.tutors == ("tutor1", "tutor2", "tutor3")
