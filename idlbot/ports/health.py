@@ -24,6 +24,8 @@ class HealthSnapshot:
     version: str = ""
     started_at: datetime | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    replica: str = ""
+    leases: tuple[str, ...] = ()  # the singleton passes this replica holds the lease of
 
     @property
     def degraded(self) -> bool:
