@@ -180,7 +180,11 @@ class SqlOutbox:
         held_back = exists().where(
             earlier.id < OutboxRow.id,
             or_(
-                earlier.state == "sending",
+                # in flight, unless its claim expired: then it is taken over in this claim
+                and_(
+                    earlier.state == "sending",
+                    or_(earlier.claimed_until.is_(None), earlier.claimed_until > now),
+                ),
                 and_(earlier.state == "pending", earlier.next_attempt_at > now),
             ),
             or_(
