@@ -41,7 +41,9 @@ async def test_a_lone_replica_runs_every_pass_at_once(engine: AsyncEngine) -> No
     clock, runs = FakeClock(T0), Runs()
     a = replica(engine, clock, "a", runs)
     assert sorted(await a.run_due(T0)) == ["announcements", "gitlab reconciliation", "local"]
-    assert runs.by == Counter({("a", "announcements"): 1, ("a", "gitlab reconciliation"): 1, ("a", "local"): 1})
+    assert runs.by == Counter(
+        {("a", "announcements"): 1, ("a", "gitlab reconciliation"): 1, ("a", "local"): 1}
+    )
     assert a.held() == ["announcements", "gitlab reconciliation"]
 
 
@@ -58,7 +60,9 @@ async def test_two_replicas_run_each_singleton_once_and_the_survivor_takes_over(
         clock.set(now)
         await a.run_due(now)
         await b.run_due(now)
-    assert runs.by[("b", "announcements")] == 0 and runs.by[("a", "announcements")] == 5  # 0, 15, 30, 45, 60 s
+    assert (
+        runs.by[("b", "announcements")] == 0 and runs.by[("a", "announcements")] == 5
+    )  # 0, 15, 30, 45, 60 s
     # "a" is killed: it renews nothing from here on; "b" keeps ticking every 5 s
     killed, takeover = clock.now(), None
     for step in range(1, 10):

@@ -22,7 +22,10 @@ CHANNEL = "c" * 26
 async def pair(db_url: str) -> AsyncIterator[tuple[SqlOutbox, SqlOutbox]]:
     engines = [create_engine(db_url), create_engine(db_url)]
     try:
-        yield (SqlOutbox(engines[0], holder="a", claim_ttl=TTL), SqlOutbox(engines[1], holder="b", claim_ttl=TTL))
+        yield (
+            SqlOutbox(engines[0], holder="a", claim_ttl=TTL),
+            SqlOutbox(engines[1], holder="b", claim_ttl=TTL),
+        )
     finally:
         for e in engines:
             await e.dispose()
@@ -33,7 +36,9 @@ async def _enqueue(outbox: SqlOutbox, n: int) -> None:
         await outbox.enqueue(key=f"k{i}", message=f"m{i}", now=T0, channel_id=CHANNEL)
 
 
-async def test_rows_of_a_dead_replica_are_taken_over_after_the_expiry(pair: tuple[SqlOutbox, SqlOutbox]) -> None:
+async def test_rows_of_a_dead_replica_are_taken_over_after_the_expiry(
+    pair: tuple[SqlOutbox, SqlOutbox],
+) -> None:
     a, b = pair
     await _enqueue(a, 3)
     claimed = await a.claim_due(T0)
@@ -62,7 +67,9 @@ async def test_renewed_claims_are_not_taken_over(pair: tuple[SqlOutbox, SqlOutbo
     assert counts["sending"] == 2 and counts["sent"] == 0
 
 
-async def test_an_earlier_error_does_not_skip_the_lookup_after_a_takeover(pair: tuple[SqlOutbox, SqlOutbox]) -> None:
+async def test_an_earlier_error_does_not_skip_the_lookup_after_a_takeover(
+    pair: tuple[SqlOutbox, SqlOutbox],
+) -> None:
     """A 429 before the crash said "never reached the server"; the attempt cut off by
     the crash may have, so the row taken over says so instead."""
     a, b = pair
@@ -79,10 +86,10 @@ async def test_a_start_takes_back_only_rows_nobody_holds(pair: tuple[SqlOutbox, 
     await _enqueue(a, 1)
     await b.enqueue(key="b0", message="x", now=T0, channel_id="d" * 26)
     await a.claim_due(T0)
-    legacy = SqlOutbox(a._db)  # noqa: SLF001 - a version before claims expired: no expiry
+    legacy = SqlOutbox(a._db)
     await legacy.enqueue(key="old", message="x", now=T0, channel_id="e" * 26)
     await legacy.claim_due(T0)
     # a replica starting while "a" is alive leaves a's row alone, takes the legacy one
     assert await b.recover_inflight(T0 + timedelta(seconds=1), only_expired=True) == 1
-    restarted = SqlOutbox(b._db, holder="a", claim_ttl=TTL)  # noqa: SLF001 - same IDLBOT_REPLICA_ID
+    restarted = SqlOutbox(b._db, holder="a", claim_ttl=TTL)
     assert await restarted.recover_inflight(T0 + timedelta(seconds=1), only_expired=True) == 2  # k0, b0
