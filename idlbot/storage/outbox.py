@@ -41,7 +41,7 @@ the post certainly never reached the server and skip the lookup by key."""
 
 def _taken_over() -> ColumnElement[str | None]:
     """The `last_error` of a row taken back: `TAKEN_OVER` instead of an earlier error; none
-    stays none (no error means no reason to skip the lookup, and /idl health stays quiet)."""
+    stays none (no error means no reason to skip the lookup, and no error to report)."""
     return case((OutboxRow.last_error.is_(None), None), else_=TAKEN_OVER)
 
 
