@@ -598,6 +598,7 @@ class Bot:
             self.tasks.drain(timeout=STOP_GRACE),
             self._stop_web(),
         )
+        await self._release_claims()
         await self.chart.close()  # after the replies, which may have needed it
         if self._http is not None:
             await self._http.close()
@@ -611,6 +612,18 @@ class Bot:
         await self.engine.dispose()
         await self.probe_engine.dispose()
         self.metrics.gc.uninstall()
+
+    async def _release_claims(self) -> None:
+        """Posts still claimed once the worker ended go back to pending for whoever sends
+        next (another replica, or the next start), looked up by key first; a database
+        that is gone leaves them to expire instead."""
+        try:
+            released = await asyncio.wait_for(self.outbox.release_claims(self.clock.now()), STOP_GRACE * 4)
+        except Exception as exc:  # noqa: BLE001 - the claims expire by themselves
+            log.warning("could not release the posts in flight (%s); they expire", type(exc).__name__)
+            return
+        if released:
+            log.info("%d posts in flight at the stop are left to be checked and sent", released)
 
     async def _stop_web(self) -> None:
         """No new requests from now; requests in flight get `STOP_GRACE` to answer."""

@@ -243,6 +243,22 @@ class SqlOutbox:
         async with transaction(self._db) as conn:
             return len((await conn.execute(stmt.returning(OutboxRow.id))).all())
 
+    async def release_claims(self, now: datetime) -> int:
+        """Back to ``pending`` (due ``now``) with every row this replica still holds: at a
+        clean stop, after the worker ended, so another replica (or the next start) need
+        not wait for the claims to expire. ``attempts`` is kept: a send cut off by the stop
+        may have reached the server, and the next sender looks the row up by key."""
+        if self.holder is None:
+            return 0
+        stmt = (
+            update(OutboxRow)
+            .where(self._mine())
+            .values(state="pending", next_attempt_at=now, claimed_until=None, last_error=_taken_over())
+            .returning(OutboxRow.id)
+        )
+        async with transaction(self._db) as conn:
+            return len((await conn.execute(stmt)).all())
+
     async def _transition(self, item_id: int, values: dict[str, Any]) -> bool:
         stmt = (
             update(OutboxRow)

@@ -16,6 +16,7 @@ from idlbot.storage.outbox import TAKEN_OVER, SqlOutbox
 T0 = datetime(2024, 10, 1, 9, 0, tzinfo=UTC)
 TTL = timedelta(seconds=20)
 CHANNEL = "c" * 26
+Pair = tuple[SqlOutbox, SqlOutbox]
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ async def test_rows_of_a_dead_replica_are_taken_over_after_the_expiry(
     assert await b.mark_sent(taken[0].id, post_id="p" * 26, now=T0 + TTL)
 
 
-async def test_renewed_claims_are_not_taken_over(pair: tuple[SqlOutbox, SqlOutbox]) -> None:
+async def test_renewed_claims_are_not_taken_over(pair: Pair) -> None:
     a, b = pair
     await _enqueue(a, 2)
     claimed = await a.claim_due(T0)
@@ -81,7 +82,7 @@ async def test_an_earlier_error_does_not_skip_the_lookup_after_a_takeover(
     assert taken.last_error == TAKEN_OVER and taken.attempts == 3
 
 
-async def test_a_start_takes_back_only_rows_nobody_holds(pair: tuple[SqlOutbox, SqlOutbox]) -> None:
+async def test_a_start_takes_back_only_rows_nobody_holds(pair: Pair) -> None:
     a, b = pair
     await _enqueue(a, 1)
     await b.enqueue(key="b0", message="x", now=T0, channel_id="d" * 26)
@@ -93,3 +94,17 @@ async def test_a_start_takes_back_only_rows_nobody_holds(pair: tuple[SqlOutbox, 
     assert await b.recover_inflight(T0 + timedelta(seconds=1), only_expired=True) == 1
     restarted = SqlOutbox(b._db, holder="a", claim_ttl=TTL)
     assert await restarted.recover_inflight(T0 + timedelta(seconds=1), only_expired=True) == 2  # k0, b0
+
+
+async def test_a_clean_stop_hands_its_claims_over_at_once(pair: Pair) -> None:
+    a, b = pair
+    await _enqueue(a, 2)
+    await b.enqueue(key="theirs", message="x", now=T0, channel_id="d" * 26)
+    await b.claim_due(T0)  # b holds all three...
+    sent = await b.claim_due(T0)
+    assert sent == []
+    await a.release_claims(T0)  # ...so a's release changes nothing
+    assert (await a.count_by_state())["sending"] == 3
+    assert await b.release_claims(T0 + timedelta(seconds=1)) == 3
+    taken = await a.claim_due(T0 + timedelta(seconds=1))  # long before b's claims would expire
+    assert sorted(i.key for i in taken) == ["k0", "k1", "theirs"] and all(i.attempts == 2 for i in taken)
