@@ -373,7 +373,7 @@ class Bot:
             self.clock, leases=self.leases, replica=self.replica, lease_ttl=self.tuning.lease_ttl
         )
         self._schedule_passes()
-        self.health.leases = self.periodic.held
+        self.health.leases, self.health.passes = self.periodic.held, self.periodic.singletons
 
     def _routines(self) -> dict[str, Routine]:
         """The enabled course routines by name, planned and fired with the reminders (the
@@ -457,7 +457,6 @@ class Bot:
 
     async def start(self) -> None:
         await ensure_up_to_date(self.engine)
-        log.info("replica %s starting (lease TTL %.1f s)", self.replica, self.tuning.lease_ttl)
         if self.engine.dialect.name == "sqlite":  # one process per file: all in flight is ours
             recovered = await self.outbox.recover_inflight(self.clock.now())
             await self.leases.clear()
@@ -466,6 +465,9 @@ class Bot:
         if recovered:
             log.warning("%d posts were in flight at the last stop; checking them before resending", recovered)
         await self._start_web()
+        log.info(
+            "replica %s serving on port %s (lease TTL %.1f s)", self.replica, self.port, self.tuning.lease_ttl
+        )
         self.loops.spawn(self.health.run(), origin="health readings")
         self.loops.spawn(self._connect(), origin="mattermost login")
         self.metrics.gc.install()  # pauses from here on: start-up's own are not under load

@@ -93,6 +93,7 @@ class BotHealth:
         self.websocket = websocket  # set by the app once the supervisor exists (after login)
         self.replica = replica
         self.leases: Callable[[], Sequence[str]] | None = None  # the leases held (set by the app)
+        self.passes: Sequence[str] = ()  # the singleton passes, held here or elsewhere
 
     async def _read_database(self) -> DatabaseReading:
         revision = await self._database_probe.revision()
@@ -154,4 +155,5 @@ class BotHealth:
             started_at=self._started_at,
             replica=self.replica,
             leases=tuple(self.leases()) if self.leases is not None else (),
+            passes=tuple(self.passes),
         )
