@@ -9,6 +9,10 @@ Start order matters for "never lose what it was told":
 4. the bot logs in, retrying with backoff: an outage at start is not a crash;
 5. the reminder alarms, the outbox worker, the periodic passes and the websocket
    supervisor start; every (re)connect re-syncs DMs.
+Several replicas may run on one PostgreSQL (`replica.py`): each periodic pass is a
+singleton under a lease, and the outbox claims expire, so another replica takes over
+what a dead one held. On SQLite `run_forever` locks the file for this one process, so
+at start everything in flight and every lease is this process's to take back.
 Stop runs the other way round, drains in-flight command replies, then stops the chart
 worker process (after the replies: an overview being answered may still need it).
 
@@ -24,6 +28,7 @@ import hashlib
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -47,9 +52,10 @@ from idlbot.metrics import Metrics
 from idlbot.ports.channels import ChannelCheck
 from idlbot.ports.health import HealthSnapshot
 from idlbot.ports.routines import Routine
+from idlbot.replica import DEFAULT_LEASE_TTL, lease_ttl, replica_id
 from idlbot.scheduling.aps import ApsReminderScheduler
 from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
-from idlbot.scheduling.periodic import Periodic
+from idlbot.scheduling.periodic import Pass, Periodic
 from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
 from idlbot.services.blog_nudge import BlogNudge
@@ -81,12 +87,14 @@ from idlbot.storage.exclusion import SqlExclusions
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
 from idlbot.storage.health import SqlDatabaseProbe, probe_engine
 from idlbot.storage.jobs import SqlJobStore
+from idlbot.storage.leases import SqlLeases
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.presenters import SqlPresenters
 from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.roster import SqlRoster
 from idlbot.storage.rota import SqlRotaStore
+from idlbot.storage.sqlite_lock import SqliteLock, sqlite_file
 from idlbot.storage.warnings import SqlWarnings
 from idlbot.tasks import TaskPool
 from idlbot.web.actions import ACTION_PATH, action_handler
@@ -115,6 +123,7 @@ class Tuning:
     agenda_check: float = 15.0  # a freeze missed while the bot was down happens this soon after
     warnings_check: float = 60.0  # a record that changes a forecast is warned about this soon
     pruning: float = 3600.0  # dedup records older than services.housekeeping.RETENTION
+    lease_ttl: float = DEFAULT_LEASE_TTL  # a dead replica's passes and posts are taken over after this
 
 
 STOP_GRACE = 0.5
@@ -123,11 +132,17 @@ STOP_GRACE = 0.5
 
 class Bot:
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, tuning: Tuning | None = None
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        tuning: Tuning | None = None,
+        replica: str | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.tuning = tuning or Tuning()
+        self.replica = replica or replica_id()
         self.metrics = Metrics()
         self.tasks = TaskPool()  # work that should finish at a stop: command replies, delivery
         self.loops = TaskPool()  # the login and the periodic driver, cancelled at a stop
@@ -142,7 +157,9 @@ class Bot:
             timeout=settings.mattermost.request_timeout,
             dm_channels=SqlDmChannels(sessions),
         )
-        self.outbox = SqlOutbox(sessions)
+        self.leases = SqlLeases(sessions)
+        ttl = timedelta(seconds=self.tuning.lease_ttl)
+        self.outbox = SqlOutbox(sessions, holder=self.replica, claim_ttl=ttl)
         self.handled = SqlHandledPosts(sessions)
         self.cursors = SqlCursors(sessions)
         self.deliveries = SqlDeliveryKeys(sessions)  # GitLab hooks handled, for both hook paths
@@ -153,6 +170,7 @@ class Bot:
             database=SqlDatabaseProbe(self.probe_engine),
             outbox=SqlDeliveryFailures(sessionmaker(self.probe_engine)),
             started_at=self.clock.now(),
+            replica=self.replica,
         )
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
@@ -351,8 +369,11 @@ class Bot:
         self._runner: web.AppRunner | None = None
         self.ready = asyncio.Event()
         self.port: int | None = None
-        self.periodic = Periodic(self.clock)
+        self.periodic = Periodic(
+            self.clock, leases=self.leases, replica=self.replica, lease_ttl=self.tuning.lease_ttl
+        )
         self._schedule_passes()
+        self.health.leases, self.health.passes = self.periodic.held, self.periodic.singletons
 
     def _routines(self) -> dict[str, Routine]:
         """The enabled course routines by name, planned and fired with the reminders (the
@@ -396,8 +417,14 @@ class Bot:
     def _schedule_passes(self) -> None:
         """Every periodic pass, one line each: its name (in its log lines), how often in
         seconds, the work. Each is safe to repeat, and each runs at start too, to catch up
-        on what happened while the bot was down (a lost webhook, a missed agenda cutoff)."""
-        every, housekeeping, cfg = self.periodic.every, self.tuning.housekeeping, self.settings
+        on what happened while the bot was down (a lost webhook, a missed agenda cutoff).
+        Each is a singleton: with several replicas, only the one holding the lease named
+        after the pass runs it (two would double the GitLab and Slurm load for nothing)."""
+        housekeeping, cfg = self.tuning.housekeeping, self.settings
+
+        def every(name: str, seconds: float, work: Pass) -> None:
+            self.periodic.every(name, seconds, work, singleton=True)
+
         every("announcements", housekeeping, self.announcements.due)
         every("failure notices", housekeeping, self.failure_notices.run)
         every("pruning", self.tuning.pruning, self.housekeeping.prune)
@@ -430,10 +457,17 @@ class Bot:
 
     async def start(self) -> None:
         await ensure_up_to_date(self.engine)
-        recovered = await self.outbox.recover_inflight(self.clock.now())
+        if self.engine.dialect.name == "sqlite":  # one process per file: all in flight is ours
+            recovered = await self.outbox.recover_inflight(self.clock.now())
+            await self.leases.clear()
+        else:  # other replicas may be sending: only what nobody holds any more
+            recovered = await self.outbox.recover_inflight(self.clock.now(), only_expired=True)
         if recovered:
             log.warning("%d posts were in flight at the last stop; checking them before resending", recovered)
         await self._start_web()
+        log.info(
+            "replica %s serving on port %s (lease TTL %.1f s)", self.replica, self.port, self.tuning.lease_ttl
+        )
         self.loops.spawn(self.health.run(), origin="health readings")
         self.loops.spawn(self._connect(), origin="mattermost login")
         self.metrics.gc.install()  # pauses from here on: start-up's own are not under load
@@ -478,6 +512,9 @@ class Bot:
         )
 
     async def _on_scrape(self, snap: HealthSnapshot) -> None:
+        for name in self.periodic.singletons:
+            held = self.metrics.lease_held.labels(name=name, replica=self.replica)
+            held.set(1 if name in snap.leases else 0)
         self.metrics.outbox_backlog.set(snap.outbox_backlog)
         self.metrics.ws_connected.set(1 if snap.websocket_connected else 0)
 
@@ -563,6 +600,7 @@ class Bot:
             self.tasks.drain(timeout=STOP_GRACE),
             self._stop_web(),
         )
+        await self._release_claims()
         await self.chart.close()  # after the replies, which may have needed it
         if self._http is not None:
             await self._http.close()
@@ -577,6 +615,18 @@ class Bot:
         await self.probe_engine.dispose()
         self.metrics.gc.uninstall()
 
+    async def _release_claims(self) -> None:
+        """Posts still claimed once the worker ended go back to pending for whoever sends
+        next (another replica, or the next start), looked up by key first; a database
+        that is gone leaves them to expire instead."""
+        try:
+            released = await asyncio.wait_for(self.outbox.release_claims(self.clock.now()), STOP_GRACE * 4)
+        except Exception as exc:  # noqa: BLE001 - the claims expire by themselves
+            log.warning("could not release the posts in flight (%s); they expire", type(exc).__name__)
+            return
+        if released:
+            log.info("%d posts in flight at the stop are left to be checked and sent", released)
+
     async def _stop_web(self) -> None:
         """No new requests from now; requests in flight get `STOP_GRACE` to answer."""
         if self._runner is not None:
@@ -584,14 +634,23 @@ class Bot:
 
 
 async def run_forever(settings: Settings, clock: Clock | None = None) -> None:
-    bot = Bot(settings, clock=clock)
-    await bot.start()
-    gctune.tune_after_start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    ttl = lease_ttl()
+    database = sqlite_file(settings.database.url)
+    lock = SqliteLock(database) if database is not None else None
+    if lock is not None:
+        lock.acquire()  # before anything touches the file: a second process stops here
     try:
-        await stop.wait()
+        bot = Bot(settings, clock=clock, tuning=Tuning(lease_ttl=ttl))
+        await bot.start()
+        gctune.tune_after_start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await bot.stop()
     finally:
-        await bot.stop()
+        if lock is not None:
+            lock.release()

@@ -45,6 +45,12 @@ class Metrics:
         self.ws_connected = Gauge(
             "idlbot_websocket_connected", "1 while the websocket is connected.", registry=self.registry
         )
+        self.lease_held = Gauge(
+            "idlbot_lease_held",
+            "1 while this replica holds the lease of the singleton pass `name`.",
+            ["name", "replica"],
+            registry=self.registry,
+        )
 
         self.gc = GcPauses(self.registry)  # installed by the bot while it runs
 

@@ -24,6 +24,9 @@ class HealthSnapshot:
     version: str = ""
     started_at: datetime | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    replica: str = ""
+    leases: tuple[str, ...] = ()  # the singleton passes this replica holds the lease of
+    passes: tuple[str, ...] = ()  # every singleton pass (held here or by another replica)
 
     @property
     def degraded(self) -> bool:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -80,6 +80,7 @@ class BotHealth:
         started_at: datetime,
         websocket: WebsocketState | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        replica: str = "",
     ) -> None:
         self._database_probe = database
         self._outbox = outbox
@@ -90,6 +91,9 @@ class BotHealth:
         self._inflight: asyncio.Future[DatabaseReading] | None = None
         self.probes = 0  # database readings taken (tests)
         self.websocket = websocket  # set by the app once the supervisor exists (after login)
+        self.replica = replica
+        self.leases: Callable[[], Sequence[str]] | None = None  # the leases held (set by the app)
+        self.passes: Sequence[str] = ()  # the singleton passes, held here or elsewhere
 
     async def _read_database(self) -> DatabaseReading:
         revision = await self._database_probe.revision()
@@ -149,4 +153,7 @@ class BotHealth:
             last_errors=db.errors,
             version=__version__,
             started_at=self._started_at,
+            replica=self.replica,
+            leases=tuple(self.leases()) if self.leases is not None else (),
+            passes=tuple(self.passes),
         )

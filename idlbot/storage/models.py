@@ -136,6 +136,9 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # the replica sending it and until when; past that, another replica takes it over
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     post_id: Mapped[str | None] = mapped_column(MM_ID)
     last_error: Mapped[str | None] = mapped_column(Text)

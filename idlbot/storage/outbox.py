@@ -4,6 +4,13 @@ Life of a row: ``pending`` -> (claim) ``sending`` -> ``sent`` | ``failed``, or b
 ``pending`` via :meth:`SqlOutbox.mark_retry`. A crash while ``sending`` leaves the
 row there; :meth:`SqlOutbox.recover_inflight` puts it back at startup.
 
+Several replicas share the outbox: an outbox built with a ``holder`` (the replica id)
+and a ``claim_ttl`` claims rows until ``now + claim_ttl`` (``claimed_until``), renews its
+claims while it sends (:meth:`SqlOutbox.renew_claims`), and takes over rows whose claim
+expired, which a replica killed mid-send leaves behind; the sender looks those up by key
+before sending again (``attempts > 1``). A replica's marks only change rows it still
+holds, so one that stalled past its expiry cannot mark a row another replica took over.
+
 Time is always passed in (``now``), never read here, so tests drive it with a
 FakeClock and the same instant is used for every row touched in one call.
 
@@ -14,17 +21,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from idlbot.domain.attachment import Attachment
 from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models import OUTBOX_STATES, OutboxRow, OutboxState
 
-__all__ = ["OutboxItem", "SqlOutbox"]
+__all__ = ["TAKEN_OVER", "OutboxItem", "SqlOutbox"]
+
+TAKEN_OVER = "in flight when its sender stopped; looked up by key before sending again"
+"""`last_error` of a row taken back from a claim that ended without a mark (a crash, an
+expired claim). It replaces an earlier error such as a 429, which would tell the sender
+the post certainly never reached the server and skip the lookup by key."""
+
+
+def _taken_over() -> ColumnElement[str | None]:
+    """The `last_error` of a row taken back: `TAKEN_OVER` instead of an earlier error; none
+    stays none (no error means no reason to skip the lookup, and no error to report)."""
+    return case((OutboxRow.last_error.is_(None), None), else_=TAKEN_OVER)
+
 
 _T = OutboxRow.__table__
 _COLUMNS = (
@@ -96,8 +115,12 @@ class SqlOutbox:
     Built from an ``AsyncEngine`` or an ``async_sessionmaker`` (see ``db.sessionmaker``).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, *, holder: str | None = None, claim_ttl: timedelta | None = None
+    ) -> None:
         self._db = db
+        self.holder = holder
+        self.claim_ttl = claim_ttl
 
     async def enqueue(
         self,
@@ -157,7 +180,11 @@ class SqlOutbox:
         held_back = exists().where(
             earlier.id < OutboxRow.id,
             or_(
-                earlier.state == "sending",
+                # in flight, unless its claim expired: then it is taken over in this claim
+                and_(
+                    earlier.state == "sending",
+                    or_(earlier.claimed_until.is_(None), earlier.claimed_until > now),
+                ),
                 and_(earlier.state == "pending", earlier.next_attempt_at > now),
             ),
             or_(
@@ -165,9 +192,10 @@ class SqlOutbox:
                 and_(earlier.dm_user_id.is_not(None), earlier.dm_user_id == OutboxRow.dm_user_id),
             ),
         )
+        claimable = self._claimable(now)
         due = (
             select(OutboxRow.id)
-            .where(OutboxRow.state == "pending", OutboxRow.next_attempt_at <= now, ~held_back)
+            .where(claimable, ~held_back)
             .order_by(OutboxRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -176,18 +204,65 @@ class SqlOutbox:
         )
         stmt = (
             update(OutboxRow)
-            .where(OutboxRow.id == due.c.id, OutboxRow.state == "pending")
-            .values(state="sending", claimed_at=now, attempts=OutboxRow.attempts + 1)
+            .where(OutboxRow.id == due.c.id, claimable)
+            .values(
+                state="sending",
+                claimed_at=now,
+                claimed_by=self.holder,
+                claimed_until=None if self.claim_ttl is None else now + self.claim_ttl,
+                attempts=OutboxRow.attempts + 1,
+                # taken over from a dead replica: it may have posted it, whatever failed before
+                last_error=case((OutboxRow.state == "sending", _taken_over()), else_=OutboxRow.last_error),
+            )
             .returning(*_COLUMNS)
         )
         async with transaction(self._db) as conn:
             rows = (await conn.execute(stmt)).all()
         return sorted((_item(r) for r in rows), key=lambda item: item.id)
 
+    @staticmethod
+    def _claimable(now: datetime) -> ColumnElement[bool]:
+        """Due pending rows, and rows whose claim expired (their replica died sending)."""
+        return or_(
+            and_(OutboxRow.state == "pending", OutboxRow.next_attempt_at <= now),
+            and_(OutboxRow.state == "sending", OutboxRow.claimed_until <= now),
+        )
+
+    def _mine(self) -> ColumnElement[bool]:
+        """Rows this outbox's claim still holds: in flight, and not taken over since."""
+        if self.holder is None:
+            return OutboxRow.state == "sending"
+        return and_(OutboxRow.state == "sending", OutboxRow.claimed_by == self.holder)
+
+    async def renew_claims(self, now: datetime) -> int:
+        """Extend this replica's claims to ``now + claim_ttl`` while it is still sending
+        them (a batch may take longer than one TTL); returns how many."""
+        if self.holder is None or self.claim_ttl is None:
+            return 0
+        stmt = update(OutboxRow).where(self._mine()).values(claimed_until=now + self.claim_ttl)
+        async with transaction(self._db) as conn:
+            return len((await conn.execute(stmt.returning(OutboxRow.id))).all())
+
+    async def release_claims(self, now: datetime) -> int:
+        """Back to ``pending`` (due ``now``) with every row this replica still holds: at a
+        clean stop, after the worker ended, so another replica (or the next start) need
+        not wait for the claims to expire. ``attempts`` is kept: a send cut off by the stop
+        may have reached the server, and the next sender looks the row up by key."""
+        if self.holder is None:
+            return 0
+        stmt = (
+            update(OutboxRow)
+            .where(self._mine())
+            .values(state="pending", next_attempt_at=now, claimed_until=None, last_error=_taken_over())
+            .returning(OutboxRow.id)
+        )
+        async with transaction(self._db) as conn:
+            return len((await conn.execute(stmt)).all())
+
     async def _transition(self, item_id: int, values: dict[str, Any]) -> bool:
         stmt = (
             update(OutboxRow)
-            .where(OutboxRow.id == item_id, OutboxRow.state == "sending")
+            .where(OutboxRow.id == item_id, self._mine())
             .values(**values)
             .returning(OutboxRow.id)
         )
@@ -222,7 +297,7 @@ class SqlOutbox:
             return
         stmt = (
             update(OutboxRow)
-            .where(OutboxRow.id == bindparam("b_id"), OutboxRow.state == "sending")
+            .where(OutboxRow.id == bindparam("b_id"), self._mine())
             .values(state="sent", post_id=bindparam("b_post"), sent_at=now)
         )
         async with transaction(self._db) as conn:
@@ -238,18 +313,35 @@ class SqlOutbox:
         """Give up for good (bad channel, message rejected): never claimed again."""
         return await self._transition(item_id, {"state": "failed", "last_error": error})
 
-    async def recover_inflight(self, now: datetime, *, claimed_before: datetime | None = None) -> int:
+    async def recover_inflight(
+        self, now: datetime, *, claimed_before: datetime | None = None, only_expired: bool = False
+    ) -> int:
         """Put rows stuck in ``sending`` back to ``pending``, due ``now``; return how many.
 
         Call at startup: a crash between claim and mark leaves rows in ``sending``
         forever otherwise. ``attempts`` is kept, which tells the sender an earlier
         attempt may have reached the server. With several processes, pass
-        ``claimed_before`` so rows another live process is sending are left alone.
+        ``claimed_before`` so rows another live process is sending are left alone, or
+        ``only_expired``: rows whose claim expired, this outbox's holder's own rows (a
+        restart under the same replica id) and rows claimed without an expiry (by a
+        version before claims expired).
         """
-        cond = [OutboxRow.state == "sending"]
+        cond: list[ColumnElement[bool]] = [OutboxRow.state == "sending"]
         if claimed_before is not None:
             cond.append(OutboxRow.claimed_at < claimed_before)
-        stmt = update(OutboxRow).where(*cond).values(state="pending", next_attempt_at=now)
+        if only_expired:
+            cond.append(
+                or_(
+                    OutboxRow.claimed_until <= now,
+                    OutboxRow.claimed_until.is_(None),
+                    OutboxRow.claimed_by == (self.holder or ""),
+                )
+            )
+        stmt = (
+            update(OutboxRow)
+            .where(*cond)
+            .values(state="pending", next_attempt_at=now, last_error=_taken_over())
+        )
         async with transaction(self._db) as conn:
             rows = (await conn.execute(stmt.returning(OutboxRow.id))).all()
         return len(rows)

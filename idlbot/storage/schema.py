@@ -11,6 +11,7 @@ from idlbot.storage import (
     models_announce,  # noqa: F401 - announcements, maintenance windows
     models_exclusion,  # noqa: F401 - exclusion transitions and whether they were announced
     models_jobs,  # noqa: F401 - job notices, MailProg events, notify settings, poll cursor
+    models_leases,  # noqa: F401 - which replica runs each singleton pass
     models_presenters,  # noqa: F401 - presenter proposals and recorded team presentations
     models_qualification,  # noqa: F401 - roster, ledger, audit
     models_reminders,  # noqa: F401 - custom reminders, firings, mutes, calendar tokens

@@ -144,6 +144,7 @@ def snapshot_json(snap: HealthSnapshot) -> dict[str, Any]:
             "oldest_pending": snap.oldest_pending.isoformat() if snap.oldest_pending else None,
         },
         "version": snap.version,
+        "replica": {"id": snap.replica, "leases": sorted(snap.leases), "passes": sorted(snap.passes)},
     }
 
 

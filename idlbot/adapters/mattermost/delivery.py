@@ -10,6 +10,10 @@
   heard back (crash, timeout, 5xx after the write), so the channel's recent posts are
   searched for its key first. The deterministic `pending_post_id` covers the 30 s in
   which the server itself drops a repeat.
+- With several replicas, a claim lasts the outbox's `claim_ttl` and is renewed every
+  quarter of it while the batch is being sent; a replica killed mid-batch stops renewing,
+  and another replica's worker takes its rows over once they expire (and looks them up
+  by key, as above).
 """
 
 from __future__ import annotations
@@ -112,15 +116,34 @@ class OutboxWorker:
         for item in items:
             by_channel[item.channel_id or f"dm:{item.dm_user_id}"].append(item)
         sent: list[tuple[int, str]] = []
+        renewer = self._renew_claims() if self._outbox.claim_ttl is not None else None
         try:
             await asyncio.gather(*(self._deliver_in_order(group, sent) for group in by_channel.values()))
         finally:
+            if renewer is not None:
+                renewer.cancel()
+                await asyncio.gather(renewer, return_exceptions=True)
             # One transaction for the whole batch: a commit per post was the fan-out's cost.
             # Until it commits the rows stay "sending"; after a crash they are looked up by
             # key before any resend, so a late mark loses nothing and doubles nothing.
             if sent:
                 await self._outbox.mark_sent_many(sent, now=self._clock.now())
         return len(items)
+
+    def _renew_claims(self) -> asyncio.Task[None]:
+        """Keep this batch's claims alive while it is sent (a batch may outlast one TTL)."""
+        ttl = self._outbox.claim_ttl
+        assert ttl is not None
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(ttl.total_seconds() / 4)
+                try:
+                    await self._outbox.renew_claims(self._clock.now())
+                except Exception:  # noqa: BLE001 - the next renewal tries again
+                    log.warning("outbox: could not renew the claims of the batch in flight")
+
+        return asyncio.get_running_loop().create_task(renew(), name="outbox claim renewal")
 
     async def _deliver_in_order(self, items: list[OutboxItem], sent: list[tuple[int, str]]) -> None:
         async with self._limit:
