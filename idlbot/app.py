@@ -43,6 +43,7 @@ from idlbot.adapters.mattermost.inbound import Inbound
 from idlbot.adapters.mattermost.rest import MattermostChat
 from idlbot.adapters.mattermost.websocket import WebsocketSupervisor
 from idlbot.adapters.slurm.cluster import SlurmCluster
+from idlbot.app_routines import other_routines, summary_rota
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
 from idlbot.commands.context import Ports
@@ -58,8 +59,7 @@ from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
 from idlbot.scheduling.periodic import Pass, Periodic
 from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
-from idlbot.services.blog_nudge import BlogNudge
-from idlbot.services.early_warnings import EarlyWarnings, WarningCheck
+from idlbot.services.early_warnings import EarlyWarnings
 from idlbot.services.exclusion import ExclusionNotifier
 from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.health import BotHealth
@@ -67,16 +67,12 @@ from idlbot.services.housekeeping import Housekeeping
 from idlbot.services.jobs import JobNotifier
 from idlbot.services.jobs_desk import JobsDesk
 from idlbot.services.maintenance import MaintenanceService
-from idlbot.services.presenters import PresenterRoutine
 from idlbot.services.qualification import QualificationService
 from idlbot.services.qualification_sync import QualificationSync
 from idlbot.services.reminder_firing import FireDeps
 from idlbot.services.reminders import ReminderRunner, ReminderService
 from idlbot.services.repo_hooks import RepoHooks
 from idlbot.services.roster_directory import RosterDirectory
-from idlbot.services.rota import RotaService
-from idlbot.services.rota_routine import SummaryRota
-from idlbot.services.warning_digest import WarningDigest
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
 from idlbot.storage.db import create_engine, ensure_up_to_date, pool_options, sessionmaker
@@ -93,7 +89,6 @@ from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.presenters import SqlPresenters
 from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.roster import SqlRoster
-from idlbot.storage.rota import SqlRotaStore
 from idlbot.storage.sqlite_lock import SqliteLock, sqlite_file
 from idlbot.storage.warnings import SqlWarnings
 from idlbot.tasks import TaskPool
@@ -175,29 +170,17 @@ class Bot:
         self.registry = build_registry(observer=self.metrics.observe_command)
         self.qualification = SqlQualification(sessions, settings.course)
         self.roster = SqlRoster(sessions)
-        self.rota: RotaService | None = None
-        self.routines: dict[str, Routine] = {}  # course routines on the reminder planner
-        if settings.summaries.enabled and settings.course.classes is not None:
-            self.rota = RotaService(
-                SqlRotaStore(sessions),
-                self.outbox,
-                settings.course,
-                settings.summaries,
-                students=self.roster.all,
-                user_id=self.chat.user_id,
-                staff=(*settings.roles.instructors, *settings.roles.tutors),
-                wake=self._wake_outbox,
-            )
-            summaries = SummaryRota(
-                self.rota,
-                self.outbox,
-                channels=settings.mattermost.channels,
-                channel_id=self._channel_id,
-                instructors=settings.roles.instructors,
-            )
-            self.routines[summaries.name] = summaries
-        elif settings.summaries.enabled:
-            log.warning("[summaries] is enabled but [classes] is not set: the session-summary rota is off")
+        self.rota, summaries = summary_rota(
+            settings,
+            sessions,
+            self.outbox,
+            students=self.roster.all,
+            people=self.chat,
+            channel_id=self._channel_id,
+            wake=self._wake_outbox,
+        )
+        # the course routines on the reminder planner, by name (the rest: `_routines`)
+        self.routines: dict[str, Routine] = {summaries.name: summaries} if summaries is not None else {}
         self.gitlab: GitLabClient | None = None
         self.sync: QualificationSync | None = None
         self.repo_hooks: RepoHooks | None = None
@@ -378,39 +361,16 @@ class Bot:
     def _routines(self) -> dict[str, Routine]:
         """The enabled course routines by name, planned and fired with the reminders (the
         summary rota is built earlier: the GitLab sync tells it about wiki pages)."""
-        cfg, found = self.settings, list[Routine]()
-        if cfg.presenters.enabled and cfg.course.classes is not None:
-            found.append(
-                PresenterRoutine(
-                    self.presenters, self.outbox, self.directory.user_id_of, cfg.course, cfg.presenters
-                )
-            )
-        if cfg.blog_nudge.enabled:
-            found.append(
-                BlogNudge(
-                    cfg.blog_nudge,
-                    cfg.course,
-                    ledgers=self.qualification,
-                    students=self.directory,
-                    mutes=self.reminder_store,
-                    outbox=self.outbox,
-                )
-            )
-        if cfg.warnings.warn_students:
-            found.append(WarningCheck(self.warnings))
-        if cfg.warnings.send_digest:
-            roles = cfg.roles
-            found.append(
-                WarningDigest(
-                    cfg.warnings,
-                    cfg.course,
-                    ledgers=self.qualification,
-                    people=self.chat,
-                    outbox=self.outbox,
-                    instructors=roles.instructors,
-                    tutors=roles.tutors,
-                )
-            )
+        found = other_routines(
+            self.settings,
+            presenters=self.presenters,
+            outbox=self.outbox,
+            directory=self.directory,
+            ledgers=self.qualification,
+            mutes=self.reminder_store,
+            warnings=self.warnings,
+            people=self.chat,
+        )
         self.routines |= {routine.name: routine for routine in found}
         return self.routines
 
