@@ -176,7 +176,7 @@ t=$(date +%s.%N)
 export SLURM_CONF=/etc/slurm/slurm.conf SLURM_TIME_FORMAT=%s TZ=UTC
 s24() { "$BIN_DIR/$1" "${@:2}"; }
 s24 scontrol --version | grep -Eq '^slurm(-wlm)? 24\.11' || die "scontrol in the chroot is not 24.11: $(s24 scontrol --version)"
-s24 sinfo -h -N -o '%T' | grep -Eqx 'idle|mixed' || die "node not idle: $(s24 sinfo -h -N -o '%N|%T|%E')"
+s24 sinfo -h -N -o '%T' | grep -Eqx 'idle|mixed|allocated|reserved|maint|planned' || die "node not in service: $(s24 sinfo -h -N -o '%N|%T|%E')"
 j1=$(s24 sbatch --parsable --chdir=/tmp --output=/dev/null --wrap 'exit 3') || die "sbatch failed"
 j2=$(s24 sbatch --parsable --chdir=/tmp --output=/dev/null --gres=gpu:1 --wrap 'test -n "$CUDA_VISIBLE_DEVICES"') || die "sbatch --gres failed"
 deadline=$(( $(date +%s) + 60 ))
