@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import inspect
 
 from idlbot.services import agenda, qualification_sync
 from idlbot.storage.db import create_engine, downgrade, upgrade
 from idlbot.storage.deliveries import SqlDeliveryKeys
+from tests.migrations.support import tables as table_names
 
 T0 = datetime(2018, 10, 22, 9, 0, tzinfo=UTC)
 BEFORE, AFTER = "0006_jobs", "0007_delivery_keys"
@@ -47,15 +47,6 @@ def _utc(value: Any) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-async def _tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-    finally:
-        await engine.dispose()
-
-
 async def test_rows_are_copied_up_and_back_down(empty_db_url: str) -> None:
     url = empty_db_url
     await upgrade(url, BEFORE)
@@ -70,7 +61,7 @@ async def test_rows_are_copied_up_and_back_down(empty_db_url: str) -> None:
         await engine.dispose()
 
     await upgrade(url, AFTER)
-    tables = await _tables(url)
+    tables = await table_names(url)
     assert {"delivery_keys", "dm_channels"} <= tables
     assert not {"seen_events", "agenda_hook_keys"} & tables
     copied = await _rows(url, DELIVERY_KEYS)
@@ -89,7 +80,7 @@ async def test_rows_are_copied_up_and_back_down(empty_db_url: str) -> None:
         await engine.dispose()
 
     await downgrade(url, BEFORE)
-    tables = await _tables(url)
+    tables = await table_names(url)
     assert not {"delivery_keys", "dm_channels"} & tables
     ledger = await _rows(url, _table("seen_events"))
     hooks = await _rows(url, _table("agenda_hook_keys"))
@@ -98,4 +89,4 @@ async def test_rows_are_copied_up_and_back_down(empty_db_url: str) -> None:
     assert {(k, _utc(at)) for k, at in hooks} == {*AGENDA_ROWS, ("push-1", T0 + timedelta(days=3))}
 
     await upgrade(url)  # and up again to head
-    assert {"delivery_keys", "dm_channels"} <= await _tables(url)
+    assert {"delivery_keys", "dm_channels"} <= await table_names(url)

@@ -5,12 +5,12 @@ the column and keeps the rows."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from idlbot.storage.db import create_engine, downgrade, sessionmaker, upgrade
 from idlbot.storage.reminders import SqlReminderStore
+from tests.migrations.support import execute
 
 T0 = datetime(2018, 10, 23, 8, 0, tzinfo=UTC)
 BEFORE, AFTER = "0007_delivery_keys", "0009_reminder_creator_id"
@@ -23,20 +23,10 @@ OLD = sa.table(
 )  # fmt: skip
 
 
-async def _execute(url: str, statement: Any) -> list[tuple[Any, ...]]:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            result = await conn.execute(statement)
-            return [tuple(r) for r in result.all()] if result.returns_rows else []
-    finally:
-        await engine.dispose()
-
-
 async def test_old_reminders_get_no_creator_id_and_survive_the_round_trip(empty_db_url: str) -> None:
     url = empty_db_url
     await upgrade(url, BEFORE)
-    [(old_id,)] = await _execute(url, OLD.insert().returning(OLD.c.id).values(
+    [(old_id,)] = await execute(url, OLD.insert().returning(OLD.c.id).values(
         kind="once", first_at=T0, channel="questions", text="Two hours left",
         created_by="sstober", created_at=T0, cancelled=False,
     ))  # fmt: skip
@@ -54,6 +44,6 @@ async def test_old_reminders_get_no_creator_id_and_survive_the_round_trip(empty_
     finally:
         await engine.dispose()
     await downgrade(url, BEFORE)
-    assert await _execute(url, sa.select(OLD.c.id, OLD.c.created_by).order_by(OLD.c.id)) == [
+    assert await execute(url, sa.select(OLD.c.id, OLD.c.created_by).order_by(OLD.c.id)) == [
         (old_id, "sstober"), (new.id, "tutor1"),
     ]  # fmt: skip

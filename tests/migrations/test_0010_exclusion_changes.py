@@ -6,13 +6,13 @@ downgrade drops the table and keeps every ledger row."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from idlbot.storage.db import create_engine, downgrade, sessionmaker, upgrade
 from idlbot.storage.exclusion import SqlExclusions
 from idlbot.storage.ledger import SqlQualification
+from tests.migrations.support import execute, naive_utc, tables
 from tests.qualification.support import course
 
 T0 = datetime(2018, 10, 25, 12, 0, tzinfo=UTC)
@@ -30,41 +30,12 @@ PRESENTATIONS = sa.table(
 )  # fmt: skip
 
 
-async def _execute(url: str, statement: Any) -> list[tuple[Any, ...]]:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            result = await conn.execute(statement)
-            return [tuple(r) for r in result.all()] if result.returns_rows else []
-    finally:
-        await engine.dispose()
-
-
-def _naive_utc(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Instants as naive UTC: SQLite hands them back naive, PostgreSQL aware."""
-    return [
-        tuple(
-            v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) and v.tzinfo else v for v in r
-        )
-        for r in rows
-    ]
-
-
-async def _tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
-    finally:
-        await engine.dispose()
-
-
 async def test_an_old_exclusion_is_not_told_again_and_the_rows_survive_the_round_trip(
     empty_db_url: str,
 ) -> None:
     url = empty_db_url
     await upgrade(url, BEFORE)
-    [(sid,)] = await _execute(url, STUDENTS.insert().returning(STUDENTS.c.id).values(
+    [(sid,)] = await execute(url, STUDENTS.insert().returning(STUDENTS.c.id).values(
         mattermost="carol", gitlab="carol", group_id="g3", team_id="lyrics-b", active=True, updated_at=T0,
     ))  # fmt: skip
     old = [
@@ -72,7 +43,7 @@ async def test_an_old_exclusion_is_not_told_again_and_the_rows_survive_the_round
         (sid, "a02", "fail", None, "sstober", T0),
     ]
     for row in old:
-        await _execute(url, PRESENTATIONS.insert().values(dict(zip(
+        await execute(url, PRESENTATIONS.insert().values(dict(zip(
             ("student_id", "assignment_id", "outcome", "note", "by", "at"), row, strict=True
         ))))  # fmt: skip
     select_old = sa.select(
@@ -81,8 +52,8 @@ async def test_an_old_exclusion_is_not_told_again_and_the_rows_survive_the_round
     ).order_by(PRESENTATIONS.c.id)  # fmt: skip
 
     await upgrade(url, AFTER)
-    assert "exclusion_changes" in await _tables(url)
-    assert _naive_utc(await _execute(url, select_old)) == _naive_utc(old)
+    assert "exclusion_changes" in await tables(url)
+    assert naive_utc(await execute(url, select_old)) == naive_utc(old)
     engine = create_engine(url)
     try:
         sessions = sessionmaker(engine)
@@ -98,11 +69,11 @@ async def test_an_old_exclusion_is_not_told_again_and_the_rows_survive_the_round
         await engine.dispose()
 
     await downgrade(url, BEFORE)
-    assert "exclusion_changes" not in await _tables(url)
-    after = _naive_utc(await _execute(url, select_old))
-    assert after[0] == _naive_utc(old)[0] and [r[1:3] for r in after] == [
+    assert "exclusion_changes" not in await tables(url)
+    after = naive_utc(await execute(url, select_old))
+    assert after[0] == naive_utc(old)[0] and [r[1:3] for r in after] == [
         ("a01", "fail"),
         ("a02", "ok"),
         ("a03", "ok"),
     ]
-    assert await _execute(url, sa.select(STUDENTS.c.id, STUDENTS.c.mattermost)) == [(sid, "carol")]
+    assert await execute(url, sa.select(STUDENTS.c.id, STUDENTS.c.mattermost)) == [(sid, "carol")]

@@ -5,31 +5,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import sqlalchemy as sa
-
 from idlbot.domain.rota import Pick
 from idlbot.storage.db import create_engine, downgrade, upgrade
 from idlbot.storage.rota import SqlRotaStore
+from tests.migrations.support import tables
 
 BEFORE, AFTER = "0010_exclusion_changes", "0011_summary_rota"
 TABLES = {"summary_picks", "summary_excuses", "summary_swaps", "summary_pages"}
 T0 = datetime(2018, 10, 23, 11, 15, tzinfo=UTC)
 
 
-async def _tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
-    finally:
-        await engine.dispose()
-
-
 async def test_the_rota_tables_come_and_go(empty_db_url: str) -> None:
     await upgrade(empty_db_url, BEFORE)
-    assert not TABLES & await _tables(empty_db_url)
+    assert not TABLES & await tables(empty_db_url)
     await upgrade(empty_db_url, AFTER)
-    assert await _tables(empty_db_url) >= TABLES
+    assert await tables(empty_db_url) >= TABLES
     engine = create_engine(empty_db_url)
     try:
         store = SqlRotaStore(engine)
@@ -39,4 +29,4 @@ async def test_the_rota_tables_come_and_go(empty_db_url: str) -> None:
     finally:
         await engine.dispose()
     await downgrade(empty_db_url, BEFORE)
-    assert not TABLES & await _tables(empty_db_url)
+    assert not TABLES & await tables(empty_db_url)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from idlbot.storage.db import create_engine, downgrade, sessionmaker, upgrade
 from idlbot.storage.warnings import SqlWarnings
+from tests.migrations.support import tables
 
 T0 = datetime(2018, 10, 25, 12, 0, tzinfo=UTC)
 BEFORE, AFTER = "0010_exclusion_changes", "0013_warning_changes"
@@ -18,15 +19,6 @@ STUDENTS = sa.table(
     "students", sa.column("id", sa.Integer), sa.column("mattermost", sa.String),
     sa.column("active", sa.Boolean), sa.column("updated_at", sa.DateTime(timezone=True)),
 )  # fmt: skip
-
-
-async def _tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
-    finally:
-        await engine.dispose()
 
 
 async def test_the_table_comes_empty_and_goes_without_touching_the_roster(empty_db_url: str) -> None:
@@ -39,7 +31,7 @@ async def test_the_table_comes_empty_and_goes_without_touching_the_roster(empty_
     finally:
         await engine.dispose()
     await upgrade(url, AFTER)
-    assert "warning_changes" in await _tables(url)
+    assert "warning_changes" in await tables(url)
     engine = create_engine(url)
     try:
         store = SqlWarnings(sessionmaker(engine))
@@ -49,7 +41,7 @@ async def test_the_table_comes_empty_and_goes_without_touching_the_roster(empty_
     finally:
         await engine.dispose()
     await downgrade(url, BEFORE)
-    assert "warning_changes" not in await _tables(url)
+    assert "warning_changes" not in await tables(url)
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
