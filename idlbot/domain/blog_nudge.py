@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 
 from idlbot.domain.course import Course
 from idlbot.domain.ledger import WikiPost
-from idlbot.domain.reminders import Occurrence, Target, weekly_days
+from idlbot.domain.reminders import Occurrence, routine_firing, weekly_days
 from idlbot.domain.schedule import wall_clock
 
 __all__ = [
@@ -79,15 +79,8 @@ def plan_nudges(course: Course, settings: BlogNudgeSettings) -> Iterator[Occurre
         fire_at = wall_clock(day, settings.at, course.tz)
         _, sunday = course_week(day)
         week_end = wall_clock(sunday + timedelta(days=1), time(0, 0), course.tz)
-        yield Occurrence(
-            key=f"rem:{ROUTINE}:{day.isoformat()}",
-            kind="routine",
-            fire_at=fire_at,
-            target=Target("routine", ROUTINE),
-            text="",
-            grace=max(week_end - fire_at, timedelta(minutes=1)),
-            deadline=week_end,
-        )
+        grace = max(week_end - fire_at, timedelta(minutes=1))
+        yield routine_firing(ROUTINE, day.isoformat(), fire_at, grace=grace, deadline=week_end)
 
 
 def blog_counts(posts: Iterable[WikiPost], *, week_start: datetime, now: datetime) -> tuple[int, int]:

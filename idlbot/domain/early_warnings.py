@@ -36,7 +36,7 @@ from typing import Literal
 from idlbot.domain.course import Course
 from idlbot.domain.defuse import defuse
 from idlbot.domain.qualification import Standing
-from idlbot.domain.reminders import Occurrence, Target
+from idlbot.domain.reminders import Occurrence, routine_firing
 from idlbot.domain.transitions import Transition, next_transition
 
 __all__ = [
@@ -176,12 +176,4 @@ def plan_checks(course: Course) -> Iterator[Occurrence]:
     idempotent (stored transitions), so a firing late by a day still does right."""
     for assignment in course.assignments:
         at = assignment.due + CHECK_AFTER_DUE
-        yield Occurrence(
-            key=f"rem:{CHECK_ROUTINE}:{assignment.id}",
-            kind="routine",
-            fire_at=at,
-            target=Target("routine", CHECK_ROUTINE),
-            text="",
-            grace=timedelta(days=1),
-            ref=assignment.id,
-        )
+        yield routine_firing(CHECK_ROUTINE, assignment.id, at, grace=timedelta(days=1), ref=assignment.id)

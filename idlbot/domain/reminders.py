@@ -114,6 +114,31 @@ class Occurrence:
             object.__setattr__(self, "deadline", self.deadline.astimezone(UTC))
 
 
+def routine_firing(
+    routine: str,
+    what: str,
+    fire_at: datetime,
+    *,
+    grace: timedelta,
+    deadline: datetime | None = None,
+    ref: str = "",
+    text: str = "",
+) -> Occurrence:
+    """One firing of the course routine `routine` (ports.routines), keyed
+    `rem:<routine>:<what>`: the routine decides what to post when it fires, so `text` is
+    only what `/idl remind list` shows."""
+    return Occurrence(
+        key=f"rem:{routine}:{what}",
+        kind="routine",
+        fire_at=fire_at,
+        target=Target("routine", routine),
+        text=text,
+        grace=grace,
+        deadline=deadline,
+        ref=ref,
+    )
+
+
 def split_offset(offset: timedelta) -> tuple[int, timedelta]:
     """(whole days, remainder): the days are calendar days, the rest absolute time."""
     return offset.days, offset - timedelta(days=offset.days)

@@ -22,7 +22,7 @@ from idlbot.domain.course import Course
 from idlbot.domain.defuse import defuse
 from idlbot.domain.early_warnings import WarningSettings
 from idlbot.domain.qualification import Standing
-from idlbot.domain.reminders import Occurrence, Target, weekly_days
+from idlbot.domain.reminders import Occurrence, routine_firing, weekly_days
 from idlbot.domain.schedule import wall_clock
 
 __all__ = ["DIGEST_ROUTINE", "digest_text", "plan_digests", "tutor_groups"]
@@ -36,15 +36,8 @@ def plan_digests(course: Course, settings: WarningSettings) -> Iterator[Occurren
         return
     for day in weekly_days(course, course.start, settings.digest_weekday):
         at = wall_clock(day, settings.digest_at, course.tz)
-        yield Occurrence(
-            key=f"rem:{DIGEST_ROUTINE}:{day.isoformat()}",
-            kind="routine",
-            fire_at=at,
-            target=Target("routine", DIGEST_ROUTINE),
-            text="",
-            grace=timedelta(hours=12),
-            deadline=at + timedelta(days=1),
-        )
+        grace, deadline = timedelta(hours=12), at + timedelta(days=1)
+        yield routine_firing(DIGEST_ROUTINE, day.isoformat(), at, grace=grace, deadline=deadline)
 
 
 def tutor_groups(course: Course, tutor: str) -> tuple[str, ...]:

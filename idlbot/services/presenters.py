@@ -20,7 +20,7 @@ from idlbot.domain.course import Course
 from idlbot.domain.ledger import Student
 from idlbot.domain.presenters import presenting_classes, propose_for
 from idlbot.domain.presenters_render import proposal_text
-from idlbot.domain.reminders import Occurrence, Target, before
+from idlbot.domain.reminders import Occurrence, before, routine_firing
 from idlbot.domain.settings import PresenterSettings
 from idlbot.ports.outbox import Outbox
 from idlbot.ports.presenters import Presenters
@@ -53,15 +53,15 @@ class PresenterRoutine:
             return
         for meeting in presenting_classes(course):  # none before [presenters] start: no teams yet
             fire_at = before(meeting.start, self._settings.propose_before, course)
-            yield Occurrence(
-                key=f"rem:{NAME}:{meeting.day.isoformat()}",
-                kind="routine",
-                fire_at=fire_at,
-                target=Target("routine", NAME),
-                text=f"Presenter proposals for the class on {meeting.day:%a %d %b}",
+            day = meeting.day.isoformat()
+            yield routine_firing(
+                NAME,
+                day,
+                fire_at,
                 grace=meeting.start - fire_at,
                 deadline=meeting.start,
-                ref=meeting.day.isoformat(),
+                ref=day,
+                text=f"Presenter proposals for the class on {meeting.day:%a %d %b}",
             )
 
     async def fire(self, occurrence: Occurrence, now: datetime) -> RoutineResult:

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from idlbot.domain.course import Course
-from idlbot.domain.reminders import Occurrence, Target, before
+from idlbot.domain.reminders import Occurrence, before, routine_firing
 from idlbot.domain.rota_text import alert_dm, announcement, reminder_dm
 from idlbot.domain.schedule import class_meetings, wall_clock
 from idlbot.ports.outbox import Outbox
@@ -56,10 +56,8 @@ class SummaryRota:
     def _occurrence(
         self, day: date, what: str, at: datetime, grace: timedelta, deadline: datetime | None
     ) -> Occurrence:
-        return Occurrence(
-            key=f"rem:{NAME}:{day.isoformat()}:{what}", kind="routine", fire_at=at,
-            target=Target("routine", NAME), text="", grace=grace, deadline=deadline, ref=day.isoformat(),
-        )  # fmt: skip
+        iso = day.isoformat()
+        return routine_firing(NAME, f"{iso}:{what}", at, grace=grace, deadline=deadline, ref=iso)
 
     def plan(self, course: Course) -> Iterable[Occurrence]:
         settings = self._service.settings
