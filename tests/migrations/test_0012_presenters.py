@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from idlbot.storage.db import create_engine, downgrade, sessionmaker, upgrade
 from idlbot.storage.presenters import SqlPresenters
+from tests.migrations.support import execute
 
 T0 = datetime(2018, 10, 25, 12, 0, tzinfo=UTC)
 BEFORE, AFTER = "0010_exclusion_changes", "0012_presenters"
@@ -18,16 +19,6 @@ STUDENTS = sa.table(
     sa.column("team_id", sa.String), sa.column("active", sa.Boolean),
     sa.column("updated_at", sa.DateTime(timezone=True)),
 )  # fmt: skip
-
-
-async def _run(url: str, statement: sa.Executable) -> list[tuple[object, ...]]:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            result = await conn.execute(statement)
-            return [tuple(r) for r in result.all()] if result.returns_rows else []
-    finally:
-        await engine.dispose()
 
 
 async def _inspect(url: str) -> tuple[set[str], set[str]]:
@@ -49,7 +40,7 @@ async def _inspect(url: str) -> tuple[set[str], set[str]]:
 async def test_the_rota_tables_come_and_go_and_the_roster_stays(empty_db_url: str) -> None:
     url = empty_db_url
     await upgrade(url, BEFORE)
-    await _run(
+    await execute(
         url, STUDENTS.insert().values(mattermost="carol", team_id="lyrics-b", active=True, updated_at=T0)
     )
     await upgrade(url, AFTER)
@@ -66,4 +57,4 @@ async def test_the_rota_tables_come_and_go_and_the_roster_stays(empty_db_url: st
     await downgrade(url, BEFORE)
     tables, indexes = await _inspect(url)
     assert not {"presenter_proposals", "team_presentations"} & tables and "ix_students_team_id" not in indexes
-    assert await _run(url, sa.select(STUDENTS.c.mattermost, STUDENTS.c.team_id)) == [("carol", "lyrics-b")]
+    assert await execute(url, sa.select(STUDENTS.c.mattermost, STUDENTS.c.team_id)) == [("carol", "lyrics-b")]

@@ -5,7 +5,6 @@ instructors alerted only while the page is missing; staff and swap actions DM on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,20 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.config import Settings
 from idlbot.domain.errors import Forbidden, UserError
-from idlbot.storage.db import create_engine
 from tests.reminders.conftest import Rig, berlin, channel_id_of, make_rig, user_id
 from tests.reminders.rota_support import RotaRig, make_rota, page, queued, students
 
 OCT24 = date(2018, 10, 24)
-
-
-@pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(db_url)
-    try:
-        yield eng
-    finally:
-        await eng.dispose()
 
 
 def rigs(engine: AsyncEngine, settings: Settings, n: int = 3) -> tuple[RotaRig, Rig]:
