@@ -15,6 +15,16 @@ from tests.app.test_cli import ENV, run_cli
 from tests.support.configfile import free_port, write_config
 
 
+def _run_bot(config: Path) -> subprocess.Popen[bytes]:
+    """A real `idlbot run` in the background."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "idlbot", "run", "--config", str(config)],
+        env={**os.environ, **ENV},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def _wait_for_lock(lock: Path, pid: int, first: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """Poll the real process's state: the lock file names it once it holds the lock."""
     deadline = time.monotonic() + timeout
@@ -35,12 +45,7 @@ def test_a_second_run_on_one_sqlite_file_is_refused_in_one_line(tmp_path: Path) 
         port=free_port(),
     )
     assert run_cli("migrate", "--config", str(config)).returncode == 0
-    first = subprocess.Popen(
-        [sys.executable, "-m", "idlbot", "run", "--config", str(config)],
-        env={**os.environ, **ENV},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    first = _run_bot(config)
     try:
         _wait_for_lock(tmp_path / "bot.db.lock", first.pid, first)
         second = run_cli("run", "--config", str(config))
@@ -54,12 +59,7 @@ def test_a_second_run_on_one_sqlite_file_is_refused_in_one_line(tmp_path: Path) 
         first.send_signal(signal.SIGKILL)
         first.wait(20)
     # killed without a chance to clean up: the lock went with the process
-    again = subprocess.Popen(
-        [sys.executable, "-m", "idlbot", "run", "--config", str(config)],
-        env={**os.environ, **ENV},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    again = _run_bot(config)
     try:
         _wait_for_lock(tmp_path / "bot.db.lock", again.pid, again)
     finally:
