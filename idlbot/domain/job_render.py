@@ -15,12 +15,17 @@ from idlbot.domain.jobs import ArraySummary, JobRecord, Outcome, Reservation, Re
 from idlbot.domain.timefmt import format_clock, format_span
 
 
-def format_duration(span: timedelta) -> str:
-    """Slurm's own style, which students know from squeue: 0:05, 1:02:03, 2-03:04:05."""
+def _parts(span: timedelta) -> tuple[int, int, int, int]:
+    """(days, hours, minutes, seconds) of a span, negative spans as zero."""
     total = max(int(span.total_seconds()), 0)
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
+    return (days, hours, *divmod(rest, 60))
+
+
+def format_duration(span: timedelta) -> str:
+    """Slurm's own style, which students know from squeue: 0:05, 1:02:03, 2-03:04:05."""
+    days, hours, minutes, seconds = _parts(span)
     if days:
         return f"{days}-{hours:02d}:{minutes:02d}:{seconds:02d}"
     if hours:
@@ -30,10 +35,7 @@ def format_duration(span: timedelta) -> str:
 
 def human_duration(span: timedelta) -> str:
     """For sentences: "45 s", "3 min 05 s", "12 min", "1 h 02 min", "2 h", "1 d 3 h"."""
-    total = max(int(span.total_seconds()), 0)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
+    days, hours, minutes, seconds = _parts(span)
     if days:
         return f"{days} d {hours} h" if hours else f"{days} d"
     if hours:
