@@ -44,7 +44,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from idlbot.storage.db import upgrade
 
     settings = _load(args.config, require_secrets=False)
-    asyncio.run(upgrade(settings.database.url))
+    asyncio.run(upgrade(settings.database.url, course_one=settings.course.id))
     print(f"database {settings.database.url} is at the newest schema")
     return 0
 

@@ -126,10 +126,17 @@ class Rules:
     presenting: bool = False  # every team member presents the progress once ([presenters] rule)
     presenting_from: date | None = None  # the first class with presentations ([presenters] start)
 
+DEFAULT_COURSE_ID = "main"
+"""The id of a one-course deployment's course, and of the records a single-course database
+had before courses had ids (migration 0015 gives them this one unless told otherwise)."""
 
 @dataclass(frozen=True)
 class Course:
-    """The course the bot serves. `start` and `end` are inclusive calendar dates."""
+    """The course the bot serves. `start` and `end` are inclusive calendar dates.
+
+    `id` is the course's key in every table that belongs to a course (the `course`
+    column): short, stable, never shown as the course's name. A one-course file keeps
+    `DEFAULT_COURSE_ID`, the id the migration gave the records of a single-course database."""
 
     name: str
     term: str
@@ -144,6 +151,7 @@ class Course:
     rules: Rules
     teams: tuple[Team, ...] = ()
     classes: WeeklyClass | None = None
+    id: str = DEFAULT_COURSE_ID
 
     def is_lecture_free(self, day: date) -> LectureFree | None:
         """The lecture-free period containing `day`, so callers can say which one."""

@@ -180,7 +180,7 @@ def _known(revision: str | None) -> bool:
     return revisions.known(revision)
 
 
-async def _run_command(url: str, fn: Any, revision: str) -> None:
+async def _run_command(url: str, fn: Any, revision: str, course_one: str | None = None) -> None:
     """Run an alembic command on a connection we own (connection sharing).
 
     env.py sees ``config.attributes["connection"]`` and migrates on it directly
@@ -189,6 +189,8 @@ async def _run_command(url: str, fn: Any, revision: str) -> None:
     (PostgreSQL, and SQLite with our explicit BEGIN).
     """
     cfg = alembic_config(url)
+    if course_one is not None:  # whose rows a single-course database's are (storage/courses.py)
+        cfg.attributes["course_one"] = course_one
     engine = create_engine(url)
     try:
         await reachable.check(engine)
@@ -206,10 +208,12 @@ async def _run_command(url: str, fn: Any, revision: str) -> None:
         await engine.dispose()
 
 
-async def upgrade(url: str, revision: str = "head") -> None:
+async def upgrade(url: str, revision: str = "head", *, course_one: str | None = None) -> None:
+    """Upgrade to `revision`; `course_one` is the course id given to the records of a
+    database from before courses had ids (default `DEFAULT_COURSE_ID`)."""
     from alembic import command
 
-    await _run_command(url, command.upgrade, revision)
+    await _run_command(url, command.upgrade, revision, course_one)
 
 
 async def downgrade(url: str, revision: str) -> None:
