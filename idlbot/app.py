@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -36,67 +37,54 @@ from aiohttp import web
 
 from idlbot import gctune
 from idlbot.adapters.chart import MatplotlibChart
-from idlbot.adapters.gitlab.client import GitLabClient
-from idlbot.adapters.mattermost.connect import channel_id_or_none, check_channel, log_in
+from idlbot.adapters.mattermost.connect import log_in
 from idlbot.adapters.mattermost.delivery import OutboxWorker
 from idlbot.adapters.mattermost.inbound import Inbound
 from idlbot.adapters.mattermost.rest import MattermostChat
 from idlbot.adapters.mattermost.websocket import WebsocketSupervisor
 from idlbot.adapters.slurm.cluster import SlurmCluster
-from idlbot.app_routines import other_routines, summary_rota
+from idlbot.app_course import CourseBot, Shared
 from idlbot.clock import Clock, SystemClock
 from idlbot.commands import build_registry
-from idlbot.commands.context import Ports
 from idlbot.commands.dispatch import Dispatcher
 from idlbot.config import Settings
 from idlbot.metrics import Metrics
-from idlbot.ports.channels import ChannelCheck
 from idlbot.ports.health import HealthSnapshot
 from idlbot.ports.routines import Routine
 from idlbot.replica import DEFAULT_LEASE_TTL, lease_ttl, replica_id
-from idlbot.scheduling.aps import ApsReminderScheduler
-from idlbot.scheduling.passes import job_poll, reconcile_gitlab, untimed
+from idlbot.routing import CourseRouter
+from idlbot.scheduling.passes import job_poll
 from idlbot.scheduling.periodic import Pass, Periodic
 from idlbot.services.agenda import AgendaService
-from idlbot.services.announcements import AnnouncementService
-from idlbot.services.early_warnings import EarlyWarnings
-from idlbot.services.exclusion import ExclusionNotifier
 from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.health import BotHealth
 from idlbot.services.housekeeping import Housekeeping
 from idlbot.services.jobs import JobNotifier
 from idlbot.services.jobs_desk import JobsDesk
 from idlbot.services.maintenance import MaintenanceService
-from idlbot.services.qualification import QualificationService
 from idlbot.services.qualification_sync import QualificationSync
-from idlbot.services.reminder_firing import FireDeps
-from idlbot.services.reminders import ReminderRunner, ReminderService
-from idlbot.services.repo_hooks import RepoHooks
-from idlbot.services.roster_directory import RosterDirectory
-from idlbot.storage.agenda import SqlAgendaStore
-from idlbot.storage.announce import SqlAnnouncementStore, SqlMaintenanceStore
+from idlbot.services.reminders import ReminderRunner
+from idlbot.services.rota import RotaService
+from idlbot.storage.announce import SqlMaintenanceStore
+from idlbot.storage.course_choices import SqlCourseChoices
 from idlbot.storage.db import create_engine, ensure_up_to_date, pool_options, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.delivery_failures import SqlDeliveryFailures
 from idlbot.storage.dm_channels import SqlDmChannels
-from idlbot.storage.exclusion import SqlExclusions
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
 from idlbot.storage.health import SqlDatabaseProbe, probe_engine
 from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.leases import SqlLeases
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
-from idlbot.storage.presenters import SqlPresenters
-from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.roster import SqlRoster
 from idlbot.storage.sqlite_lock import SqliteLock, sqlite_file
-from idlbot.storage.warnings import SqlWarnings
 from idlbot.tasks import TaskPool
 from idlbot.web.actions import ACTION_PATH, action_handler
 from idlbot.web.calendar import ROUTE as CALENDAR_ROUTE
-from idlbot.web.calendar import calendar_route
+from idlbot.web.calendar import Feed, calendar_routes
 from idlbot.web.gitlab import GitLabHookDeps, add_gitlab_routes
-from idlbot.web.server import WebDeps, build_web_app, start_server
+from idlbot.web.server import SlashCourse, WebDeps, build_web_app, start_server
 from idlbot.web.slurm import SlurmEventDeps, add_slurm_routes
 
 log = logging.getLogger(__name__)
@@ -126,6 +114,12 @@ STOP_GRACE = 0.5
 
 
 class Bot:
+    """The deployment: one bot account, database, outbox, web server and websocket, the
+    shared cluster, and one `CourseBot` per course (`app_course.py`). `settings` is the
+    first course's complete settings, whose shared tables (server, database, Mattermost
+    and GitLab URLs, Slurm, secrets but the slash token) are the deployment's; `courses`
+    is every course's, in order (default: that one course)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -133,6 +127,7 @@ class Bot:
         clock: Clock | None = None,
         tuning: Tuning | None = None,
         replica: str | None = None,
+        courses: Sequence[Settings] = (),
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -168,125 +163,66 @@ class Bot:
             replica=self.replica,
         )
         self.registry = build_registry(observer=self.metrics.observe_command)
-        self.qualification = SqlQualification(sessions, settings.course)
-        self.roster = SqlRoster(sessions)
-        self.rota, summaries = summary_rota(
-            settings,
-            sessions,
-            self.outbox,
-            students=self.roster.all,
-            people=self.chat,
-            channel_id=self._channel_id,
-            wake=self._wake_outbox,
-        )
-        # the course routines on the reminder planner, by name (the rest: `_routines`)
-        self.routines: dict[str, Routine] = {summaries.name: summaries} if summaries is not None else {}
-        self.gitlab: GitLabClient | None = None
-        self.sync: QualificationSync | None = None
-        self.repo_hooks: RepoHooks | None = None
-        self.agenda: AgendaService | None = None
-        if settings.gitlab is not None:
-            self.gitlab = GitLabClient(settings.gitlab, secrets.gitlab_token or "")
-            self.sync = QualificationSync(
-                self.gitlab,
-                self.qualification,
-                self.roster,
-                settings.course,
-                settings.gitlab,
-                self.clock,
-                deliveries=self.deliveries,
-                on_wiki=self.rota.on_wiki if self.rota is not None else None,
-            )
-            if settings.gitlab.repository_hooks and secrets.gitlab_webhook_secret:
-                self.repo_hooks = RepoHooks(
-                    self.gitlab,
-                    self._gitlab_hook_url,
-                    secrets.gitlab_webhook_secret,
-                    course_project=settings.gitlab.project,
-                    workers=settings.gitlab.max_workers,
-                )
-            self.agenda = AgendaService(
-                gitlab=self.gitlab,
-                store=SqlAgendaStore(sessions),
-                deliveries=self.deliveries,
-                outbox=self.outbox,
-                editor=self.chat,
-                channel_id=self._agenda_channel,
-                course=settings.course,
-                settings=settings.agenda,
-                clock=self.clock,
-                wake=self._wake_outbox,
-            )
-        self.directory = RosterDirectory(self.roster, self.qualification, self.chat, self.clock)
-        self.reminder_store = SqlReminderStore(sessions)
-        self.presenters = SqlPresenters(sessions)
-        self.warnings = EarlyWarnings(
-            SqlWarnings(sessions),
-            self.qualification,
-            self.outbox,
-            self.chat,
-            settings.course,
-            settings.roles.instructors,
-            wake=self._wake_outbox,
-        )
-        self.reminder_runner = ReminderRunner(
-            FireDeps(
-                store=self.reminder_store,
-                outbox=self.outbox,
-                channels=settings.mattermost.channels,
-                channel_id=self._channel_id,
-                roster=self.directory,
-                questions_count=self.agenda.count if self.agenda is not None else None,
-                wake=self._wake_outbox,
-                routines=self._routines(),
-            ),
-            settings.course,
-            settings.reminders,
-        )
-        self.reminder_scheduler = ApsReminderScheduler(self.reminder_runner, self.clock)
-        self.reminders = ReminderService(
-            self.reminder_store,
-            self.reminder_runner,
-            calendar_base_url=settings.server.public_url,
-            on_change=self.reminder_scheduler.replan,
-            check_channel=self._check_channel,
-        )
         self.chart = MatplotlibChart()  # its worker process starts with the first overview
-        announcement_store = SqlAnnouncementStore(sessions)
-        self.announcements = AnnouncementService(
-            announcement_store,
-            self.outbox,
-            self._channel_id,
-            # stable across restarts (pending buttons keep working) and secret like the token
-            secret=hashlib.sha256(b"idlbot-action:" + (secrets.slash_token or "").encode()).digest(),
-            public_url=settings.server.public_url,
-            channels=settings.mattermost.channels,
-            check_channel=self._check_channel,
+        self.periodic = Periodic(
+            self.clock, leases=self.leases, replica=self.replica, lease_ttl=self.tuning.lease_ttl
         )
+        every_course = tuple(courses) or (settings,)
+        self.router: CourseRouter | None = None
+        if len(every_course) > 1:
+            self.router = CourseRouter(
+                self.registry,
+                SqlCourseChoices(sessions),
+                lookup_user=self.chat.user,
+                team_of_channel=self.chat.channel_team,
+                clock=self.clock,
+            )
+        shared = Shared(
+            sessions=sessions,
+            chat=self.chat,
+            outbox=self.outbox,
+            deliveries=self.deliveries,
+            clock=self.clock,
+            registry=self.registry,
+            health=self.health,
+            chart=self.chart,
+            periodic=self.periodic,
+            wake=self._wake_outbox,
+            gitlab_hook_url=self._gitlab_hook_url,
+            choices=self.router,
+        )
+        solo = len(every_course) == 1
+        self.courses = [CourseBot(course, shared, solo=solo) for course in every_course]
+        if self.router is not None:
+            self.router.units = self.courses
+        first = self.courses[0]
         self.failure_notices = FailureNotices(
             SqlDeliveryFailures(sessions),
             self.outbox,
-            reminder=self.reminder_store.custom,
-            announcement=announcement_store.announcement,
-            channel_name=self.reminders.channel_name,
+            reminder=_first_found([c.reminder_store.custom for c in self.courses]),
+            announcement=_first_found([c.announcement_store.announcement for c in self.courses]),
+            channel_name=first.reminders.channel_name,
             tz=settings.course.tz,
             wake=self._wake_outbox,
         )
         self.maintenance: MaintenanceService | None = None
         self.notifier: JobNotifier | None = None
         jobs_desk: JobsDesk | None = None
-        if settings.slurm.enabled:
+        if settings.slurm.enabled:  # the cluster is the deployment's, shared by its courses
             cluster = SlurmCluster(settings.slurm)
             maintenance_store = SqlMaintenanceStore(sessions)
             self.maintenance = MaintenanceService(
                 cluster,
                 maintenance_store,
                 self.outbox,
-                self._channel_id,
-                self.directory.user_for_cluster,
+                first.channel_id,
+                self._user_for_cluster,
                 channel=settings.mattermost.channels["cluster"],
                 tz=settings.course.tz,
                 cluster_name=settings.slurm.cluster,
+                more_channels=[
+                    (c.id, c.channel_id, c.settings.mattermost.channels["cluster"]) for c in self.courses[1:]
+                ],
             )
             job_store = SqlJobStore(sessions)
             self.notifier = JobNotifier(
@@ -294,49 +230,21 @@ class Bot:
                 cluster_name=settings.slurm.cluster,
                 store=job_store,
                 outbox=self.outbox,
-                resolve=self.directory.user_for_cluster,
+                resolve=self._user_for_cluster,
                 clock=self.clock,
                 tz=settings.course.tz,
                 full_every=settings.slurm.poll_seconds,
+                label=None if solo else self._courses_of_cluster_user,
             )
             jobs_desk = JobsDesk(
                 cluster=cluster,
                 store=job_store,
-                cluster_user=self.directory.cluster_account,
+                cluster_user=_first_found([c.directory.cluster_account for c in self.courses]),
                 windows=maintenance_store,
                 reservations=cluster.reservations,
             )
-        self.exclusions = ExclusionNotifier(
-            SqlExclusions(sessions),
-            self.outbox,
-            self.chat,
-            settings.roles.instructors,
-            wake=self._wake_outbox,
-        )
-        ports = Ports(
-            health=self.health,
-            outbox=self.outbox,
-            qualification=QualificationService(self.qualification, settings.course),
-            reminders=self.reminders,
-            people=self.chat,
-            agenda=self.agenda,
-            announcements=self.announcements,
-            maintenance=self.maintenance,
-            jobs=jobs_desk,
-            chart=self.chart,
-            exclusions=self.exclusions,
-            presenters=self.presenters,
-            rota=self.rota,
-        )
-        self.dispatcher = Dispatcher(
-            self.registry,
-            lookup_user=self.chat.user,
-            course=settings.course,
-            instructors=settings.roles.instructors,
-            tutors=settings.roles.tutors,
-            clock=self.clock,
-            ports=ports,
-        )
+        for course in self.courses:
+            course.build_dispatcher(self.maintenance, jobs_desk)
         self.worker = OutboxWorker(
             self.outbox,
             self.chat,
@@ -352,56 +260,81 @@ class Bot:
         self._runner: web.AppRunner | None = None
         self.ready = asyncio.Event()
         self.port: int | None = None
-        self.periodic = Periodic(
-            self.clock, leases=self.leases, replica=self.replica, lease_ttl=self.tuning.lease_ttl
-        )
         self._schedule_passes()
         self.health.leases, self.health.passes = self.periodic.held, self.periodic.singletons
 
-    def _routines(self) -> dict[str, Routine]:
-        """The enabled course routines by name, planned and fired with the reminders (the
-        summary rota is built earlier: the GitLab sync tells it about wiki pages)."""
-        found = other_routines(
-            self.settings,
-            presenters=self.presenters,
-            outbox=self.outbox,
-            directory=self.directory,
-            ledgers=self.qualification,
-            mutes=self.reminder_store,
-            warnings=self.warnings,
-            people=self.chat,
-        )
-        self.routines |= {routine.name: routine for routine in found}
-        return self.routines
+    # the first course's parts, by their old names (one-course callers and tests use them)
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.courses[0].dispatcher
+
+    @property
+    def qualification(self) -> SqlQualification:
+        return self.courses[0].qualification
+
+    @property
+    def roster(self) -> SqlRoster:
+        return self.courses[0].roster
+
+    @property
+    def rota(self) -> RotaService | None:
+        return self.courses[0].rota
+
+    @property
+    def reminder_runner(self) -> ReminderRunner:
+        return self.courses[0].reminder_runner
+
+    @property
+    def agenda(self) -> AgendaService | None:
+        return self.courses[0].agenda
+
+    @property
+    def sync(self) -> QualificationSync | None:
+        return self.courses[0].sync
+
+    @property
+    def routines(self) -> dict[str, Routine]:
+        return self.courses[0].routines
+
+    async def _user_for_cluster(self, cluster_user: str) -> str | None:
+        """A cluster account's Mattermost id, from the first course whose roster has it."""
+        for course in self.courses:
+            found = await course.directory.user_for_cluster(cluster_user)
+            if found is not None:
+                return found
+        return None
+
+    async def _courses_of_cluster_user(self, cluster_user: str) -> list[str]:
+        """The names of the courses whose roster has this cluster account (job DMs name
+        them when there are several: the cluster is shared)."""
+        return [c.name for c in self.courses if await c.roster.by_cluster(cluster_user) is not None]
 
     def _schedule_passes(self) -> None:
         """Every periodic pass, one line each: its name (in its log lines), how often in
         seconds, the work. Each is safe to repeat, and each runs at start too, to catch up
         on what happened while the bot was down (a lost webhook, a missed agenda cutoff).
         Each is a singleton: with several replicas, only the one holding the lease named
-        after the pass runs it (two would double the GitLab and Slurm load for nothing)."""
+        after the pass runs it (two would double the GitLab and Slurm load for nothing).
+        Each course's own passes carry its id in their name (`CourseBot.schedule_passes`)."""
         housekeeping, cfg = self.tuning.housekeeping, self.settings
 
         def every(name: str, seconds: float, work: Pass) -> None:
             self.periodic.every(name, seconds, work, singleton=True)
 
-        every("announcements", housekeeping, self.announcements.due)
         every("failure notices", housekeeping, self.failure_notices.run)
         every("pruning", self.tuning.pruning, self.housekeeping.prune)
-        every("exclusion notices", housekeeping, self.exclusions.announce)  # left by a crash
-        if cfg.warnings.warn_students:  # staff records, overrides, late hand-ins; left by a crash
-            every("qualification warnings", self.tuning.warnings_check, self.warnings.check)
+        for course in self.courses:
+            course.schedule_passes(
+                self.periodic,
+                housekeeping=housekeeping,
+                agenda_check=self.tuning.agenda_check,
+                warnings_check=self.tuning.warnings_check,
+            )
         if self.maintenance is not None:
             every("maintenance", housekeeping, self.maintenance.tick)
         if self.notifier is not None:
             # ticks every few seconds; sacct runs when a job ended, and fully every poll_seconds
             every("job poll", self.notifier.tick_seconds, job_poll(self.notifier, cfg.slurm.spool_dir))
-        if self.sync is not None and cfg.gitlab is not None:
-            reconcile = reconcile_gitlab(self.sync, self.repo_hooks)
-            every("gitlab reconciliation", cfg.gitlab.reconcile_minutes * 60, reconcile)
-        if self.agenda is not None:
-            every("agenda reconciliation", cfg.agenda.reconcile_minutes * 60, untimed(self.agenda.reconcile))
-            every("agenda freeze", self.tuning.agenda_check, self.agenda.freeze_due)
 
     def _gitlab_hook_url(self) -> str:
         """Where GitLab sends hooks: `public_url`, with the port bound if it names port 0."""
@@ -436,6 +369,12 @@ class Bot:
         deps = WebDeps(
             dispatcher=self.dispatcher,
             slash_token=self.settings.secrets.slash_token or "",
+            courses=[
+                SlashCourse(c.settings.secrets.slash_token or "", c.dispatcher, _team_id(c.chat))
+                for c in self.courses
+            ]
+            if len(self.courses) > 1
+            else (),
             tasks=self.tasks,
             health=self.health,
             metrics=self.metrics,
@@ -450,22 +389,29 @@ class Bot:
                 "IDLBOT_GITLAB_WEBHOOK_SECRET is not set: every GitLab webhook is refused (401); "
                 "the ledger is only updated by reconciliation"
             )
-        on_question = self.agenda.on_question if self.agenda is not None else None
         add_gitlab_routes(
-            app, GitLabHookDeps(secret=secret, sync=self.sync, clock=self.clock, on_question=on_question)
+            app,
+            *(
+                GitLabHookDeps(
+                    secret=secret,
+                    sync=c.sync,
+                    clock=self.clock,
+                    on_question=c.agenda.on_question if c.agenda is not None else None,
+                    project=c.settings.gitlab.project if c.settings.gitlab is not None else None,
+                    group=c.settings.gitlab.assignments_group if c.settings.gitlab is not None else None,
+                )
+                for c in self.courses
+            ),
         )
-        app.router.add_post(ACTION_PATH, action_handler(self.announcements, self.clock))
+        buttons = action_handler(*(c.announcements for c in self.courses), clock=self.clock)
+        app.router.add_post(ACTION_PATH, buttons)
         if self.notifier is not None:
             slurm_secret = (self.settings.secrets.slurm_secret or "").encode()
             if not slurm_secret:
                 log.warning("IDLBOT_SLURM_SECRET is not set: every /slurm/event is refused (401)")
             add_slurm_routes(app, SlurmEventDeps(secret=slurm_secret, notifier=self.notifier))
-        app.router.add_get(
-            CALENDAR_ROUTE,
-            calendar_route(
-                self.reminder_store, self.settings.course, self.clock, group_of=self.directory.group_of
-            ),
-        )
+        feeds = [Feed(c.reminder_store, c.settings.course, c.directory.group_of) for c in self.courses]
+        app.router.add_get(CALENDAR_ROUTE, calendar_routes(feeds, self.clock))
         server = self.settings.server
         self._runner, self.port = await start_server(
             app, server.host, server.port, shutdown_timeout=STOP_GRACE
@@ -486,7 +432,7 @@ class Bot:
         self.inbound = Inbound(
             bot_user_id=self.chat.bot_user_id,
             bot_username=self.chat.bot_username,
-            dispatcher=self.dispatcher,
+            dispatcher=self.router or self.dispatcher,
             outbox=self.outbox,
             handled=self.handled,
             cursors=self.cursors,
@@ -511,15 +457,12 @@ class Bot:
         )
         self.health.websocket = self.websocket
         # after login: reminders resolve channel names; a catch-up decides what was missed
-        await self.reminder_scheduler.start()
+        for course in self.courses:
+            await course.reminder_scheduler.start()
         self.tasks.spawn(self.worker.run(), origin="outbox worker")
         self.loops.spawn(self.periodic.run(), origin="periodic passes")
         self.tasks.spawn(self.websocket.run(), origin="websocket")
         self.ready.set()
-
-    async def _agenda_channel(self) -> str | None:
-        name = self.settings.mattermost.channels.get(self.settings.agenda.channel)
-        return await self._channel_id(name) if name else None
 
     async def _on_connected(self) -> None:
         """The server is back: deliver what waited, then fetch what we missed."""
@@ -529,12 +472,6 @@ class Bot:
         self.worker.wake()
         if self.inbound is not None:
             await self.inbound.resync()
-
-    async def _channel_id(self, name: str) -> str | None:
-        return await channel_id_or_none(self.chat, name)
-
-    async def _check_channel(self, name: str) -> ChannelCheck:
-        return await check_channel(self.chat, name)
 
     def _wake_outbox(self) -> None:
         self.worker.wake()
@@ -546,7 +483,8 @@ class Bot:
         command reply, a delivery. Nothing durable is lost by the cancel: a delivery cut off
         is "in flight" in the outbox and checked by key at the next start, and every pass is
         repeated at start. GitLab calls in flight are abandoned (their threads are daemons)."""
-        await self.reminder_scheduler.stop()
+        for course in self.courses:
+            await course.reminder_scheduler.stop()
         if self.websocket is not None:
             # a server that never answers the close frame would hold this for aiohttp's 10 s
             with contextlib.suppress(TimeoutError):
@@ -567,10 +505,8 @@ class Bot:
         await self.chat.close()
         if self.notifier is not None:
             await self.notifier.stop()
-        if self.agenda is not None:
-            await self.agenda.close()
-        if self.gitlab is not None:
-            await self.gitlab.close()
+        for course in self.courses:
+            await course.close()
         await self.engine.dispose()
         await self.probe_engine.dispose()
         self.metrics.gc.uninstall()
@@ -593,14 +529,42 @@ class Bot:
             await self._runner.cleanup()
 
 
-async def run_forever(settings: Settings, clock: Clock | None = None) -> None:
+def _team_id(chat: MattermostChat) -> Callable[[], str]:
+    return lambda: chat.team_id
+
+
+K = TypeVar("K")
+R = TypeVar("R")
+
+
+def _first_found(lookups: Sequence[Callable[[K], Awaitable[R | None]]]) -> Callable[[K], Awaitable[R | None]]:
+    """One lookup over every course's: the first answer that is not None (a reminder id,
+    an announcement id, a student's account is in one course's rows)."""
+    if len(lookups) == 1:
+        return lookups[0]
+
+    async def lookup(key: K) -> R | None:
+        for one in lookups:
+            found = await one(key)
+            if found is not None:
+                return found
+        return None
+
+    return lookup
+
+
+async def run_forever(
+    settings: Settings, clock: Clock | None = None, *, courses: Sequence[Settings] = ()
+) -> None:
+    """Serve until SIGINT/SIGTERM. `courses`: every course of a deployment of several
+    (`settings` is the first), as `Bot` takes them."""
     ttl = lease_ttl()
     database = sqlite_file(settings.database.url)
     lock = SqliteLock(database) if database is not None else None
     if lock is not None:
         lock.acquire()  # before anything touches the file: a second process stops here
     try:
-        bot = Bot(settings, clock=clock, tuning=Tuning(lease_ttl=ttl))
+        bot = Bot(settings, clock=clock, tuning=Tuning(lease_ttl=ttl), courses=courses)
         await bot.start()
         gctune.tune_after_start()
         stop = asyncio.Event()

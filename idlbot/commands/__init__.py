@@ -15,6 +15,7 @@ from idlbot.commands import (
     remind,
     rota,
     status,
+    use,
     whoami,
 )
 from idlbot.commands.help import help_group
@@ -28,6 +29,7 @@ def build_registry(*, observer: Observer | None = None) -> Registry:
             help_group(lambda: holder[0]),
             deadlines.group,
             whoami.group,
+            use.group,
             status.group,
             records.group,
             presenters.group,

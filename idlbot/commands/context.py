@@ -22,6 +22,7 @@ from idlbot.ports.agenda import Agenda
 from idlbot.ports.announce import Announcements, Maintenance
 from idlbot.ports.chart import OverviewChart
 from idlbot.ports.chat import People
+from idlbot.ports.course_choice import CourseChoices
 from idlbot.ports.exclusion import ExclusionNotices
 from idlbot.ports.health import Health
 from idlbot.ports.jobs import Jobs
@@ -86,6 +87,7 @@ class Ports:
     exclusions: Port[ExclusionNotices] = Port("the outbox")  # exclusion notices, once per transition
     presenters: Port[Presenters] = Port("the presenter rota")  # who presented their team's progress
     rota: Port[Rota] = Port("the session-summary rota ([summaries] and [classes])")
+    courses: Port[CourseChoices] = Port("a deployment of several courses")  # `/idl use`
 
     @classmethod
     def slot(cls, name: str) -> Port[Any] | None:

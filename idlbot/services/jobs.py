@@ -34,6 +34,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from idlbot.clock import Clock
+from idlbot.domain.defuse import defuse
 from idlbot.domain.errors import Unavailable
 from idlbot.domain.job_events import InvalidJobEvent, JobEvent, parse_job_event
 from idlbot.domain.job_render import render_array, render_job
@@ -113,9 +114,14 @@ class JobNotifier:
         fast_every: float = 2.0,
         idle_every: float = 6.0,
         sleep: Sleep = asyncio.sleep,
+        label: Callable[[str], Awaitable[list[str]]] | None = None,
     ) -> None:
+        """`label` (a deployment of several courses): the names of the courses a cluster
+        account's owner is in; the cluster is shared, so a DM names them when there are
+        several (a job does not say which course it was for)."""
         self._cluster = cluster
         self._name = cluster_name
+        self._label = label
         self._store = store
         self._outbox = outbox
         self._resolve = resolve
@@ -218,6 +224,7 @@ class JobNotifier:
             text = (
                 render_array(item, self._tz) if isinstance(item, ArraySummary) else render_job(item, self._tz)
             )
+            text = await self._named(user, text)
             # The outbox key is unique: enqueue first, so a crash before the notice row
             # is written leads to a harmless second enqueue, never to a lost DM.
             await self._outbox.enqueue(key=okey, message=text, now=now, dm_user_id=user_id)
@@ -229,6 +236,12 @@ class JobNotifier:
         )  # fmt: skip
         log.info("job %s %s of %s: %s via %s", kind, key.job_id, user, state, source)
         return new and user_id is not None
+
+    async def _named(self, cluster_user: str, text: str) -> str:
+        courses = await self._label(cluster_user) if self._label is not None else []
+        if len(courses) < 2:
+            return text
+        return f"**{defuse(' · '.join(courses))}** (a shared cluster) · {text}"
 
     # ------------------------------------------------------------------ poll path
     async def reconcile(

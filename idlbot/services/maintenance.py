@@ -14,7 +14,7 @@ again" can wait for sinfo to show the nodes back after the planned end.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -54,8 +54,13 @@ class MaintenanceService:
         channel: str,
         tz: ZoneInfo,
         cluster_name: str = "GPU",
+        more_channels: Sequence[tuple[str, ChannelResolver, str]] = (),
     ) -> None:
+        """`more_channels`: (course id, resolver, channel name) of the other courses of a
+        deployment of several: the cluster is shared, so each course's cluster channel
+        hears of a window (each post keyed by its course, so each is sent once)."""
         self._cluster = cluster
+        self._more = tuple(more_channels)
         self._store = store
         self._outbox = outbox
         self._channel_id = channel_id
@@ -171,7 +176,11 @@ class MaintenanceService:
             await self._store.add_warned(w.key_base, {j.job_id for j in fresh})
 
     async def _post(self, key: str, message: str, now: datetime) -> None:
-        channel_id = await self._channel_id(self._channel)
-        if channel_id is None:
-            raise ClusterError(f"the cluster channel ~{self._channel} does not exist")
-        await self._outbox.enqueue(key=key, message=message, now=now, channel_id=channel_id)
+        targets = [("", self._channel_id, self._channel), *self._more]
+        for course, resolve, name in targets:
+            channel_id = await resolve(name)
+            if channel_id is None:
+                raise ClusterError(f"the cluster channel ~{name} does not exist")
+            await self._outbox.enqueue(
+                key=f"{key}@{course}" if course else key, message=message, now=now, channel_id=channel_id
+            )

@@ -58,22 +58,26 @@ def click(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def action_handler(
-    service: AnnouncementService, clock: Clock
+    *services: AnnouncementService, clock: Clock
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The aiohttp handler for `POST /mattermost/action` (button clicks). Fails closed: a
     body that is not a click (not a JSON object, fields of the wrong type or size) gets
-    400, a context whose signature does not verify 403; each with one log line."""
+    400, a context whose signature does not verify 403; each with one log line. With
+    several courses, each course's service is asked in turn: only the course that made
+    the button verifies its signature and has its announcement."""
 
     async def handle(request: web.Request) -> web.Response:
         try:
             payload = click(json_object(await request.read()))
         except BadInput as err:
             return bad_request(request, "mattermost_action", err)
-        try:
-            body = await service.handle_action(payload, clock.now())
-        except PermissionError as err:
-            log.warning("mattermost action rejected from %s: %s", request.remote, err)
-            raise web.HTTPForbidden() from None
-        return web.json_response(body)
+        refused: PermissionError | None = None
+        for service in services:
+            try:
+                return web.json_response(await service.handle_action(payload, clock.now()))
+            except PermissionError as err:
+                refused = err
+        log.warning("mattermost action rejected from %s: %s", request.remote, refused)
+        raise web.HTTPForbidden()
 
     return handle

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -25,19 +26,41 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 GroupOf = Callable[[str], Awaitable[str | None]]
 
 
+@dataclass(frozen=True)
+class Feed:
+    """One course's calendar feeds: its tokens, its course, its students' groups."""
+
+    store: SqlReminderStore
+    course: Course
+    group_of: GroupOf | None = None
+
+
 def calendar_route(
     store: SqlReminderStore, course: Course, clock: Clock, *, group_of: GroupOf | None = None
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The handler; add it with `app.router.add_get(ROUTE, handler)`. `group_of` maps a
-    Mattermost user id to the student's exercise group (None: show every group)."""
+    """The handler of a one-course deployment; add it with `app.router.add_get(ROUTE, handler)`.
+    `group_of` maps a Mattermost user id to the student's exercise group (None: every group)."""
+    return calendar_routes([Feed(store, course, group_of)], clock)
+
+
+def calendar_routes(feeds: Sequence[Feed], clock: Clock) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The handler for several courses: a token is a course's (each store reads only its
+    own course's tokens), so the course whose store knows it serves the feed."""
+
+    async def owner_of(token: str) -> tuple[Feed, str, str] | None:
+        for feed in feeds if _TOKEN.fullmatch(token) else ():
+            found = await feed.store.calendar_user(token)
+            if found is not None:
+                return feed, found[0], found[1]
+        return None
 
     async def handler(request: web.Request) -> web.Response:
-        token = request.match_info.get("token", "")
-        owner = await store.calendar_user(token) if _TOKEN.fullmatch(token) else None
-        if owner is None:
+        found = await owner_of(request.match_info.get("token", ""))
+        if found is None:
             log.info("calendar feed: unknown token from %s", request.remote)
             raise web.HTTPNotFound()
-        user_id, username = owner
+        feed, user_id, username = found
+        course, group_of = feed.course, feed.group_of
         group_id = await group_of(user_id) if group_of is not None else None
         body = ics.render(course, ics.occurrences_for(course, group_id), now=clock.now(), name=username)
         return web.Response(

@@ -15,8 +15,9 @@ have the wrong type or range, gets 400 with one log line (`web.inputs`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -36,13 +37,40 @@ class GitLabHookDeps:
     sync: QualificationSync | None
     clock: Clock
     on_question: Callable[[QuestionChanged, str | None], Awaitable[object]] | None = None
+    # what the course owns, in a deployment of several: its project, its assignments group
+    project: str | None = None
+    group: str | None = None
+
+    def owns(self, path: str) -> bool:
+        path = path.lower()
+        if self.project is not None and path == self.project.lower():
+            return True
+        return self.group is not None and path.startswith(self.group.lower().rstrip("/") + "/")
 
 
-GITLAB_DEPS = web.AppKey("gitlab_deps", GitLabHookDeps)
+GITLAB_DEPS = web.AppKey("gitlab_deps", tuple[GitLabHookDeps, ...])
+
+
+def project_path(payload: Mapping[str, Any]) -> str | None:
+    """The project a hook is about: `project.path_with_namespace` in project hooks (and
+    system hooks' tag pushes), `path_with_namespace` at the top of other system hooks."""
+    project = payload.get("project")
+    found = project.get("path_with_namespace") if isinstance(project, Mapping) else None
+    found = found if isinstance(found, str) else payload.get("path_with_namespace")
+    return found if isinstance(found, str) else None
+
+
+def _course_deps(every: tuple[GitLabHookDeps, ...], payload: Mapping[str, Any]) -> GitLabHookDeps | None:
+    """The course the hook is for, by its project; the only course of a one-course deployment."""
+    if len(every) == 1:
+        return every[0]
+    path = project_path(payload)
+    return next((d for d in every if path is not None and d.owns(path)), None)
 
 
 async def gitlab_webhook(request: web.Request) -> web.Response:
-    deps = request.app[GITLAB_DEPS]
+    every = request.app[GITLAB_DEPS]
+    deps = every[0]  # the secret is the deployment's
     if not gitlab_hooks.verify(request.headers, deps.secret):
         log.warning(
             "gitlab webhook rejected from %s: bad token",
@@ -57,6 +85,11 @@ async def gitlab_webhook(request: web.Request) -> web.Response:
         key = gitlab_hooks.idempotency_key(request.headers)
     except (BadInput, gitlab_hooks.MalformedHook) as err:
         return bad_request(request, "gitlab_hook", err)
+    found = _course_deps(every, payload)
+    if found is None:  # 2xx all the same: GitLab disables a hook that keeps failing
+        log.info("gitlab hook %s for %s: no course has that project", kind, project_path(payload))
+        return json_response({"ok": True, "changed": False})
+    deps = found
     changed = False
     if isinstance(event, QuestionChanged):
         if deps.on_question is not None:
@@ -73,6 +106,7 @@ async def gitlab_webhook(request: web.Request) -> web.Response:
     return json_response({"ok": True, "changed": changed})
 
 
-def add_gitlab_routes(app: web.Application, deps: GitLabHookDeps) -> None:
+def add_gitlab_routes(app: web.Application, *deps: GitLabHookDeps) -> None:
+    """One `GitLabHookDeps` per course (a hook goes to the course owning its project)."""
     app[GITLAB_DEPS] = deps
     app.router.add_post("/gitlab/webhook", gitlab_webhook)

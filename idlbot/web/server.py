@@ -14,7 +14,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,15 @@ from idlbot.web.inputs import BadInput, bad_request, secret_bytes
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SlashCourse:
+    """One course's `/idl`: Mattermost made its token for the course's team."""
+
+    token: str
+    dispatcher: Dispatcher
+    team_id: Callable[[], str]  # "" until the bot has logged in
+
+
 @dataclass
 class WebDeps:
     dispatcher: Dispatcher
@@ -42,6 +51,10 @@ class WebDeps:
     http: Callable[[], aiohttp.ClientSession]
     inline_budget: float = 2.0
     on_scrape: Callable[[HealthSnapshot], Awaitable[None]] | None = None
+    courses: Sequence[SlashCourse] = ()  # several courses: these, instead of the two above
+
+    def slash_courses(self) -> Sequence[SlashCourse]:
+        return self.courses or (SlashCourse(self.slash_token, self.dispatcher, str),)
 
 
 DEPS = web.AppKey("deps", WebDeps)
@@ -88,22 +101,46 @@ async def _raw_form(request: web.Request) -> bytes:
     return request.rel_url.raw_query_string.encode("utf-8", "surrogatepass")
 
 
+def _unauthorized(request: web.Request, why: str) -> web.Response:
+    log.warning(
+        "slash command rejected: %s from %s",
+        why,
+        request.remote,
+        extra={"event": "slash", "outcome": "unauthorized"},
+    )
+    return json_response({"error": "unauthorized"}, status=401)
+
+
+def _course(matching: Sequence[SlashCourse], team_id: str | None) -> SlashCourse | None:
+    """The course the command is for: the one whose token it carries and whose team sent
+    it. A course whose team id is not known yet (before the bot has logged in; always in a
+    one-course deployment, which checks no team) is taken on its token alone."""
+    by_team = [c for c in matching if c.team_id() and c.team_id() == team_id]
+    if by_team:
+        return by_team[0]
+    if len(matching) == 1 and not matching[0].team_id():
+        return matching[0]
+    return None
+
+
 async def mattermost_command(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     raw = await _raw_form(request)
-    if not token_ok(deps.slash_token, header_token(request), slash_form.token_field(raw)):
-        log.warning(
-            "slash command rejected: bad or missing token from %s",
-            request.remote,
-            extra={"event": "slash", "outcome": "unauthorized"},
-        )
-        return json_response({"error": "unauthorized"}, status=401)
+    header, field = header_token(request), slash_form.token_field(raw)
+    # every course's token is compared (in constant time), so timing tells nothing either
+    checked = [(c, token_ok(c.token, header, field)) for c in deps.slash_courses()]
+    matching = [c for c, ok in checked if ok]
+    if not matching:
+        return _unauthorized(request, "bad or missing token")
     try:
         form = slash_form.parse(raw)
     except BadInput as err:
         return bad_request(request, "slash", err)
+    course = _course(matching, form.team_id)
+    if course is None:
+        return _unauthorized(request, "a token of another team's /idl")
     text, response_url = form.text, form.response_url
-    run = deps.dispatcher.run(form.user_id, form.channel_id, text, "slash", form.user_name)
+    run = course.dispatcher.run(form.user_id, form.channel_id, text, "slash", form.user_name)
     if deps.dispatcher.registry.is_slow(text):
         deps.tasks.spawn(_answer_later(deps, asyncio.ensure_future(run), response_url), origin="slash later")
         return json_response({"response_type": "ephemeral", "text": "Working on it…"})

@@ -21,7 +21,7 @@ MAX_TEXT = 16_383  # Mattermost's own limit on a message, in characters
 MAX_URL = 2_048
 # C0 controls other than tab and newlines: Mattermost sends none, PostgreSQL stores no NUL
 _TOKEN_FIELD = re.compile(rb"(?:^|&)token=([^&]*)")
-_USED = frozenset({"user_id", "channel_id", "text", "response_url", "user_name"})
+_USED = frozenset({"user_id", "channel_id", "text", "response_url", "user_name", "team_id"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -35,6 +35,7 @@ class SlashForm:
     text: str
     response_url: str
     user_name: str | None
+    team_id: str | None = None  # picks the course when the deployment has several
 
 
 def token_field(raw: bytes) -> str | None:
@@ -68,6 +69,7 @@ def parse(raw: bytes) -> SlashForm:
         text=text,
         response_url=url,
         user_name=fields.get("user_name") or None,
+        team_id=fields.get("team_id") or None,
     )
 
 

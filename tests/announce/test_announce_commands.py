@@ -85,7 +85,7 @@ async def test_tutors_only_in_their_group_channel(make_ctx: MakeCtx, stack: Stac
 
 async def _client(stack: Stack, clock: FakeClock) -> TestClient[web.Request, web.Application]:
     app = web.Application()
-    app.router.add_post(ACTION_PATH, action_handler(stack.announcements, clock))
+    app.router.add_post(ACTION_PATH, action_handler(stack.announcements, clock=clock))
     client = TestClient(TestServer(app))
     await client.start_server()
     return client

@@ -50,7 +50,7 @@ async def test_the_buttons_update_echoes_the_channel_name_safely(
     reply = await REGISTRY.run(make_ctx(), "announce --channel @ALL_ --notify none Hi")
     context: dict[str, Any] = reply.props["attachments"][0]["actions"][0]["integration"]["context"]
     app = web.Application()
-    app.router.add_post(ACTION_PATH, action_handler(stack.announcements, clock))
+    app.router.add_post(ACTION_PATH, action_handler(stack.announcements, clock=clock))
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from idlbot.clock import FakeClock
 from idlbot.domain.jobs import NodeInfo, Reservation, ReservationConflict
 from idlbot.ports.announce import Added
+from idlbot.services.maintenance import MaintenanceService
+from idlbot.storage.announce import SqlMaintenanceStore
 
-from .conftest import BERLIN, FakeSlurm, Stack, job
+from .conftest import BERLIN, FakeSlurm, Stack, _channel, job, resolve
 
 START = datetime(2018, 10, 26, 4, 0, tzinfo=BERLIN)  # Friday morning, as in the course
 END = datetime(2018, 10, 26, 12, 0, tzinfo=BERLIN)
@@ -114,3 +116,25 @@ async def test_moved_window_is_told_once(stack: Stack, slurm: FakeSlurm, clock: 
     assert len(keys) == 2 and ":moved:" in keys[1]
     (w,) = await stack.maintenance.windows(clock.now())
     assert (w.start, w.end) == (later.start, later.end)
+
+
+async def test_every_course_of_a_deployment_hears_of_the_shared_clusters_window(
+    stack: Stack, slurm: FakeSlurm, clock: FakeClock
+) -> None:
+    """The cluster is the deployment's: a second course's cluster channel gets each post
+    too, keyed by its course, so each is sent once to each channel."""
+
+    async def nlp_channel(name: str) -> str | None:
+        return f"nlp-{name}"
+
+    maintenance = MaintenanceService(
+        slurm, SqlMaintenanceStore(stack.engine), stack.outbox, _channel, resolve,
+        channel="cluster", tz=BERLIN, cluster_name="idl-gpu", more_channels=[("nlp", nlp_channel, "gpu")],
+    )  # fmt: skip
+    added = await maintenance.add(START, END, "power", by="sstober", ignore_jobs=True, now=clock.now())
+    assert isinstance(added, Added)
+    base = "maint:maint_20181026_0200:20181026T0200Z"
+    posts = [(p["key"], p["channel_id"]) for p in await stack.posts()]
+    assert posts == [(f"{base}:announce", "chan-cluster"), (f"{base}:announce@nlp", "nlp-gpu")]
+    await maintenance.tick(clock.now())
+    assert len(await stack.posts()) == 2  # once each

@@ -7,7 +7,7 @@ deselection are repeated here, because that conftest is not loaded when only thi
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -143,11 +143,16 @@ def notifier(fake: FakeCluster, store: SqlJobStore, outbox: SqlOutbox, clock: Fa
     return make_notifier(fake, store, outbox, clock)
 
 
-def make_notifier(fake: object, store: SqlJobStore, outbox: SqlOutbox, clock: FakeClock) -> JobNotifier:
+def make_notifier(
+    fake: object, store: SqlJobStore, outbox: SqlOutbox, clock: FakeClock, label: Label | None = None
+) -> JobNotifier:
     return JobNotifier(
         cluster=fake, cluster_name="idl-gpu", store=store, outbox=outbox, resolve=resolve,  # type: ignore[arg-type]
-        clock=clock, tz=UTC_TZ, sleep=no_sleep,
+        clock=clock, tz=UTC_TZ, sleep=no_sleep, label=label,
     )  # fmt: skip
+
+
+Label = Callable[[str], Awaitable[list[str]]]
 
 
 async def dms(db: AsyncEngine) -> list[tuple[str, str | None, str]]:

@@ -222,3 +222,25 @@ async def test_reconcile_leaves_an_event_to_the_push_path_while_it_runs(
     assert slow.group_calls == 1
     assert len(await dms(db)) == 1
     assert await store.pending_events() == []
+
+
+async def test_a_job_dm_names_the_courses_only_of_a_student_in_several(
+    fake: FakeCluster, store: SqlJobStore, outbox: SqlOutbox, clock: FakeClock, db: AsyncEngine
+) -> None:
+    """The cluster is shared by a deployment's courses and a job does not say which course
+    it is for: a student in several is told which courses share it; one in one course is not."""
+
+    async def courses(cluster_user: str) -> list[str]:
+        return ["IDL", "NLP [@all](x)"] if cluster_user == "alice" else ["IDL"]
+
+    notifier = make_notifier(fake, store, outbox, clock, label=courses)
+    fake.records = [job(5), job(6, user="bob")]
+    for job_id in (5, 6):
+        await notifier.accept(job_event(job_id))
+    await notifier.idle()
+    texts = {user: text for _, user, text in await dms(db)}
+    assert (
+        texts["mm-alice"].startswith("**IDL · NLP") and "(a shared cluster) · Job **5**" in texts["mm-alice"]
+    )
+    assert "@all" not in texts["mm-alice"].replace("@\u200ball", "")
+    assert texts["mm-bob"].startswith("Job **6**")

@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from idlbot.adapters.mattermost.payloads import ChannelRef, MalformedPayload, Post, parse_posted
 from idlbot.adapters.mattermost.progress import Progress
@@ -22,7 +22,6 @@ from idlbot.adapters.mattermost.resync import Resync, host_now_ms
 from idlbot.backoff import backoff_delay
 from idlbot.clock import Clock
 from idlbot.commands.context import Via
-from idlbot.commands.dispatch import Dispatcher
 from idlbot.commands.reply import Reply
 from idlbot.ports.outbox import Outbox
 from idlbot.storage.handled import SqlCursors, SqlHandledPosts
@@ -42,13 +41,21 @@ MemberChannels = Callable[[], Awaitable[list[ChannelRef]]]
 PostsSince = Callable[[str, int], Awaitable[list[Post]]]
 
 
+class RunsCommands(Protocol):
+    """A `Dispatcher`, or the course router of a deployment of several courses."""
+
+    async def run(
+        self, user_id: str, channel_id: str, text: str, via: Via, username_hint: str | None = None
+    ) -> Reply: ...
+
+
 class Inbound:
     def __init__(
         self,
         *,
         bot_user_id: str,
         bot_username: str,
-        dispatcher: Dispatcher,
+        dispatcher: RunsCommands,
         outbox: Outbox,
         handled: SqlHandledPosts,
         cursors: SqlCursors,

@@ -16,6 +16,7 @@ Library quirks owned here, so nothing else has to know them:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import time
@@ -128,13 +129,33 @@ class MattermostChat:
         self._dm_channels: dict[str, str] = {}
         self._dm_store = dm_channels
         self._channel_ids: dict[str, str] = {}
+        self._channel_teams: dict[str, str | None] = {}
+        self._views: list[MattermostChat] = []  # the other courses' teams (`in_team`)
+        self._owner: MattermostChat | None = None
+
+    def in_team(self, team: str) -> MattermostChat:
+        """The same bot account seen from another team of the deployment (another
+        course's): it shares this one's connection, user cache and DM channels, and has its
+        own team, so channel names resolve in that team. Its team id is looked up by this
+        account's `login()`; closing it closes nothing (this account owns the connection)."""
+        if team == self.team_name:
+            return self
+        for view in self._views:
+            if view.team_name == team:
+                return view
+        view = copy.copy(self)  # shallow: the driver, `_users`, `_dm_channels` are shared
+        view.team_name, view.team_id = team, ""
+        view._channel_ids, view._views, view._owner = {}, [], self
+        self._views.append(view)
+        return view
 
     @property
     def token(self) -> str:
         return self._token
 
     async def close(self) -> None:
-        await self._driver.client.close()
+        if self._owner is None:
+            await self._driver.client.close()
 
     async def login(self) -> MattermostUser:
         me = parse_user(await self._driver.login())
@@ -142,6 +163,9 @@ class MattermostChat:
         self.bot_username = me.username
         team = await self._driver.teams.get_team_by_name(self.team_name)
         self.team_id = str(team["id"])
+        for view in self._views:
+            view.bot_user_id, view.bot_username = me.id, me.username
+            view.team_id = str((await self._driver.teams.get_team_by_name(view.team_name))["id"])
         return me
 
     async def token_valid(self) -> bool:
@@ -168,6 +192,13 @@ class MattermostChat:
         channel = await self._driver.channels.get_channel_by_name(self.team_id, name)
         self._channel_ids[name] = str(channel["id"])
         return self._channel_ids[name]
+
+    async def channel_team(self, channel_id: str) -> str | None:
+        """The team id of a channel (None for DMs and group messages); cached: it never moves."""
+        if channel_id not in self._channel_teams:
+            channel = await self._driver.channels.get_channel(channel_id)
+            self._channel_teams[channel_id] = str(channel.get("team_id") or "") or None
+        return self._channel_teams[channel_id]
 
     async def is_member(self, channel_id: str) -> bool:
         """Whether the bot is in the channel (its posts there would be refused otherwise).
@@ -302,17 +333,20 @@ class MattermostChat:
         return None
 
     async def member_channels(self) -> list[ChannelRef]:
-        """Every channel the bot is a member of in the course team, DMs and group messages
-        included (the server lists those with every team). One that does not parse is
+        """Every channel the bot is a member of in the course teams, DMs and group messages
+        included (the server lists those with every team, so each is listed once). One that does not parse is
         logged and left out, like a post in `posts_since`."""
-        raw = await self._driver.channels.get_channels_for_team_for_user(self.bot_user_id, self.team_id)
-        channels = []
-        for item in raw:
-            try:
-                channels.append(parse_channel(item))
-            except MalformedPayload as err:
-                log.warning("channel skipped in re-sync: %s", err)
-        return channels
+        channels: dict[str, ChannelRef] = {}
+        for team_id in [self.team_id, *(view.team_id for view in self._views)]:
+            raw = await self._driver.channels.get_channels_for_team_for_user(self.bot_user_id, team_id)
+            for item in raw:
+                try:
+                    channel = parse_channel(item)
+                except MalformedPayload as err:
+                    log.warning("channel skipped in re-sync: %s", err)
+                    continue
+                channels.setdefault(channel.id, channel)  # DMs come with every team
+        return list(channels.values())
 
     async def list_commands(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self._driver.commands.list_commands(

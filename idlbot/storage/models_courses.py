@@ -1,0 +1,28 @@
+"""The course a user in several courses means in a DM (``ports/course_choice.py``).
+
+One row per Mattermost user, of the deployment (not of a course): the course their DMs go
+to, and whether they chose it (`/idl use`) or the bot picked it when it asked them, once.
+The row is written when the bot first asks, by an INSERT that does nothing if a row is
+there: with several replicas, the question is still asked once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idlbot.storage.courses import COURSE_ID
+from idlbot.storage.models import MM_ID, Base, UtcDateTime
+
+__all__ = ["CourseChoiceRow"]
+
+
+class CourseChoiceRow(Base):
+    __tablename__ = "course_choices"
+
+    user_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
+    course: Mapped[str] = mapped_column(COURSE_ID)
+    chosen: Mapped[bool] = mapped_column(Boolean)  # False: picked by the bot when it asked
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
