@@ -20,7 +20,7 @@ from idlbot.devtools.demo_seed import DEMO_ROSTER
 from idlbot.domain.ledger import Student
 from idlbot.storage.db import create_engine, sessionmaker
 from idlbot.storage.roster import SqlRoster
-from tests.app.conftest import Harness, eventually, register
+from tests.app.conftest import Harness, eventually, register, slash_form
 
 NLP_TEAM = "nlp2019"
 NLP_ROSTER = (Student(mattermost="alice", gitlab="alice", cluster="alice", group_id="g2", team_id="t-nlp"),)
@@ -100,8 +100,6 @@ async def _roster(db_url: str, course: str, students: tuple[Student, ...], h: Ha
 
 def slash_as(t: TwoCourses, username: str, text: str, *, team: str, token: str) -> dict[str, Any]:
     """A slash form as Mattermost sends it from `team` (an id), with `token`."""
-    from tests.app.conftest import slash_form
-
     return slash_form(
         t.h, team_id=team, token=token, text=text, user_id=t.h.uid(username), user_name=username
     )
