@@ -1,8 +1,10 @@
 """Tables of the class agenda, on the shared metadata.
 
-`agenda_frozen.class_date` is the primary key: inserting it is the freeze, so two
+`agenda_frozen` is keyed by (course, class_date): inserting it is the freeze, so two
 processes (or a restart racing the cutoff) can never freeze one class twice; the loser
-publishes the winner's list. The publish progress (`post_revision`, `wiki_revision`,
+publishes the winner's list. Every table carries its `course` first in its key: each
+course has its own GitLab project, so the same iid names different questions in two
+courses. The publish progress (`post_revision`, `wiki_revision`,
 `labels_revision`) lives in the same row, so a crash between the post and the wiki
 page leaves a row that says exactly what is left to do.
 """
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idlbot.storage.courses import COURSE_ID
 from idlbot.storage.models import Base, UtcDateTime
 
 __all__ = ["AgendaDoneRow", "AgendaFrozenRow", "AgendaSkipRow"]
@@ -27,6 +30,7 @@ class AgendaFrozenRow(Base):
 
     __tablename__ = "agenda_frozen"
 
+    course: Mapped[str] = mapped_column(COURSE_ID, primary_key=True)
     class_date: Mapped[date] = mapped_column(Date, primary_key=True)
     cutoff_at: Mapped[datetime] = mapped_column(UtcDateTime)
     frozen_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -45,6 +49,7 @@ class AgendaDoneRow(Base):
 
     __tablename__ = "agenda_done"
 
+    course: Mapped[str] = mapped_column(COURSE_ID, primary_key=True)
     iid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     done_at: Mapped[datetime] = mapped_column(UtcDateTime)
     done_by: Mapped[str] = mapped_column(String(64))
@@ -55,6 +60,7 @@ class AgendaSkipRow(Base):
 
     __tablename__ = "agenda_skips"
 
+    course: Mapped[str] = mapped_column(COURSE_ID, primary_key=True)
     class_date: Mapped[date] = mapped_column(Date, primary_key=True)
     iid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     skipped_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -6,6 +6,11 @@ the stored row back in the same transaction, so a second process, a retried comm
 firing replayed after a crash finds the first row instead of writing another. A team's
 record is read in one statement per table (members, presentations, proposals, reports),
 whatever the size of the course.
+
+A repository is bound to one course (`course=`): proposals and presentations carry it
+and are read, claimed and recorded per course, so two courses may use the same team id.
+The roster (`students`, `wiki_posts`) is the roster's to scope by course: its ids are
+unique across courses, so rows joined on `student_id` already belong to one course.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ScalarSelect, Select, select
 
+from idlbot.domain.course import DEFAULT_COURSE_ID
 from idlbot.domain.ledger import Student
 from idlbot.domain.presenters import Presented, Proposal, TeamRecord
 from idlbot.ports.presenters import Recorded
@@ -32,9 +38,13 @@ _Q = ProposalRow.__table__
 
 
 class SqlPresenters:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, course: str = DEFAULT_COURSE_ID) -> None:
         self._db = db
+        self._course = course
 
+    # The lookups of `students` (and `wiki_posts`) below are not filtered by course in
+    # this change: the roster's course column comes with the roster's own change, which
+    # must add `StudentRow.course == self._course` to them. Our own tables are filtered.
     async def members(self, team_id: str) -> list[Student]:
         stmt = select(_S).where(StudentRow.team_id == team_id, StudentRow.active.is_(True))
         async with read(self._db) as conn:
@@ -45,13 +55,13 @@ class SqlPresenters:
         presented = (
             select(StudentRow.mattermost, _P.c.class_day, _P.c.by, _P.c.at)
             .join(StudentRow, StudentRow.id == _P.c.student_id)
-            .where(_P.c.team_id == team_id)
+            .where(_P.c.course == self._course, _P.c.team_id == team_id)
             .order_by(_P.c.class_day, StudentRow.mattermost)
         )
         proposed = (
             select(StudentRow.mattermost, _Q.c.class_day)
             .join(StudentRow, StudentRow.id == _Q.c.student_id)
-            .where(_Q.c.team_id == team_id)
+            .where(_Q.c.course == self._course, _Q.c.team_id == team_id)
             .order_by(_Q.c.class_day)
         )
         reports = (
@@ -78,13 +88,14 @@ class SqlPresenters:
     async def propose(self, team_id: str, day: date, student: str, *, now: datetime) -> str:
         sid = select(StudentRow.id).where(StudentRow.mattermost == student).scalar_subquery()
         async with transaction(self._db) as conn:
-            stmt = insert_for(conn, _Q).values(team_id=team_id, class_day=day, student_id=sid, at=now)
-            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["team_id", "class_day"]))
+            key = {"course": self._course, "team_id": team_id, "class_day": day}
+            stmt = insert_for(conn, _Q).values(**key, student_id=sid, at=now)
+            await conn.execute(stmt.on_conflict_do_nothing(index_elements=list(key)))
             stored = (
                 select(StudentRow.mattermost)
                 .select_from(_Q)
                 .join(StudentRow, StudentRow.id == _Q.c.student_id)
-                .where(_Q.c.team_id == team_id, _Q.c.class_day == day)
+                .where(*(_Q.c[column] == value for column, value in key.items()))
             )
             return str((await conn.execute(stored)).scalar_one())
 
@@ -95,16 +106,12 @@ class SqlPresenters:
             sid = (await conn.execute(select(StudentRow.id).where(StudentRow.mattermost == student))).scalar()
             if sid is None:
                 return None
-            keys = ["team_id", "class_day", "student_id"]
-            stmt = insert_for(conn, _P).values(team_id=team_id, class_day=day, student_id=sid, by=by, at=now)
-            created = (await conn.execute(stmt.on_conflict_do_nothing(index_elements=keys))).rowcount == 1
-            row = (
-                await conn.execute(
-                    select(_P.c.by, _P.c.at).where(
-                        _P.c.team_id == team_id, _P.c.class_day == day, _P.c.student_id == sid
-                    )
-                )
-            ).one()
+            key = {"course": self._course, "team_id": team_id, "class_day": day, "student_id": sid}
+            stmt = insert_for(conn, _P).values(**key, by=by, at=now)
+            done = await conn.execute(stmt.on_conflict_do_nothing(index_elements=list(key)))
+            created = done.rowcount == 1
+            stored = select(_P.c.by, _P.c.at).where(*(_P.c[column] == value for column, value in key.items()))
+            row = (await conn.execute(stored)).one()
         return Recorded(created, Presented(team_id, student, day, row.by, row.at))
 
 
