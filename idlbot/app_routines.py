@@ -52,7 +52,7 @@ def summary_rota(
         return None, None
     roles = settings.roles
     service = RotaService(
-        SqlRotaStore(sessions),
+        SqlRotaStore(sessions, course=settings.course.id),
         outbox,
         settings.course,
         settings.summaries,
