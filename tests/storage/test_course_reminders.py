@@ -14,7 +14,7 @@ from idlbot.storage.reminders import SqlReminderStore, calendar_course
 
 T0 = datetime(2018, 10, 23, 11, 15, tzinfo=UTC)
 STALE = timedelta(minutes=10)
-KEY = "rem:deadline:ex03:2018-10-25T12:00"
+KEY = "rem:assignment:ex03:-2d"
 ALICE = "u" + "a" * 25
 
 
@@ -23,7 +23,7 @@ def _stores(engine: AsyncEngine) -> tuple[SqlReminderStore, SqlReminderStore]:
 
 
 async def _claim(store: SqlReminderStore, now: datetime = T0) -> bool:
-    return await store.claim(key=KEY, kind="deadline", fire_at=T0, target="#town", now=now, stale=STALE)
+    return await store.claim(key=KEY, kind="assignment", fire_at=T0, target="#town", now=now, stale=STALE)
 
 
 async def test_each_course_claims_the_same_key_once(engine: AsyncEngine) -> None:
@@ -70,12 +70,12 @@ async def test_custom_reminders_are_seen_and_cancelled_in_their_course(engine: A
 
 async def test_a_user_mutes_each_course_separately(engine: AsyncEngine) -> None:
     main, nlp = _stores(engine)
-    await main.set_muted(ALICE, "deadline", True, T0)
-    assert await main.muted("deadline") == {ALICE} and await nlp.muted("deadline") == set()
-    await nlp.set_muted(ALICE, "deadline", True, T0)
-    await nlp.set_muted(ALICE, "deadline", True, T0)  # twice: still one row
-    await main.set_muted(ALICE, "deadline", False, T0)
-    assert await main.muted("deadline") == set() and await nlp.muted("deadline") == {ALICE}
+    await main.set_muted(ALICE, "nudges", True, T0)
+    assert await main.muted("nudges") == {ALICE} and await nlp.muted("nudges") == set()
+    await nlp.set_muted(ALICE, "nudges", True, T0)
+    await nlp.set_muted(ALICE, "nudges", True, T0)  # twice: still one row
+    await main.set_muted(ALICE, "nudges", False, T0)
+    assert await main.muted("nudges") == set() and await nlp.muted("nudges") == {ALICE}
 
 
 async def test_a_user_has_a_calendar_token_per_course(engine: AsyncEngine) -> None:
