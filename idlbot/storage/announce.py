@@ -4,6 +4,10 @@ transaction per method (see storage/_dialect.py).
 State changes are conditional UPDATEs (`WHERE state = 'draft'`), so a double click on the
 confirm button, or a confirm racing a cancel, has exactly one winner: the caller learns
 from the return value whether it was the one.
+
+An announcement store is bound to one course (`course=`) and sees only that course's
+announcements, even by id: a button of one course cannot act on another's. Maintenance
+windows belong to the deployment (one shared cluster) and carry no course.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 
 from idlbot.domain.announce import Announcement, AnnouncementState, Notify
+from idlbot.domain.course import DEFAULT_COURSE_ID
 from idlbot.domain.maintenance import Source, Window
 from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models_announce import AnnouncementRow, MaintWindowRow
@@ -42,8 +47,9 @@ def _announcement(row: Any) -> Announcement:
 
 
 class SqlAnnouncementStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, course: str = DEFAULT_COURSE_ID) -> None:
         self._db = db
+        self._course = course
 
     async def add_draft(
         self,
@@ -59,8 +65,9 @@ class SqlAnnouncementStore:
         now: datetime,
     ) -> Announcement:
         values = {
-            "state": "draft", "channel_id": channel_id, "channel_name": channel_name, "text": text,
-            "notify": notify, "post_at": post_at, "created_by": by, "created_by_id": by_id,
+            "course": self._course, "state": "draft", "channel_id": channel_id,
+            "channel_name": channel_name, "text": text, "notify": notify, "post_at": post_at,
+            "created_by": by, "created_by_id": by_id,
             "created_at": now, "token": token, "updated_at": now,
         }  # fmt: skip
         async with transaction(self._db) as conn:
@@ -71,7 +78,8 @@ class SqlAnnouncementStore:
     async def get(self, announcement_id: int) -> tuple[Announcement, str] | None:
         """The announcement and its button token."""
         async with read(self._db) as conn:
-            row = (await conn.execute(select(*_A.c).where(_A.c.id == announcement_id))).first()
+            stmt = select(*_A.c).where(_A.c.course == self._course, _A.c.id == announcement_id)
+            row = (await conn.execute(stmt)).first()
         return None if row is None else (_announcement(row), row._mapping["token"])
 
     async def announcement(self, announcement_id: int) -> Announcement | None:
@@ -84,21 +92,25 @@ class SqlAnnouncementStore:
     ) -> bool:
         stmt = (
             update(_A)
-            .where(_A.c.id == announcement_id, _A.c.state.in_(from_states))
+            .where(_A.c.course == self._course, _A.c.id == announcement_id, _A.c.state.in_(from_states))
             .values(state=to, updated_at=now)
         )
         async with transaction(self._db) as conn:
             return (await conn.execute(stmt)).rowcount == 1
 
     async def scheduled(self) -> list[Announcement]:
-        stmt = select(*_A.c).where(_A.c.state == "scheduled").order_by(_A.c.post_at, _A.c.id)
+        stmt = (
+            select(*_A.c)
+            .where(_A.c.course == self._course, _A.c.state == "scheduled")
+            .order_by(_A.c.post_at, _A.c.id)
+        )
         async with read(self._db) as conn:
             return [_announcement(r) for r in (await conn.execute(stmt)).all()]
 
     async def due(self, now: datetime) -> list[Announcement]:
         stmt = (
             select(*_A.c)
-            .where(_A.c.state == "scheduled", _A.c.post_at <= now)
+            .where(_A.c.course == self._course, _A.c.state == "scheduled", _A.c.post_at <= now)
             .order_by(_A.c.post_at, _A.c.id)
         )
         async with read(self._db) as conn:

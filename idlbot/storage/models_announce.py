@@ -1,10 +1,11 @@
 """Tables of announcements and maintenance windows, on the shared metadata.
 
 `announcements` holds drafts (waiting for the author's confirmation), scheduled and queued
-announcements; the post itself lives in the outbox under `announce:<id>`, so this table
-only has to say whether it is due. `maint_windows` remembers each maintenance window after
-Slurm forgets it (Slurm drops a reservation at its end), because "the cluster is up again"
-is posted after that, once the nodes are back.
+announcements of a course; the post itself lives in the outbox under `announce:<id>`, so
+this table only has to say whether it is due. `maint_windows` remembers each maintenance
+window after Slurm forgets it (Slurm drops a reservation at its end), because "the cluster
+is up again" is posted after that, once the nodes are back. The cluster is shared by every
+course, so windows belong to the deployment and carry no course.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idlbot.storage.courses import course_column
 from idlbot.storage.models import Base, UtcDateTime
 
 __all__ = ["AnnouncementRow", "MaintWindowRow"]
@@ -21,11 +23,15 @@ __all__ = ["AnnouncementRow", "MaintWindowRow"]
 
 class AnnouncementRow(Base):
     """`state`: draft → scheduled | queued, or cancelled. `token` is the per-draft secret
-    the confirm button carries back (Mattermost's action POST has no auth of its own)."""
+    the confirm button carries back (Mattermost's action POST has no auth of its own).
+    The id stays a surrogate unique across courses; `course` says whose it is, and the
+    repository filters on it even where the id alone would do (a button of one course
+    must not act on another's announcement)."""
 
     __tablename__ = "announcements"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = course_column()
     state: Mapped[str] = mapped_column(String(16))
     channel_id: Mapped[str] = mapped_column(String(64))
     channel_name: Mapped[str] = mapped_column(String(128))

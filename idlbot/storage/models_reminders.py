@@ -2,17 +2,22 @@
 
 Our tables, not APScheduler's job store, are the source of truth: custom reminders
 say what is due (with the config rules), firings say what was decided for each
-occurrence. `reminder_firings.key` is UNIQUE: inserting it is the claim, so two bot
-processes on one database can never both send the same occurrence.
+occurrence. `reminder_firings` (course, key) is UNIQUE: inserting it is the claim, so
+two bot processes on one database can never both send the same occurrence of a course.
+
+Every row carries its `course` (storage/courses.py): a student in two courses mutes each
+separately and has a calendar token per course. The token itself stays unique across the
+database, so the /calendar URL alone tells whose feed, and in which course, it is.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idlbot.storage.courses import COURSE_ID, course_column
 from idlbot.storage.models import MM_ID, Base, UtcDateTime
 
 __all__ = ["FIRING_STATES", "CalendarTokenRow", "CustomReminderRow", "FiringRow", "MuteRow"]
@@ -27,6 +32,7 @@ class CustomReminderRow(Base):
     __table_args__ = (CheckConstraint("kind IN ('once', 'weekly')", name="kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = course_column()
     kind: Mapped[str] = mapped_column(String(8))
     first_at: Mapped[datetime] = mapped_column(UtcDateTime)
     channel: Mapped[str] = mapped_column(String(64))
@@ -49,11 +55,13 @@ class FiringRow(Base):
             "state IN ('planned', 'claimed', 'sent', 'skipped', 'failed')",
             name="state",
         ),
-        Index("ix_reminder_firings_fire_at", "fire_at"),
+        UniqueConstraint("course", "key"),
+        Index("ix_reminder_firings_course_fire_at", "course", "fire_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(255), unique=True)
+    course: Mapped[str] = course_column()
+    key: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(16))
     fire_at: Mapped[datetime] = mapped_column(UtcDateTime)
     target: Mapped[str] = mapped_column(String(100))
@@ -70,16 +78,19 @@ class MuteRow(Base):
 
     __tablename__ = "reminder_mutes"
 
+    course: Mapped[str] = mapped_column(COURSE_ID, primary_key=True)
     user_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     muted_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class CalendarTokenRow(Base):
-    """The secret in a student's ICS feed URL; `/idl calendar reset` replaces it."""
+    """The secret in a student's ICS feed URL; `/idl calendar reset` replaces it. One per
+    user and course; the token is unique in the whole database (it names its course)."""
 
     __tablename__ = "calendar_tokens"
 
+    course: Mapped[str] = mapped_column(COURSE_ID, primary_key=True)
     user_id: Mapped[str] = mapped_column(MM_ID, primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     username: Mapped[str] = mapped_column(String(64))
