@@ -56,7 +56,6 @@ from idlbot.routing import CourseRouter
 from idlbot.scheduling.passes import job_poll
 from idlbot.scheduling.periodic import Pass, Periodic
 from idlbot.services.agenda import AgendaService
-from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.health import BotHealth
 from idlbot.services.housekeeping import Housekeeping
 from idlbot.services.jobs import JobNotifier
@@ -196,15 +195,6 @@ class Bot:
         if self.router is not None:
             self.router.units = self.courses
         first = self.courses[0]
-        self.failure_notices = FailureNotices(
-            SqlDeliveryFailures(sessions),
-            self.outbox,
-            reminder=_first_found([c.reminder_store.custom for c in self.courses]),
-            announcement=_first_found([c.announcement_store.announcement for c in self.courses]),
-            channel_name=first.reminders.channel_name,
-            tz=settings.course.tz,
-            wake=self._wake_outbox,
-        )
         self.maintenance: MaintenanceService | None = None
         self.notifier: JobNotifier | None = None
         jobs_desk: JobsDesk | None = None
@@ -321,7 +311,6 @@ class Bot:
         def every(name: str, seconds: float, work: Pass) -> None:
             self.periodic.every(name, seconds, work, singleton=True)
 
-        every("failure notices", housekeeping, self.failure_notices.run)
         every("pruning", self.tuning.pruning, self.housekeeping.prune)
         for course in self.courses:
             course.schedule_passes(

@@ -40,6 +40,7 @@ from idlbot.services.agenda import AgendaService
 from idlbot.services.announcements import AnnouncementService
 from idlbot.services.early_warnings import EarlyWarnings
 from idlbot.services.exclusion import ExclusionNotifier
+from idlbot.services.failure_notices import FailureNotices
 from idlbot.services.jobs_desk import JobsDesk
 from idlbot.services.maintenance import MaintenanceService
 from idlbot.services.qualification import QualificationService
@@ -50,7 +51,9 @@ from idlbot.services.repo_hooks import RepoHooks
 from idlbot.services.roster_directory import RosterDirectory
 from idlbot.storage.agenda import SqlAgendaStore
 from idlbot.storage.announce import SqlAnnouncementStore
+from idlbot.storage.course_outbox import CourseOutbox, course_prefix
 from idlbot.storage.deliveries import SqlDeliveryKeys
+from idlbot.storage.delivery_failures import SqlDeliveryFailures
 from idlbot.storage.exclusion import SqlExclusions
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
@@ -87,8 +90,14 @@ class CourseBot:
         self.id = settings.course.id
         self.name = settings.course.name
         self.solo = solo
-        clock, outbox, sessions, wake = shared.clock, shared.outbox, shared.sessions, shared.wake
+        clock, sessions, wake = shared.clock, shared.sessions, shared.wake
         course = settings.course
+        # the deployment's outbox, with this course's keys apart from the others' (solo: as is)
+        self.outbox: SqlOutbox | CourseOutbox = (
+            shared.outbox if solo else CourseOutbox(shared.outbox, self.id)
+        )
+        outbox = self.outbox
+        prefix = "" if solo else course_prefix(self.id)
         self.chat = shared.chat.in_team(settings.mattermost.team)
         self.qualification = SqlQualification(sessions, course)
         self.roster = SqlRoster(sessions, course=self.id)
@@ -140,7 +149,7 @@ class CourseBot:
                 wake=wake,
             )
         self.directory = RosterDirectory(self.roster, self.qualification, self.chat, clock)
-        self.reminder_store = SqlReminderStore(sessions, course=self.id)
+        self.reminder_store = SqlReminderStore(sessions, course=self.id, outbox_prefix=prefix)
         self.presenters = SqlPresenters(sessions, course=self.id)
         self.warnings = EarlyWarnings(
             SqlWarnings(sessions, course=self.id),
@@ -198,6 +207,16 @@ class CourseBot:
         self.exclusions = ExclusionNotifier(
             SqlExclusions(sessions, course=self.id), outbox, self.chat, settings.roles.instructors, wake=wake
         )
+        self.failure_notices = FailureNotices(
+            SqlDeliveryFailures(sessions),
+            shared.outbox,  # a notice's key is the failed post's key as stored
+            reminder=self.reminder_store.custom,
+            announcement=self.announcement_store.announcement,
+            channel_name=self.reminders.channel_name,
+            tz=course.tz,
+            wake=wake,
+            key_prefix=prefix,
+        )
         self.shared = shared
         self.dispatcher: Dispatcher = self.build_dispatcher(None, None)
 
@@ -207,7 +226,7 @@ class CourseBot:
         s, shared = self.settings, self.shared
         ports = Ports(
             health=shared.health,
-            outbox=shared.outbox,
+            outbox=self.outbox,
             qualification=QualificationService(self.qualification, s.course),
             reminders=self.reminders,
             people=self.chat,
@@ -246,6 +265,7 @@ class CourseBot:
             periodic.every(self.pass_name(name), seconds, work, singleton=True)
 
         every("exclusion notices", housekeeping, self.exclusions.announce)  # left by a crash
+        every("failure notices", housekeeping, self.failure_notices.run)
         every("announcements", housekeeping, self.announcements.due)
         if cfg.warnings.warn_students:  # staff records, overrides, late hand-ins; left by a crash
             every("qualification warnings", warnings_check, self.warnings.check)

@@ -52,8 +52,13 @@ class FailureNotices:
         tz: ZoneInfo,
         wake: Callable[[], None] | None = None,
         lookback: timedelta = LOOKBACK,
+        key_prefix: str = "",
     ) -> None:
-        """`channel_name` turns a reminder's channel (a purpose or a name) into the name."""
+        """`channel_name` turns a reminder's channel (a purpose or a name) into the name.
+        `key_prefix`: the course's, in a deployment of several (`storage/course_outbox.py`):
+        this course's failures are the keys that start with it. `outbox` is the
+        deployment's own (a notice's key is `NOTICE_PREFIX` + the failed key as stored)."""
+        self._prefix = key_prefix
         self._failures = failures
         self._outbox = outbox
         self._reminder = reminder
@@ -66,7 +71,8 @@ class FailureNotices:
     async def run(self, now: datetime) -> int:
         """Queue a notice for every failure without one; how many were queued."""
         queued = 0
-        found = await self._failures.unreported(prefixes=(REMINDER, ANNOUNCEMENT), since=now - self.lookback)
+        prefixes = (self._prefix + REMINDER, self._prefix + ANNOUNCEMENT)
+        found = await self._failures.unreported(prefixes=prefixes, since=now - self.lookback)
         for failure in found:
             notice = await self._notice(failure)
             if notice is None:
@@ -87,15 +93,16 @@ class FailureNotices:
 
     async def _notice(self, failure: DeliveryFailure) -> tuple[str, str] | None:
         """(author's user id, text), or None when the key names nothing with an author."""
-        if failure.key.startswith(REMINDER):
-            reminder_id = _id_after(REMINDER, failure.key)
+        key = failure.key.removeprefix(self._prefix)
+        if key.startswith(REMINDER):
+            reminder_id = _id_after(REMINDER, key)
             reminder = await self._reminder(reminder_id) if reminder_id is not None else None
             if reminder is None or reminder.created_by_id is None:
                 return None
             channel = self._channel_name(reminder.channel)
             text = reminder_notice(reminder, channel, failure.error, failure.at, self._tz)
             return reminder.created_by_id, text
-        announcement_id = _id_after(ANNOUNCEMENT, failure.key)
+        announcement_id = _id_after(ANNOUNCEMENT, key)
         a = await self._announcement(announcement_id) if announcement_id is not None else None
         if a is None:
             return None

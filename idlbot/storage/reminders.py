@@ -18,7 +18,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import String, Table, delete, literal, select, update
 
 from idlbot.domain.course import DEFAULT_COURSE_ID
 from idlbot.domain.reminders import CustomReminder, FiringKind
@@ -55,9 +55,12 @@ class SqlReminderStore:
     """Implements `idlbot.ports.reminder_store.ReminderStore`; each method is one short
     transaction (see storage/_dialect.py)."""
 
-    def __init__(self, db: Database, *, course: str = DEFAULT_COURSE_ID) -> None:
+    def __init__(self, db: Database, *, course: str = DEFAULT_COURSE_ID, outbox_prefix: str = "") -> None:
+        """`outbox_prefix`: what the course's outbox view puts before its keys
+        (`storage/course_outbox.py`), so the log finds each firing's post."""
         self._db = db
         self._course = course
+        self._outbox_prefix = outbox_prefix
 
     # --- custom reminders -------------------------------------------------------
 
@@ -171,9 +174,12 @@ class SqlReminderStore:
 
     async def log(self, limit: int = 20) -> list[FiringRecord]:
         o = OutboxRow.__table__
+        posted = (
+            literal(self._outbox_prefix, String) + _F.c.outbox_key if self._outbox_prefix else _F.c.outbox_key
+        )
         stmt = (
             select(*_F.c, o.c.state.label("delivery"))
-            .select_from(_F.outerjoin(o, o.c.key == _F.c.outbox_key))
+            .select_from(_F.outerjoin(o, o.c.key == posted))
             .where(_F.c.course == self._course)
             .order_by(_F.c.fire_at.desc(), _F.c.id.desc())
             .limit(limit)
