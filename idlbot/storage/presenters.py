@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ScalarSelect, Select, select
 
+from idlbot.domain.course import DEFAULT_COURSE_ID
 from idlbot.domain.ledger import Student
 from idlbot.domain.presenters import Presented, Proposal, TeamRecord
 from idlbot.ports.presenters import Recorded
@@ -32,11 +33,14 @@ _Q = ProposalRow.__table__
 
 
 class SqlPresenters:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, course: str = DEFAULT_COURSE_ID) -> None:
         self._db = db
+        self._course = course
 
     async def members(self, team_id: str) -> list[Student]:
-        stmt = select(_S).where(StudentRow.team_id == team_id, StudentRow.active.is_(True))
+        stmt = select(_S).where(
+            StudentRow.course == self._course, StudentRow.team_id == team_id, StudentRow.active.is_(True)
+        )
         async with read(self._db) as conn:
             rows = (await conn.execute(stmt.order_by(StudentRow.mattermost))).all()
         return [student_from_row(r) for r in rows]
@@ -56,7 +60,11 @@ class SqlPresenters:
         )
         reports = (
             select(WikiPostRow.slug, WikiPostRow.created_at)
-            .where(WikiPostRow.team_id == team_id, WikiPostRow.kind == "report")
+            .where(
+                WikiPostRow.course == self._course,
+                WikiPostRow.team_id == team_id,
+                WikiPostRow.kind == "report",
+            )
             .order_by(WikiPostRow.created_at, WikiPostRow.slug)
         )
         members = await self.members(team_id)
@@ -76,7 +84,11 @@ class SqlPresenters:
         )
 
     async def propose(self, team_id: str, day: date, student: str, *, now: datetime) -> str:
-        sid = select(StudentRow.id).where(StudentRow.mattermost == student).scalar_subquery()
+        sid = (
+            select(StudentRow.id)
+            .where(StudentRow.course == self._course, StudentRow.mattermost == student)
+            .scalar_subquery()
+        )
         async with transaction(self._db) as conn:
             stmt = insert_for(conn, _Q).values(team_id=team_id, class_day=day, student_id=sid, at=now)
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["team_id", "class_day"]))
@@ -92,7 +104,13 @@ class SqlPresenters:
         self, team_id: str, student: str, day: date, *, by: str, now: datetime
     ) -> Recorded | None:
         async with transaction(self._db) as conn:
-            sid = (await conn.execute(select(StudentRow.id).where(StudentRow.mattermost == student))).scalar()
+            sid = (
+                await conn.execute(
+                    select(StudentRow.id).where(
+                        StudentRow.course == self._course, StudentRow.mattermost == student
+                    )
+                )
+            ).scalar()
             if sid is None:
                 return None
             keys = ["team_id", "class_day", "student_id"]
@@ -108,14 +126,15 @@ class SqlPresenters:
         return Recorded(created, Presented(team_id, student, day, row.by, row.at))
 
 
-def talks_statement(ids: ScalarSelect[Any], teams: ScalarSelect[Any]) -> Select[Any]:
-    """For the overview's ledgers (`SqlLedger.all_ledgers`): the chosen students and their
-    team-mates, one row per class each presented in (one row with a NULL day if none)."""
+def talks_statement(course: str, ids: ScalarSelect[Any], teams: ScalarSelect[Any]) -> Select[Any]:
+    """For the overview's ledgers (`SqlLedger.all_ledgers`): the chosen students of `course`
+    and their team-mates, one row per class each presented in (one row with a NULL day if
+    none)."""
     mates = StudentRow.__table__.alias("mate")
     return (
         select(mates.c.id.label("student_id"), mates.c.team_id, mates.c.active, _P.c.class_day)
         .select_from(mates.outerjoin(_P, _P.c.student_id == mates.c.id))
-        .where(mates.c.id.in_(ids) | mates.c.team_id.in_(teams))
+        .where(mates.c.id.in_(ids) | ((mates.c.course == course) & mates.c.team_id.in_(teams)))
     )
 
 
