@@ -22,11 +22,18 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from idlbot.domain.course import DEFAULT_COURSE_ID
 from idlbot.domain.exclusion import ExclusionChange, ExclusionState, exclusion_transition
 from idlbot.storage._dialect import Database, read
 from idlbot.storage.models_exclusion import ExclusionChangeRow
-from idlbot.storage.models_qualification import PresentationRow, StudentRow
-from idlbot.storage.transitions import last_transition, lock_student, mark_announced, unannounced
+from idlbot.storage.models_qualification import PresentationRow
+from idlbot.storage.transitions import (
+    last_transition,
+    lock_student,
+    mark_announced,
+    unannounced,
+    with_student,
+)
 
 __all__ = ["SqlExclusions", "count_fails", "lock_student", "record_transition"]
 
@@ -59,6 +66,7 @@ async def record_transition(
     student_id: int,
     student: str,
     *,
+    course: str,
     fails_before: int,
     limit: int,
     assignment_id: str,
@@ -76,9 +84,9 @@ async def record_transition(
     if state is None:
         return None
     values = {
-        "student_id": student_id, "seq": state.seq, "excluded": state.excluded, "fails": fails,
-        "fails_limit": limit, "assignment_id": assignment_id, "outcome": outcome, "actor": actor,
-        "audit_id": audit_id, "at": now, "announced_at": None,
+        "course": course, "student_id": student_id, "seq": state.seq, "excluded": state.excluded,
+        "fails": fails, "fails_limit": limit, "assignment_id": assignment_id, "outcome": outcome,
+        "actor": actor, "audit_id": audit_id, "at": now, "announced_at": None,
     }  # fmt: skip
     row = (
         await conn.execute(
@@ -89,15 +97,16 @@ async def record_transition(
 
 
 class SqlExclusions:
-    """The transitions not yet announced, and marking them announced."""
+    """One course's transitions not yet announced, and marking them announced."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, course: str = DEFAULT_COURSE_ID) -> None:
         self._db = db
+        self._course = course
 
     async def unannounced(self) -> list[ExclusionChange]:
         """Oldest first, so a student's notices are queued in the order they happened."""
         async with read(self._db) as conn:
-            rows = (await conn.execute(unannounced(ExclusionChangeRow))).all()
+            rows = (await conn.execute(unannounced(ExclusionChangeRow, self._course))).all()
         return [_change(r, r.mattermost) for r in rows]
 
     async def mark_announced(self, changes: Sequence[ExclusionChange], *, now: datetime) -> None:
@@ -106,11 +115,7 @@ class SqlExclusions:
 
     async def caused_by(self, record_id: int) -> ExclusionChange | None:
         """The transition the record with this audit id made, if it made one."""
-        stmt = (
-            select(ExclusionChangeRow.__table__, StudentRow.mattermost)
-            .join(StudentRow, StudentRow.id == ExclusionChangeRow.student_id)
-            .where(ExclusionChangeRow.audit_id == record_id)
-        )
+        stmt = with_student(ExclusionChangeRow, self._course).where(ExclusionChangeRow.audit_id == record_id)
         async with read(self._db) as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _change(row, row.mattermost)
@@ -118,8 +123,7 @@ class SqlExclusions:
     async def history(self, student_id: int) -> list[ExclusionChange]:
         """Every transition of one student, in order (for tests and the audit)."""
         stmt = (
-            select(ExclusionChangeRow.__table__, StudentRow.mattermost)
-            .join(StudentRow, StudentRow.id == ExclusionChangeRow.student_id)
+            with_student(ExclusionChangeRow, self._course)
             .where(ExclusionChangeRow.student_id == student_id)
             .order_by(ExclusionChangeRow.seq)
         )

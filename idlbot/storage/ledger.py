@@ -77,16 +77,18 @@ def _entry(row: Mapping[Any, Any], student: str | None) -> AuditEntry:
     )
 
 
-async def _audit(conn: AsyncConnection, student: str | None, **values: Any) -> AuditEntry:
-    stmt = insert(AuditRow).values(**values).returning(*AuditRow.__table__.c)
+async def _audit(conn: AsyncConnection, course: str, student: str | None, **values: Any) -> AuditEntry:
+    stmt = insert(AuditRow).values(course=course, **values).returning(*AuditRow.__table__.c)
     row = (await conn.execute(stmt)).one()
     return _entry(row._mapping, student)
 
 
-async def _student_id(conn: AsyncConnection, mattermost: str) -> int | None:
+async def _student_id(conn: AsyncConnection, course: str, mattermost: str) -> int | None:
     name = normalize_username(mattermost)
     found: int | None = (
-        await conn.execute(select(StudentRow.id).where(StudentRow.mattermost == name))
+        await conn.execute(
+            select(StudentRow.id).where(StudentRow.course == course, StudentRow.mattermost == name)
+        )
     ).scalar()
     return found
 
@@ -100,8 +102,9 @@ def _hand_in_state(override: Row[Any] | None, pushed: Row[Any] | None, due: date
 
 
 class SqlLedger:
-    """Ledger repository. ``course`` gives the deadlines (on time vs late is decided when
-    reading, see ``gitlab_status``) and the assignments' order."""
+    """One course's ledger repository. ``course`` gives the rows' course (``course.id``),
+    the deadlines (on time vs late is decided when reading, see ``gitlab_status``) and the
+    assignments' order."""
 
     def __init__(self, db: Database, course: Course) -> None:
         self._db = db
@@ -110,6 +113,7 @@ class SqlLedger:
         self._reads: Database = engine_of(db) or db
         self._read_one = one_statement_reader(db)
         self._course = course
+        self._cid = course.id
         self._due = {a.id: a.due for a in course.assignments}
         self._order = {a.id: n for n, a in enumerate(course.assignments)}
 
@@ -132,9 +136,14 @@ class SqlLedger:
         names = {normalize_username(m) for m in members}
         changed = 0
         async with transaction(self._db) as conn:
-            ids = (await conn.execute(select(StudentRow.id).where(StudentRow.gitlab.in_(names)))).scalars()
+            ids = (
+                await conn.execute(
+                    select(StudentRow.id).where(StudentRow.course == self._cid, StudentRow.gitlab.in_(names))
+                )
+            ).scalars()
             for student_id in ids.all():
                 ins = insert_for(conn, HandInRow.__table__).values(
+                    course=self._cid,
                     student_id=student_id,
                     assignment_id=aid,
                     repo_path=push.repo_path,
@@ -161,7 +170,7 @@ class SqlLedger:
             return False
         what, team_id = kind
         author = normalize_username(creation.author)
-        cond = [StudentRow.gitlab == author]
+        cond = [StudentRow.course == self._cid, StudentRow.gitlab == author]
         if team_id is not None:
             cond.append(StudentRow.team_id == team_id)
         async with transaction(self._db) as conn:
@@ -169,6 +178,7 @@ class SqlLedger:
             if student_id is None:
                 return False
             ins = insert_for(conn, WikiPostRow.__table__).values(
+                course=self._cid,
                 kind=what,
                 slug=creation.slug.strip("/"),
                 student_id=student_id,
@@ -177,7 +187,7 @@ class SqlLedger:
                 created_at=creation.created_at,
             )
             stmt = ins.on_conflict_do_update(
-                index_elements=["kind", "slug"],
+                index_elements=["course", "kind", "slug"],
                 set_={c: ins.excluded[c] for c in ("student_id", "team_id", "author", "created_at")},
                 where=WikiPostRow.created_at > ins.excluded.created_at,
             ).returning(WikiPostRow.id)
@@ -198,7 +208,7 @@ class SqlLedger:
         """Set a hand-in's status by hand (wins over GitLab), with its audit row."""
         aid = assignment_id.strip().lower()
         async with transaction(self._db) as conn:
-            sid = await _student_id(conn, mattermost)
+            sid = await _student_id(conn, self._cid, mattermost)
             if sid is None:
                 return None
             key = (OverrideRow.student_id == sid, OverrideRow.assignment_id == aid)
@@ -212,12 +222,15 @@ class SqlLedger:
             ).first()
             before = _hand_in_state(old, hand, self._due.get(aid))
             values = {"status": status, "reason": reason, "by": by, "at": now}
-            stmt = insert_for(conn, OverrideRow.__table__).values(student_id=sid, assignment_id=aid, **values)
+            stmt = insert_for(conn, OverrideRow.__table__).values(
+                course=self._cid, student_id=sid, assignment_id=aid, **values
+            )
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=["student_id", "assignment_id"], set_=values)
             )
             return await _audit(
                 conn,
+                self._cid,
                 normalize_username(mattermost),
                 at=now,
                 actor=by,
@@ -244,7 +257,7 @@ class SqlLedger:
         transaction, with the student's row locked, so concurrent records see each other."""
         aid = assignment_id.strip().lower()
         async with transaction(self._db) as conn:
-            sid = await _student_id(conn, mattermost)
+            sid = await _student_id(conn, self._cid, mattermost)
             if sid is None:
                 return None
             await lock_student(conn, sid)
@@ -255,13 +268,14 @@ class SqlLedger:
             ).first()
             values = {"outcome": outcome, "note": note, "by": by, "at": now}
             stmt = insert_for(conn, PresentationRow.__table__).values(
-                student_id=sid, assignment_id=aid, **values
+                course=self._cid, student_id=sid, assignment_id=aid, **values
             )
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=["student_id", "assignment_id"], set_=values)
             )
             entry = await _audit(
                 conn,
+                self._cid,
                 normalize_username(mattermost),
                 at=now,
                 actor=by,
@@ -273,7 +287,7 @@ class SqlLedger:
                 reason=note,
             )
             await record_transition(
-                conn, sid, normalize_username(mattermost), fails_before=fails_before,
+                conn, sid, normalize_username(mattermost), course=self._cid, fails_before=fails_before,
                 limit=self._course.rules.fails_to_exclusion, assignment_id=aid, outcome=outcome,
                 actor=by, audit_id=entry.id, now=now,
             )  # fmt: skip
@@ -292,17 +306,24 @@ class SqlLedger:
         """Mark the group paper for a team (``team_id``) or for one student
         (``mattermost``, which wins over the team's), with its audit row."""
         async with transaction(self._db) as conn:
-            sid = None if mattermost is None else await _student_id(conn, mattermost)
+            sid = None if mattermost is None else await _student_id(conn, self._cid, mattermost)
             if mattermost is not None and sid is None:
                 return None
-            subject = GroupPaperRow.team_id == team_id if sid is None else GroupPaperRow.student_id == sid
+            subject = (
+                (GroupPaperRow.course == self._cid) & (GroupPaperRow.team_id == team_id)
+                if sid is None
+                else GroupPaperRow.student_id == sid
+            )
             old = (await conn.execute(select(GroupPaperRow.done).where(subject))).scalar()
             values = {"done": done, "by": by, "at": now}
-            stmt = insert_for(conn, GroupPaperRow.__table__).values(team_id=team_id, student_id=sid, **values)
-            conflict = ["team_id"] if sid is None else ["student_id"]
+            stmt = insert_for(conn, GroupPaperRow.__table__).values(
+                course=self._cid, team_id=team_id, student_id=sid, **values
+            )
+            conflict = ["course", "team_id"] if sid is None else ["student_id"]
             await conn.execute(stmt.on_conflict_do_update(index_elements=conflict, set_=values))
             return await _audit(
                 conn,
+                self._cid,
                 None if mattermost is None else normalize_username(mattermost),
                 at=now,
                 actor=by,
@@ -321,6 +342,7 @@ class SqlLedger:
         stmt = (
             select(AuditRow.__table__, StudentRow.mattermost.label("student_name"))
             .outerjoin(StudentRow, StudentRow.id == AuditRow.student_id)
+            .where(AuditRow.course == self._cid)
             .order_by(AuditRow.at.desc(), AuditRow.id.desc())
             .limit(limit)
         )
@@ -338,11 +360,11 @@ class SqlLedger:
         """One student's ledger, roster entry included, in one statement (`ledger_read`):
         `/idl status` reads nothing else."""
         async with self._read_one() as conn:
-            return await read_ledger(conn, normalize_username(mattermost), self._due, self._order)
+            return await read_ledger(conn, self._cid, normalize_username(mattermost), self._due, self._order)
 
     async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
         """Active students' ledgers, by username, in six statements for any course size."""
-        cond: ColumnElement[bool] = StudentRow.active.is_(True)
+        cond: ColumnElement[bool] = (StudentRow.course == self._cid) & StudentRow.active.is_(True)
         if group_id is not None:
             cond = cond & (StudentRow.group_id == group_id)
         return await self._ledgers(cond)
@@ -355,7 +377,8 @@ class SqlLedger:
             return select(model.__table__).where(model.student_id.in_(ids))
 
         papers = select(GroupPaperRow.__table__).where(
-            GroupPaperRow.student_id.in_(ids) | GroupPaperRow.team_id.in_(teams)
+            GroupPaperRow.student_id.in_(ids)
+            | ((GroupPaperRow.course == self._cid) & GroupPaperRow.team_id.in_(teams))
         )
 
         async with read(self._reads) as conn:
@@ -371,7 +394,7 @@ class SqlLedger:
                 ("presentations", rows_of(PresentationRow).order_by(PresentationRow.at, PresentationRow.id)),
                 ("posts", rows_of(WikiPostRow).order_by(WikiPostRow.created_at, WikiPostRow.id)),
                 ("papers", papers),
-                ("talks", talks_statement(ids, teams)),  # the presenter rota
+                ("talks", talks_statement(self._cid, ids, teams)),  # the presenter rota
             ):
                 grouped: defaultdict[int | str, list[Mapping[Any, Any]]] = defaultdict(list)
                 for row in (await conn.execute(stmt)).all():
@@ -421,7 +444,7 @@ class SqlQualification(SqlLedger):
 
     def __init__(self, db: Database, course: Course) -> None:
         super().__init__(db, course)
-        self._roster = SqlRoster(db)
+        self._roster = SqlRoster(db, course=course.id)
 
     async def student(self, mattermost: str) -> Student | None:
         return await self._roster.by_mattermost(mattermost)

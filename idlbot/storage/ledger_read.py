@@ -5,10 +5,11 @@ snapshot would have to be rewritten by every write path (tag pushes, wiki pages,
 three staff records, roster edits, the reconciliation) in the same transaction, and a
 moved deadline in the config would leave every snapshot stale, since on time vs late is
 decided when reading. The UNION ALL reads the rows that are the truth, each branch by an
-index (`students.mattermost` unique; `(student_id, assignment_id)` unique on hand-ins,
+index (`students` unique on (course, mattermost); `(student_id, assignment_id)` unique on hand-ins,
 overrides and presentations; `wiki_posts.student_id`; `group_papers` unique on
 `student_id` and on `team_id`; the rota's `team_presentations.student_id`, and
-`students.team_id` for the team-mates who never presented), so it costs one round trip,
+`students` (course, team_id) for the team-mates who never presented), so it costs one
+round trip,
 whatever the course size.
 Six statements cost six round trips, each with SQLAlchemy's per-execution overhead (and
 on aiosqlite two thread hops), which is what made `status` cost milliseconds.
@@ -76,8 +77,9 @@ def _statement() -> CompoundSelect[Any]:
     p, w, g = PresentationRow.__table__.c, WikiPostRow.__table__.c, GroupPaperRow.__table__.c
     tp, m = TeamPresentationRow.__table__.c, StudentRow.__table__.alias("member").c
     name: BindParameter[str] = bindparam("name")
-    sid = select(s.id).where(s.mattermost == name).scalar_subquery()
-    team = select(s.team_id).where(s.mattermost == name).scalar_subquery()
+    course: BindParameter[str] = bindparam("course")
+    sid = select(s.id).where(s.course == course, s.mattermost == name).scalar_subquery()
+    team = select(s.team_id).where(s.course == course, s.mattermost == name).scalar_subquery()
 
     def tag(t: str) -> Any:
         return literal_column(f"'{t}'")
@@ -85,7 +87,7 @@ def _statement() -> CompoundSelect[Any]:
     no = null()
     return union_all(
         select(tag("s"), s.id, s.mattermost, s.gitlab, s.cluster, s.group_id, s.team_id, s.mattermost_id,
-               s.updated_at, s.active).where(s.mattermost == name),
+               s.updated_at, s.active).where(s.course == course, s.mattermost == name),
         select(tag("h"), h.id, h.assignment_id, h.pusher, h.repo_path, no, no, no, h.pushed_at, no)
         .where(h.student_id == sid),
         select(tag("o"), o.id, o.assignment_id, o.status, o.reason, o.by, no, no, o.at, no)
@@ -95,11 +97,13 @@ def _statement() -> CompoundSelect[Any]:
         select(tag("w"), w.id, w.kind, w.slug, w.team_id, no, no, no, w.created_at, no)
         .where(w.student_id == sid),
         select(tag("g"), g.id, no, no, no, no, no, no, g.at, g.done).where(g.student_id == sid),
-        select(tag("t"), g.id, no, no, no, no, no, no, g.at, g.done).where(g.team_id == team),
+        select(tag("t"), g.id, no, no, no, no, no, no, g.at, g.done)
+        .where(g.course == course, g.team_id == team),
         select(tag("x"), tp.id, cast(tp.class_day, String), tp.team_id, no, no, no, no, tp.at, no)
         .where(tp.student_id == sid),
         select(tag("y"), m.id, m.mattermost, no, no, no, no, no, no, no)
-        .where(m.team_id == team, m.active.is_(True), ~exists().where(tp.student_id == m.id)),
+        .where(m.course == course, m.team_id == team, m.active.is_(True),
+               ~exists().where(tp.student_id == m.id)),
     )  # fmt: skip
 
 
@@ -120,10 +124,14 @@ def one_statement_reader(db: Database) -> Reader:
 
 
 async def read_ledger(
-    conn: AsyncConnection, mattermost: str, due: Mapping[str, datetime], order: Mapping[str, int]
+    conn: AsyncConnection,
+    course: str,
+    mattermost: str,
+    due: Mapping[str, datetime],
+    order: Mapping[str, int],
 ) -> StudentLedger | None:
-    """The ledger of the student with this (normalised) username, None if not rostered."""
-    rows = (await conn.execute(_STATEMENT, {"name": mattermost})).all()
+    """The ledger of `course`'s student with this (normalised) username, None if not rostered."""
+    rows = (await conn.execute(_STATEMENT, {"course": course, "name": mattermost})).all()
     return ledger_from_rows(rows, due, order)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idlbot.storage.courses import course_column
 from idlbot.storage.models import Base, UtcDateTime
 from idlbot.storage.models_qualification import IDENT, USERNAME
 
@@ -29,6 +30,7 @@ class ExclusionChangeRow(Base):
     __table_args__ = (UniqueConstraint("student_id", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = course_column()
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))
     seq: Mapped[int] = mapped_column(Integer)
     excluded: Mapped[bool] = mapped_column(Boolean)

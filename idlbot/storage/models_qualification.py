@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idlbot.storage.courses import course_column
 from idlbot.storage.models import MM_ID, Base, UtcDateTime
 
 __all__ = [
@@ -40,20 +41,27 @@ _STUDENT_FK = "students.id"
 
 
 class StudentRow(Base):
-    """A roster entry, keyed by Mattermost username (what every chat command names)."""
+    """A roster entry, keyed by course and Mattermost username (what every chat command
+    names). The surrogate ``id`` is unique across courses, so the rows keyed by it (every
+    other table here) need no course in their keys; they carry it all the same."""
 
     __tablename__ = "students"
     __table_args__ = (
-        Index("ix_students_group_id", "group_id"),
-        Index("ix_students_cluster", "cluster"),
-        Index("ix_students_team_id", "team_id"),  # a team's members: the status read, the rota
+        UniqueConstraint("course", "mattermost"),
+        # UNIQUE with NULLs distinct: many students may not have told us their GitLab name
+        # yet. Per course: one GitLab user may take two courses.
+        UniqueConstraint("course", "gitlab"),
+        Index("ix_students_course_group_id", "course", "group_id"),
+        Index("ix_students_course_cluster", "course", "cluster"),
+        # a team's members: the status read, the rota
+        Index("ix_students_course_team_id", "course", "team_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    mattermost: Mapped[str] = mapped_column(USERNAME, unique=True)
+    course: Mapped[str] = course_column()
+    mattermost: Mapped[str] = mapped_column(USERNAME)
     mattermost_id: Mapped[str | None] = mapped_column(MM_ID)
-    # UNIQUE with NULLs distinct: many students may not have told us their GitLab name yet.
-    gitlab: Mapped[str | None] = mapped_column(USERNAME, unique=True)
+    gitlab: Mapped[str | None] = mapped_column(USERNAME)
     cluster: Mapped[str | None] = mapped_column(USERNAME)
     group_id: Mapped[str | None] = mapped_column(IDENT)
     team_id: Mapped[str | None] = mapped_column(IDENT)
@@ -72,6 +80,7 @@ class HandInRow(Base):
     __table_args__ = (UniqueConstraint("student_id", "assignment_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = course_column()
     student_id: Mapped[int] = mapped_column(ForeignKey(_STUDENT_FK))
     assignment_id: Mapped[str] = mapped_column(IDENT)
     repo_path: Mapped[str] = mapped_column(String(512))
@@ -91,6 +100,7 @@ class OverrideRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = course_column()
     student_id: Mapped[int] = mapped_column(ForeignKey(_STUDENT_FK))
     assignment_id: Mapped[str] = mapped_column(IDENT)
     status: Mapped[str] = mapped_column(String(16))
@@ -112,6 +122,7 @@ class PresentationRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = course_column()
     student_id: Mapped[int] = mapped_column(ForeignKey(_STUDENT_FK))
     assignment_id: Mapped[str] = mapped_column(IDENT)
     outcome: Mapped[str] = mapped_column(String(8))
@@ -125,12 +136,13 @@ class WikiPostRow(Base):
 
     __tablename__ = "wiki_posts"
     __table_args__ = (
-        UniqueConstraint("kind", "slug"),
+        UniqueConstraint("course", "kind", "slug"),
         CheckConstraint("kind IN ('blog', 'report')", name="kind"),
         Index("ix_wiki_posts_student_id", "student_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = course_column()
     kind: Mapped[str] = mapped_column(String(8))
     slug: Mapped[str] = mapped_column(String(1024))
     student_id: Mapped[int] = mapped_column(ForeignKey(_STUDENT_FK))
@@ -145,6 +157,7 @@ class GroupPaperRow(Base):
 
     __tablename__ = "group_papers"
     __table_args__ = (
+        UniqueConstraint("course", "team_id"),  # team ids are the course config's
         CheckConstraint(
             "(team_id IS NOT NULL AND student_id IS NULL) OR (team_id IS NULL AND student_id IS NOT NULL)",
             name="one_subject",
@@ -152,7 +165,8 @@ class GroupPaperRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str | None] = mapped_column(IDENT, unique=True)
+    course: Mapped[str] = course_column()
+    team_id: Mapped[str | None] = mapped_column(IDENT)
     student_id: Mapped[int | None] = mapped_column(ForeignKey(_STUDENT_FK), unique=True)
     done: Mapped[bool] = mapped_column(Boolean)
     by: Mapped[str] = mapped_column(USERNAME)
@@ -165,10 +179,11 @@ class AuditRow(Base):
     __tablename__ = "audit"
     __table_args__ = (
         Index("ix_audit_student_id", "student_id"),
-        Index("ix_audit_at", "at"),
+        Index("ix_audit_course_at", "course", "at"),  # a course's trail, newest first
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = course_column()
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(USERNAME)
     action: Mapped[str] = mapped_column(String(32))

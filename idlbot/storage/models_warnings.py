@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idlbot.storage.courses import course_column
 from idlbot.storage.models import Base, UtcDateTime
 
 __all__ = ["WarningChangeRow"]
@@ -27,6 +28,7 @@ class WarningChangeRow(Base):
     __table_args__ = (UniqueConstraint("student_id", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = course_column()
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))
     seq: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16))

@@ -42,11 +42,10 @@ class SqlPresenters:
         self._db = db
         self._course = course
 
-    # The lookups of `students` (and `wiki_posts`) below are not filtered by course in
-    # this change: the roster's course column comes with the roster's own change, which
-    # must add `StudentRow.course == self._course` to them. Our own tables are filtered.
     async def members(self, team_id: str) -> list[Student]:
-        stmt = select(_S).where(StudentRow.team_id == team_id, StudentRow.active.is_(True))
+        stmt = select(_S).where(
+            StudentRow.course == self._course, StudentRow.team_id == team_id, StudentRow.active.is_(True)
+        )
         async with read(self._db) as conn:
             rows = (await conn.execute(stmt.order_by(StudentRow.mattermost))).all()
         return [student_from_row(r) for r in rows]
@@ -66,7 +65,11 @@ class SqlPresenters:
         )
         reports = (
             select(WikiPostRow.slug, WikiPostRow.created_at)
-            .where(WikiPostRow.team_id == team_id, WikiPostRow.kind == "report")
+            .where(
+                WikiPostRow.course == self._course,
+                WikiPostRow.team_id == team_id,
+                WikiPostRow.kind == "report",
+            )
             .order_by(WikiPostRow.created_at, WikiPostRow.slug)
         )
         members = await self.members(team_id)
@@ -86,7 +89,11 @@ class SqlPresenters:
         )
 
     async def propose(self, team_id: str, day: date, student: str, *, now: datetime) -> str:
-        sid = select(StudentRow.id).where(StudentRow.mattermost == student).scalar_subquery()
+        sid = (
+            select(StudentRow.id)
+            .where(StudentRow.course == self._course, StudentRow.mattermost == student)
+            .scalar_subquery()
+        )
         async with transaction(self._db) as conn:
             key = {"course": self._course, "team_id": team_id, "class_day": day}
             stmt = insert_for(conn, _Q).values(**key, student_id=sid, at=now)
@@ -103,7 +110,13 @@ class SqlPresenters:
         self, team_id: str, student: str, day: date, *, by: str, now: datetime
     ) -> Recorded | None:
         async with transaction(self._db) as conn:
-            sid = (await conn.execute(select(StudentRow.id).where(StudentRow.mattermost == student))).scalar()
+            sid = (
+                await conn.execute(
+                    select(StudentRow.id).where(
+                        StudentRow.course == self._course, StudentRow.mattermost == student
+                    )
+                )
+            ).scalar()
             if sid is None:
                 return None
             key = {"course": self._course, "team_id": team_id, "class_day": day, "student_id": sid}
@@ -115,14 +128,15 @@ class SqlPresenters:
         return Recorded(created, Presented(team_id, student, day, row.by, row.at))
 
 
-def talks_statement(ids: ScalarSelect[Any], teams: ScalarSelect[Any]) -> Select[Any]:
-    """For the overview's ledgers (`SqlLedger.all_ledgers`): the chosen students and their
-    team-mates, one row per class each presented in (one row with a NULL day if none)."""
+def talks_statement(course: str, ids: ScalarSelect[Any], teams: ScalarSelect[Any]) -> Select[Any]:
+    """For the overview's ledgers (`SqlLedger.all_ledgers`): the chosen students of `course`
+    and their team-mates, one row per class each presented in (one row with a NULL day if
+    none)."""
     mates = StudentRow.__table__.alias("mate")
     return (
         select(mates.c.id.label("student_id"), mates.c.team_id, mates.c.active, _P.c.class_day)
         .select_from(mates.outerjoin(_P, _P.c.student_id == mates.c.id))
-        .where(mates.c.id.in_(ids) | mates.c.team_id.in_(teams))
+        .where(mates.c.id.in_(ids) | ((mates.c.course == course) & mates.c.team_id.in_(teams)))
     )
 
 

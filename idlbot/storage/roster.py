@@ -1,8 +1,9 @@
 """The roster repository: students and their usernames on each system.
 
-Keyed by Mattermost username, the name every chat command uses. GitLab usernames are
-unique too, because a hand-in is attributed by them: two students sharing one would
-both get every hand-in of either. Rows are never deleted (``active = false`` instead),
+Keyed by course and Mattermost username, the name every chat command uses. GitLab
+usernames are unique in a course too, because a hand-in is attributed by them: two
+students sharing one would both get every hand-in of either (one person in two courses
+is two students, one per course). Rows are never deleted (``active = false`` instead),
 so the audit trail and the ledger keep their subject.
 """
 
@@ -16,6 +17,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from idlbot.domain.audit import roster_state
+from idlbot.domain.course import DEFAULT_COURSE_ID
 from idlbot.domain.ledger import Student
 from idlbot.domain.roster import RosterChanges, RosterConflict
 from idlbot.domain.usernames import normalize_username
@@ -51,8 +53,9 @@ def _differs(existing: Mapping[str, Any], student: Student) -> bool:
     return not existing["active"] or any(existing[f] != getattr(student, f) for f in _FIELDS)
 
 
-async def _check_gitlab_clashes(conn: AsyncConnection, wanted: Mapping[str, str | None]) -> None:
-    """Raise RosterConflict if a wanted GitLab name belongs to a student who keeps it.
+async def _check_gitlab_clashes(conn: AsyncConnection, course: str, wanted: Mapping[str, str | None]) -> None:
+    """Raise RosterConflict if a wanted GitLab name belongs to a student of `course` who
+    keeps it (a student of another course may have it: that is the same person).
 
     ``wanted`` maps Mattermost username → GitLab name for the students being written;
     a name held by one of them is free if that student gives it up in the same write
@@ -60,7 +63,9 @@ async def _check_gitlab_clashes(conn: AsyncConnection, wanted: Mapping[str, str 
     names = {g for g in wanted.values() if g is not None}
     if not names:
         return
-    stmt = select(StudentRow.mattermost, StudentRow.gitlab).where(StudentRow.gitlab.in_(names))
+    stmt = select(StudentRow.mattermost, StudentRow.gitlab).where(
+        StudentRow.course == course, StudentRow.gitlab.in_(names)
+    )
     clashes: dict[str, str] = {}
     owner_of = {g: mm for mm, g in wanted.items() if g is not None}
     for holder, gitlab in (await conn.execute(stmt)).all():
@@ -72,10 +77,13 @@ async def _check_gitlab_clashes(conn: AsyncConnection, wanted: Mapping[str, str 
 
 
 class SqlRoster:
-    """Roster on SQLAlchemy Core. Each method is one transaction; returns domain values."""
+    """One course's roster on SQLAlchemy Core. Each method is one transaction; returns
+    domain values."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, course: str = DEFAULT_COURSE_ID) -> None:
         self._db = db
+        self._course = course
+        self._mine = StudentRow.course == course
 
     async def upsert(self, student: Student, *, now: datetime) -> UpsertResult:
         """Create or update one entry (also re-activates it). Race-safe: ON CONFLICT."""
@@ -97,9 +105,9 @@ class SqlRoster:
             names = [s.mattermost for s in students]
             existing: dict[str, Mapping[str, Any]] = {}
             for start in range(0, total, _CHUNK):
-                stmt = select(_T).where(StudentRow.mattermost.in_(names[start : start + _CHUNK]))
+                stmt = select(_T).where(self._mine, StudentRow.mattermost.in_(names[start : start + _CHUNK]))
                 existing.update({r.mattermost: r._mapping for r in (await conn.execute(stmt)).all()})
-            await _check_gitlab_clashes(conn, {s.mattermost: s.gitlab for s in students})
+            await _check_gitlab_clashes(conn, self._course, {s.mattermost: s.gitlab for s in students})
 
             new = [s for s in students if s.mattermost not in existing]
             changed = [
@@ -108,7 +116,9 @@ class SqlRoster:
             moving = [s.mattermost for s in changed if existing[s.mattermost]["gitlab"] != s.gitlab]
             if moving:
                 await conn.execute(
-                    update(StudentRow).where(StudentRow.mattermost.in_(moving)).values(gitlab=None)
+                    update(StudentRow)
+                    .where(self._mine, StudentRow.mattermost.in_(moving))
+                    .values(gitlab=None)
                 )
             for start in range(0, max(len(new), len(changed)), _CHUNK):
                 batch_new, batch_changed = new[start : start + _CHUNK], changed[start : start + _CHUNK]
@@ -125,17 +135,24 @@ class SqlRoster:
         if new:
             ins = insert_for(conn, _T)
             stmt = ins.on_conflict_do_update(
-                index_elements=["mattermost"],
+                index_elements=["course", "mattermost"],
                 set_={**{f: ins.excluded[f] for f in _FIELDS}, "active": True, "updated_at": now},
             )
             rows = [
-                {"mattermost": s.mattermost, **_values(s), "active": True, "updated_at": now} for s in new
+                {
+                    "course": self._course,
+                    "mattermost": s.mattermost,
+                    **_values(s),
+                    "active": True,
+                    "updated_at": now,
+                }
+                for s in new
             ]
             await conn.execute(stmt, rows)
         if changed:
             stmt2 = (
                 update(StudentRow)
-                .where(StudentRow.mattermost == bindparam("key"))
+                .where(self._mine, StudentRow.mattermost == bindparam("key"))
                 .values({f: bindparam(f) for f in _FIELDS} | {"active": True, "updated_at": now})
             )
             await conn.execute(stmt2, [{"key": s.mattermost, **_values(s)} for s in changed])
@@ -145,6 +162,7 @@ class SqlRoster:
         stmt = (
             update(StudentRow)
             .where(
+                self._mine,
                 StudentRow.mattermost == normalize_username(mattermost),
                 StudentRow.mattermost_id.is_distinct_from(user_id),
             )
@@ -156,7 +174,8 @@ class SqlRoster:
 
     async def _one(self, column: Any, value: str) -> Student | None:
         async with read(self._db) as conn:
-            row = (await conn.execute(select(_T).where(column == normalize_username(value)))).first()
+            stmt = select(_T).where(self._mine, column == normalize_username(value))
+            row = (await conn.execute(stmt)).first()
         return None if row is None else student_from_row(row)
 
     async def by_mattermost(self, username: str) -> Student | None:
@@ -170,13 +189,15 @@ class SqlRoster:
 
     async def is_active(self, mattermost: str) -> bool | None:
         """None for an unknown student."""
-        stmt = select(StudentRow.active).where(StudentRow.mattermost == normalize_username(mattermost))
+        stmt = select(StudentRow.active).where(
+            self._mine, StudentRow.mattermost == normalize_username(mattermost)
+        )
         async with read(self._db) as conn:
             return (await conn.execute(stmt)).scalar_one_or_none()
 
     async def all(self, group_id: str | None = None, *, include_inactive: bool = False) -> list[Student]:
         """Students by Mattermost username; one exercise group's if ``group_id``."""
-        stmt = select(_T).order_by(StudentRow.mattermost)
+        stmt = select(_T).where(self._mine).order_by(StudentRow.mattermost)
         if group_id is not None:
             stmt = stmt.where(StudentRow.group_id == group_id)
         if not include_inactive:
@@ -192,7 +213,7 @@ class SqlRoster:
         student has raises RosterConflict: hand-ins would count for both."""
         name = normalize_username(mattermost)
         async with transaction(self._db) as conn:
-            row = (await conn.execute(select(_T).where(StudentRow.mattermost == name))).first()
+            row = (await conn.execute(select(_T).where(self._mine, StudentRow.mattermost == name))).first()
             if row is None:
                 return None
             old = row._mapping
@@ -200,11 +221,12 @@ class SqlRoster:
             if not changed:
                 return student_from_row(old)
             if changed.get("gitlab") is not None:
-                await _check_gitlab_clashes(conn, {name: str(changed["gitlab"])})
+                await _check_gitlab_clashes(conn, self._course, {name: str(changed["gitlab"])})
             stmt = update(StudentRow).where(StudentRow.id == old["id"]).values(**changed, updated_at=now)
             await conn.execute(stmt)
             await conn.execute(
                 insert(AuditRow).values(
+                    course=self._course,
                     at=now,
                     actor=by,
                     action="roster-edit",

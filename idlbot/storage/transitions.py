@@ -2,7 +2,7 @@
 
 Both tables have one row per transition: ``student_id``, ``seq`` (UNIQUE per student),
 the new state in a column of their own, and ``announced_at`` (NULL until the notices are
-in the outbox). Writing a transition takes the student's row lock first
+in the outbox), and ``course``, its student's. Writing a transition takes the student's row lock first
 (``lock_student``), reads the last row, and inserts the next number; reading the
 unannounced ones and marking them announced is the same query for both.
 """
@@ -37,17 +37,19 @@ async def last_transition(
     return None if row is None else (int(row[0]), row[1])
 
 
-def with_student(model: Any) -> Select[Any]:
-    """Rows of `model` with their student's username and group (``student_group``)."""
-    return select(model.__table__, StudentRow.mattermost, StudentRow.group_id.label("student_group")).join(
-        StudentRow, StudentRow.id == model.student_id
+def with_student(model: Any, course: str) -> Select[Any]:
+    """`course`'s rows of `model` with their student's username and group (``student_group``)."""
+    return (
+        select(model.__table__, StudentRow.mattermost, StudentRow.group_id.label("student_group"))
+        .join(StudentRow, StudentRow.id == model.student_id)
+        .where(model.course == course)
     )
 
 
-def unannounced(model: Any) -> Select[Any]:
-    """Every row not announced yet, oldest first (a student's notices are queued in the
-    order they happened)."""
-    return with_student(model).where(model.announced_at.is_(None)).order_by(model.id)
+def unannounced(model: Any, course: str) -> Select[Any]:
+    """Every row of `course` not announced yet, oldest first (a student's notices are
+    queued in the order they happened)."""
+    return with_student(model, course).where(model.announced_at.is_(None)).order_by(model.id)
 
 
 async def mark_announced(db: Database, model: Any, done: Iterable[tuple[int, int]], *, now: datetime) -> None:

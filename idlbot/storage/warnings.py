@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy import func, insert, select
 
+from idlbot.domain.course import DEFAULT_COURSE_ID
 from idlbot.domain.early_warnings import WarningChange, WarningState, warning_transition
 from idlbot.domain.transitions import Transition
 from idlbot.domain.usernames import normalize_username
@@ -48,14 +49,18 @@ def _change(row: Any) -> WarningChange:
 
 
 class SqlWarnings:
-    def __init__(self, db: Database) -> None:
+    """One course's early-warning transitions."""
+
+    def __init__(self, db: Database, *, course: str = DEFAULT_COURSE_ID) -> None:
         self._db = db
+        self._course = course
 
     async def latest(self) -> dict[str, Transition[WarningState]]:
         """Every student's last stored transition, by username (one read per check, so
         students whose state did not change cost no transaction)."""
         last = (
             select(WarningChangeRow.student_id, func.max(WarningChangeRow.seq).label("seq"))
+            .where(WarningChangeRow.course == self._course)
             .group_by(WarningChangeRow.student_id)
             .subquery()
         )
@@ -79,7 +84,8 @@ class SqlWarnings:
             found = (
                 await conn.execute(
                     select(StudentRow.id, StudentRow.group_id).where(
-                        StudentRow.mattermost == normalize_username(mattermost)
+                        StudentRow.course == self._course,
+                        StudentRow.mattermost == normalize_username(mattermost),
                     )
                 )
             ).first()
@@ -94,8 +100,8 @@ class SqlWarnings:
                 return None
             previous = last.state if last is not None else "ok"
             values = {
-                "student_id": student_id, "seq": step.seq, "state": step.state, "previous": previous,
-                "forecast": forecast, "at": now, "announced_at": None,
+                "course": self._course, "student_id": student_id, "seq": step.seq, "state": step.state,
+                "previous": previous, "forecast": forecast, "at": now, "announced_at": None,
             }  # fmt: skip
             await conn.execute(insert(WarningChangeRow).values(**values))
         return WarningChange(
@@ -111,7 +117,7 @@ class SqlWarnings:
 
     async def unannounced(self) -> list[WarningChange]:
         async with read(self._db) as conn:
-            rows = (await conn.execute(unannounced(WarningChangeRow))).all()
+            rows = (await conn.execute(unannounced(WarningChangeRow, self._course))).all()
         return [_change(r) for r in rows]
 
     async def mark_announced(self, changes: Sequence[WarningChange], *, now: datetime) -> None:
@@ -121,7 +127,7 @@ class SqlWarnings:
     async def history(self, mattermost: str) -> list[WarningChange]:
         """Every transition of one student, in order (tests and the audit)."""
         stmt = (
-            with_student(WarningChangeRow)
+            with_student(WarningChangeRow, self._course)
             .where(StudentRow.mattermost == normalize_username(mattermost))
             .order_by(WarningChangeRow.seq)
         )

@@ -1,7 +1,7 @@
 """reminders, mutes, calendar tokens and announcements belong to a course
 
 Revision ID: 0016_course_reminders
-Revises: 0014_leases
+Revises: 0015_course_ledger
 
 One deployment serves several courses from one database (storage/courses.py). The
 reminder tables and `announcements` get `course`, filled with course one on every
@@ -29,7 +29,7 @@ from alembic import op
 from idlbot.storage.courses import add_course_column
 
 revision: str = "0016_course_reminders"
-down_revision: str | Sequence[str] | None = "0014_leases"
+down_revision: str | Sequence[str] | None = "0015_course_ledger"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

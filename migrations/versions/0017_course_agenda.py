@@ -1,7 +1,7 @@
 """course on the agenda, summary-rota and presenter-rota tables
 
 Revision ID: 0017_course_agenda
-Revises: 0014_leases
+Revises: 0016_course_reminders
 
 One database serves several courses (issue 15). The class agenda (`agenda_frozen`,
 `agenda_done`, `agenda_skips`), the session-summary rota (`summary_picks`,
@@ -25,7 +25,7 @@ from alembic import op
 from idlbot.storage.courses import add_course_column
 
 revision: str = "0017_course_agenda"
-down_revision: str | Sequence[str] | None = "0014_leases"
+down_revision: str | Sequence[str] | None = "0016_course_reminders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

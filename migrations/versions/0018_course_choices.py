@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018_course_choices"
-down_revision: str | Sequence[str] | None = "0014_leases"
+down_revision: str | Sequence[str] | None = "0017_course_agenda"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
