@@ -108,11 +108,11 @@ async def test_excuses_swaps_and_pages_stay_in_their_course(engine: AsyncEngine)
 
 
 async def test_each_course_proposes_and_records_for_its_own_team(engine: AsyncEngine) -> None:
-    # The roster is not bound to a course in this change (the roster's own change adds
-    # it): both courses' stores find the same students; their own rows stay apart.
-    await SqlRoster(engine).bulk_upsert(
-        [Student("alice", team_id="team-a"), Student("bob", team_id="team-a")], now=T0
-    )
+    # the same students and team id in both courses' rosters; each course's rows stay apart
+    for course in ("main", "nlp"):
+        await SqlRoster(engine, course=course).bulk_upsert(
+            [Student("alice", team_id="team-a"), Student("bob", team_id="team-a")], now=T0
+        )
     main, nlp = SqlPresenters(engine), SqlPresenters(engine, course="nlp")
     ours, theirs = await asyncio.gather(
         main.propose("team-a", DAY, "alice", now=T0), nlp.propose("team-a", DAY, "bob", now=T0)
