@@ -25,15 +25,12 @@ def _named(course: CourseRef) -> str:
     summary="Choose which of your courses your DMs to me are about.",
     usage="use [course]",
     examples={
-        "use": "Your DMs go to Introduction to Deep Learning (idl).",
-        "use nlp": "Your DMs now go to NLP.",
+        "use": "Your DMs to me are about **Introduction to Deep Learning** (`main`).",
+        "use nlp": "Done: your DMs to me are about **Natural Language Processing** (`nlp`) from now on.",
     },
+    needs=("courses",),  # a one-course deployment has nothing to choose (nor shows `use`)
 )
 async def use(ctx: Context, args: str) -> Reply:
-    if not ctx.ports.wired("courses"):
-        return Reply.private(
-            f"I serve one course here, {defuse(ctx.course.name)}: there is nothing to choose."
-        )
     choices, user = ctx.ports.courses, ctx.user
     mine = await choices.courses_of(user.username)
     wanted = args.strip().lower()

@@ -67,6 +67,7 @@ TABLE: dict[str, list[Row]] = {
     ],
     "deadlines": [row("deadlines 3", "none", *ALL)],
     "whoami": [row("whoami", "self", *ALL)],
+    "use": [row("use", "self", *ALL), row("use nlp", "self", *ALL)],
     "calendar": [row("calendar", "self", *ALL), row("calendar reset", "self", *ALL)],
     "status": [
         row("status", "self", STUDENT, otherwise="user_error"),

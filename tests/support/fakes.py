@@ -32,6 +32,7 @@ from tests.support.fake_presenters import FakePresenters
 from tests.support.fakes_features import (
     FakeAgenda,
     FakeAnnouncements,
+    FakeCourseChoices,
     FakeJobs,
     FakeMaintenance,
     FakeReminders,
@@ -143,6 +144,7 @@ def fake_ports(course: Course, agenda: AgendaSettings, channels: dict[str, str])
         exclusions=FakeExclusions(),
         presenters=FakePresenters(),
         rota=_rota(course),
+        courses=FakeCourseChoices(),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from idlbot.domain import agenda as dom
@@ -325,3 +325,29 @@ class FakeJobs:
 
     async def maintenance_windows(self) -> list[MaintWindow]:
         return []
+
+
+class FakeCourseChoices:
+    """The `courses` port of a deployment of two courses: everyone is in both."""
+
+    def __init__(self) -> None:
+        from idlbot.ports.course_choice import CourseRef
+
+        self.every = [
+            CourseRef("main", "Introduction to Deep Learning"),
+            CourseRef("nlp", "Natural Language Processing"),
+        ]
+        self.chosen: dict[str, str] = {}
+
+    def courses(self) -> list[Any]:
+        return list(self.every)
+
+    async def courses_of(self, username: str) -> list[Any]:
+        return list(self.every)
+
+    async def current(self, user_id: str, username: str) -> Any:
+        wanted = self.chosen.get(user_id, "main")
+        return next(c for c in self.every if c.id == wanted)
+
+    async def choose(self, user_id: str, course_id: str) -> None:
+        self.chosen[user_id] = course_id
