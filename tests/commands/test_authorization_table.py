@@ -204,7 +204,7 @@ def seeded_ports(settings: Settings) -> Ports:
 
 
 _PORTS = ("health", "outbox", "people", "qualification", "reminders", "agenda", "announcements",
-          "maintenance", "chart", "exclusions", "presenters", "rota")  # fmt: skip
+          "maintenance", "chart", "exclusions", "presenters", "rota", "courses")  # fmt: skip
 
 
 def context_for(settings: Settings, role: str, ports: Ports) -> Context:
