@@ -132,12 +132,14 @@ class _Loader:
 
     def load(self, data: dict[str, Any]) -> Deployment:
         listed = self._listed(data[DEPLOYMENT_TABLE])
+        texts = [(rank, name, self._read(i, name)) for rank, (i, name) in enumerate(listed, 1)]
         shared = self._own(data, "deployment", 0, self.label)
+        several = len(listed) > 1
         courses = [
-            self._course(rank, i, name, shared, len(listed) > 1) for rank, (i, name) in enumerate(listed, 1)
+            self._course(rank, name, text, shared, several) for rank, name, text in texts if text is not None
         ]
         loaded = [c for c in courses if c is not None]
-        self._cross_check(loaded, several=len(listed) > 1)
+        self._cross_check(loaded, several=several)
         ranked = sorted(self.problems, key=lambda p: p[0])
         problems = list(dict.fromkeys(line for _, line in ranked))
         found = tuple(c.settings for c in loaded if c.settings is not None)
@@ -219,16 +221,19 @@ class _Loader:
             return f"{where}: belongs in the deployment file {self.label}"
         return f"{where}: belongs in each course's file"
 
-    def _course(
-        self, rank: int, index: int, name: str, shared: dict[str, Any], several: bool
-    ) -> _Course | None:
-        file = self.file.parent / name
-        text = read(file)
+    def _read(self, index: int, name: str) -> str | None:
+        """A course file's text; None when it cannot be read (and the line says which)."""
+        text = read(self.file.parent / name)
         if isinstance(text, Unreadable):
             why = text.relative_to(self.label)
             where = f"{DEPLOYMENT_TABLE}.courses[{index}]"
             self.add(0, self.label, f"{where}: cannot read {name} ({why.why}); {why.fix}")
             return None
+        return text
+
+    def _course(
+        self, rank: int, name: str, text: str, shared: dict[str, Any], several: bool
+    ) -> _Course | None:
         data = decode(text, name)
         if isinstance(data, str):
             self.add(rank, None, data)
@@ -242,7 +247,7 @@ class _Loader:
             _merged(shared, own),
             self.env,
             require_secrets=self.require_secrets,
-            path=file,
+            path=self.file.parent / name,
             problems=problems,
             slash_variable=slash,
         )
