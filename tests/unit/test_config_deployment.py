@@ -5,6 +5,7 @@ them are listed at once."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from dataclasses import fields
 from pathlib import Path
@@ -338,3 +339,17 @@ def test_every_table_and_shared_key_has_one_place() -> None:
     assert {"team", "channels"} == {f.name for f in fields(SECTIONS["mattermost"].schema)} - SHARED_KEYS[
         "mattermost"
     ]
+
+
+def test_the_readme_table_shows_the_split_as_written_down() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Several courses in one deployment", 1)[1].split("\n## ", 1)[0]
+    for table, keys in SHARED_KEYS.items():
+        [row] = [line for line in section.splitlines() if line.startswith(f"| `[{table}]`")]
+        shared_cell = row.split("|")[1]
+        assert set(re.findall(r"`([a-z_]+)`", shared_cell)) == keys, table
+    rows = "\n".join(line for line in section.splitlines() if line.startswith("| "))
+    for table in COURSE_TABLES - {"course"}:
+        assert f"[{table}" in rows, table
+    for table in SHARED_TABLES:
+        assert f"`[{table}]`" in rows, table
