@@ -89,18 +89,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     from idlbot import logs
     from idlbot.app import run_forever
 
-    settings = _course(args)
+    deployment = _deployment(args.config)  # every course: a slash command's team picks its course
+    settings = deployment.first
     s = settings.secrets
     logs.setup(
         args.log_level,
-        secrets=(s.mattermost_token, s.slash_token, s.gitlab_token, s.gitlab_webhook_secret, s.slurm_secret),
+        secrets=(
+            *(s.mattermost_token, s.gitlab_token, s.gitlab_webhook_secret, s.slurm_secret),
+            *(course.secrets.slash_token for course in deployment.courses),
+        ),
     )
     clock = None
     if args.pretend_now:
         from idlbot.clock import ShiftedClock
 
         clock = ShiftedClock(_instant(args.pretend_now))
-    asyncio.run(run_forever(settings, clock))
+    courses = deployment.courses if len(deployment.courses) > 1 else ()
+    asyncio.run(run_forever(settings, clock, courses=courses))
     return 0
 
 
@@ -253,7 +258,11 @@ def cli_import(
         try:
             await ensure_up_to_date(engine)
             return await import_roster(
-                path, SqlRoster(engine), settings.course, now=SystemClock().now(), progress=bar
+                path,
+                SqlRoster(engine, course=settings.course.id),
+                settings.course,
+                now=SystemClock().now(),
+                progress=bar,
             )
         finally:
             bar.close()
@@ -329,7 +338,6 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot")
     run.add_argument("--config", required=True)
-    run.add_argument("--course", metavar="ID", help=COURSE_HELP)
     run.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="in any case")
     run.add_argument(
         "--pretend-now",

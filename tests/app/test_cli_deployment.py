@@ -78,6 +78,9 @@ def test_one_problem_is_one_line_naming_its_file_once(tmp_path: Path) -> None:
 
 def test_a_command_for_one_course_needs_course_when_there_are_several(tmp_path: Path) -> None:
     deploy = write_deployment(tmp_path)
+    # `run` serves the whole deployment: no --course, it gets as far as the schema guard
+    refused = run_cli("run", "--config", str(deploy), env=ENV)
+    assert refused.returncode == 2 and f"idlbot migrate --config {deploy}" in refused.stderr
     migrated = run_cli("migrate", "--config", str(deploy))  # deployment-wide: no --course
     assert migrated.returncode == 0, migrated.stderr
     roster = tmp_path / "roster.csv"
@@ -100,6 +103,12 @@ def test_a_command_for_one_course_needs_course_when_there_are_several(tmp_path: 
     idl = run_cli("roster", "import", str(roster), "--config", str(deploy), "--course", "idl2018")
     assert idl.returncode == 0, idl.stderr
     assert "1 students: 1 new" in idl.stdout
+    # and each course has a roster of its own: alice is new in ml2019 too
+    roster.write_text(roster.read_text().replace("lyrics-a", ""))
+    ml = run_cli("roster", "import", str(roster), "--config", str(deploy), "--course", "ml2019")
+    assert ml.returncode == 0 and "1 students: 1 new" in ml.stdout, ml.stderr
+    idl = run_cli("roster", "import", str(roster), "--config", str(deploy), "--course", "idl2018")
+    assert idl.returncode == 0 and "1 students: 0 new, 1 updated" in idl.stdout, idl.stderr
 
 
 async def test_setup_mattermost_registers_idl_in_every_courses_team(tmp_path: Path) -> None:
