@@ -20,13 +20,46 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from idlbot import __version__
 
 if TYPE_CHECKING:
-    from idlbot.config import Settings
+    from idlbot.config import Deployment, GitLabSettings, Secrets, Settings
 
 
-def _load(path: str, *, require_secrets: bool = True) -> Settings:
-    from idlbot.config import load
+def _deployment(path: str, *, require_secrets: bool = True) -> Deployment:
+    from idlbot.config import load_deployment
 
-    return load(path, require_secrets=require_secrets)
+    return load_deployment(path, require_secrets=require_secrets)
+
+
+def _courses(args: argparse.Namespace, *, require_secrets: bool = True) -> tuple[Deployment, list[Settings]]:
+    """The deployment, and the courses a command for every course acts on: all of them,
+    or the one `--course` names."""
+    deployment = _deployment(args.config, require_secrets=require_secrets)
+    if args.course is None:
+        return deployment, list(deployment.courses)
+    return deployment, [_pick(deployment, args.course)]
+
+
+def _course(args: argparse.Namespace, *, require_secrets: bool = True) -> Settings:
+    """The course a one-course command acts on: the deployment's only one, or `--course`."""
+    return _pick(_deployment(args.config, require_secrets=require_secrets), args.course)
+
+
+def _pick(deployment: Deployment, course_id: str | None) -> Settings:
+    from idlbot.domain.errors import OperatorError
+
+    ids = ", ".join(deployment.ids)
+    if course_id is None and len(deployment.courses) == 1:
+        return deployment.first
+    if course_id is None:
+        raise OperatorError(
+            f"{deployment.source} has {len(deployment.courses)} courses: say which with --course ({ids})",
+            code=2,
+        )
+    found = deployment.by_id(course_id)
+    if found is None:
+        raise OperatorError(
+            f"--course {course_id}: no such course in {deployment.source} (its courses: {ids})", code=2
+        )
+    return found
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -35,15 +68,18 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if (args.path is None) == (args.config is None):
         print("idlbot check-config: give the config file once: --config PATH (see --help)", file=sys.stderr)
         return 2
-    settings = _load(args.config or args.path, require_secrets=not args.no_secrets)
-    print(f"ok: {settings.summary()}")
+    deployment = _deployment(args.config or args.path, require_secrets=not args.no_secrets)
+    several = len(deployment.courses) > 1
+    for settings in deployment.courses:  # one line per course, named by its id when there are several
+        print(f"ok: {settings.course.id + ': ' if several else ''}{settings.summary()}")
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from idlbot.storage.db import upgrade
 
-    settings = _load(args.config, require_secrets=False)
+    # the whole deployment's database; records from before courses had ids are course one's
+    settings = _deployment(args.config, require_secrets=False).first
     asyncio.run(upgrade(settings.database.url, course_one=settings.course.id))
     print(f"database {settings.database.url} is at the newest schema")
     return 0
@@ -53,18 +89,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     from idlbot import logs
     from idlbot.app import run_forever
 
-    settings = _load(args.config)
+    deployment = _deployment(args.config)  # every course: a slash command's team picks its course
+    settings = deployment.first
     s = settings.secrets
     logs.setup(
         args.log_level,
-        secrets=(s.mattermost_token, s.slash_token, s.gitlab_token, s.gitlab_webhook_secret, s.slurm_secret),
+        secrets=(
+            *(s.mattermost_token, s.gitlab_token, s.gitlab_webhook_secret, s.slurm_secret),
+            *(course.secrets.slash_token for course in deployment.courses),
+        ),
     )
     clock = None
     if args.pretend_now:
         from idlbot.clock import ShiftedClock
 
         clock = ShiftedClock(_instant(args.pretend_now))
-    asyncio.run(run_forever(settings, clock))
+    courses = deployment.courses if len(deployment.courses) > 1 else ()
+    asyncio.run(run_forever(settings, clock, courses=courses))
     return 0
 
 
@@ -81,75 +122,88 @@ def _instant(text: str) -> datetime:
 
 
 def cmd_setup_mattermost(args: argparse.Namespace) -> int:
+    """/idl in every course's team (or `--course`'s): each command has its own token,
+    printed as the variable the bot reads it from."""
     from idlbot.adapters.mattermost.rest import MattermostChat
     from idlbot.adapters.mattermost.setup import log_in_and_set_up
     from idlbot.commands import build_registry
     from idlbot.config import ConfigError
 
-    settings = _load(args.config, require_secrets=False)
-    if not settings.secrets.mattermost_token:
+    deployment, courses = _courses(args, require_secrets=False)
+    token = deployment.first.secrets.mattermost_token
+    if not token:
         raise ConfigError(["env IDLBOT_MATTERMOST_TOKEN: missing (the bot's access token)"])
 
-    async def go() -> None:
-        chat = MattermostChat(
-            settings.mattermost.url,
-            settings.secrets.mattermost_token or "",
-            team=settings.mattermost.team,
-            timeout=settings.mattermost.request_timeout,
-        )
+    async def go(settings: Settings) -> None:
+        mm = settings.mattermost
+        chat = MattermostChat(mm.url, token, team=mm.team, timeout=mm.request_timeout)
         try:
             action, command = await log_in_and_set_up(chat, settings.server.public_url, build_registry())
         finally:
             await chat.close()
-        print(f"{action} /idl in team {settings.mattermost.team} → {command['url']}")
-        print(f"export IDLBOT_SLASH_TOKEN={command['token']}")
+        print(f"{action} /idl in team {mm.team} → {command['url']}")
+        print(f"export {deployment.slash_variable(settings.course.id)}={command['token']}")
 
-    asyncio.run(go())
+    for settings in courses:
+        asyncio.run(go(settings))
     return 0
 
 
 def cmd_setup_gitlab(args: argparse.Namespace) -> int:
-    """The course project's hook and the hand-in hook on every assignment repository: one
-    line per project; exit 1 unless every one is in place."""
-    from idlbot.adapters.gitlab.client import GitLabClient
+    """Each course's project hook and the hand-in hook on every assignment repository of
+    every course with [gitlab] (or `--course`'s): one line per project; exit 1 unless
+    every one is in place."""
     from idlbot.config import ConfigError
-    from idlbot.services.repo_hooks import HookLine, RepoHooks
 
-    settings = _load(args.config, require_secrets=False)
-    s = settings.secrets
-    problems = [] if settings.gitlab is not None else ["gitlab: missing section [gitlab]"]
+    _, courses = _courses(args, require_secrets=False)
+    with_gitlab = [(c, gl) for c in courses if (gl := c.gitlab) is not None]
+    s = courses[0].secrets
+    problems = [] if with_gitlab else ["gitlab: missing section [gitlab]"]
     problems += [f"env {var}: missing" for var, value in (
         ("IDLBOT_GITLAB_TOKEN", s.gitlab_token), ("IDLBOT_GITLAB_WEBHOOK_SECRET", s.gitlab_webhook_secret)
     ) if not value]  # fmt: skip
-    if problems or settings.gitlab is None:
+    if problems:
         raise ConfigError(problems)
-    gl = settings.gitlab
-    url = settings.server.public_url.rstrip("/") + "/gitlab/webhook"
+    url = courses[0].server.public_url.rstrip("/") + "/gitlab/webhook"
+    print(f"webhook {url} with the secret IDLBOT_GITLAB_WEBHOOK_SECRET")
+    for settings in courses:
+        if settings.gitlab is None:
+            print(f"course {settings.course.id}: no [gitlab], skipped")
+    in_place = total = 0
+    for settings, gitlab in with_gitlab:
+        done, count = _setup_gitlab_course(gitlab, settings.secrets, url)
+        in_place, total = in_place + done, total + count
+    missing = total - in_place
+    print(f"{in_place} of {total} projects in place" + (
+        f"; {missing} not: hand-ins there wait for the reconciliation" if missing else ""))  # fmt: skip
+    return 1 if missing else 0
+
+
+def _setup_gitlab_course(gl: GitLabSettings, secrets: Secrets, url: str) -> tuple[int, int]:
+    """One course's hooks, a line each: (how many are in place, how many there are)."""
+    from idlbot.adapters.gitlab.client import GitLabClient
+    from idlbot.services.repo_hooks import HookLine, RepoHooks
 
     async def go() -> list[HookLine]:
-        client = GitLabClient(gl, s.gitlab_token or "")
-        secret = s.gitlab_webhook_secret or ""
+        client = GitLabClient(gl, secrets.gitlab_token or "")
+        secret = secrets.gitlab_webhook_secret or ""
         hooks = RepoHooks(client, lambda: url, secret, course_project=gl.project, workers=gl.max_workers)
         try:
             return await hooks.setup(repositories=gl.repository_hooks)
         finally:
             await client.close()
 
-    print(f"webhook {url} with the secret IDLBOT_GITLAB_WEBHOOK_SECRET")
     lines = asyncio.run(go())
     for line in lines:
         print(line)
     if not gl.repository_hooks:
         print(f"{gl.assignments_group}: repository hooks off ([gitlab] repository_hooks = false: "
               "hand-ins need a system hook with tag push events)")  # fmt: skip
-    missing = sum(not line.in_place for line in lines)
-    print(f"{len(lines) - missing} of {len(lines)} projects in place" + (
-        f"; {missing} not: hand-ins there wait for the reconciliation" if missing else ""))  # fmt: skip
-    return 1 if missing else 0
+    return sum(line.in_place for line in lines), len(lines)
 
 
 def cmd_roster_import(args: argparse.Namespace) -> int:
-    settings = _load(args.config, require_secrets=False)
+    settings = _course(args, require_secrets=False)
     return cli_import(args.file, settings, progress=args.progress or sys.stderr.isatty())
 
 
@@ -204,7 +258,11 @@ def cli_import(
         try:
             await ensure_up_to_date(engine)
             return await import_roster(
-                path, SqlRoster(engine), settings.course, now=SystemClock().now(), progress=bar
+                path,
+                SqlRoster(engine, course=settings.course.id),
+                settings.course,
+                now=SystemClock().now(),
+                progress=bar,
             )
         finally:
             bar.close()
@@ -259,6 +317,8 @@ def _port(text: str) -> int:
     return int(text)
 
 
+COURSE_HELP = "the course's id ([course] id), when the deployment has several"
+EVERY_COURSE_HELP = "only this course (its [course] id); default: every course of the deployment"
 DEBUG_HELP = "show the traceback of a failure instead of one line saying what is wrong"
 
 
@@ -287,8 +347,10 @@ def parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
 
-    check = sub.add_parser("check-config", help="validate a config file and the secrets in the environment")
-    check.add_argument("--config", help="the config file (also accepted without --config)")
+    check = sub.add_parser(
+        "check-config", help="validate a config file (or a deployment and its course files) and the secrets"
+    )
+    check.add_argument("--config", help="the config or deployment file (also accepted without --config)")
     check.add_argument("path", nargs="?", help=argparse.SUPPRESS)
     check.add_argument(
         "--no-secrets", action="store_true", help="don't require the secrets in the environment"
@@ -301,12 +363,14 @@ def parser() -> argparse.ArgumentParser:
 
     setup = sub.add_parser("setup-mattermost", help="create or update the /idl slash command")
     setup.add_argument("--config", required=True)
+    setup.add_argument("--course", metavar="ID", help=EVERY_COURSE_HELP)
     setup.set_defaults(func=cmd_setup_mattermost)
 
     setup_gl = sub.add_parser(
         "setup-gitlab", help="ensure the webhooks of the course project and every assignment repo"
     )
     setup_gl.add_argument("--config", required=True)
+    setup_gl.add_argument("--course", metavar="ID", help=EVERY_COURSE_HELP)
     setup_gl.set_defaults(func=cmd_setup_gitlab)
 
     roster = sub.add_parser("roster", help="the course roster")
@@ -318,6 +382,7 @@ def parser() -> argparse.ArgumentParser:
         "file", help="CSV: mattermost_username,gitlab_username,cluster_username,exercise_group,team"
     )
     roster_import.add_argument("--config", required=True)
+    roster_import.add_argument("--course", metavar="ID", help=COURSE_HELP)
     roster_import.add_argument("--progress", action="store_true", help="show a progress bar")
     roster_import.set_defaults(func=cmd_roster_import)
 
@@ -378,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         if len(err.problems) == 1:  # one line, naming the file unless the problem does
             problem = err.problems[0]
-            named = problem.startswith((err.source, "env ", "-")) or err.source == "<config>"
+            named = err.located or problem.startswith((err.source, "env ", "-")) or err.source == "<config>"
             print(f"idlbot {args.command}: {'' if named else err.source + ': '}{problem}", file=sys.stderr)
             return 2
         print(f"configuration has {len(err.problems)} problem(s):", file=sys.stderr)

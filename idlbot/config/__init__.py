@@ -12,6 +12,8 @@ Why it looks like this:
 * Unknown keys are errors, with a "did you mean" hint. Secrets come only from the
   environment (`environment`); a secret-looking key in the file names the variable to
   use instead, and a password in `database.url` is rejected (asyncpg reads PGPASSWORD).
+* One file may be a whole deployment, or a deployment file may list one file per course
+  (`deployment`); which table and key goes where is written down once (`placement`).
 * Pydantic is used inside this package only; the rest of the app gets standard frozen
   dataclasses and domain objects.
 """
@@ -19,14 +21,14 @@ Why it looks like this:
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from idlbot.config.build import build, check_slurm_secret
-from idlbot.config.environment import SECRET_ENV, Secrets, read_secrets
+from idlbot.config.deployment import Deployment, load_deployment
+from idlbot.config.environment import SECRET_ENV, Secrets, slash_token_variable
 from idlbot.config.errors import ConfigError
-from idlbot.config.parse import parse
+from idlbot.config.loading import course_settings, decode
+from idlbot.config.placement import DEPLOYMENT_TABLE
 from idlbot.config.values import (
     DatabaseSettings,
     GitLabSettings,
@@ -41,6 +43,7 @@ __all__ = [
     "SECRET_ENV",
     "ConfigError",
     "DatabaseSettings",
+    "Deployment",
     "GitLabSettings",
     "MattermostSettings",
     "RolesSettings",
@@ -49,26 +52,20 @@ __all__ = [
     "Settings",
     "SlurmSettings",
     "example_config_path",
+    "example_deployment_path",
     "load",
+    "load_deployment",
     "loads",
+    "slash_token_variable",
 ]
 
 
 def load(path: str | Path, env: Mapping[str, str] | None = None, *, require_secrets: bool = True) -> Settings:
-    """Read and validate the TOML file at `path`; secrets from `env` (default os.environ)."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as err:
-        why = err.strerror or err.__class__.__name__
-        raise ConfigError(
-            [f"{file}: cannot read ({why}); check the path and that this user may read it"], str(file)
-        ) from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(
-            [f"{file}: cannot read (not UTF-8 text at byte {err.start}); save it as UTF-8"], str(file)
-        ) from None
-    return _load(text, env, require_secrets=require_secrets, source=str(file), path=file)
+    """Read and validate the TOML file at `path`; secrets from `env` (default os.environ).
+
+    A one-course file, or a deployment file of one course. A deployment of several
+    courses is a ConfigError naming them: `load_deployment` reads it."""
+    return load_deployment(path, env, require_secrets=require_secrets).single
 
 
 def loads(
@@ -78,8 +75,20 @@ def loads(
     require_secrets: bool = True,
     source: str = "<string>",
 ) -> Settings:
-    """Validate TOML text; `source` only names it in the error message."""
-    return _load(text, env, require_secrets=require_secrets, source=source, path=None)
+    """Validate the TOML text of a one-course file; `source` only names it in the error
+    message. A deployment file names its course files by path: `load_deployment` reads it."""
+    data = decode(text, source)
+    if isinstance(data, str):
+        raise ConfigError([data], source)
+    if DEPLOYMENT_TABLE in data:
+        why = "a deployment file lists its course files by path; read it with load_deployment"
+        raise ConfigError([f"{DEPLOYMENT_TABLE}: {why}"], source)
+    problems: list[str] = []
+    env = os.environ if env is None else env
+    settings = course_settings(data, env, require_secrets=require_secrets, path=None, problems=problems)
+    if settings is None:
+        raise ConfigError(problems, source)
+    return settings
 
 
 def example_config_path() -> Path:
@@ -91,19 +100,7 @@ def example_config_path() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "config.example.toml"
 
 
-def _load(
-    text: str, env: Mapping[str, str] | None, *, require_secrets: bool, source: str, path: Path | None
-) -> Settings:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:  # its message ends "(at line L, column C)"
-        raise ConfigError([f"{source}: invalid TOML: {err}"], source) from None
-    problems: list[str] = []
-    parsed = parse(data, problems)
-    secrets = read_secrets(os.environ if env is None else env, require=require_secrets, problems=problems)
-    if require_secrets:
-        check_slurm_secret(parsed, secrets, problems)
-    settings = build(parsed, secrets, path, problems)
-    if problems or settings is None:
-        raise ConfigError(problems, source)
-    return settings
+def example_deployment_path() -> Path:
+    """The shipped two-course deployment (idlbot/data/deployment.example.toml and its
+    course files in idlbot/data/courses/)."""
+    return Path(__file__).resolve().parent.parent / "data" / "deployment.example.toml"

@@ -44,6 +44,7 @@ from idlbot.config.values import (
     SlurmSettings,
 )
 from idlbot.domain.course import (
+    DEFAULT_COURSE_ID,
     Assignment,
     Course,
     ExerciseGroup,
@@ -172,6 +173,7 @@ class _Builder:
         return convert(
             c,
             Course,
+            id=c.id or DEFAULT_COURSE_ID,
             tz=self.tz,
             questions=convert(q, WeeklyDeadline, at=q.time),
             questions_url=q.url,

@@ -51,12 +51,32 @@ wins, so the specific words come before "token"."""
 _SECRETISH = re.compile(r"token|secret|passw|api_?key|credential", re.IGNORECASE)
 
 
-def read_secrets(env: Mapping[str, str], *, require: bool, problems: list[str]) -> Secrets:
-    """Blank counts as unset, so `IDLBOT_SLASH_TOKEN= ` does not pass for a token."""
-    values = {name: (env.get(variable) or "").strip() or None for name, variable in SECRET_ENV.items()}
+def read_secrets(
+    env: Mapping[str, str],
+    *,
+    require: bool,
+    problems: list[str],
+    slash_variable: str | None = SECRET_ENV["slash_token"],
+) -> Secrets:
+    """Blank counts as unset, so `IDLBOT_SLASH_TOKEN= ` does not pass for a token.
+
+    `slash_variable` is where this course's slash token is (`slash_token_variable`);
+    None reads none (a course whose id is unusable: its id problem is listed instead)."""
+    variables = {**SECRET_ENV, "slash_token": slash_variable}
+    values = {name: ((env.get(v) or "").strip() or None) if v else None for name, v in variables.items()}
     if require:
-        problems.extend(f"env {SECRET_ENV[n]}: missing" for n in REQUIRED_SECRETS if values[n] is None)
+        problems.extend(
+            f"env {variables[n]}: missing" for n in REQUIRED_SECRETS if values[n] is None and variables[n]
+        )
     return Secrets(**values)
+
+
+def slash_token_variable(course_id: str, *, several: bool) -> str:
+    """Where a course's /idl token is. Mattermost gives every slash command its own token,
+    and a deployment of several courses has one command per team: IDLBOT_SLASH_TOKEN_IDL
+    for course "idl" ('-' becomes '_'). One course keeps IDLBOT_SLASH_TOKEN."""
+    base = SECRET_ENV["slash_token"]
+    return f"{base}_{course_id.upper().replace('-', '_')}" if several else base
 
 
 def looks_secret(key: str) -> bool:

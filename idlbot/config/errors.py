@@ -21,11 +21,13 @@ from idlbot.config.environment import looks_secret, secret_variable
 
 class ConfigError(Exception):
     """The configuration cannot be used. `problems` lists every reason found, each as
-    "dotted.key: message"; only the CLI decides to exit (with status 2)."""
+    "dotted.key: message"; only the CLI decides to exit (with status 2). `located`: each
+    line already starts with the file it is in (a deployment of several files)."""
 
-    def __init__(self, problems: list[str], source: str = "<config>") -> None:
+    def __init__(self, problems: list[str], source: str = "<config>", *, located: bool = False) -> None:
         self.problems = list(problems)
         self.source = source
+        self.located = located
         count = len(self.problems)
         head = f"{source}: {count} configuration problem{'s' if count != 1 else ''}"
         super().__init__("\n  - ".join([head + ":", *self.problems]))

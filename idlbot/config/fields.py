@@ -216,6 +216,16 @@ Int = Annotated[int, Strict()]
 Real = Annotated[float, Strict(), AllowInfNan(False)]
 Flag = Annotated[bool, Strict()]
 Text = Annotated[str, BeforeValidator(_text)]
+CourseId = Annotated[
+    str,
+    BeforeValidator(
+        _pattern(
+            r"[a-z][a-z0-9_-]{0,31}",
+            "course id",
+            "a lowercase letter, then up to 31 lowercase letters, digits, '-' or '_', e.g. idl2018",
+        )
+    ),
+]
 Ident = Annotated[
     str, BeforeValidator(_pattern(r"[a-z0-9][a-z0-9_-]*", "id", "lowercase letters, digits, '-', '_'"))
 ]

@@ -20,6 +20,7 @@ from pydantic import Field, with_config
 
 from idlbot.config.fields import (
     Clock,
+    CourseId,
     Cutoff,
     Day,
     Duration,
@@ -56,6 +57,11 @@ from idlbot.domain.settings import RULE_KINDS, AgendaSettings, PresenterSettings
 @with_config(TABLE)
 @dataclass(frozen=True, kw_only=True)
 class CourseFile:
+    """`id`: the course's key in the database, stable for the life of its records. An old
+    one-course file may leave it out (`DEFAULT_COURSE_ID`); a deployment's course file
+    must give it (see `deployment`)."""
+
+    id: CourseId | None = None
     name: Text
     term: Text
     timezone: ZoneName
