@@ -311,19 +311,19 @@ class Bot:
         def every(name: str, seconds: float, work: Pass) -> None:
             self.periodic.every(name, seconds, work, singleton=True)
 
-        every("pruning", self.tuning.pruning, self.housekeeping.prune)
+        tuning = self.tuning
         for course in self.courses:
-            course.schedule_passes(
-                self.periodic,
-                housekeeping=housekeeping,
-                agenda_check=self.tuning.agenda_check,
-                warnings_check=self.tuning.warnings_check,
+            course.notice_passes(
+                self.periodic, housekeeping=housekeeping, warnings_check=tuning.warnings_check
             )
+        every("pruning", tuning.pruning, self.housekeeping.prune)
         if self.maintenance is not None:
             every("maintenance", housekeeping, self.maintenance.tick)
         if self.notifier is not None:
             # ticks every few seconds; sacct runs when a job ended, and fully every poll_seconds
             every("job poll", self.notifier.tick_seconds, job_poll(self.notifier, cfg.slurm.spool_dir))
+        for course in self.courses:
+            course.gitlab_passes(self.periodic, agenda_check=tuning.agenda_check)
 
     def _gitlab_hook_url(self) -> str:
         """Where GitLab sends hooks: `public_url`, with the port bound if it names port 0."""

@@ -255,26 +255,30 @@ class CourseBot:
         """A periodic pass's name (and lease): the course's id after it, unless solo."""
         return name if self.solo else f"{name} [{self.id}]"
 
-    def schedule_passes(
-        self, periodic: Periodic, *, housekeeping: float, agenda_check: float, warnings_check: float
-    ) -> None:
-        """The course's own periodic passes (the deployment's are in `app.Bot`)."""
-        cfg = self.settings
-
-        def every(name: str, seconds: float, work: Pass) -> None:
-            periodic.every(self.pass_name(name), seconds, work, singleton=True)
-
-        every("exclusion notices", housekeeping, self.exclusions.announce)  # left by a crash
-        every("failure notices", housekeeping, self.failure_notices.run)
+    def notice_passes(self, periodic: Periodic, *, housekeeping: float, warnings_check: float) -> None:
+        """The course's passes that post what is due or was left by a crash."""
+        every = self._every(periodic)
         every("announcements", housekeeping, self.announcements.due)
-        if cfg.warnings.warn_students:  # staff records, overrides, late hand-ins; left by a crash
+        every("failure notices", housekeeping, self.failure_notices.run)
+        every("exclusion notices", housekeeping, self.exclusions.announce)  # left by a crash
+        if self.settings.warnings.warn_students:  # staff records, overrides, late hand-ins
             every("qualification warnings", warnings_check, self.warnings.check)
+
+    def gitlab_passes(self, periodic: Periodic, *, agenda_check: float) -> None:
+        """The course's passes over its GitLab project: hand-ins, wiki, the agenda."""
+        cfg, every = self.settings, self._every(periodic)
         if self.sync is not None and cfg.gitlab is not None:
             reconcile = reconcile_gitlab(self.sync, self.repo_hooks)
             every("gitlab reconciliation", cfg.gitlab.reconcile_minutes * 60, reconcile)
         if self.agenda is not None:
             every("agenda reconciliation", cfg.agenda.reconcile_minutes * 60, untimed(self.agenda.reconcile))
             every("agenda freeze", agenda_check, self.agenda.freeze_due)
+
+    def _every(self, periodic: Periodic) -> Callable[[str, float, Pass], None]:
+        def every(name: str, seconds: float, work: Pass) -> None:
+            periodic.every(self.pass_name(name), seconds, work, singleton=True)
+
+        return every
 
     async def is_member(self, username: str) -> bool:
         """Whether `username` belongs to this course: on its staff, or an active student."""

@@ -28,9 +28,9 @@ async def test_every_pass_is_registered_once_and_timed_by_the_driver_on_a_flowin
         assert bot.periodic.names == [
             "announcements",
             "failure notices",
-            "pruning",
             "exclusion notices",
             "qualification warnings",
+            "pruning",
             "gitlab reconciliation",
             "agenda reconciliation",
             "agenda freeze",
