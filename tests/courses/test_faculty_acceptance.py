@@ -18,6 +18,7 @@ import asyncio
 import os
 import signal
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,7 @@ async def _check_dms(world: World, dms: dict[str, list[str]]) -> None:
     """Each answered once, by the sender's course; alice asked once, and her answer sticks."""
     for name, post_ids in dms.items():
         for post_id in post_ids:
-            found = await eventually(lambda p=post_id: world.replies(p), timeout=30, what=f"{name}'s reply")
+            found = await eventually(partial(world.replies, post_id), timeout=30, what=f"{name}'s reply")
             assert len(found) == 1, (name, found)
     asked = [world.replies(p)[0].count("I ask only once") for p in dms["alice"]]
     assert sorted(asked) == [0, 1], asked  # the two DMs may be answered in either order
