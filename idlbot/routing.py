@@ -79,13 +79,25 @@ class CourseRouter:
         return next((u for u in self.units if u.chat.team_id and u.chat.team_id == team_id), None)
 
     async def run(
-        self, user_id: str, channel_id: str, text: str, via: Via, username_hint: str | None = None
+        self,
+        user_id: str,
+        channel_id: str,
+        text: str,
+        via: Via,
+        username_hint: str | None = None,
+        *,
+        message_id: str | None = None,
     ) -> Reply:
-        unit, note = await self._pick(user_id, channel_id, text, via)
+        """`message_id`: the post answered. The question is asked in the answer to one post,
+        and in every answer to that post: two replicas answering it at once, or a retry
+        after a crash, answer alike, so whichever answer is sent asks it."""
+        unit, note = await self._pick(user_id, channel_id, text, via, message_id)
         reply = await unit.dispatcher.run(user_id, channel_id, text, via, username_hint)
         return replace(reply, text=f"{reply.text}\n\n{note}") if note else reply
 
-    async def _pick(self, user_id: str, channel_id: str, text: str, via: Via) -> tuple[CourseBot, str | None]:
+    async def _pick(
+        self, user_id: str, channel_id: str, text: str, via: Via, message_id: str | None
+    ) -> tuple[CourseBot, str | None]:
         if via == "mention":
             team_id = await self._team(channel_id)
             found = self.for_team(team_id) if team_id else None
@@ -99,10 +111,14 @@ class CourseRouter:
         if len(mine) <= 1:
             return (mine or self.units)[0], None
         choice = await self._store.get(user_id)
-        if choice is not None or text.strip().lower().split()[:1] == ["use"]:
-            return await self._chosen(user_id, mine), None
-        asked = await self._store.ask(user_id, mine[0].id, self._clock.now())
-        return mine[0], (_question(mine) if asked else None)
+        if choice is None and text.strip().lower().split()[:1] != ["use"]:
+            await self._store.ask(user_id, mine[0].id, self._clock.now(), asked_in=message_id)
+            choice = await self._store.get(user_id)  # this post's, or another's that asked first
+        asking = choice is not None and not choice.chosen and message_id is not None
+        unit = await self._chosen(user_id, mine)
+        if asking and choice is not None and choice.asked_in == message_id:
+            return unit, _question(mine, unit)
+        return unit, None
 
     async def _chosen(self, user_id: str, mine: Sequence[CourseBot]) -> CourseBot:
         """The user's chosen (or asked-about) course if they are still in it, else their first."""
@@ -121,8 +137,8 @@ class CourseRouter:
             return None
 
 
-def _question(mine: Sequence[CourseBot]) -> str:
-    first, others = mine[0], mine[1:]
+def _question(mine: Sequence[CourseBot], first: CourseBot) -> str:
+    others = [u for u in mine if u is not first]
     switch = "; ".join(f"`use {u.id}` for {defuse(u.name)}" for u in others)
     return (
         f"_You are in {len(mine)} of my courses, so I answered for **{defuse(first.name)}**. "

@@ -94,10 +94,18 @@ class Dispatcher:
         )
 
     async def run(
-        self, user_id: str, channel_id: str, text: str, via: Via, username_hint: str | None = None
+        self,
+        user_id: str,
+        channel_id: str,
+        text: str,
+        via: Via,
+        username_hint: str | None = None,
+        *,
+        message_id: str | None = None,
     ) -> Reply:
         """Run `text` for the user with this id. `username_hint` (the slash form's
-        `user_name`) is accepted for the route's sake and ignored, see the module docstring."""
+        `user_name`) is accepted for the route's sake and ignored, see the module docstring;
+        `message_id` (the post answered) is the course router's business."""
         try:
             ctx = await self.context(user_id, channel_id, via)
         except NotIdentified as err:

@@ -126,9 +126,11 @@ class Rules:
     presenting: bool = False  # every team member presents the progress once ([presenters] rule)
     presenting_from: date | None = None  # the first class with presentations ([presenters] start)
 
+
 DEFAULT_COURSE_ID = "main"
 """The id of a one-course deployment's course, and of the records a single-course database
 had before courses had ids (migration 0015 gives them this one unless told otherwise)."""
+
 
 @dataclass(frozen=True)
 class Course:

@@ -14,6 +14,7 @@ from typing import Protocol
 class Choice:
     course: str  # a course id
     chosen: bool  # False: the bot picked it when it asked
+    asked_in: str | None = None  # the post whose answer asked (None: asked outside a post)
 
 
 @dataclass(frozen=True)
@@ -37,5 +38,4 @@ class CourseChoices(Protocol):
         """The course the user's DMs go to now, None if they belong to none."""
         ...
 
-    async def choose(self, user_id: str, course_id: str) -> None:
-        ...
+    async def choose(self, user_id: str, course_id: str) -> None: ...

@@ -23,17 +23,20 @@ class SqlCourseChoices:
         self._db = db
 
     async def get(self, user_id: str) -> Choice | None:
-        stmt = select(_C.c.course, _C.c.chosen).where(_C.c.user_id == user_id)
+        stmt = select(_C.c.course, _C.c.chosen, _C.c.asked_in).where(_C.c.user_id == user_id)
         async with read(self._db) as conn:
             row = (await conn.execute(stmt)).first()
-        return Choice(course=row.course, chosen=bool(row.chosen)) if row is not None else None
+        if row is None:
+            return None
+        return Choice(course=row.course, chosen=bool(row.chosen), asked_in=row.asked_in)
 
-    async def ask(self, user_id: str, course: str, now: datetime) -> bool:
-        """Record that the user was asked (their DMs go to `course` until they choose).
-        True if this call recorded it: only then is the question asked (once, even when
-        two replicas answer two DMs of the same user at once)."""
+    async def ask(self, user_id: str, course: str, now: datetime, *, asked_in: str | None = None) -> bool:
+        """Record that the user is asked, in the answer to post `asked_in` (their DMs go to
+        `course` until they choose). True if this call recorded it; a user already asked,
+        or who chose, keeps their row."""
         async with transaction(self._db) as conn:
-            stmt = insert_for(conn, _C).values(user_id=user_id, course=course, chosen=False, updated_at=now)
+            values = {"course": course, "chosen": False, "updated_at": now, "asked_in": asked_in}
+            stmt = insert_for(conn, _C).values(user_id=user_id, **values)
             result = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["user_id"]))
         return bool(result.rowcount)
 

@@ -148,6 +148,7 @@ def alembic_config(url: str) -> Config:
     Alembic is imported here, not at the top: the running bot never needs it (see
     `revisions`), only `idlbot migrate` and the tests do."""
     from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(files("idlbot.migrations")))
     cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")

@@ -51,9 +51,7 @@ async def slurm_event(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY:
         return json_response({"error": "too large"}, status=413)
     body = await request.read()
-    if not deps.secret or not mailprog.verify(
-        deps.secret, body, request.headers, now=deps.wall()
-    ):
+    if not deps.secret or not mailprog.verify(deps.secret, body, request.headers, now=deps.wall()):
         log.warning(
             "slurm event rejected from %s: bad signature",
             request.remote,

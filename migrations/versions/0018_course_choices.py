@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=26), nullable=False),
         sa.Column("course", sa.String(length=32), nullable=False),
         sa.Column("chosen", sa.Boolean(), nullable=False),
+        sa.Column("asked_in", sa.String(length=26), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_course_choices")),
     )

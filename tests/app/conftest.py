@@ -192,10 +192,15 @@ def slash_form(h: Harness, **changes: str) -> dict[str, str]:
     return {**form, **changes}
 
 
-async def register(h: Harness, public_url: str) -> str:
-    chat = MattermostChat(
-        h.sim.url, h.settings.secrets.mattermost_token or "", team=h.settings.mattermost.team
+async def register(h: Harness, public_url: str, team: str | None = None) -> str:
+    """Register /idl as `setup-mattermost` does, in the course's team (or `team`); its token."""
+    return await register_in(
+        h.sim.url, h.settings.secrets.mattermost_token or "", team or h.settings.mattermost.team, public_url
     )
+
+
+async def register_in(url: str, bot_token: str, team: str, public_url: str = "http://127.0.0.1:9") -> str:
+    chat = MattermostChat(url, bot_token, team=team)
     try:
         await chat.login()
         _, command = await setup_command(chat, public_url, build_registry())

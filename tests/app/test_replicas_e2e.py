@@ -140,16 +140,21 @@ async def test_two_replicas_share_the_work_and_survive_a_kill_9(postgres_db_url:
         counts = delivered()
         assert len(counts) == POSTS and set(counts.values()) == {1}, counts.most_common(3)
     finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(proc.wait(), 20)
-                except TimeoutError:
-                    proc.kill()
+        await stop_all(procs)
         await engine.dispose()
         await h.close()
     assert procs[1].returncode == 0, log.read_text()[-2000:]
+
+
+async def stop_all(procs: list[asyncio.subprocess.Process]) -> None:
+    """SIGTERM each replica still running (a clean stop), SIGKILL one that hangs."""
+    for proc in procs:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                proc.kill()
 
 
 async def _holds_all(port: int, names: set[str]) -> bool:

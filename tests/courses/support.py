@@ -11,10 +11,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import Any
 
-from idlbot.adapters.mattermost.rest import MattermostChat
-from idlbot.adapters.mattermost.setup import setup_command
 from idlbot.app import Bot
-from idlbot.commands import build_registry
 from idlbot.config import Settings
 from idlbot.devtools.demo_seed import DEMO_ROSTER
 from idlbot.domain.ledger import Student
@@ -48,19 +45,9 @@ class TwoCourses:
         await asyncio.wait_for(bot.ready.wait(), 10)
         url = f"http://127.0.0.1:{bot.port}"
         await register(h, url)
-        await _register(h, NLP_TEAM, url)
+        await register(h, url, NLP_TEAM)
         await eventually(lambda: bot.websocket is not None and bot.websocket.connected, what="websocket")
         return bot
-
-
-async def _register(h: Harness, team: str, public_url: str) -> str:
-    chat = MattermostChat(h.sim.url, h.settings.secrets.mattermost_token or "", team=team)
-    try:
-        await chat.login()
-        _, command = await setup_command(chat, public_url, build_registry())
-    finally:
-        await chat.close()
-    return str(command["token"])
 
 
 async def add_second_course(h: Harness) -> TwoCourses:
@@ -74,7 +61,7 @@ async def add_second_course(h: Harness) -> TwoCourses:
         sim.add_team_member(team["id"], user_id, admin=username == "idlbot")
         for channel in channels.values():
             sim.add_channel_member(channel["id"], user_id)
-    token = await _register(h, NLP_TEAM, "http://127.0.0.1:9")
+    token = await register(h, "http://127.0.0.1:9", NLP_TEAM)
     base = h.settings
     nlp = replace(
         base,

@@ -25,10 +25,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from idlbot.adapters.mattermost.rest import KEY_PROP, MattermostChat
-from idlbot.adapters.mattermost.setup import setup_command
+from idlbot.adapters.mattermost.rest import KEY_PROP
 from idlbot.clock import SystemClock
-from idlbot.commands import build_registry
 from idlbot.config import load_deployment
 from idlbot.devtools.demo_seed import seed
 from idlbot.devtools.sim.mattermost import MattermostSim
@@ -36,10 +34,10 @@ from idlbot.domain.ledger import Student
 from idlbot.storage.db import create_engine, sessionmaker
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.roster import SqlRoster
-from tests.app.conftest import drained, eventually
+from tests.app.conftest import drained, eventually, register_in
 from tests.app.test_cli_deployment import write_deployment
 from tests.app.test_crash import spawn_bot
-from tests.app.test_replicas_e2e import health, leases
+from tests.app.test_replicas_e2e import health, leases, stop_all
 from tests.support.configfile import free_port, set_key
 
 pytestmark = pytest.mark.e2e
@@ -51,16 +49,6 @@ IDL, ML = "idl2018", "ml2019"
 SOLO_IDL = [f"s{n:03d}" for n in range(1, 9)]  # DM the bot: idl2018 students
 SOLO_ML = [f"m{n:03d}" for n in range(1, 9)]  # DM the bot: ml2019 students
 FANNED = [f"f{n:03d}" for n in range(FANOUT)]  # receive the fan-out
-
-
-async def _register(sim: MattermostSim, token: str, team: str) -> str:
-    chat = MattermostChat(sim.url, token, team=team)
-    try:
-        await chat.login()
-        _, command = await setup_command(chat, "http://127.0.0.1:9", build_registry())
-    finally:
-        await chat.close()
-    return str(command["token"])
 
 
 class World:
@@ -145,16 +133,37 @@ async def _slash(port: int, world: World, course: str, token: str, n: int) -> st
 
 
 async def _slashes(
-    world: World, ports: dict[str, int], tokens: dict[str, str], ns: range
+    world: World, ports: dict[str, int], procs: dict[str, asyncio.subprocess.Process], tokens: dict[str, str]
 ) -> list[tuple[str, str]]:
-    """Slash commands `ns`, alternating course; each course's go to every replica in `ports`."""
+    """The 50 slash commands, alternating course; each course's alternate between the
+    replicas, as a load balancer would, which sends a request a dead replica refused
+    to the other one."""
     answers = []
-    names = sorted(ports)
-    for n in ns:
+    for n in range(SLASH):
         course = IDL if n % 2 == 0 else ML
-        replica = names[(n // 2) % len(names)]
-        answers.append((course, await _slash(ports[replica], world, course, tokens[course], n)))
+        order = ["a", "b"] if (n // 2) % 2 == 0 else ["b", "a"]
+        for replica in [r for r in order if procs[r].returncode is None]:
+            try:
+                answers.append((course, await _slash(ports[replica], world, course, tokens[course], n)))
+                break
+            except aiohttp.ClientError:
+                continue  # killed while answering: the balancer retries on the other
     return answers
+
+
+async def _kill_mid_fanout(
+    world: World, a: asyncio.subprocess.Process, b_port: int, every: set[str]
+) -> tuple[int, float]:
+    """`kill -9` replica a once a third of the fan-out is out; then wait for b to hold every
+    lease: (DMs sent before the kill, seconds from the kill to b holding them all)."""
+    await eventually(lambda: len(world.bot_keys("fan:")) >= FANOUT // 3, timeout=60, what="a third out")
+    sent = len(world.bot_keys("fan:"))
+    loop = asyncio.get_running_loop()
+    a.send_signal(signal.SIGKILL)
+    await a.wait()
+    killed = loop.time()
+    await eventually(lambda: _holds(b_port, every), timeout=30, what="b taking the leases over")
+    return sent, loop.time() - killed
 
 
 async def _dm_everyone(world: World) -> dict[str, list[str]]:
@@ -203,7 +212,10 @@ async def test_two_replicas_two_courses_fanout_slash_and_dms_through_a_kill_9(
             configs[name] = deploy
         world = await _world(sim, configs["a"])
         bot_token = world.info["tokens"]["idlbot"]
-        tokens = {IDL: await _register(sim, bot_token, IDL), ML: await _register(sim, bot_token, ML)}
+        tokens = {
+            IDL: await register_in(sim.url, bot_token, IDL),
+            ML: await register_in(sim.url, bot_token, ML),
+        }
         now = SystemClock().now()
         await _rosters(db_url, now)
         env = {
@@ -236,20 +248,12 @@ async def test_two_replicas_two_courses_fanout_slash_and_dms_through_a_kill_9(
         users = [(f"fan:{name}", world.uid(name)) for name in FANNED]
         await outbox.enqueue_dms(items=users, message="The exam rooms are online.", now=now)
         await eventually(lambda: len(world.bot_keys("fan:")) >= 20, timeout=30, what="a fanning out")
-        await start("b")
+        b = await start("b")
+        killer = asyncio.create_task(_kill_mid_fanout(world, a, ports["b"], every))
         dms = await _dm_everyone(world)  # both websockets see each of them
-        answers = await _slashes(world, ports, tokens, range(SLASH // 2))
-
-        sent_before_kill = len(world.bot_keys("fan:"))
+        answers = await _slashes(world, ports, {"a": a, "b": b}, tokens)
+        sent_before_kill, takeover = await killer
         assert sent_before_kill < FANOUT, "the fan-out ended before the kill; raise the latency"
-        loop = asyncio.get_running_loop()
-        a.send_signal(signal.SIGKILL)
-        await a.wait()
-        killed = loop.time()
-        # the balancer sends the rest to the replica that is left
-        answers += await _slashes(world, {"b": ports["b"]}, tokens, range(SLASH // 2, SLASH))
-        await eventually(lambda: _holds(ports["b"], every), timeout=30, what="b taking the leases over")
-        takeover = loop.time() - killed
         print(
             f"\nleases taken over {takeover:.2f} s after kill -9 (TTL {TTL} s); {sent_before_kill} DMs before"
         )
@@ -264,13 +268,7 @@ async def test_two_replicas_two_courses_fanout_slash_and_dms_through_a_kill_9(
         for course, text in answers:
             assert f"(`{course}`)" in text, (course, text)
     finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(proc.wait(), 20)
-                except TimeoutError:
-                    proc.kill()
+        await stop_all(procs)
         await engine.dispose()
         await sim.stop()
     assert procs[1].returncode == 0, log.read_text()[-2000:]

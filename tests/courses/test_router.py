@@ -3,6 +3,7 @@ both databases and two stand-in courses that answer with their own name."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -81,10 +82,10 @@ async def test_a_dm_belongs_to_the_one_course_of_its_sender(engine: AsyncEngine)
 
 async def test_a_user_in_two_courses_is_asked_once_and_the_answer_sticks(engine: AsyncEngine) -> None:
     router, (_idl, _nlp) = _router(engine)
-    first = await router.run(ALICE, CHANNEL, "status", "dm")
+    first = await router.run(ALICE, CHANNEL, "status", "dm", message_id="p1")
     assert first.text.startswith("IDL answers status")
     assert "`use nlp`" in first.text and "I ask only once" in first.text
-    second = await router.run(ALICE, CHANNEL, "deadlines", "dm")
+    second = await router.run(ALICE, CHANNEL, "deadlines", "dm", message_id="p2")
     assert second.text == "IDL answers deadlines"  # not asked again
     await router.choose(ALICE, "nlp")
     third = await router.run(ALICE, CHANNEL, "status", "dm")
@@ -95,9 +96,20 @@ async def test_a_user_in_two_courses_is_asked_once_and_the_answer_sticks(engine:
     assert (await again.run(ALICE, CHANNEL, "status", "dm")).text.startswith("NLP")
 
 
+async def test_every_answer_to_the_asking_post_asks_and_no_other_does(engine: AsyncEngine) -> None:
+    """Two replicas answer the same DM at once (each sees it), or a crash makes it answered
+    again: whichever answer is sent asks; the answer to the next post does not."""
+    (a, _), (b, _) = _router(engine), _router(engine)
+    first = await asyncio.gather(*(r.run(ALICE, CHANNEL, "status", "dm", message_id="p1") for r in (a, b)))
+    assert [r.text.count("I ask only once") for r in first] == [1, 1]
+    again = await b.run(ALICE, CHANNEL, "status", "dm", message_id="p1")
+    assert "I ask only once" in again.text
+    assert "I ask only once" not in (await a.run(ALICE, CHANNEL, "status", "dm", message_id="p2")).text
+
+
 async def test_answering_with_use_first_is_not_asked(engine: AsyncEngine) -> None:
     router, (_idl, _) = _router(engine)
-    reply = await router.run(ALICE, CHANNEL, "use nlp", "dm")
+    reply = await router.run(ALICE, CHANNEL, "use nlp", "dm", message_id="p1")
     assert "I ask only once" not in reply.text
 
 

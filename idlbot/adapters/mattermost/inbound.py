@@ -45,7 +45,14 @@ class RunsCommands(Protocol):
     """A `Dispatcher`, or the course router of a deployment of several courses."""
 
     async def run(
-        self, user_id: str, channel_id: str, text: str, via: Via, username_hint: str | None = None
+        self,
+        user_id: str,
+        channel_id: str,
+        text: str,
+        via: Via,
+        username_hint: str | None = None,
+        *,
+        message_id: str | None = None,
     ) -> Reply: ...
 
 
@@ -167,7 +174,10 @@ class Inbound:
         if addressed is None or await self._handled.is_handled(post.id):
             return
         via, text = addressed
-        reply = await self._dispatcher.run(post.user_id, post.channel_id, text or "help", via)
+        # the post's id: answering the same post twice (a retry, two replicas) answers alike
+        reply = await self._dispatcher.run(
+            post.user_id, post.channel_id, text or "help", via, message_id=post.id
+        )
         await self._send(reply, post, via)  # durable from here: the outbox row holds the reply
         await self._handled.claim(post.id, post.channel_id, self._clock.now())
 
