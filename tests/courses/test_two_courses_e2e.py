@@ -6,6 +6,7 @@ periodic passes are leased under their own names. Both databases."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -24,6 +25,11 @@ async def two(db_url: str) -> AsyncIterator[TwoCourses]:
         yield t
     finally:
         await h.close()
+
+
+def _bound(t: TwoCourses, url: str) -> str:
+    """A link the bot made from `public_url`, whose port 0 (the harness's) is the bound port."""
+    return url.replace("127.0.0.1:0/", f"127.0.0.1:{t.h.bot.port}/")
 
 
 async def _post(t: TwoCourses, form: dict[str, str]) -> tuple[int, dict[str, object]]:
@@ -75,3 +81,42 @@ async def test_a_mention_goes_to_the_course_of_its_channel(two: TwoCourses) -> N
 async def test_each_course_leases_its_own_passes(two: TwoCourses) -> None:
     passes = set(two.h.bot.periodic.singletons)
     assert {"announcements [main]", "announcements [nlp]", "pruning"} <= passes
+
+
+async def test_calendar_feeds_are_each_courses_own(two: TwoCourses) -> None:
+    h = two.h
+    feeds = {}
+    for course, channel in (("idl", h.channel("town-square")), ("nlp", two.nlp_channel("town-square"))):
+        reply = await h.sim.execute_command(h.uid("alice"), channel, "/idl calendar")
+        feeds[course] = re.search(r"http://\S+?\.ics", str(reply["text"]))
+    async with aiohttp.ClientSession() as http:
+        bodies = {}
+        for course, found in feeds.items():
+            assert found is not None, course
+            async with http.get(_bound(two, found[0])) as resp:
+                assert resp.status == 200
+                bodies[course] = await resp.text()
+    assert feeds["idl"] != feeds["nlp"]
+    assert (
+        "Natural Language Processing" in bodies["nlp"] and "Natural Language Processing" not in bodies["idl"]
+    )
+
+
+async def test_an_announcement_button_posts_in_its_own_courses_team(two: TwoCourses) -> None:
+    h = two.h
+    preview = await h.sim.execute_command(
+        h.uid("sstober"), two.nlp_channel("town-square"), "/idl announce --notify none Room change for NLP"
+    )
+    action = preview["props"]["attachments"][0]["actions"][0]["integration"]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            _bound(two, action["url"]), json={"user_id": h.uid("sstober"), "context": action["context"]}
+        ) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+    await h.drained()
+    nlp_posts = [p["message"] for p in h.bot_posts(two.nlp_channel("town-square"))]
+    idl_posts = [p["message"] for p in h.bot_posts(h.channel("town-square"))]
+    assert any("Room change for NLP" in m for m in nlp_posts)
+    assert not any("Room change for NLP" in m for m in idl_posts)
