@@ -244,7 +244,12 @@ async def test_get_file_returns_the_bytes_to_channel_members_only(world: World) 
         forced = await http.get(f"{base}/files/{file_id}?download=1", headers=auth(world.alice_token))
         assert forced.headers["Content-Disposition"].startswith("attachment;")
         outsider = world.sim.issue_token(world.sim.add_user("eve")["id"])
-        denied = await http.get(f"{base}/files/{file_id}", headers=auth(outsider))
-        assert denied.status_code == 403 and denied.json()["id"] == "api.context.permissions.app_error"
-        missing = await http.get(f"{base}/files/{'x' * 26}", headers=auth(world.alice_token))
-        assert missing.status_code == 404
+        for path in (f"files/{file_id}", f"files/{file_id}/info"):  # the info is guarded alike
+            denied = await http.get(f"{base}/{path}", headers=auth(outsider))
+            assert denied.status_code == 403 and denied.json()["id"] == "api.context.permissions.app_error"
+            missing = await http.get(
+                f"{base}/{path.replace(file_id, 'x' * 26)}", headers=auth(world.alice_token)
+            )
+            assert missing.status_code == 404
+        info = await http.get(f"{base}/files/{file_id}/info", headers=auth(world.alice_token))
+        assert info.status_code == 200 and info.json()["name"] == "overview.png"

@@ -116,12 +116,18 @@ def link(post: dict[str, Any], infos: list[dict[str, Any]]) -> None:
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp")
 
 
-def download(state: SimState, user_id: str, file_id: str, query: dict[str, str]) -> web.Response:
+def info_for(state: SimState, user_id: str, file_id: str) -> dict[str, Any]:
+    """The file's info for `user_id`: 404 unknown, 403 neither its uploader nor a member."""
     info = state.files.get(file_id)
     if info is None or file_id not in state.file_data:
         raise SimAppError(404, "app.file_info.get.app_error", "Unable to get the file info.")
     if info["user_id"] != user_id and not state.is_channel_member(info["channel_id"], user_id):
         raise SimAppError(403, *FORBIDDEN)
+    return info
+
+
+def download(state: SimState, user_id: str, file_id: str, query: dict[str, str]) -> web.Response:
+    info = info_for(state, user_id, file_id)
     force = query.get("download", "").lower() in ("1", "t", "true")
     kind = "inline" if info["mime_type"] in INLINE_TYPES and not force else "attachment"
     name = str(info["name"])

@@ -343,10 +343,10 @@ class Rest:
         return 201, mm_files.upload(self.state, ctx.user_id, content_type, ctx.body, ctx.query)
 
     async def file_info(self, ctx: Ctx) -> tuple[int, Any]:
-        info = self.state.files.get(ctx.params["file_id"])
-        if info is None or not self.state.is_channel_member(info["channel_id"], ctx.user_id):
-            raise SimAppError(404, "app.file_info.get.app_error", "Unable to get the file info.")
-        return 200, info
+        """As `api4/file.go getFileInfo`: 404 for an unknown id; the uploader or a member of
+        the channel gets the info, anyone else 403 (the OpenAPI: "read_channel permission or
+        be uploader of the file"), like the download."""
+        return 200, mm_files.info_for(self.state, ctx.user_id, ctx.params["file_id"])
 
     async def get_file(self, ctx: Ctx) -> tuple[int, Any]:
         """The bytes, not JSON: the dispatcher passes a `web.Response` through."""
