@@ -33,6 +33,7 @@ import asyncio
 import json
 import logging
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +54,29 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"bench": "faculty", "load_before": load_average()}
     with tempfile.TemporaryDirectory(prefix="bench_faculty_") as name:
         tmp = Path(name)
+        phases = out["phases_s"] = {}
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            phases[name], clock = round(time.perf_counter() - clock, 1), time.perf_counter()
+
         one = await build_faculty(tmp / "one", 1, args.students)
         try:
             out["status_one"] = await status_run(one, tmp / "one", args.pg_url, wrk, **timing)
         finally:
             await one.sim.stop()
-        many = await build_faculty(tmp / "many", args.courses, args.students)
+        lap("status_one")
+        others = max(0, args.dms - args.courses * args.students)  # DM targets beyond the rosters
+        many = await build_faculty(tmp / "many", args.courses, args.students, others)
+        lap("build_many")
         try:
             out["status_many"] = await status_run(many, tmp / "many", args.pg_url, wrk, **timing)
+            lap("status_many")
             out["fanout"] = await fanout_run(
                 many, tmp / "many", args.pg_url, dms=args.dms, per_sec=args.per_sec, burst=args.burst
             )
+            lap("fanout")
         finally:
             await many.sim.stop()
     out["load_after"] = load_average()
@@ -84,7 +97,8 @@ def report(r: dict[str, Any]) -> list[str]:
         value = ratios[key]
         return "n/a" if value is None else ("ok" if value <= GOALS[key] else "MISSED")
 
-    lines = [f"machine load (1/5/15 min): before {r['load_before']}, after {r['load_after']}", ""]
+    lines = [f"machine load (1/5/15 min): before {r['load_before']}, after {r['load_after']}"]
+    lines += [f"phases (s): {r['phases_s']}", ""]
     args = r["args"]
     lines.append(
         f"(a) /idl status, one `idlbot run`, wrk -t1 -c{args['connections']} (best of {args['rounds']}):"
@@ -97,6 +111,12 @@ def report(r: dict[str, Any]) -> list[str]:
         p50 = min(x["p50_ms"] for x in s["bot"])
         lines.append(f"  {label:<22}{p50:>8.1f}{s['p99_ms']:>8.1f}{s['rps']:>8.0f}"
                      f"{s['bare_p99_ms']:>10.1f}{s['bare_rps']:>12.0f}{s['rss_mb']:>8.0f}")  # fmt: skip
+    for s in (one, many):
+        lines.append(
+            f"  {s['courses']} course(s): startup {s['startup_s']} s; warm-up answered 'Working on it' "
+            f"{s['warmup_late']}x (then a status); idle {s['settle_s']} s after it; replies via "
+            f"response_url in the rounds: {s['via_response_url']}"
+        )
     lines.append(f"  p99 ratio (many / one): {ratios['status_p99_ratio']} (goal <= 1.5: "
                  f"{verdict('status_p99_ratio')}); req/s ratio: {ratios['status_rps_ratio']}")  # fmt: skip
     lines.append("")
@@ -130,10 +150,10 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 courses x 100 students, 300 DMs")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 courses x 50 students, 300 DMs")
     args = parser.parse_args()
     if args.quick:
-        args.courses, args.students, args.dms, args.duration, args.rounds = 3, 100, 300, 2.0, 1
+        args.courses, args.students, args.dms, args.duration, args.rounds = 3, 50, 300, 1.0, 1
     result = asyncio.run(bench(args))
     result["args"] = {k: v for k, v in vars(args).items() if k != "pg_url"}
     print("\n".join(report(result)))

@@ -62,9 +62,9 @@ class Delivered:
 async def fanout_run(
     faculty: Faculty, tmp: Path, pg_url: str, *, dms: int, per_sec: float, burst: int
 ) -> dict[str, Any]:
-    users = faculty.student_ids[:dms]
+    users = faculty.dm_targets(dms)
     if len(users) < dms:
-        raise SystemExit(f"FAILED: {dms} DMs need {dms} students; the faculty has {len(users)}")
+        raise SystemExit(f"FAILED: {dms} DMs need {dms} users; the faculty has {len(users)}")
     sim = faculty.sim
     async with database("postgres", tmp, pg_url) as db_url:
         ports = {name: free_port() for name in REPLICAS}

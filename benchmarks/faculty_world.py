@@ -5,9 +5,10 @@ as Mattermost sends it from that student's team.
 
 Each course file is `idlbot/data/courses/idl2018.toml` with its own id and team ("c01",
 "c02", ...), without GitLab (none is reachable here; its reconciliation would only add
-failing calls). Each team has the course's channels, the bot as team admin (it registers
-its own /idl, as `setup-mattermost` does, so each course gets its own token) and the
-staff; every course has its own students ("c01s000", ...).
+failing calls) and without the per-student DMs (`PER_STUDENT_DMS`). Each team has the
+course's channels, the bot as team admin (it registers its own /idl, as
+`setup-mattermost` does, so each course gets its own token) and the staff; every course
+has its own students ("c01s000", ...).
 
 Set-up only: nothing here is timed except what the benchmark times around it.
 """
@@ -26,6 +27,7 @@ from idlbot.config.deployment import load_deployment
 from idlbot.config.environment import slash_token_variable
 from idlbot.devtools.demo import seed
 from idlbot.devtools.sim.mattermost import MattermostSim
+from idlbot.devtools.sim.mm_state import CommandHook, new_id
 
 DATA = example_config_path().parent
 COURSE_TEMPLATE = DATA / "courses" / "idl2018.toml"
@@ -54,10 +56,12 @@ class Faculty:
     bot_token: str
     bot_id: str
     courses: list[Course]
+    hooks: set[str] = field(default_factory=set)
+    others: list[str] = field(default_factory=list)  # users of course one's team, in no roster
 
-    @property
-    def student_ids(self) -> list[str]:
-        return [uid for c in self.courses for uid in c.students.values()]
+    def dm_targets(self, n: int) -> list[str]:
+        """`n` user ids to DM: every course's students, then the users in no roster."""
+        return [*(uid for c in self.courses for uid in c.students.values()), *self.others][:n]
 
     def env(self, base: dict[str, str]) -> dict[str, str]:
         """The secrets `idlbot run` reads: the bot's token and each course's /idl token."""
@@ -89,11 +93,13 @@ class Faculty:
 
     def forms(self, text: str) -> list[tuple[str, str]]:
         """(token, body) per student of every course, interleaved across courses so that
-        consecutive requests go to different courses."""
+        consecutive requests go to different courses. Each response_url is a hook the
+        simulator knows (`hooks`), so a reply sent there is counted."""
         per_course = [
             [
                 (c.token, slash_form(token=c.token, user_id=uid, user_name=name, channel_id=c.town_square,
-                                     team_id=c.team_id, sim_url=self.sim.url, text=text))
+                                     team_id=c.team_id, sim_url=self.sim.url, text=text, team_domain=c.id,
+                                     hook_id=self.new_hook(c, uid)))
                 for name, uid in c.students.items()
             ]
             for c in self.courses
@@ -101,14 +107,40 @@ class Faculty:
         longest = max(len(forms) for forms in per_course)
         return [forms[i] for i in range(longest) for forms in per_course if i < len(forms)]
 
+    def new_hook(self, course: Course, user_id: str) -> str:
+        """A response_url target of the course's /idl (5 uses, like Mattermost's)."""
+        state = self.sim.state
+        command = next(c for c in state.commands.values() if c["team_id"] == course.team_id)
+        hook = CommandHook(new_id(), command["id"], user_id, course.town_square, "", state.clock.now_s())
+        state.hooks[hook.id] = hook
+        self.hooks.add(hook.id)
+        return hook.id
+
+    def replies_via_response_url(self) -> int:
+        """Answers that went out through one of our response_urls (the simulator's record)."""
+        return sum(
+            1 for r in self.sim.requests
+            if r.route == "/hooks/commands/{id}" and r.path.rsplit("/", 1)[-1] in self.hooks
+        )  # fmt: skip
+
+
+# Tables left out of every course file: what DMs each student on its own. At the pretend
+# instant every course (the same 2018 course) would warn, nudge and propose to all its
+# students at once, a fan-out of 12 000 requests that would overlap the status rounds for
+# minutes; the fan-out is measured on its own in (b). The channel reminders stay.
+PER_STUDENT_DMS = ("warnings", "blog_nudge", "presenters", "summaries", "reminders.nudges")
+
 
 def course_text(cid: str) -> str:
-    text = without_table(COURSE_TEMPLATE.read_text(), "gitlab")
+    text = COURSE_TEMPLATE.read_text()
+    for table in ("gitlab", *PER_STUDENT_DMS):
+        text = without_table(text, table)
     return set_keys(text, ("course", "id", f'"{cid}"'), ("mattermost", "team", f'"{cid}"'))
 
 
-async def build_faculty(tmp: Path, courses: int, students: int) -> Faculty:
-    """The simulator with `courses` teams of `students` students each; no database yet."""
+async def build_faculty(tmp: Path, courses: int, students: int, others: int = 0) -> Faculty:
+    """The simulator with `courses` teams of `students` students each, and `others` users
+    in course one's team but in no roster (DM targets only); no database yet."""
     example = load(example_config_path(), env=ENV)
     sim = MattermostSim(ping_interval=60.0)
     first = course_id(1)
@@ -130,8 +162,13 @@ async def build_faculty(tmp: Path, courses: int, students: int) -> Faculty:
             sim.add_team_member(c.team_id, user["id"])
             sim.add_channel_member(c.town_square, user["id"])
             c.students[user["username"]] = user["id"]
+    extra = []
+    for i in range(others):
+        user = sim.add_user(f"dm{i:05d}")
+        sim.add_team_member(out[0].team_id, user["id"])
+        extra.append(user["id"])
     await sim.start()
-    return Faculty(sim, tmp, info["tokens"]["idlbot"], info["users"]["idlbot"], out)
+    return Faculty(sim, tmp, info["tokens"]["idlbot"], info["users"]["idlbot"], out, others=extra)
 
 
 async def register(faculty: Faculty, public_url: str) -> None:
