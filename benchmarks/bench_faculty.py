@@ -127,6 +127,10 @@ def report(r: dict[str, Any]) -> list[str]:
                  f"accepted requests ({fan['throttled_429']} more answered 429) -> {fan['vs_limit']} x "
                  f"(goal <= 1.1: {verdict('fanout_vs_limit')})")  # fmt: skip
     lines.append(f"  requests by route: {fan['routes']}")
+    lines.append(
+        f"  first request {fan['first_request_s']} s after the enqueue; DMs per 10 s {fan['dms_per_10s']}; "
+        f"the last 5 % took {fan['last_5pct_s']} s; replica CPU s {fan['replica_cpu_s']}"
+    )
     lines.append(f"  delivered {fan['delivered']} / {fan['dms']}, duplicates {fan['duplicates']}, "
                  f"split by replica {fan['split']}")  # fmt: skip
     lines.append("")

@@ -25,6 +25,7 @@ import os
 import sys
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from sqlalchemy import text
 
 from benchmarks.bench_wrk import database
 from benchmarks.faculty_world import Faculty
-from benchmarks.wrk_measure import free_port, rss_mb, settle, spawn, stop, wait_http
+from benchmarks.wrk_measure import cpu_seconds, free_port, rss_mb, settle, spawn, stop, wait_http
 from benchmarks.wrk_world import cli
 from idlbot.adapters.mattermost.rest import KEY_PROP
 from idlbot.clock import SystemClock
@@ -96,11 +97,17 @@ async def fanout_run(
                 items=items, message="a04 is due in 6 h and I have no hand-in yet", now=SystemClock().now()
             )
             enqueued = time.perf_counter() - started
+            cpu0 = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
+            samples: list[tuple[float, int, int]] = []  # (s since enqueue, requests so far, DMs so far)
             while delivered.update() < dms:  # polling the simulator is the measurement
+                samples.append(
+                    (time.perf_counter() - started, len(sim.requests) - before, len(delivered.keys))
+                )
                 await asyncio.sleep(0.05)
                 if time.perf_counter() - started > 30 + 4 * dms / per_sec:
                     raise SystemExit(f"FAILED: only {len(delivered.keys)} of {dms} DMs after the time limit")
             elapsed = time.perf_counter() - started
+            cpu = {name: round(cpu_seconds(proc.pid) - cpu0[name], 1) for name, proc in procs.items()}
             window = sim.requests[before:]
             await asyncio.sleep(1.0)  # a duplicate would arrive right behind
             delivered.update()
@@ -140,4 +147,23 @@ async def fanout_run(
         "duplicates": sum(n - 1 for n in delivered.keys.values()),
         "split": split,
         "rss_mb": memory,
+        "replica_cpu_s": cpu,
+        **timeline(samples, elapsed, dms),
+    }
+
+
+def timeline(samples: list[tuple[float, int, int]], elapsed: float, dms: int) -> dict[str, Any]:
+    """Where the time went: until the first request reached the simulator, DMs delivered
+    per 10 s, and how long the last 5 % of the DMs took."""
+    first = next((t for t, n, _ in samples if n > 0), None)
+    marks = [0]  # DMs delivered by 10 s, 20 s, ... (the last window is partial)
+    for t, _, done in samples:
+        if t >= 10 * len(marks):
+            marks.append(done)
+    rates = [b - a for a, b in pairwise([*marks, dms])]
+    tail_from = next((t for t, _, done in samples if done >= 0.95 * dms), elapsed)
+    return {
+        "first_request_s": None if first is None else round(first, 2),
+        "dms_per_10s": rates,
+        "last_5pct_s": round(elapsed - tail_from, 2),
     }
