@@ -1,6 +1,6 @@
 """Scale figures of one deployment for a whole faculty (issue 15, item 4).
 
-Run from the repository root (about 6 minutes with the defaults; `--quick` about 40 s):
+Run from the repository root (about 5 minutes with the defaults; `--quick` about 35 s):
 
     .venv/bin/python -m benchmarks.bench_faculty [--quick] [--pg-url postgresql+asyncpg://postgres@127.0.0.1:5432]
 
