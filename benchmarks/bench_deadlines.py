@@ -193,9 +193,11 @@ async def run_load(target: str, spec: LoadSpec) -> LoadResult:
 
 
 def slash_form(
-    *, token: str, user_id: str, user_name: str, channel_id: str, team_id: str, sim_url: str, text: str
-) -> str:
-    """The body Mattermost POSTs for `/idl <text>` (url.Values.Encode: keys sorted)."""
+    *, token: str, user_id: str, user_name: str, channel_id: str, team_id: str, sim_url: str, text: str,
+    hook_id: str | None = None, team_domain: str = "idl2018",
+) -> str:  # fmt: skip
+    """The body Mattermost POSTs for `/idl <text>` (url.Values.Encode: keys sorted); its
+    response_url names `hook_id` (one the simulator knows) or a made-up one."""
     from idlbot.devtools.sim.mm_commands import trigger_id
     from idlbot.devtools.sim.mm_state import new_id
 
@@ -203,9 +205,9 @@ def slash_form(
         "channel_id": channel_id,
         "channel_name": "town-square",
         "command": "/idl",
-        "response_url": f"{sim_url}/hooks/commands/{new_id()}",
+        "response_url": f"{sim_url}/hooks/commands/{hook_id or new_id()}",
         "root_id": "",
-        "team_domain": "idl2018",
+        "team_domain": team_domain,
         "team_id": team_id,
         "text": text,
         "token": token,

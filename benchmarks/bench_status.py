@@ -134,9 +134,10 @@ async def bare_server() -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}{ROUTE}"
 
 
-async def seed_ledger(url: str, course: Any, names: list[str]) -> None:
-    """Roster and ledger rows in bulk: hand-ins (15 % missing, some late), a failed
-    presentation every 7th student, an excuse every 5th, a blog post each."""
+async def seed_ledger(url: str, course: Any, names: list[str], *, first_id: int = 1) -> None:
+    """Roster and ledger rows of `course` in bulk: hand-ins (15 % missing, some late), a
+    failed presentation every 7th student, an excuse every 5th, a blog post each. Student
+    ids start at `first_id` (they are unique across the courses of one database)."""
     from idlbot.storage.db import create_engine
     from idlbot.storage.models_qualification import (
         HandInRow,
@@ -151,7 +152,7 @@ async def seed_ledger(url: str, course: Any, names: list[str]) -> None:
     teams = [t.id for t in course.teams]
     engine = create_engine(url)
     students, hand_ins, presentations, overrides, posts = [], [], [], [], []
-    for n, name in enumerate(names, start=1):
+    for n, name in enumerate(names, start=first_id):
         students.append(
             {"id": n, "mattermost": name, "gitlab": name, "group_id": f"g{1 + n % 3}",
              "team_id": teams[n % len(teams)], "active": True, "updated_at": now}
@@ -185,7 +186,8 @@ async def seed_ledger(url: str, course: Any, names: list[str]) -> None:
             (OverrideRow, overrides),
             (WikiPostRow, posts),
         ):
-            await conn.execute(insert(table), rows)
+            if rows:
+                await conn.execute(insert(table), [{**row, "course": course.id} for row in rows])
     await engine.dispose()
 
 

@@ -100,13 +100,13 @@ class Run:
 
 async def run_wrk(
     wrk: str, label: str, url: str, forms: Path, token: str, *, server_pid: int,
-    duration: float, connections: int = 64,
+    duration: float, connections: int = 64, script: Path = LUA,
 ) -> Run:  # fmt: skip
     """`wrk -t1 -cN -dDs --latency` with the rotating-forms script; the result is the JSON
-    line the script's done() prints."""
+    line the script's done() prints. `script` takes `forms` and `token` after `--`."""
     args = [
         wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "10s",
-        "-s", str(LUA), url, "--", str(forms), token,
+        "-s", str(script), url, "--", str(forms), token,
     ]  # fmt: skip
     cpu0, gen0, wall0 = cpu_seconds(server_pid), children_cpu(), time.perf_counter()
     proc = await asyncio.create_subprocess_exec(

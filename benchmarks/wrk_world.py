@@ -106,15 +106,26 @@ class World:
 def config_text(mattermost_url: str, database_url: str, port: int) -> str:
     """The example course with local endpoints and no GitLab (none is reachable here, and
     its reconciliation would only add failing calls to the measurement)."""
-    text = example_config_path().read_text()
-    text = re.sub(r"^\[gitlab\]\n(?:(?!\[).*\n)*", "", text, flags=re.MULTILINE)
-    for section, key, value in (
+    text = without_table(example_config_path().read_text(), "gitlab")
+    return set_keys(
+        text,
         ("mattermost", "url", f'"{mattermost_url}"'),
         ("server", "port", str(port)),
         ("server", "public_url", f'"http://127.0.0.1:{port}"'),
         ("database", "url", f'"{database_url}"'),
-    ):
-        header = re.search(rf"^\[{section}\]\s*$", text, re.MULTILINE)
+    )
+
+
+def without_table(text: str, table: str) -> str:
+    """A TOML text without `[table]` and its lines up to the next table header."""
+    return re.sub(rf"^\[{re.escape(table)}\]\n(?:(?!\[).*\n)*", "", text, flags=re.MULTILINE)
+
+
+def set_keys(text: str, *changes: tuple[str, str, str]) -> str:
+    """`key = value` (value as TOML source) for each (table, key, value): the first `key`
+    line after the `[table]` header is replaced; both must exist."""
+    for section, key, value in changes:
+        header = re.search(rf"^\[{re.escape(section)}\]\s*$", text, re.MULTILINE)
         assert header is not None, section
         match = re.compile(rf"^{key}\s*=.*$", re.MULTILINE).search(text, header.end())
         assert match is not None, (section, key)

@@ -7,6 +7,8 @@ Load with ``pytest_plugins = ["tests.dbfixtures"]`` (tests/conftest.py does).
 * ``engine``: an :class:`AsyncEngine` on ``db_url``, disposed afterwards.
 * ``postgres_db_url``: PostgreSQL only, migrated, for tests of PostgreSQL behaviour
   (row locks); not parametrized, so SQLite runs do not report a skip.
+* ``postgres_server_url``: the server's URL without a database, for programs that make
+  their own (the benchmarks' smoke runs); skips like the others.
 
 PostgreSQL isolation: each test gets its own ``CREATE DATABASE idlbot_test_<pid>_<hex>``
 on the server from ``IDLBOT_TEST_POSTGRES_URL`` (default
@@ -39,7 +41,7 @@ from sqlalchemy.pool import NullPool
 
 from idlbot.storage.db import create_engine, upgrade
 
-__all__ = ["db_url", "empty_db_url", "engine", "postgres_db_url"]
+__all__ = ["db_url", "empty_db_url", "engine", "postgres_db_url", "postgres_server_url"]
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ENV_VAR = "IDLBOT_TEST_POSTGRES_URL"
@@ -106,13 +108,20 @@ async def _sqlite_template() -> Path:
     return Path(_templates["sqlite"])
 
 
-async def _postgres_database(*, migrated: bool = False) -> AsyncIterator[str]:
+async def _reachable_admin_url() -> str:
+    """The server's admin URL; skips the test (fails it, when the env var was set) if
+    the server cannot be reached."""
     admin_url, explicit = _postgres_admin_url()
     error = await _probe(admin_url)
     if error is not None:
         if explicit:
             pytest.fail(f"{ENV_VAR}={admin_url} is set but not usable: {error}")
         pytest.skip(f"PostgreSQL not reachable at {admin_url} ({error}); set {ENV_VAR}")
+    return admin_url
+
+
+async def _postgres_database(*, migrated: bool = False) -> AsyncIterator[str]:
+    admin_url = await _reachable_admin_url()
     name = f"idlbot_test_{os.getpid()}_{secrets.token_hex(4)}"
     template = f' TEMPLATE "{await _postgres_template(admin_url)}"' if migrated else ""
     admin = create_async_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
@@ -161,3 +170,11 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 async def postgres_db_url() -> AsyncIterator[str]:
     async for url in _postgres_database(migrated=True):
         yield url
+
+
+@pytest.fixture
+async def postgres_server_url() -> str:
+    """The server alone, no database (`postgresql+asyncpg://user@host:port`), for a
+    program that makes and drops its own databases (the benchmarks' smoke runs)."""
+    admin_url = await _reachable_admin_url()
+    return make_url(admin_url)._replace(database=None).render_as_string(hide_password=False)
