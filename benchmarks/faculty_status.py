@@ -8,7 +8,7 @@ is checked to be a status (this also warms the bot's user cache, as in productio
 the bot is left to finish what its courses' reminders send at the pretend instant (each
 course is the 2018 course, so all of them are due at once) until it is idle. Each
 round runs wrk (`-t1`, `--latency`, one thread) on the bare handler, then on the bot, with
-`wrk_faculty.lua` rotating over every student of every course with that course's token.
+`wrk_forms.lua` rotating over every student of every course with that course's token.
 Answers that went out via response_url instead (slower than the bot's deadline) are
 counted from the simulator's record.
 """
@@ -29,7 +29,7 @@ from benchmarks.faculty_world import Faculty, fill_database, register
 from benchmarks.wrk_measure import Run, free_port, rss_mb, run_wrk, settle, spawn, stop, wait_http
 from benchmarks.wrk_world import NOW
 
-LUA = Path(__file__).resolve().parent / "wrk_faculty.lua"
+LUA = Path(__file__).resolve().parent / "wrk_forms.lua"  # each line with its own token
 STATUS_HEAD = "#### Exam qualification: you"
 SETTLE_S = 240.0  # the courses' catch-up reminders at the pretend instant finish first
 

@@ -44,7 +44,16 @@ class Gated:
     def gate(self, text: str) -> asyncio.Event:
         return self.gates.setdefault(text, asyncio.Event())
 
-    async def run(self, user_id: str, channel_id: str, text: str, via: str) -> Reply:
+    async def run(
+        self,
+        user_id: str,
+        channel_id: str,
+        text: str,
+        via: str,
+        hint: str | None = None,
+        *,
+        message_id: str | None = None,
+    ) -> Reply:
         self.begun(text).set()
         await self.gate(text).wait()
         if text in self.fail_once:
