@@ -29,6 +29,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -76,6 +77,7 @@ from idlbot.storage.jobs import SqlJobStore
 from idlbot.storage.leases import SqlLeases
 from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.outbox import SqlOutbox
+from idlbot.storage.reminders import calendar_course
 from idlbot.storage.roster import SqlRoster
 from idlbot.storage.sqlite_lock import SqliteLock, sqlite_file
 from idlbot.tasks import TaskPool
@@ -138,7 +140,7 @@ class Bot:
         secrets = settings.secrets
         db = settings.database
         self.engine = create_engine(db.url, **pool_options(db.url, db.pool_size, db.max_overflow))
-        sessions = sessionmaker(self.engine)
+        self.sessions = sessions = sessionmaker(self.engine)
         self.chat = MattermostChat(
             settings.mattermost.url,
             secrets.mattermost_token or "",
@@ -400,7 +402,8 @@ class Bot:
                 log.warning("IDLBOT_SLURM_SECRET is not set: every /slurm/event is refused (401)")
             add_slurm_routes(app, SlurmEventDeps(secret=slurm_secret, notifier=self.notifier))
         feeds = [Feed(c.reminder_store, c.settings.course, c.directory.group_of) for c in self.courses]
-        app.router.add_get(CALENDAR_ROUTE, calendar_routes(feeds, self.clock))
+        course_of = partial(calendar_course, self.sessions)
+        app.router.add_get(CALENDAR_ROUTE, calendar_routes(feeds, self.clock, course_of=course_of))
         server = self.settings.server
         self._runner, self.port = await start_server(
             app, server.host, server.port, shutdown_timeout=STOP_GRACE

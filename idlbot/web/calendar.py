@@ -24,6 +24,7 @@ ROUTE = "/calendar/{token}.ics"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 GroupOf = Callable[[str], Awaitable[str | None]]
+CourseOf = Callable[[str], Awaitable[str | None]]  # a calendar token's course id
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,24 @@ def calendar_route(
     return calendar_routes([Feed(store, course, group_of)], clock)
 
 
-def calendar_routes(feeds: Sequence[Feed], clock: Clock) -> Callable[[web.Request], Awaitable[web.Response]]:
+def calendar_routes(
+    feeds: Sequence[Feed], clock: Clock, *, course_of: CourseOf | None = None
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The handler for several courses: a token is a course's (each store reads only its
-    own course's tokens), so the course whose store knows it serves the feed."""
+    own course's tokens), so the course whose store knows it serves the feed; `course_of`
+    (one indexed read: tokens are unique across the database) says which, so a request
+    costs one lookup whatever the number of courses."""
+
+    async def candidates(token: str) -> Sequence[Feed]:
+        if not _TOKEN.fullmatch(token):
+            return ()
+        if course_of is None or len(feeds) == 1:
+            return feeds
+        course = await course_of(token)
+        return [f for f in feeds if f.course.id == course]
 
     async def owner_of(token: str) -> tuple[Feed, str, str] | None:
-        for feed in feeds if _TOKEN.fullmatch(token) else ():
+        for feed in await candidates(token):
             found = await feed.store.calendar_user(token)
             if found is not None:
                 return feed, found[0], found[1]
