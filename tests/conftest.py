@@ -27,6 +27,7 @@ STRICT = os.environ.get("CI") == "true" or os.environ.get("IDLBOT_NO_SKIP") == "
 pytest_plugins = ["tests.dbfixtures"]
 
 APP_TESTS = os.path.join(os.path.dirname(__file__), "app") + os.sep
+E2E_FILES = ("test_two_courses_e2e.py", "test_faculty_acceptance.py")  # whole bots elsewhere
 
 
 CLUSTER_PARAM = re.compile(r"\[(?:[^\]]*-)?(slurm\d+\.\d+)(?:-[^\]]*)?\]$")
@@ -35,7 +36,7 @@ CLUSTER_PARAM = re.compile(r"\[(?:[^\]]*-)?(slurm\d+\.\d+)(?:-[^\]]*)?\]$")
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    if str(item.path).startswith(APP_TESTS):
+    if str(item.path).startswith(APP_TESTS) or item.path.name in E2E_FILES:
         item.add_marker(pytest.mark.e2e)
     if "slurm_up" in getattr(item, "fixturenames", ()):
         item.add_marker(pytest.mark.cluster)

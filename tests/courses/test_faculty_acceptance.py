@@ -40,8 +40,6 @@ from tests.app.test_crash import spawn_bot
 from tests.app.test_replicas_e2e import health, leases, stop_all
 from tests.support.configfile import free_port, set_key
 
-pytestmark = pytest.mark.e2e
-
 TTL = 2.0
 FANOUT = 600
 SLASH = 50
