@@ -187,7 +187,6 @@ class Bot:
             registry=self.registry,
             health=self.health,
             chart=self.chart,
-            periodic=self.periodic,
             wake=self._wake_outbox,
             gitlab_hook_url=self._gitlab_hook_url,
             choices=self.router,

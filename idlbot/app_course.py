@@ -75,7 +75,6 @@ class Shared:
     registry: Registry
     health: Health
     chart: MatplotlibChart
-    periodic: Periodic
     wake: Callable[[], None]  # the outbox worker
     gitlab_hook_url: Callable[[], str]
     choices: CourseChoices | None = None  # `/idl use`; None in a one-course deployment
