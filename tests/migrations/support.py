@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from idlbot.storage.db import create_engine
+from idlbot.storage.db import create_engine, current_revision
 
 
 async def tables(url: str) -> set[str]:
@@ -17,6 +17,15 @@ async def tables(url: str) -> set[str]:
     try:
         async with engine.connect() as conn:
             return await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def revision(url: str) -> str | None:
+    """The revision stamped in the database (None: unmigrated), read on an engine of its own."""
+    engine = create_engine(url)
+    try:
+        return await current_revision(engine)
     finally:
         await engine.dispose()
 

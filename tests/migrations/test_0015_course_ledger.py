@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from idlbot.storage.db import create_engine, current_revision, downgrade, upgrade
-from tests.migrations.support import execute, naive_utc
+from idlbot.storage.db import create_engine, downgrade, upgrade
+from tests.migrations.support import execute, naive_utc, revision
 
 T0 = datetime(2018, 10, 25, 12, 0, tzinfo=UTC)
 T1, T2 = T0 + timedelta(hours=1), T0 + timedelta(days=1)
@@ -135,14 +135,6 @@ async def _filled(url: str) -> None:
             await execute(url, sa.text(f"SELECT setval('{name}_id_seq', (SELECT max(id) FROM {name}))"))
 
 
-async def _revision(url: str) -> str | None:
-    engine = create_engine(url)
-    try:
-        return await current_revision(engine)
-    finally:
-        await engine.dispose()
-
-
 OLD_KEYS = {
     "students": {
         ("uq", "mattermost"), ("uq", "gitlab"), ("ix", "group_id"), ("ix", "cluster"), ("ix", "team_id"),
@@ -197,5 +189,5 @@ async def test_a_second_course_may_reuse_the_keys_and_then_the_downgrade_refuses
 
     with pytest.raises(sa.exc.IntegrityError):
         await downgrade(url, BEFORE)
-    assert await _revision(url) == AFTER
+    assert await revision(url) == AFTER
     assert len(await _read(url, "students", "course")) == 4

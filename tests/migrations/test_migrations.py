@@ -18,7 +18,6 @@ from idlbot.storage.db import (
     SchemaOutdated,
     alembic_config,
     create_engine,
-    current_revision,
     downgrade,
     downgrade_sync,
     ensure_up_to_date,
@@ -27,6 +26,7 @@ from idlbot.storage.db import (
     upgrade_sync,
 )
 from idlbot.storage.schema import metadata
+from tests.migrations.support import revision
 
 # every table the models declare (each feature's models module is imported by schema.py)
 TABLES = set(metadata.tables)
@@ -57,27 +57,19 @@ async def _diff(url: str) -> list[Any]:
         await engine.dispose()
 
 
-async def _revision(url: str) -> str | None:
-    engine = create_engine(url)
-    try:
-        return await current_revision(engine)
-    finally:
-        await engine.dispose()
-
-
 async def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
-    assert await _revision(empty_db_url) is None
+    assert await revision(empty_db_url) is None
     await upgrade(empty_db_url)
-    assert await _revision(empty_db_url) == head_revision()
+    assert await revision(empty_db_url) == head_revision()
     assert await _tables(empty_db_url) == TABLES
 
     await downgrade(empty_db_url, "base")
-    assert await _revision(empty_db_url) is None
+    assert await revision(empty_db_url) is None
     assert await _tables(empty_db_url) == set()
 
     await upgrade(empty_db_url, "head")
     assert await _tables(empty_db_url) == TABLES
-    assert await _revision(empty_db_url) == head_revision()
+    assert await revision(empty_db_url) == head_revision()
 
 
 async def test_models_and_migrations_agree(db_url: str) -> None:
@@ -128,7 +120,7 @@ async def test_ensure_up_to_date(empty_db_url: str) -> None:
         await engine.dispose()
 
 
-async def test_ensure_up_to_date_on_unknown_revision(db_url: str) -> None:
+async def test_ensure_up_to_date_on_unknownrevision(db_url: str) -> None:
     from sqlalchemy import text
 
     engine = create_engine(db_url)
@@ -145,15 +137,15 @@ async def test_ensure_up_to_date_on_unknown_revision(db_url: str) -> None:
 async def test_sync_wrappers_work_inside_a_running_loop(empty_db_url: str) -> None:
     # Called from sync code while this thread's loop is running: must not nest asyncio.run.
     upgrade_sync(empty_db_url)
-    assert await _revision(empty_db_url) == head_revision()
+    assert await revision(empty_db_url) == head_revision()
     downgrade_sync(empty_db_url, "base")
-    assert await _revision(empty_db_url) is None
+    assert await revision(empty_db_url) is None
 
 
 def test_sync_wrappers_work_without_a_loop(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'sync.db'}"
     upgrade_sync(url)
-    assert asyncio.run(_revision(url)) == head_revision()
+    assert asyncio.run(revision(url)) == head_revision()
 
 
 def test_alembic_config_needs_no_ini_file() -> None:
@@ -173,6 +165,6 @@ async def test_developer_alembic_cli(empty_db_url: str) -> None:
         subprocess.run([*alembic, *args], cwd=REPO, check=True, capture_output=True, timeout=60)
 
     await asyncio.to_thread(run, "upgrade", "head")
-    assert await _revision(empty_db_url) == head_revision()
+    assert await revision(empty_db_url) == head_revision()
     await asyncio.to_thread(run, "downgrade", "base")
     assert await _tables(empty_db_url) == set()
