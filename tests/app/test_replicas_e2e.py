@@ -94,15 +94,7 @@ async def test_two_replicas_share_the_work_and_survive_a_kill_9(postgres_db_url:
             config = write_config(
                 tmp_path / f"{name}.toml", mattermost_url=h.sim.url, database_url=db_url, port=ports[name]
             )
-            proc = await spawn_bot(config, {**env, "IDLBOT_REPLICA_ID": name}, log)
-            procs.append(proc)
-            try:
-                await eventually(lambda: health(ports[name]), timeout=30, what=f"replica {name} up")
-            except AssertionError:
-                raise AssertionError(
-                    f"replica {name} exited {proc.returncode}: {log.read_text()[-3000:]}"
-                ) from None
-            return proc
+            return await start_replica(name, config, env, ports[name], log, procs)
 
         a = await start("a")
         every = await eventually(lambda: holds_every_pass(ports["a"]), timeout=10, what="a's leases")
@@ -130,7 +122,7 @@ async def test_two_replicas_share_the_work_and_survive_a_kill_9(postgres_db_url:
         a.send_signal(signal.SIGKILL)
         await a.wait()
         killed = loop.time()
-        await eventually(lambda: _holds_all(ports["b"], every), timeout=30, what="b taking over")
+        await eventually(lambda: holds_all(ports["b"], every), timeout=30, what="b taking over")
         takeover = loop.time() - killed
         print(f"\nleases taken over {takeover:.2f} s after kill -9 (TTL {TTL} s); {partial} posts before")
         assert takeover <= TTL + TTL / 4 + 2.0  # TTL + one renewal, and polling slack
@@ -146,6 +138,30 @@ async def test_two_replicas_share_the_work_and_survive_a_kill_9(postgres_db_url:
     assert procs[1].returncode == 0, log.read_text()[-2000:]
 
 
+async def start_replica(
+    name: str,
+    config: Path,
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    procs: list[asyncio.subprocess.Process],
+) -> asyncio.subprocess.Process:
+    """`idlbot run` as replica `name` (its `IDLBOT_REPLICA_ID`), once its /healthz answers;
+    kept in `procs` for `stop_all`. One that exits instead fails with the log's tail."""
+    proc = await spawn_bot(config, {**env, "IDLBOT_REPLICA_ID": name}, log)
+    procs.append(proc)
+    try:
+        await eventually(lambda: health(port), timeout=30, what=f"replica {name} up")
+    except AssertionError:
+        raise AssertionError(f"replica {name} exited {proc.returncode}: {_tail(log)}") from None
+    return proc
+
+
+def _tail(log: Path) -> str:
+    """Read once, when a replica failed to start (not worth a thread)."""
+    return log.read_text()[-3000:]
+
+
 async def stop_all(procs: list[asyncio.subprocess.Process]) -> None:
     """SIGTERM each replica still running (a clean stop), SIGKILL one that hangs."""
     for proc in procs:
@@ -157,5 +173,5 @@ async def stop_all(procs: list[asyncio.subprocess.Process]) -> None:
                 proc.kill()
 
 
-async def _holds_all(port: int, names: set[str]) -> bool:
+async def holds_all(port: int, names: set[str]) -> bool:
     return await leases(port) == names

@@ -36,8 +36,7 @@ from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.roster import SqlRoster
 from tests.app.conftest import drained, eventually, register_in
 from tests.app.test_cli_deployment import write_deployment
-from tests.app.test_crash import spawn_bot
-from tests.app.test_replicas_e2e import health, leases, stop_all
+from tests.app.test_replicas_e2e import holds_all, holds_every_pass, start_replica, stop_all
 from tests.support.configfile import free_port, set_key
 
 TTL = 2.0
@@ -160,7 +159,7 @@ async def _kill_mid_fanout(
     a.send_signal(signal.SIGKILL)
     await a.wait()
     killed = loop.time()
-    await eventually(lambda: _holds(b_port, every), timeout=30, what="b taking the leases over")
+    await eventually(lambda: holds_all(b_port, every), timeout=30, what="b taking the leases over")
     return sent, loop.time() - killed
 
 
@@ -225,19 +224,11 @@ async def test_two_replicas_two_courses_fanout_slash_and_dms_through_a_kill_9(
         }
 
         async def start(name: str) -> asyncio.subprocess.Process:
-            proc = await spawn_bot(configs[name], {**env, "IDLBOT_REPLICA_ID": name}, log)
-            procs.append(proc)
-            try:
-                await eventually(lambda: health(ports[name]), timeout=30, what=f"replica {name} up")
-            except AssertionError:
-                raise AssertionError(
-                    f"replica {name} exited {proc.returncode}: {log.read_text()[-3000:]}"
-                ) from None
-            return proc
+            return await start_replica(name, configs[name], env, ports[name], log, procs)
 
         a = await start("a")
         every = await eventually(
-            lambda: _holds_every_pass(ports["a"]), timeout=15, what="a holding every pass"
+            lambda: holds_every_pass(ports["a"]), timeout=15, what="a holding every pass"
         )
         assert {"announcements [idl2018]", "announcements [ml2019]", "pruning"} <= every
         outbox = SqlOutbox(sessionmaker(engine))
@@ -277,15 +268,3 @@ async def _dm(world: World, name: str, text: str) -> str:
     found: list[str] = await eventually(lambda: world.replies(str(post["id"])), timeout=20, what=text)
     assert len(found) == 1, found
     return found[0]
-
-
-async def _holds_every_pass(port: int) -> set[str] | None:
-    body = await health(port)
-    if body is None:
-        return None
-    held, passes = set(body["replica"]["leases"]), set(body["replica"]["passes"])
-    return held if held == passes and held else None
-
-
-async def _holds(port: int, names: set[str]) -> bool:
-    return await leases(port) == names
