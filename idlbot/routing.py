@@ -26,7 +26,7 @@ from idlbot.commands.registry import Registry
 from idlbot.commands.reply import Reply
 from idlbot.domain.chat import MattermostUser
 from idlbot.domain.defuse import defuse
-from idlbot.ports.course_choice import CourseRef
+from idlbot.ports.course_choice import Choice, CourseRef
 from idlbot.storage.course_choices import SqlCourseChoices
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class CourseRouter:
         mine = await self._member_units(username)
         if not mine:
             return None
-        return _ref(await self._chosen(user_id, mine))
+        return _ref(_chosen(await self._store.get(user_id), mine))
 
     async def choose(self, user_id: str, course_id: str) -> None:
         await self._store.choose(user_id, course_id, self._clock.now())
@@ -114,17 +114,11 @@ class CourseRouter:
         if choice is None and text.strip().lower().split()[:1] != ["use"]:
             await self._store.ask(user_id, mine[0].id, self._clock.now(), asked_in=message_id)
             choice = await self._store.get(user_id)  # this post's, or another's that asked first
+        unit = _chosen(choice, mine)
         asking = choice is not None and not choice.chosen and message_id is not None
-        unit = await self._chosen(user_id, mine)
         if asking and choice is not None and choice.asked_in == message_id:
             return unit, _question(mine, unit)
         return unit, None
-
-    async def _chosen(self, user_id: str, mine: Sequence[CourseBot]) -> CourseBot:
-        """The user's chosen (or asked-about) course if they are still in it, else their first."""
-        choice = await self._store.get(user_id)
-        found = next((u for u in mine if choice is not None and u.id == choice.course), None)
-        return found or mine[0]
 
     async def _member_units(self, username: str) -> list[CourseBot]:
         return [u for u in self.units if await u.is_member(username)]
@@ -135,6 +129,12 @@ class CourseRouter:
         except Exception as err:  # noqa: BLE001 - then it is routed like a DM
             log.warning("team of channel %s not known (%s)", channel_id, type(err).__name__)
             return None
+
+
+def _chosen(choice: Choice | None, mine: Sequence[CourseBot]) -> CourseBot:
+    """The user's chosen (or asked-about) course if they are still in it, else their first."""
+    found = next((u for u in mine if choice is not None and u.id == choice.course), None)
+    return found or mine[0]
 
 
 def _question(mine: Sequence[CourseBot], first: CourseBot) -> str:
