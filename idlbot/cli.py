@@ -104,8 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from idlbot.clock import ShiftedClock
 
         clock = ShiftedClock(_instant(args.pretend_now))
-    courses = deployment.courses if len(deployment.courses) > 1 else ()
-    asyncio.run(run_forever(settings, clock, courses=courses))
+    asyncio.run(run_forever(settings, clock, courses=deployment.courses))
     return 0
 
 
