@@ -66,6 +66,7 @@ from idlbot.services.qualification_sync import QualificationSync
 from idlbot.services.reminders import ReminderRunner
 from idlbot.services.rota import RotaService
 from idlbot.storage.announce import SqlMaintenanceStore
+from idlbot.storage.changes import changes_of
 from idlbot.storage.course_choices import SqlCourseChoices
 from idlbot.storage.db import create_engine, ensure_up_to_date, pool_options, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
@@ -352,6 +353,8 @@ class Bot:
             "replica %s serving on port %s (lease TTL %.1f s)", self.replica, self.port, self.tuning.lease_ttl
         )
         self.loops.spawn(self.health.run(), origin="health readings")
+        # status and deadlines answer from copies while this sees other processes' writes
+        self.loops.spawn(changes_of(self.engine).watch(self.engine), origin="ledger version watch")
         self.loops.spawn(self._connect(), origin="mattermost login")
         self.metrics.gc.install()  # pauses from here on: start-up's own are not under load
 

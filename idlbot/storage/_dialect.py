@@ -27,6 +27,9 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from idlbot.storage.changes import changes_of, take_written
+from idlbot.storage.models_changes import LedgerVersionRow
+
 Database = AsyncEngine | async_sessionmaker[AsyncSession]
 """What a repository is built from: the app passes its session factory, tests an engine."""
 
@@ -68,10 +71,28 @@ async def transaction(db: Database) -> AsyncIterator[AsyncConnection]:
     async with lock if lock is not None else contextlib.nullcontext():
         if isinstance(db, AsyncEngine):
             async with db.begin() as conn:
+                take_written(conn)  # a mark left by a transaction that rolled back
                 yield conn
+                wrote = await _raise_version(conn)
         else:
             async with db() as session, session.begin():
-                yield await session.connection()
+                conn = await session.connection()
+                take_written(conn)
+                yield conn
+                wrote = await _raise_version(conn)
+    if wrote:  # committed: this process's copies are stale from now on (`changes.py`)
+        changes_of(_engine_of(db)).bump()
+
+
+async def _raise_version(conn: AsyncConnection) -> bool:
+    """Before the commit of a transaction that wrote a watched table: raise
+    `ledger_version`, so other processes' copies go stale too (`storage/changes.py`)."""
+    if not take_written(conn):
+        return False
+    table = LedgerVersionRow.__table__
+    stmt = insert_for(conn, table).values(id=1, n=1)
+    await conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"n": table.c.n + 1}))
+    return True
 
 
 READ_ONLY = "idlbot_read_only"

@@ -20,6 +20,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from idlbot.storage import reachable, revisions
 from idlbot.storage._dialect import READ_ONLY
+from idlbot.storage.changes import note_write
 
 __all__ = [
     "SchemaOutdated",
@@ -112,6 +113,7 @@ def create_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEn
     ``immediate=False`` (SQLite only) leaves out ``BEGIN IMMEDIATE``: for an engine that
     only reads, like the health probe's, whose reads must not queue for the write lock."""
     engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "after_cursor_execute", note_write)  # see storage/changes.py
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         if immediate:

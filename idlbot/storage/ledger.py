@@ -45,6 +45,7 @@ from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import AuditEntry
 from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage._dialect import _engine_of as engine_of
+from idlbot.storage.changes import ReadCache, changes_of
 from idlbot.storage.exclusion import count_fails, lock_student, record_transition
 from idlbot.storage.ledger_read import merge_hand_ins, one_statement_reader, read_ledger
 from idlbot.storage.models_qualification import (
@@ -116,6 +117,10 @@ class SqlLedger:
         self._cid = course.id
         self._due = {a.id: a.due for a in course.assignments}
         self._order = {a.id: n for n, a in enumerate(course.assignments)}
+        # what status and deadlines read on every ask, copied while nothing changes it
+        changes = changes_of(engine_of(db))
+        self._ledger_copies: ReadCache[str, StudentLedger | None] = ReadCache(changes)
+        self._student_copies: ReadCache[str, Student | None] = ReadCache(changes)
 
     # --- GitLab side ----------------------------------------------------------------
 
@@ -359,8 +364,12 @@ class SqlLedger:
     async def ledger_for(self, mattermost: str) -> StudentLedger | None:
         """One student's ledger, roster entry included, in one statement (`ledger_read`):
         `/idl status` reads nothing else."""
+        name = normalize_username(mattermost)
+        return await self._ledger_copies.get(name, lambda: self._read_ledger(name))
+
+    async def _read_ledger(self, name: str) -> StudentLedger | None:
         async with self._read_one() as conn:
-            return await read_ledger(conn, self._cid, normalize_username(mattermost), self._due, self._order)
+            return await read_ledger(conn, self._cid, name, self._due, self._order)
 
     async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
         """Active students' ledgers, by username, in six statements for any course size."""
@@ -447,7 +456,8 @@ class SqlQualification(SqlLedger):
         self._roster = SqlRoster(db, course=course.id)
 
     async def student(self, mattermost: str) -> Student | None:
-        return await self._roster.by_mattermost(mattermost)
+        name = normalize_username(mattermost)
+        return await self._student_copies.get(name, lambda: self._roster.by_mattermost(name))
 
     async def edit_student(
         self, mattermost: str, changes: RosterChanges, *, by: str, now: datetime

@@ -9,6 +9,7 @@ from idlbot.storage import (
     models,  # the foundation: outbox, handled posts, cursors, delivery keys, DM channels
     models_agenda,  # noqa: F401 - frozen agendas, done/skipped questions
     models_announce,  # noqa: F401 - announcements, maintenance windows
+    models_changes,  # noqa: F401 - the ledger's version, which the read caches watch
     models_courses,  # noqa: F401 - the course a user in several courses means in a DM
     models_exclusion,  # noqa: F401 - exclusion transitions and whether they were announced
     models_jobs,  # noqa: F401 - job notices, MailProg events, notify settings, poll cursor
