@@ -45,8 +45,11 @@ def counting(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
+Engines = tuple[AsyncEngine, AsyncEngine]
+
+
 @pytest.fixture
-async def two(db_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+async def two(db_url: str) -> AsyncIterator[Engines]:
     """This process's engine (as the app builds it) and another process's."""
     here, there = create_engine(db_url), create_engine(db_url)
     try:
@@ -66,7 +69,7 @@ async def _version(engine: AsyncEngine) -> int | None:
         return (await conn.execute(select(LedgerVersionRow.n))).scalar()
 
 
-async def test_a_second_ask_reads_nothing_while_the_watch_is_live(two: tuple[AsyncEngine, AsyncEngine]) -> None:
+async def test_a_second_ask_reads_nothing_while_the_watch_is_live(two: Engines) -> None:
     here, _ = two
     store = await _alice(here)
     await changes_of(here).poll_once(here)
@@ -80,7 +83,7 @@ async def test_a_second_ask_reads_nothing_while_the_watch_is_live(two: tuple[Asy
     assert len(statements) == 1  # the roster entry's first read; the ledger came from its copy
 
 
-async def test_without_a_live_watch_every_ask_reads_the_database(two: tuple[AsyncEngine, AsyncEngine]) -> None:
+async def test_without_a_live_watch_every_ask_reads_the_database(two: Engines) -> None:
     here, _ = two
     store = await _alice(here)  # no poll: the CLI and tests without a running bot
     await store.ledger_for("alice")
@@ -89,7 +92,7 @@ async def test_without_a_live_watch_every_ask_reads_the_database(two: tuple[Asyn
     assert statements
 
 
-async def test_a_write_of_this_process_shows_at_once(two: tuple[AsyncEngine, AsyncEngine]) -> None:
+async def test_a_write_of_this_process_shows_at_once(two: Engines) -> None:
     here, _ = two
     store = await _alice(here)
     await changes_of(here).poll_once(here)
@@ -100,7 +103,7 @@ async def test_a_write_of_this_process_shows_at_once(two: tuple[AsyncEngine, Asy
     assert after is not None and {h.assignment_id: h.status for h in after.hand_ins}["a01"] == "excused"
 
 
-async def test_another_process_write_shows_after_one_poll(two: tuple[AsyncEngine, AsyncEngine]) -> None:
+async def test_another_process_write_shows_after_one_poll(two: Engines) -> None:
     here, there = two
     store = await _alice(here)
     watch = changes_of(here)
@@ -115,7 +118,7 @@ async def test_another_process_write_shows_after_one_poll(two: tuple[AsyncEngine
     assert fresh is not None and fresh.group_id == "g2"
 
 
-async def test_only_writes_to_watched_tables_raise_the_version(two: tuple[AsyncEngine, AsyncEngine]) -> None:
+async def test_only_writes_to_watched_tables_raise_the_version(two: Engines) -> None:
     here, _ = two
     start = await _version(here)
     await SqlOutbox(sessionmaker(here)).enqueue(key="k", message="m", now=T0, channel_id="c" * 26)
@@ -126,7 +129,7 @@ async def test_only_writes_to_watched_tables_raise_the_version(two: tuple[AsyncE
     assert changes_of(here).epoch == epoch + 1
 
 
-async def test_a_rolled_back_write_leaves_no_mark_on_its_connection(two: tuple[AsyncEngine, AsyncEngine]) -> None:
+async def test_a_rolled_back_write_leaves_no_mark_on_its_connection(two: Engines) -> None:
     here, _ = two
     await _alice(here)
     start, epoch = await _version(here), changes_of(here).epoch
