@@ -53,10 +53,19 @@ class Metrics:
         )
 
         self.gc = GcPauses(self.registry)  # installed by the bot while it runs
+        self._command_children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
     def observe_command(self, command: str, outcome: str, seconds: float) -> None:
-        self.commands.labels(command=command, outcome=outcome).inc()
-        self.command_seconds.labels(command=command).observe(seconds)
+        """Count and time one command. The labelled children are kept: looking them up
+        through `labels()` (a lock, label checks) cost as much as the two updates."""
+        children = self._command_children.get((command, outcome))
+        if children is None:
+            children = self._command_children[(command, outcome)] = (
+                self.commands.labels(command=command, outcome=outcome),
+                self.command_seconds.labels(command=command),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

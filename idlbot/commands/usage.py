@@ -48,6 +48,8 @@ class Grammar:
 
     def surplus(self, args: str) -> list[str]:
         """The words of `args` beyond what the matching form takes; empty if none."""
+        if not args or args.isspace():  # most asks (`status`, `deadlines`): nothing to split
+            return []
         plain = self._without_options(args)
         first = plain[0].lower() if plain else None
         # a bare word is a subcommand or a placeholder (`[n]`), so only a match narrows;

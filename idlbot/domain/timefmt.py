@@ -86,6 +86,7 @@ def format_when(at: datetime, tz: ZoneInfo, now: datetime) -> str:
     return f"{format_clock(at, tz)} ({relative(at, now, tz)})"
 
 
+@lru_cache(maxsize=8192)  # the same exercise sessions are in every `/idl deadlines`
 def format_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     """`Thu 18 Oct 2018, 13:00\u201315:00 CEST` (en dash); the end gets its own date or zone name
     only if they differ from the start's (a session seen from far away may cross
