@@ -24,6 +24,7 @@ from idlbot.domain.qualification_render import render_status
 from idlbot.domain.roles import Role
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.chart import ChartUnavailable
+from idlbot.slices import in_slices
 
 group = CommandGroup("Exam qualification")
 
@@ -86,7 +87,9 @@ async def overview(ctx: Context, args: str) -> Reply:
     words = split_args(args)
     ledgers, scope = await _visible_ledgers(ctx, words[0].lower() if words else None)
     now = ctx.clock.now()
-    result = ov.build_overview(ledgers, ctx.course, now=now)
+    chosen = sorted(ledgers, key=lambda lg: lg.student.mattermost)
+    pairs = [(lg, evaluate(lg, ctx.course, now=now)) async for lg in in_slices(chosen)]
+    result = ov.summarize(pairs, ctx.course, now=now)
     title = f"Qualification overview: {scope}, {now.astimezone(ctx.user.tz):%a %d %b %Y %H:%M %Z}"
     text = ov.render_overview(result, title=title)
     files: list[Attachment] = []

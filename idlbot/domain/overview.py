@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,7 +82,20 @@ def build_overview(
 ) -> Overview:
     """Counts per rule, per-assignment states and the at-risk list. `group_id` limits it
     to one exercise group (a tutor's view); the student's *current* group decides."""
-    pairs = standings(ledgers, course, now=now, group_id=group_id)
+    return summarize(
+        standings(ledgers, course, now=now, group_id=group_id), course, now=now, group_id=group_id
+    )
+
+
+def summarize(
+    pairs: Sequence[tuple[StudentLedger, Standing]],
+    course: Course,
+    *,
+    now: datetime,
+    group_id: str | None = None,
+) -> Overview:
+    """`build_overview` from standings already evaluated (the bot evaluates them in slices,
+    see `idlbot/slices.py`), in the order given."""
     verdicts = {name: {"met": 0, "pending": 0, "failed": 0} for name in rule_names(course)}
     states = {a.id: dict.fromkeys(ASSIGNMENT_STATES, 0) for a in course.assignments}
     qualified = {"yes": 0, "no": 0, "open": 0}

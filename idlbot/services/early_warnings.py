@@ -43,6 +43,7 @@ from idlbot.ports.outbox import Outbox
 from idlbot.ports.routine_inputs import Ledgers
 from idlbot.ports.routines import RoutineResult
 from idlbot.services.transition_notices import announce_in_order
+from idlbot.slices import in_slices
 
 __all__ = ["EarlyWarnings", "WarningCheck", "WarningStore"]
 
@@ -91,7 +92,7 @@ class EarlyWarnings:
         """Store every change of state, then queue what is not told yet; the DMs queued."""
         if self._in_term(now):
             latest = await self._store.latest()
-            for ledger in await self._ledgers.all_ledgers():
+            async for ledger in in_slices(await self._ledgers.all_ledgers()):
                 standing = evaluate(ledger, self._course, now=now)
                 state = warning_state(standing)
                 name = ledger.student.mattermost

@@ -22,6 +22,7 @@ from idlbot.ports.chat import People
 from idlbot.ports.outbox import Outbox
 from idlbot.ports.routine_inputs import Ledgers
 from idlbot.ports.routines import RoutineResult
+from idlbot.slices import in_slices
 
 __all__ = ["WarningDigest"]
 
@@ -55,7 +56,8 @@ class WarningDigest:
 
     async def fire(self, occurrence: Occurrence, now: datetime) -> RoutineResult:
         day = occurrence.fire_at.astimezone(self._course.tz).date()
-        standings = [evaluate(ledger, self._course, now=now) for ledger in await self._ledgers.all_ledgers()]
+        ledgers = await self._ledgers.all_ledgers()
+        standings = [evaluate(ledger, self._course, now=now) async for ledger in in_slices(ledgers)]
         messages: list[tuple[str, str]] = []
         for instructor in self._instructors:
             text = digest_text(standings, scope="the whole course", day=day, always=True)

@@ -43,6 +43,7 @@ from idlbot.domain.ledger import (
 from idlbot.domain.roster import RosterChanges
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import AuditEntry
+from idlbot.slices import in_slices
 from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage._dialect import _engine_of as engine_of
 from idlbot.storage.changes import ReadCache, changes_of
@@ -413,7 +414,7 @@ class SqlLedger:
                     ].append(m)
                 by_table[name] = grouped
         waiting = waiting_by_team(by_table["talks"])
-        return [self._assemble(s._mapping, by_table, waiting) for s in students]
+        return [self._assemble(s._mapping, by_table, waiting) async for s in in_slices(students, 50)]
 
     def _assemble(
         self,
