@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -113,6 +114,23 @@ class Tuning:
 
 STOP_GRACE = 0.5
 """Seconds that work in flight at a stop gets to finish before it is cancelled."""
+
+
+SLOW_STEP = 1.0
+"""Seconds after which a step of a stop is named in the log (`_timed`)."""
+
+
+async def _timed(step: str, work: Awaitable[object]) -> None:
+    """Await one step of a stop; one that took over `SLOW_STEP` is named in the log: a stop
+    is meant to take well under a second, and the operator (or the benchmark) should see
+    which step did not."""
+    started = time.monotonic()
+    try:
+        await work
+    finally:
+        took = time.monotonic() - started
+        if took > SLOW_STEP:
+            log.warning("stopping: %s took %.1f s", step, took)
 
 
 class Bot:
@@ -478,31 +496,34 @@ class Bot:
         is "in flight" in the outbox and checked by key at the next start, and every pass is
         repeated at start. GitLab calls in flight are abandoned (their threads are daemons)."""
         for course in self.courses:
-            await course.reminder_scheduler.stop()
+            await _timed("reminder scheduler", course.reminder_scheduler.stop())
         if self.websocket is not None:
             # a server that never answers the close frame would hold this for aiohttp's 10 s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.websocket.stop(), STOP_GRACE)
+                await _timed("websocket", asyncio.wait_for(self.websocket.stop(), STOP_GRACE))
         await self.worker.stop()  # the current pass finishes: its posts are claimed
         if self.inbound is not None:
-            await self.inbound.stop()
-        await asyncio.gather(
-            self.periodic.stop(grace=STOP_GRACE),
-            self.loops.stop(),
-            self.tasks.drain(timeout=STOP_GRACE),
-            self._stop_web(),
+            await _timed("inbound", self.inbound.stop())
+        await _timed(
+            "passes, loops, replies and web server",
+            asyncio.gather(
+                self.periodic.stop(grace=STOP_GRACE),
+                self.loops.stop(),
+                self.tasks.drain(timeout=STOP_GRACE),
+                self._stop_web(),
+            ),
         )
-        await self._release_claims()
-        await self.chart.close()  # after the replies, which may have needed it
+        await _timed("releasing claims", self._release_claims())
+        await _timed("chart renderer", self.chart.close())  # after the replies, which may have needed it
         if self._http is not None:
             await self._http.close()
-        await self.chat.close()
+        await _timed("Mattermost client", self.chat.close())
         if self.notifier is not None:
-            await self.notifier.stop()
+            await _timed("job notifier", self.notifier.stop())
         for course in self.courses:
-            await course.close()
-        await self.engine.dispose()
-        await self.probe_engine.dispose()
+            await _timed(f"course {course.id}", course.close())
+        await _timed("database", self.engine.dispose())
+        await _timed("health probe", self.probe_engine.dispose())
         self.metrics.gc.uninstall()
 
     async def _release_claims(self) -> None:
