@@ -122,6 +122,7 @@ class SqlLedger:
         changes = changes_of(engine_of(db))
         self._ledger_copies: ReadCache[str, StudentLedger | None] = ReadCache(changes)
         self._student_copies: ReadCache[str, Student | None] = ReadCache(changes)
+        self._course_copies: ReadCache[str | None, tuple[StudentLedger, ...]] = ReadCache(changes, limit=64)
 
     # --- GitLab side ----------------------------------------------------------------
 
@@ -373,11 +374,16 @@ class SqlLedger:
             return await read_ledger(conn, self._cid, name, self._due, self._order)
 
     async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
-        """Active students' ledgers, by username, in six statements for any course size."""
+        """Active students' ledgers, by username, in seven statements for any course size."""
         cond: ColumnElement[bool] = (StudentRow.course == self._cid) & StudentRow.active.is_(True)
         if group_id is not None:
             cond = cond & (StudentRow.group_id == group_id)
-        return await self._ledgers(cond)
+        # the whole course only changes with a write, like one student's: overviews and the
+        # early-warning check between two writes read it once (`storage/changes.py`)
+        return list(await self._course_copies.get(group_id, lambda: self._ledger_tuple(cond)))
+
+    async def _ledger_tuple(self, cond: ColumnElement[bool]) -> tuple[StudentLedger, ...]:
+        return tuple(await self._ledgers(cond))
 
     async def _ledgers(self, cond: ColumnElement[bool]) -> list[StudentLedger]:
         ids = select(StudentRow.id).where(cond).scalar_subquery()

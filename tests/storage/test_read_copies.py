@@ -191,3 +191,20 @@ async def test_a_copy_read_while_a_write_committed_is_not_kept() -> None:
 
     assert await cache.get("k", calm) == 7
     assert await cache.get("k", racing) == 7  # kept, and true at this epoch
+
+
+async def test_the_whole_course_is_read_once_between_two_writes(two: Engines) -> None:
+    here, there = two
+    store = await _alice(here)
+    await changes_of(here).poll_once(here)
+    first = await store.all_ledgers()
+    with counting(here) as reading:
+        group = await store.all_ledgers("g1")
+    with counting(here) as copied:
+        again = await store.all_ledgers()
+        group_again = await store.all_ledgers("g1")
+    assert [lg.student.mattermost for lg in again] == ["alice"] and again == first and again is not first
+    assert group == group_again and reading and not copied
+    await SqlRoster(there).bulk_upsert([Student("bob", gitlab="bob", group_id="g1")], now=T0)
+    await changes_of(here).poll_once(here)
+    assert [lg.student.mattermost for lg in await store.all_ledgers("g1")] == ["alice", "bob"]
