@@ -13,6 +13,8 @@ round trip,
 whatever the course size.
 Six statements cost six round trips, each with SQLAlchemy's per-execution overhead (and
 on aiosqlite two thread hops), which is what made `status` cost milliseconds.
+The bot's in-memory copies (`storage/changes.py`) are of what this returns, read again
+after any write to the tables it reads, so they share none of a snapshot's problems.
 
 Every branch has the same ten columns, `(tag, id, a, b, c, d, e, f, at, flag)`; what
 the letters hold depends on the tag (see `_STATEMENT`). The student's branch comes first
