@@ -5,13 +5,9 @@ asyncpg's BEGIN does not show) is left out, so both databases count the same."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.clock import FakeClock
@@ -25,23 +21,9 @@ from idlbot.storage.ledger import SqlLedger, SqlQualification
 from idlbot.storage.presenters import SqlPresenters
 from idlbot.storage.roster import SqlRoster
 from tests.qualification.support import T0, at, course
+from tests.support.statements import counting
 
 CLASS = date(2018, 10, 17)
-
-
-@contextmanager
-def counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith("BEGIN"):
-            statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def _course_of(engine: AsyncEngine, size: int) -> SqlLedger:

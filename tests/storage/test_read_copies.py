@@ -8,12 +8,10 @@ Both databases."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.util import find_tables
 
@@ -28,22 +26,7 @@ from idlbot.storage.models_qualification import StudentRow
 from idlbot.storage.outbox import SqlOutbox
 from idlbot.storage.roster import SqlRoster
 from tests.qualification.support import T0, course
-
-
-@contextmanager
-def counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith("BEGIN"):  # SQLite's, which asyncpg's does not show
-            seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
+from tests.support.statements import counting
 
 Engines = tuple[AsyncEngine, AsyncEngine]
 
