@@ -152,7 +152,7 @@ class CourseBot:
         self.presenters = SqlPresenters(sessions, course=self.id)
         self.warnings = EarlyWarnings(
             SqlWarnings(sessions, course=self.id),
-            self.qualification,
+            self.qualification.fresh,
             outbox,
             self.chat,
             course,
@@ -164,7 +164,7 @@ class CourseBot:
             presenters=self.presenters,
             outbox=outbox,
             directory=self.directory,
-            ledgers=self.qualification,
+            ledgers=self.qualification.fresh,
             mutes=self.reminder_store,
             warnings=self.warnings,
             people=self.chat,

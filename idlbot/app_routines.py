@@ -17,6 +17,7 @@ from idlbot.config import Settings
 from idlbot.domain.ledger import Student
 from idlbot.ports.chat import People
 from idlbot.ports.outbox import Outbox
+from idlbot.ports.routine_inputs import Ledgers
 from idlbot.ports.routines import Routine
 from idlbot.services.blog_nudge import BlogNudge
 from idlbot.services.early_warnings import EarlyWarnings, WarningCheck
@@ -25,7 +26,6 @@ from idlbot.services.roster_directory import RosterDirectory
 from idlbot.services.rota import RotaService
 from idlbot.services.rota_routine import SummaryRota
 from idlbot.services.warning_digest import WarningDigest
-from idlbot.storage.ledger import SqlQualification
 from idlbot.storage.presenters import SqlPresenters
 from idlbot.storage.reminders import SqlReminderStore
 from idlbot.storage.rota import SqlRotaStore
@@ -77,7 +77,7 @@ def other_routines(
     presenters: SqlPresenters,
     outbox: Outbox,
     directory: RosterDirectory,
-    ledgers: SqlQualification,
+    ledgers: Ledgers,
     mutes: SqlReminderStore,
     warnings: EarlyWarnings,
     people: People,

@@ -374,16 +374,27 @@ class SqlLedger:
             return await read_ledger(conn, self._cid, name, self._due, self._order)
 
     async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
-        """Active students' ledgers, by username, in seven statements for any course size."""
+        """Active students' ledgers, by username, in seven statements for any course size.
+        The whole course only changes with a write, like one student's: overviews read it
+        once between two writes (`storage/changes.py`)."""
+        return list(await self._course_copies.get(group_id, lambda: self._ledger_tuple(group_id)))
+
+    async def read_all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
+        """As `all_ledgers`, always from the rows: for what decides DMs (`fresh`)."""
         cond: ColumnElement[bool] = (StudentRow.course == self._cid) & StudentRow.active.is_(True)
         if group_id is not None:
             cond = cond & (StudentRow.group_id == group_id)
-        # the whole course only changes with a write, like one student's: overviews and the
-        # early-warning check between two writes read it once (`storage/changes.py`)
-        return list(await self._course_copies.get(group_id, lambda: self._ledger_tuple(cond)))
+        return await self._ledgers(cond)
 
-    async def _ledger_tuple(self, cond: ColumnElement[bool]) -> tuple[StudentLedger, ...]:
-        return tuple(await self._ledgers(cond))
+    @property
+    def fresh(self) -> FreshLedgers:
+        """The routines' view (early warnings, digest, blog nudge): they decide DMs once a
+        minute or a week, so they read the rows, never a copy that another replica's write
+        may have outdated for up to a poll."""
+        return FreshLedgers(self)
+
+    async def _ledger_tuple(self, group_id: str | None) -> tuple[StudentLedger, ...]:
+        return tuple(await self.read_all_ledgers(group_id))
 
     async def _ledgers(self, cond: ColumnElement[bool]) -> list[StudentLedger]:
         ids = select(StudentRow.id).where(cond).scalar_subquery()
@@ -452,6 +463,16 @@ class SqlLedger:
         talks = tuple(sorted({r["class_day"] for r in t["talks"].get(sid, []) if r["class_day"] is not None}))
         mates = waiting.get(s["team_id"], 0) if s["team_id"] else 0
         return StudentLedger(student_from_row(s), hand_ins, presentations, posts, paper, (), talks, mates)
+
+
+class FreshLedgers:
+    """`SqlLedger.fresh`: the `Ledgers` port without the copies."""
+
+    def __init__(self, ledger: SqlLedger) -> None:
+        self._ledger = ledger
+
+    async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
+        return await self._ledger.read_all_ledgers(group_id)
 
 
 class SqlQualification(SqlLedger):

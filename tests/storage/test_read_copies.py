@@ -191,3 +191,15 @@ async def test_the_whole_course_is_read_once_between_two_writes(two: Engines) ->
     await SqlRoster(there).bulk_upsert([Student("bob", gitlab="bob", group_id="g1")], now=T0)
     await changes_of(here).poll_once(here)
     assert [lg.student.mattermost for lg in await store.all_ledgers("g1")] == ["alice", "bob"]
+
+
+async def test_the_routines_view_reads_the_rows_every_time(two: Engines) -> None:
+    """Early warnings, the digest and blog nudges decide DMs: they never read a copy that
+    another process's write outdated, not even for one poll."""
+    here, there = two
+    store = await _alice(here)
+    await changes_of(here).poll_once(here)
+    assert [lg.student.group_id for lg in await store.all_ledgers()] == ["g1"]
+    await SqlRoster(there).bulk_upsert([Student("alice", gitlab="alice", group_id="g2")], now=T0)
+    assert [lg.student.group_id for lg in await store.all_ledgers()] == ["g1"]  # the copy, until the poll
+    assert [lg.student.group_id for lg in await store.fresh.all_ledgers()] == ["g2"]
