@@ -1,4 +1,5 @@
-"""In-memory copies of what `/idl status` and `/idl deadlines` read, and how they stay true.
+"""In-memory copies of what `/idl status`, `/idl deadlines` and overviews read, and how
+they stay true.
 
 Why copies: any read through SQLAlchemy async costs 0.5-1 ms of CPU (the benchmark's
 `select` floor: one indexed SELECT, 6-10x a bare aiohttp handler), and `status` and
@@ -23,9 +24,11 @@ How a copy stays true (`Changes`, one per engine, and `ReadCache`):
   seconds ago). Without a running watch (the CLI, most tests) or while the database does
   not answer it, every read goes to the database as if there were no copies.
 
-The copies hold frozen values only (`StudentLedger`, `Student`); on time vs late is
-decided when the ledger is read from its rows with the deadlines of the config, which a
-process never changes while it runs.
+The copies hold frozen values only (`StudentLedger`, `Student`, tuples of them); on time
+vs late is decided when the ledger is read from its rows with the deadlines of the config,
+which a process never changes while it runs. What decides DMs (early warnings, digest,
+blog nudges) reads the rows instead (`SqlLedger.fresh`): there, up to one poll of another
+process's write must not be missed.
 """
 
 from __future__ import annotations
