@@ -115,10 +115,13 @@ class CourseRouter:
             await self._store.ask(user_id, mine[0].id, self._clock.now(), asked_in=message_id)
             choice = await self._store.get(user_id)  # this post's, or another's that asked first
         unit = _chosen(choice, mine)
-        asking = choice is not None and not choice.chosen and message_id is not None
-        if asking and choice is not None and choice.asked_in == message_id:
-            return unit, _question(mine, unit)
-        return unit, None
+        asks = (
+            choice is not None
+            and not choice.chosen
+            and message_id is not None
+            and choice.asked_in == message_id
+        )
+        return unit, (_question(mine, unit) if asks else None)
 
     async def _member_units(self, username: str) -> list[CourseBot]:
         return [u for u in self.units if await u.is_member(username)]
