@@ -12,19 +12,18 @@ Writes come from two sides and are kept apart on purpose:
   roster does not have comes back as None, never as a chat message.
 
 Reads issue a fixed number of statements whatever the course size: ``all_ledgers`` one
-per table, filtered by the same student subquery, assembled in Python (an overview of
-500 students must not become 3,000 round trips); ``ledger_for``, what every `/idl status`
-reads, one UNION ALL over the same tables (``ledger_read.py``).
+per table (``ledger_bulk.py``); ``ledger_for``, what every `/idl status` reads, one UNION
+ALL over the same tables (``ledger_read.py``). Both answer from in-memory copies between
+two writes (``changes.py``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, insert, select
+from sqlalchemy import ColumnElement, Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from idlbot.domain.audit import hand_in_state, override_state, paper_state, presentation_state
@@ -33,22 +32,19 @@ from idlbot.domain.gitlab import TagPush, WikiCreation
 from idlbot.domain.ledger import (
     HandInStatus,
     Outcome,
-    Presentation,
     Student,
     StudentLedger,
-    WikiKind,
-    WikiPost,
     classify_wiki_page,
 )
 from idlbot.domain.roster import RosterChanges
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import AuditEntry
-from idlbot.slices import in_slices
 from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage._dialect import _engine_of as engine_of
 from idlbot.storage.changes import ReadCache, changes_of
 from idlbot.storage.exclusion import count_fails, lock_student, record_transition
-from idlbot.storage.ledger_read import merge_hand_ins, one_statement_reader, read_ledger
+from idlbot.storage.ledger_bulk import read_ledgers
+from idlbot.storage.ledger_read import one_statement_reader, read_ledger
 from idlbot.storage.models_qualification import (
     AuditRow,
     GroupPaperRow,
@@ -58,8 +54,7 @@ from idlbot.storage.models_qualification import (
     StudentRow,
     WikiPostRow,
 )
-from idlbot.storage.presenters import talks_statement, waiting_by_team
-from idlbot.storage.roster import SqlRoster, student_from_row
+from idlbot.storage.roster import SqlRoster
 
 __all__ = ["SqlLedger", "SqlQualification"]
 
@@ -384,7 +379,7 @@ class SqlLedger:
         cond: ColumnElement[bool] = (StudentRow.course == self._cid) & StudentRow.active.is_(True)
         if group_id is not None:
             cond = cond & (StudentRow.group_id == group_id)
-        return await self._ledgers(cond)
+        return await read_ledgers(self._reads, self._cid, cond, self._due, self._order)
 
     @property
     def fresh(self) -> FreshLedgers:
@@ -395,74 +390,6 @@ class SqlLedger:
 
     async def _ledger_tuple(self, group_id: str | None) -> tuple[StudentLedger, ...]:
         return tuple(await self.read_all_ledgers(group_id))
-
-    async def _ledgers(self, cond: ColumnElement[bool]) -> list[StudentLedger]:
-        ids = select(StudentRow.id).where(cond).scalar_subquery()
-        teams = select(StudentRow.team_id).where(cond, StudentRow.team_id.is_not(None)).scalar_subquery()
-
-        def rows_of(model: Any) -> Select[Any]:
-            return select(model.__table__).where(model.student_id.in_(ids))
-
-        papers = select(GroupPaperRow.__table__).where(
-            GroupPaperRow.student_id.in_(ids)
-            | ((GroupPaperRow.course == self._cid) & GroupPaperRow.team_id.in_(teams))
-        )
-
-        async with read(self._reads) as conn:
-            students = (
-                await conn.execute(select(StudentRow.__table__).where(cond).order_by(StudentRow.mattermost))
-            ).all()
-            if not students:
-                return []
-            by_table: dict[str, defaultdict[int | str, list[Mapping[Any, Any]]]] = {}
-            for name, stmt in (
-                ("hand_ins", rows_of(HandInRow)),
-                ("overrides", rows_of(OverrideRow)),
-                ("presentations", rows_of(PresentationRow).order_by(PresentationRow.at, PresentationRow.id)),
-                ("posts", rows_of(WikiPostRow).order_by(WikiPostRow.created_at, WikiPostRow.id)),
-                ("papers", papers),
-                ("talks", talks_statement(self._cid, ids, teams)),  # the presenter rota
-            ):
-                grouped: defaultdict[int | str, list[Mapping[Any, Any]]] = defaultdict(list)
-                for row in (await conn.execute(stmt)).all():
-                    m = row._mapping
-                    grouped[
-                        m["student_id"] if m.get("student_id") is not None else f"team:{m['team_id']}"
-                    ].append(m)
-                by_table[name] = grouped
-        waiting = waiting_by_team(by_table["talks"])
-        return [self._assemble(s._mapping, by_table, waiting) async for s in in_slices(students, 50)]
-
-    def _assemble(
-        self,
-        s: Mapping[Any, Any],
-        t: Mapping[str, Mapping[int | str, list[Mapping[Any, Any]]]],
-        waiting: Mapping[str, int],
-    ) -> StudentLedger:
-        sid: int = s["id"]
-        pushed = {
-            r["assignment_id"]: (r["pushed_at"], r["pusher"], r["repo_path"])
-            for r in t["hand_ins"].get(sid, [])
-        }
-        overridden = {
-            r["assignment_id"]: (r["status"], r["reason"], r["by"], r["at"])
-            for r in t["overrides"].get(sid, [])
-        }
-        hand_ins = merge_hand_ins(pushed, overridden, self._due, self._order)
-        presentations = tuple(
-            Presentation(r["assignment_id"], cast(Outcome, r["outcome"]), r["by"], r["at"], r["note"])
-            for r in t["presentations"].get(sid, [])
-        )
-        posts = tuple(
-            WikiPost(cast(WikiKind, r["kind"]), r["slug"], r["created_at"], r["team_id"])
-            for r in t["posts"].get(sid, [])
-        )
-        own = t["papers"].get(sid, [])
-        team = t["papers"].get(f"team:{s['team_id']}", []) if s["team_id"] else []
-        paper = own[0]["done"] if own else team[0]["done"] if team else None
-        talks = tuple(sorted({r["class_day"] for r in t["talks"].get(sid, []) if r["class_day"] is not None}))
-        mates = waiting.get(s["team_id"], 0) if s["team_id"] else 0
-        return StudentLedger(student_from_row(s), hand_ins, presentations, posts, paper, (), talks, mates)
 
 
 class FreshLedgers:
