@@ -9,7 +9,7 @@ other zones must not have to guess which 12:00 is meant.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +19,7 @@ from idlbot.domain.schedule import Occurrence
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_ZERO, _MINUTE, _HOUR, _SIX_HOURS = timedelta(0), timedelta(minutes=1), timedelta(hours=1), timedelta(hours=6)
 _DASH = "\u2013"  # en dash, the typographic range sign: "13:00\u201315:00"
 
 NOTHING_DUE = "Nothing is due in the rest of the term."
@@ -64,16 +65,21 @@ def relative(at: datetime, now: datetime, tz: ZoneInfo) -> str:
     hours; beyond that counts calendar days in `tz`, since "tomorrow" means the
     reader's tomorrow. Always floors, so "in 3 h" never overstates the time left.
     """
-    delta = at - now
-    future = delta >= timedelta(0)
+    return _relative(at - now, at.astimezone(tz).date(), now.astimezone(tz).date())
+
+
+def _relative(delta: timedelta, day: date, today: date) -> str:
+    """`relative` from the time left and the two local dates (a list of deadlines works
+    out `today` once)."""
+    future = delta >= _ZERO
     span = delta if future else -delta
-    days = abs((at.astimezone(tz).date() - now.astimezone(tz).date()).days)
-    if span < timedelta(minutes=1):
+    days = abs((day - today).days)
+    if span < _MINUTE:
         return "now"
-    if span < timedelta(hours=1):
-        amount = f"{span // timedelta(minutes=1)} min"
-    elif days == 0 or span < timedelta(hours=6):
-        amount = f"{span // timedelta(hours=1)} h"
+    if span < _HOUR:
+        amount = f"{span // _MINUTE} min"
+    elif days == 0 or span < _SIX_HOURS:
+        amount = f"{span // _HOUR} h"
     elif days == 1:
         return "tomorrow" if future else "yesterday"
     else:
@@ -99,20 +105,34 @@ def format_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
 
 def render_occurrence(occurrence: Occurrence, tz: ZoneInfo, now: datetime) -> str:
     """One Markdown list item for the deadlines list; titles are defused."""
+    return _item(occurrence, tz, now, now.astimezone(tz).date())
+
+
+def _item(occurrence: Occurrence, tz: ZoneInfo, now: datetime, today: date) -> str:
+    text, day = _fixed_part(occurrence, tz)
+    return text if day is None else f"{text} ({_relative(occurrence.at - now, day, today)})"
+
+
+@lru_cache(maxsize=4096)  # the same few occurrences are in every `/idl deadlines`
+def _fixed_part(occurrence: Occurrence, tz: ZoneInfo) -> tuple[str, date | None]:
+    """The item without its relative time ("in 2 days"), the only part that depends on
+    `now`, and the local date that time counts from (None: the item has none). Defusing
+    the titles and formatting the dates was half of a cached `/idl deadlines`."""
     title = defuse(occurrence.title)
+    local_date = occurrence.at.astimezone(tz).date()
     if occurrence.kind == "assignment":
         ident = occurrence.key.removeprefix("assignment:")
-        return f"- **{defuse(ident)}** {title} due {format_when(occurrence.at, tz, now)}"
+        return f"- **{defuse(ident)}** {title} due {format_clock(occurrence.at, tz)}", local_date
     if occurrence.kind == "questions":
         where = f"[GitLab issues]({occurrence.where})" if occurrence.where else "GitLab issues"
-        return f"- **{title}** deadline ({where}) {format_when(occurrence.at, tz, now)}"
+        return f"- **{title}** deadline ({where}) {format_clock(occurrence.at, tz)}", local_date
     when = (
         format_span(occurrence.at, occurrence.end, tz)
         if occurrence.end is not None
         else format_clock(occurrence.at, tz)
     )
     room = f", {defuse(occurrence.where)}" if occurrence.where else ""
-    return f"- **{title}** {when}{room}"
+    return f"- **{title}** {when}{room}", None
 
 
 def render_deadlines(
@@ -122,7 +142,8 @@ def render_deadlines(
     occurrence. `zone_name` is what the reader knows their zone as (usually the IANA
     name from their Mattermost profile), printed so nobody wonders whose 12:00 it is.
     """
-    lines = [render_occurrence(o, tz, now) for o in occurrences]
+    today = now.astimezone(tz).date()
+    lines = [_item(o, tz, now, today) for o in occurrences]
     if not lines:
         return NOTHING_DUE
     return "\n".join([f"Times are in {zone_name}.", *lines])

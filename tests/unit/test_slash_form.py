@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import re
+from urllib.parse import unquote_plus, urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from idlbot.web.inputs import BadInput
 from idlbot.web.slash_form import parse, token_field
@@ -51,3 +54,42 @@ def test_a_good_form_reads_into_its_fields() -> None:
 def test_a_malformed_form_names_its_problem(raw: bytes, error: str) -> None:
     with pytest.raises(BadInput, match=error.replace("(", r"\(")):
         parse(raw)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [b"&x=%00", b"&x=%1F", b"&x=%7f", b"&x=%0B", b"&x=\x01", b"&x=%c3%a9%01", b"&x=%%08", b"&x=\x7f%c3%a9"],
+)
+def test_a_control_character_in_any_field_is_refused_escaped_or_not(extra: bytes) -> None:
+    with pytest.raises(BadInput, match="control characters"):
+        parse(urlencode(FORM).encode() + extra)
+
+
+@pytest.mark.parametrize("extra", [b"&x=%09%0a%0D", b"&x=%2500", b"&x=%c3%a9", b"&x=%G0", b"&x=caf\xc3\xa9"])
+def test_tabs_newlines_and_non_ascii_pass(extra: bytes) -> None:
+    assert parse(urlencode(FORM).encode() + extra).user_id == ID
+
+
+ESCAPES = st.sampled_from(
+    ["%00", "%09", "%0a", "%1f", "%20", "%7F", "%80", "%c3", "%A9", "%e2%82%ac", "%ff", "%"]
+)
+CHUNKS = st.one_of(ESCAPES, st.text(max_size=3), st.binary(max_size=2).map(lambda b: b.decode("latin-1")))
+
+
+@given(st.lists(CHUNKS, max_size=8))
+def test_the_raw_check_agrees_with_decoding_the_whole_body(chunks: list[str]) -> None:
+    """The fast reading of the raw body refuses exactly what decoding it whole refuses."""
+    raw = urlencode(FORM).encode() + b"&x=" + "".join(chunks).encode("utf-8", "surrogatepass")
+    try:
+        body = raw.decode("utf-8")
+        whole = unquote_plus(body, encoding="utf-8", errors="strict")
+        expected = "control characters" if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", whole) else None
+    except UnicodeDecodeError:
+        expected = "not UTF-8"
+    try:
+        parse(raw)
+        got = None
+    except BadInput as err:
+        said = str(err)
+        got = "not UTF-8" if "UTF-8" in said else "control characters" if "control" in said else said
+    assert got == expected
