@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -33,3 +34,58 @@ def test_json_lines_with_extras_and_redaction() -> None:
     )
     assert "supersecrettoken" not in stream.getvalue()
     assert second["msg"] == "driver said: Authorization Bearer *** failed"
+
+
+class CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, s: str) -> int:
+        self.writes += 1
+        return super().write(s)
+
+
+def test_a_loop_iterations_lines_go_out_in_one_write_in_order() -> None:
+    stream = CountingStream()
+    logs.setup("INFO", stream=stream)
+    log = logging.getLogger("idlbot.test")
+
+    async def burst() -> tuple[int, int]:
+        for n in range(5):
+            log.info("line %d", n)
+        held = stream.writes  # nothing written while the iteration runs
+        await asyncio.sleep(0)  # the next iteration writes them
+        return held, stream.writes
+
+    try:
+        held, after = asyncio.run(burst())
+        log.info("off the loop")  # written at once
+    finally:
+        logging.getLogger().handlers.clear()
+    assert (held, after) == (0, 1)
+    assert [json.loads(line)["msg"] for line in stream.getvalue().splitlines()] == [
+        *(f"line {n}" for n in range(5)),
+        "off the loop",
+    ]
+
+
+def test_lines_still_buffered_are_written_at_shutdown() -> None:
+    stream = CountingStream()
+    logs.setup("INFO", stream=stream)
+
+    async def last_words() -> None:
+        logging.getLogger("idlbot.test").info("bye")
+        asyncio.get_running_loop().stop()  # the flush never gets its turn
+
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(last_words())
+        loop.run_forever()
+        assert task.done()
+        assert stream.getvalue() == ""
+        logging.getLogger().handlers[0].flush()  # as `logging.shutdown` does at exit
+    finally:
+        loop.close()
+        logging.getLogger().handlers.clear()
+    assert json.loads(stream.getvalue())["msg"] == "bye"
