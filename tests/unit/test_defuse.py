@@ -32,12 +32,16 @@ def test_defused_text_mentions_nobody(text: str) -> None:
 @settings(max_examples=600, deadline=None)
 @given(hostile)
 @example("@    \u200b @")  # found by Hypothesis: a typed ZWSP between two whitespace runs
+@example("\ufeff")  # found by Hypothesis: cmark skips a byte-order mark opening the document
 def test_defused_inline_text_renders_as_the_literal_text(text: str) -> None:
     out = defuse(text)
     assert tags(out) <= {"p"}, render(out)
+    shown = text.replace(ZWSP, "")
+    if out.startswith("\ufeff"):
+        shown = shown.removeprefix("\ufeff")
     # whitespace runs compare as one space on both sides: a ZWSP typed between two runs
     # keeps them apart in the post ("@ \u200b @" shows two spaces), as the server shows it
-    assert " ".join(visible_text(out).split()) == " ".join(text.replace(ZWSP, "").split())
+    assert " ".join(visible_text(out).split()) == " ".join(shown.split())
 
 
 @settings(max_examples=300, deadline=None)
