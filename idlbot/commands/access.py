@@ -11,6 +11,8 @@ from idlbot.domain.errors import UserError
 
 
 def split_args(args: str) -> list[str]:
+    if not args or args.isspace():  # most commands come without arguments
+        return []
     try:
         return shlex.split(args)
     except ValueError as err:

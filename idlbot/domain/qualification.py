@@ -300,15 +300,19 @@ def _assignment_items(ledger: StudentLedger, course: Course, now: datetime) -> t
             first_fail.setdefault(p.assignment_id, p)
     return tuple(
         _assignment_item(
-            a.id, a.due, effective_hand_in(by_assignment.get(a.id, ())), first_fail.get(a.id), now
+            a.id, a.due, effective_hand_in(by_assignment.get(a.id, ())), first_fail.get(a.id), a.due <= now
         )
         for a in course.assignments
     )
 
 
+@functools.lru_cache(maxsize=8192)  # a course's few assignments x its students' hand-ins
 def _assignment_item(
-    key: str, due: datetime, hand_in: HandIn | None, fail: Presentation | None, now: datetime
+    key: str, due: datetime, hand_in: HandIn | None, fail: Presentation | None, past: bool
 ) -> ItemLine:
+    """One assignment's line; `past`: its deadline is not after now. Memoized because a
+    frozen dataclass of eleven fields is slow to build and every `/idl status` and every
+    overview built the same ones again (`now` enters only through `past`)."""
     status = hand_in.status if hand_in is not None else None
     handed: HandInStatus | None = status if status in ("on-time", "late") else None
     state: ItemStatus
@@ -321,7 +325,7 @@ def _assignment_item(
     elif status == "late":
         state = "late"
     else:
-        state = "missed" if due <= now else "open"
+        state = "missed" if past else "open"
     return ItemLine(
         key=key,
         status=state,
