@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from idlbot.adapters.chart import MAX_PENDING, MatplotlibChart, chart_data, overview_png
+from idlbot.adapters.chart import KEPT, MAX_PENDING, MatplotlibChart, chart_data, overview_png
 from idlbot.domain.overview import build_overview
 from idlbot.ports.chart import ChartUnavailable
 from tests.unit.test_overview import COURSE, NOW, synthetic
@@ -72,8 +72,27 @@ async def test_ctrl_c_is_the_bots_to_handle_not_the_workers() -> None:
         [ignored] = [line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")]
         assert int(ignored, 16) & (1 << (signal.SIGINT - 1)), status
         os.kill(worker.pid, signal.SIGINT)
-        assert (await chart.render(ov)).startswith(PNG)
-        assert worker.is_alive()
+        assert (await chart.render(ov, title="drawn again")).startswith(PNG)
+        assert worker.is_alive() and chart.renders == 2
+    finally:
+        await chart.close()
+
+
+async def test_the_same_chart_asked_again_is_not_drawn_again() -> None:
+    ov = build_overview(synthetic(30, COURSE), COURSE, now=NOW)
+    other = build_overview(synthetic(31, COURSE), COURSE, now=NOW)
+    chart = MatplotlibChart()
+    try:
+        first = await chart.render(ov, title="Group 1")
+        assert await chart.render(ov, title="Group 1") == first
+        assert (chart.renders, chart.reused) == (1, 1)
+        assert await chart.render(ov, title="Group 2") != first  # the title is drawn too
+        assert await chart.render(other, title="Group 1") != first  # so are the counts
+        assert (chart.renders, chart.reused) == (3, 1)
+        for n in range(KEPT):  # the oldest is dropped once KEPT others were drawn
+            await chart.render(ov, title=f"g{n}")
+        await chart.render(ov, title="Group 1")
+        assert (chart.renders, chart.reused) == (3 + KEPT + 1, 1)
     finally:
         await chart.close()
 
