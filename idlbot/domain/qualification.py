@@ -50,6 +50,7 @@ from idlbot.domain.course import Course
 from idlbot.domain.exclusion import is_excluded
 from idlbot.domain.ledger import HandIn, HandInStatus, Presentation, Student, StudentLedger, WikiPost
 from idlbot.domain.person import YOU, Person
+from idlbot.domain.presenters import classes_left
 from idlbot.domain.presenting_rule import PresentingCheck, check
 
 Verdict = Literal["met", "failed", "pending"]
@@ -214,6 +215,20 @@ class _Numbers:
         return self.possible >= self.required
 
 
+KEEP = 1024
+"""Standings kept by `evaluate`: more than the students of the courses one bot serves."""
+_kept: dict[int, tuple[StudentLedger, tuple[object, ...], Standing]] = {}
+
+
+def when_class(course: Course, now: datetime) -> tuple[object, ...]:
+    """Everything `evaluate` reads from `now`, and nothing else: which deadlines have
+    passed, the course-local date (days left), and the classes left to present in. Two
+    instants with the same class give every ledger the same standing."""
+    left = classes_left(course, now) if course.rules.presenting else None
+    passed = tuple(a.due <= now for a in course.assignments)
+    return passed, now.astimezone(course.tz).date(), left
+
+
 def evaluate(
     ledger: StudentLedger,
     course: Course,
@@ -223,7 +238,29 @@ def evaluate(
     person: Person = YOU,
 ) -> Standing:
     """The student's standing at `now` (aware). Pure: same inputs, same Standing. The
-    texts address `person`: the student ("you"), or staff reading about them."""
+    texts address `person`: the student ("you"), or staff reading about them.
+
+    The last standing of each ledger object is kept, with the course, `when_class(now)`
+    and `person` it was worked out for: the ledgers a bot reads are frozen copies that
+    live until the next write (`storage/changes.py`), and every `/idl status` and every
+    overview of 500 students worked the same standings out again (~50 us each). A
+    ledger is matched by identity, never by value: hashing one costs about as much."""
+    if team_reports:
+        return _evaluate(ledger, course, now, team_reports, person)
+    key = (course, when_class(course, now), person)
+    kept = _kept.get(id(ledger))
+    if kept is not None and kept[0] is ledger and kept[1] == key:
+        return kept[2]
+    standing = _evaluate(ledger, course, now, team_reports, person)
+    if len(_kept) >= KEEP:
+        _kept.clear()
+    _kept[id(ledger)] = (ledger, key, standing)  # holding the ledger keeps its id from reuse
+    return standing
+
+
+def _evaluate(
+    ledger: StudentLedger, course: Course, now: datetime, team_reports: Sequence[WikiPost], person: Person
+) -> Standing:
     items = _assignment_items(ledger, course, now)
     counted = [i for i in items if i.status != "excused"]
     due = [i for i in counted if i.due is not None and i.due <= now]

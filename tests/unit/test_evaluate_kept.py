@@ -1,0 +1,79 @@
+"""`evaluate` keeps each ledger's last standing: what it returns must be what working it
+out afresh returns, at any instant of the term (`when_class` holds all it reads of now)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from idlbot.domain import qualification
+from idlbot.domain.person import YOU, about
+from idlbot.domain.presenters import presenting_classes
+from idlbot.domain.qualification import _evaluate, evaluate, when_class
+from tests.unit.test_overview import synthetic
+from tests.unit.test_qualification_support import make_course
+
+PLAIN = make_course(9)
+PRESENTING = replace(PLAIN, rules=replace(PLAIN.rules, presenting=True))
+START = datetime.combine(PLAIN.start, datetime.min.time(), PLAIN.tz) - timedelta(days=7)
+END = datetime.combine(PLAIN.end, datetime.min.time(), PLAIN.tz) + timedelta(days=7)
+# every deadline and class start, and one microsecond either side: where the class changes
+TICK = timedelta(microseconds=1)
+CHANGES = [a.due for a in PLAIN.assignments] + [m.start for m in presenting_classes(PRESENTING)]
+EDGES = sorted({at + d for at in CHANGES for d in (-TICK, timedelta(0), TICK)})
+LEDGERS = synthetic(40, PLAIN)
+INSTANTS = st.one_of(
+    st.sampled_from(EDGES),
+    st.datetimes(min_value=START.replace(tzinfo=None), max_value=END.replace(tzinfo=None)).map(
+        lambda d: d.replace(tzinfo=PLAIN.tz)
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=INSTANTS, then=INSTANTS, presenting=st.booleans(), staff=st.booleans())
+def test_a_kept_standing_is_the_one_worked_out_afresh(
+    first: datetime, then: datetime, presenting: bool, staff: bool
+) -> None:
+    course = PRESENTING if presenting else PLAIN
+    person = about("alice") if staff else YOU
+    for ledger in LEDGERS[:8]:
+        evaluate(ledger, course, now=first, person=person)  # kept, perhaps for `then` too
+        fresh = _evaluate(ledger, course, then, (), person)
+        assert evaluate(ledger, course, now=then, person=person) == fresh
+
+
+def test_the_same_class_means_the_same_standing_across_the_term() -> None:
+    """Hour by hour over the term: wherever two instants share a class, every ledger's
+    standing is the same at both (computed afresh, nothing kept)."""
+    for course in (PLAIN, PRESENTING):
+        seen: dict[tuple[object, ...], datetime] = {}
+        at = START
+        while at < END:
+            seen.setdefault(when_class(course, at), at)
+            earlier = seen[when_class(course, at)]
+            if earlier != at:
+                for ledger in LEDGERS[::5]:
+                    here = _evaluate(ledger, course, at, (), YOU)
+                    assert here == _evaluate(ledger, course, earlier, (), YOU)
+            at += timedelta(hours=5)
+
+
+def test_a_new_copy_of_a_ledger_is_worked_out_again() -> None:
+    ledger = LEDGERS[0]
+    now = PLAIN.assignments[3].due
+    kept = evaluate(ledger, PLAIN, now=now)
+    assert evaluate(ledger, PLAIN, now=now) is kept
+    copy = replace(ledger, hand_ins=())  # what a write and a fresh read give
+    assert evaluate(copy, PLAIN, now=now) == _evaluate(copy, PLAIN, now, (), YOU)
+    assert evaluate(copy, PLAIN, now=now) is not kept
+
+
+def test_the_kept_standings_are_bounded() -> None:
+    now = PLAIN.assignments[3].due
+    for n in range(qualification.KEEP + 10):
+        evaluate(replace(LEDGERS[n % len(LEDGERS)]), PLAIN, now=now)
+    assert len(qualification._kept) <= qualification.KEEP
