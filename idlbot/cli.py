@@ -86,9 +86,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from idlbot import logs
+    from idlbot import gctune, logs
     from idlbot.app import run_forever
 
+    gctune.limit_malloc_arenas()  # before any thread starts
     deployment = _deployment(args.config)  # every course: a slash command's team picks its course
     settings = deployment.first
     s = settings.secrets
