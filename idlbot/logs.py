@@ -55,9 +55,10 @@ class JsonFormatter(logging.Formatter):
 class LoopBatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler that, on the event loop's thread, writes the lines of one loop
     iteration together, at the start of the next one: one `write` system call for all
-    the commands a busy iteration answered, instead of one (and a flush) per line, which
-    was a tenth of a cached `/idl deadlines`. Off the loop (the CLI, worker threads) each
-    line is written at once, after what is buffered, so the order holds.
+    the commands a busy iteration answered, instead of one per line. Off the loop (the
+    CLI, worker threads) each line is written at once, after what is buffered, so the
+    order holds. A stream that fails loses its lines with logging's usual report on
+    stderr (`handleError`), never an exception in the loop, which would log again.
 
     What a `kill -9` can lose is the current iteration's lines (milliseconds); a normal
     exit writes them (`logging.shutdown`, at exit, flushes every handler)."""
@@ -93,6 +94,8 @@ class LoopBatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 self.stream.write("".join(lines))
             if self.stream and hasattr(self.stream, "flush"):
                 self.stream.flush()
+        except Exception:  # noqa: BLE001 - as `emit` would: report, never raise
+            self.handleError(logging.makeLogRecord({"msg": f"{len(lines)} log lines not written"}))
         finally:
             self.release()
 

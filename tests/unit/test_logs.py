@@ -7,6 +7,8 @@ import io
 import json
 import logging
 
+import pytest
+
 from idlbot import logs
 
 
@@ -89,3 +91,22 @@ def test_lines_still_buffered_are_written_at_shutdown() -> None:
         loop.close()
         logging.getLogger().handlers.clear()
     assert json.loads(stream.getvalue())["msg"] == "bye"
+
+
+def test_a_stream_that_fails_loses_its_lines_without_raising_into_the_loop(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stream = CountingStream()
+    logs.setup("INFO", stream=stream)
+    stream.close()  # every write now raises ValueError
+
+    async def log_then_run() -> None:
+        logging.getLogger("idlbot.test").info("lost")
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    try:
+        asyncio.run(log_then_run())  # an exception in the flush would surface here or loop
+    finally:
+        logging.getLogger().handlers.clear()
+    assert "1 log lines not written" in capsys.readouterr().err
