@@ -38,6 +38,7 @@ in the last three weeks of the term (or after it, for the paper).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections.abc import Iterable, Sequence
@@ -50,7 +51,7 @@ from idlbot.domain.course import Course
 from idlbot.domain.exclusion import is_excluded
 from idlbot.domain.ledger import HandIn, HandInStatus, Presentation, Student, StudentLedger, WikiPost
 from idlbot.domain.person import YOU, Person
-from idlbot.domain.presenters import classes_left
+from idlbot.domain.presenters import presenting_classes
 from idlbot.domain.presenting_rule import PresentingCheck, check
 
 Verdict = Literal["met", "failed", "pending"]
@@ -223,10 +224,18 @@ _kept: dict[int, tuple[StudentLedger, tuple[object, ...], Standing]] = {}
 def when_class(course: Course, now: datetime) -> tuple[object, ...]:
     """Everything `evaluate` reads from `now`, and nothing else: which deadlines have
     passed, the course-local date (days left), and the classes left to present in. Two
-    instants with the same class give every ledger the same standing."""
-    left = classes_left(course, now) if course.rules.presenting else None
-    passed = tuple(a.due <= now for a in course.assignments)
-    return passed, now.astimezone(course.tz).date(), left
+    instants with the same class give every ledger the same standing. Deadlines and
+    class starts are counted in their sorted instants: the count of those passed tells
+    exactly which (equal instants pass together)."""
+    dues, starts = _instants(course)
+    left = len(starts) - bisect.bisect_right(starts, now) if course.rules.presenting else None
+    return bisect.bisect_right(dues, now), now.astimezone(course.tz).date(), left
+
+
+@functools.lru_cache(maxsize=16)
+def _instants(course: Course) -> tuple[list[datetime], list[datetime]]:
+    """The course's deadlines and the starts of its presenting classes, each sorted."""
+    return sorted(a.due for a in course.assignments), sorted(m.start for m in presenting_classes(course))
 
 
 def evaluate(

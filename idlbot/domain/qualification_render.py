@@ -10,6 +10,7 @@ arguments, so tests compare it literally.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from idlbot.domain.defuse import defuse
@@ -54,7 +55,17 @@ def render_status(
 
 
 def item_text(item: ItemLine, *, tz: ZoneInfo, now: datetime, person: Person = YOU) -> str:
-    """One record, e.g. `a04: late (pushed Wed 24 Oct 2018, 09:12 CEST, due …)`."""
+    """One record, e.g. `a04: late (pushed Wed 24 Oct 2018, 09:12 CEST, due …)`. Only an
+    open assignment's "in 2 days" depends on `now`; every other record's text is
+    memoized (defusing and formatting dates was most of rendering a status)."""
+    if item.status == "open" and item.due is not None:
+        due = format_clock(item.due, tz)
+        return f"{defuse(item.key)}: not yet due (due {due}, {relative(item.due, now, tz)})"
+    return _fixed_item_text(item, tz, person)
+
+
+@lru_cache(maxsize=8192)
+def _fixed_item_text(item: ItemLine, tz: ZoneInfo, person: Person) -> str:
     key = defuse(item.key)
     if item.status in ("post", "report", "team-report"):
         when = f"posted {format_clock(item.at, tz)}" if item.at is not None else "posted"
@@ -64,16 +75,15 @@ def item_text(item: ItemLine, *, tz: ZoneInfo, now: datetime, person: Person = Y
     if item.status in ("presented", "fail"):
         what = "explained the solution" if item.status == "presented" else "fail: could not explain it"
         return f"{key}: {what} {_when(item.at, tz)}{_who(item.by, item.note)}"
-    return f"{key}: {_assignment_text(item, tz, now)}"
+    return f"{key}: {_assignment_text(item, tz)}"
 
 
-def _assignment_text(item: ItemLine, tz: ZoneInfo, now: datetime) -> str:
+def _assignment_text(item: ItemLine, tz: ZoneInfo) -> str:
     due = f"due {format_clock(item.due, tz)}" if item.due is not None else "no due date"
     if item.status == "excused":
         return f"excused{_who(item.by, item.reason)}, neither counted nor missed"
-    if item.status == "open":
-        soon = f", {relative(item.due, now, tz)}" if item.due is not None else ""
-        return f"not yet due ({due}{soon})"
+    if item.status == "open":  # without a due date: with one, `item_text` says how soon
+        return f"not yet due ({due})"
     if item.status == "missed":
         return f"missed ({due}){_override(item, tz)}"
     if item.status == "failed":

@@ -3,6 +3,7 @@ out afresh returns, at any instant of the term (`when_class` holds all it reads 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -77,3 +78,15 @@ def test_the_kept_standings_are_bounded() -> None:
     for n in range(qualification.KEEP + 10):
         evaluate(replace(LEDGERS[n % len(LEDGERS)]), PLAIN, now=now)
     assert len(qualification._kept) <= qualification.KEEP
+
+
+def test_at_each_edge_the_class_changes_exactly_when_the_standing_can() -> None:
+    """Just before, at and just after every deadline and class start: two neighbouring
+    instants share a class only if every ledger's standing is the same at both."""
+    for course in (PLAIN, PRESENTING):
+        for before, after in itertools.pairwise(EDGES):
+            if when_class(course, before) != when_class(course, after):
+                continue
+            for ledger in LEDGERS:
+                earlier = _evaluate(ledger, course, before, (), YOU)
+                assert earlier == _evaluate(ledger, course, after, (), YOU), (before, after)
