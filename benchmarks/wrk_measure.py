@@ -73,6 +73,13 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def own_cpu() -> float:
+    """CPU of this process: the Mattermost simulator and, in the mixed runs, the overviews
+    fired at the bot. It shares the machine's cores with wrk and the bot."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 @dataclass
 class Run:
     """One wrk run against one target."""
@@ -86,6 +93,7 @@ class Run:
     max_ms: float
     server_cpu_s: float  # the target process's CPU over the run
     gen_cpu: float  # wrk's CPU seconds per wall second (1.0 = one core)
+    harness_cpu: float = 0.0  # this process's (simulator's) CPU seconds per wall second
     via_response_url: int = 0
     settle_s: float = 0.0  # how long the target kept working after wrk stopped
 
@@ -108,13 +116,13 @@ async def run_wrk(
         wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "10s",
         "-s", str(script), url, "--", str(forms), token,
     ]  # fmt: skip
-    cpu0, gen0, wall0 = cpu_seconds(server_pid), children_cpu(), time.perf_counter()
+    cpu0, gen0, own0, wall0 = cpu_seconds(server_pid), children_cpu(), own_cpu(), time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await proc.communicate()
     wall = time.perf_counter() - wall0
-    cpu1, gen1 = cpu_seconds(server_pid), children_cpu()
+    cpu1, gen1, own1 = cpu_seconds(server_pid), children_cpu(), own_cpu()
     line = next((ln for ln in out.decode().splitlines() if ln.startswith('{"wrk"')), None)
     if proc.returncode != 0 or line is None:
         raise SystemExit(
@@ -132,6 +140,7 @@ async def run_wrk(
         max_ms=data["max_us"] / 1e3,
         server_cpu_s=cpu1 - cpu0,
         gen_cpu=(gen1 - gen0) / wall,
+        harness_cpu=(own1 - own0) / wall,
     )
 
 

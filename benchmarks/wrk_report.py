@@ -78,6 +78,7 @@ def fmt_run(r: Run) -> str:
     return (
         f"{r.label:<28} {r.rps:8.0f} req/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
         f"srv {r.cpu_us_per_request:7.0f} us/req  wrk CPU {r.gen_cpu * 100:3.0f}%  "
+        f"sim CPU {r.harness_cpu * 100:3.0f}%  "
         f"via response_url {r.via_response_url}  busy after {r.settle_s:.1f} s  errors {r.errors}"
     )
 
@@ -117,6 +118,7 @@ def summary(results: list[DbResult], commands: list[str]) -> list[str]:
             lambda r, lb=lb: span([x.via_response_url for _, x in r.of(lb)]),
         )
         row(f"`{lb}` p99 with 2 overviews/s", lambda r, lb=lb: mixed_cell(r, lb))
+    row("simulator's CPU, command runs without / with overviews", harness_cell)
     row(
         "wrk CPU on `bare` (one core = 100 %)",
         lambda r: span([x.gen_cpu * 100 for _, x in r.of("bare")], "{:.0f}", " %"),
@@ -145,6 +147,14 @@ def mixed_cell(res: DbResult, label: str) -> str:
     return f"{m.p99_ms:.1f} ms ({span([m.p99_ms / p for p in plain], '{:.2f}', TIMES)})"
 
 
+def harness_cell(res: DbResult) -> str:
+    """The benchmark process's CPU (the Mattermost simulator; the overviews fired) during
+    the command runs, one core = 100 %: it shares the cores with wrk and the bot."""
+    plain = [x.harness_cpu * 100 for _, x in res.runs if x.label.startswith("/idl")]
+    mixed = [x.harness_cpu * 100 for x in res.mixed]
+    return " / ".join(span(v, "{:.0f}", " %") if v else DASH for v in (plain, mixed))
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -156,7 +166,7 @@ def as_json(results: list[DbResult], gen: float, errors: int) -> dict[str, Any]:
         return {
             "round": rnd, "label": x.label, "rps": round(x.rps), "p50_ms": x.p50_ms, "p99_ms": x.p99_ms,
             "cpu_us": round(x.cpu_us_per_request), "via_response_url": x.via_response_url,
-            "gen_cpu": round(x.gen_cpu, 3), "errors": x.errors,
+            "gen_cpu": round(x.gen_cpu, 3), "harness_cpu": round(x.harness_cpu, 3), "errors": x.errors,
         }  # fmt: skip
 
     return {
