@@ -94,7 +94,10 @@ class LoopBatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 self.stream.write("".join(lines))
             if self.stream and hasattr(self.stream, "flush"):
                 self.stream.flush()
-        except Exception:  # noqa: BLE001 - as `emit` would: report, never raise
+        except Exception:
+            if not lines:  # nothing lost: raise, as StreamHandler.flush (`logging.shutdown` expects it)
+                raise
+            # as `emit` would: report, never raise into the loop
             self.handleError(logging.makeLogRecord({"msg": f"{len(lines)} log lines not written"}))
         finally:
             self.release()

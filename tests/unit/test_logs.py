@@ -110,3 +110,18 @@ def test_a_stream_that_fails_loses_its_lines_without_raising_into_the_loop(
     finally:
         logging.getLogger().handlers.clear()
     assert "1 log lines not written" in capsys.readouterr().err
+
+
+def test_a_flush_with_nothing_buffered_raises_as_logging_shutdown_expects(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """At exit `logging.shutdown` flushes every handler ever made and ignores the
+    ValueError of a stream already closed (pytest's, for one); a report there was noise."""
+    stream = io.TextIOWrapper(io.BytesIO())  # like sys.stderr, its flush raises once closed
+    logs.setup("INFO", stream=stream)
+    handler = logging.getLogger().handlers[0]
+    logging.getLogger().handlers.clear()
+    stream.close()
+    with pytest.raises(ValueError, match="closed file"):
+        handler.flush()
+    assert "Logging error" not in capsys.readouterr().err
