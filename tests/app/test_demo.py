@@ -306,7 +306,11 @@ async def test_with_cluster_without_slurm_says_why_in_one_line_and_runs(tmp_path
 
 @pytest.mark.cluster
 @pytest.mark.timeout(180)
-async def test_with_cluster_jobs_job_end_dms_and_maintenance_work(tmp_path: Path) -> None:
+# the demo uses the system's Slurm (Debian's 22.05): the parameter id puts this test in that
+# cluster's xdist group (tests/conftest.py), in turn with its maintenance tests, never beside one
+# that reserves every node (in CI the job then waited past the 60 s below)
+@pytest.mark.parametrize("version", ["22.05"], ids=["slurm22.05"])
+async def test_with_cluster_jobs_job_end_dms_and_maintenance_work(tmp_path: Path, version: str) -> None:
     from idlbot.devtools.demo_cluster import find_cluster
 
     found = await find_cluster()
