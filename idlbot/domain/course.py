@@ -165,6 +165,12 @@ class Course:
             object.__setattr__(self, "_hash", cached)
         return cached
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the cached hash: another process hashes strings differently."""
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
+
     def is_lecture_free(self, day: date) -> LectureFree | None:
         """The lecture-free period containing `day`, so callers can say which one."""
         for period in self.lecture_free:

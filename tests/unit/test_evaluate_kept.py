@@ -4,7 +4,8 @@ out afresh returns, at any instant of the term (`when_class` holds all it reads 
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
+import pickle
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 
 from hypothesis import given, settings
@@ -90,3 +91,11 @@ def test_at_each_edge_the_class_changes_exactly_when_the_standing_can() -> None:
             for ledger in LEDGERS:
                 earlier = _evaluate(ledger, course, before, (), YOU)
                 assert earlier == _evaluate(ledger, course, after, (), YOU), (before, after)
+
+
+def test_a_course_hashes_as_its_fields_once_and_pickles_without_the_cache() -> None:
+    course = replace(PLAIN)
+    assert hash(course) == hash(tuple(getattr(course, f.name) for f in fields(course)))
+    assert course == PLAIN and hash(course) == hash(PLAIN)
+    again = pickle.loads(pickle.dumps(course))
+    assert "_hash" not in vars(again) and again == course and hash(again) == hash(course)
