@@ -17,6 +17,7 @@ from mattermostautodriver.exceptions import (
 )
 
 from idlbot.devtools.sim.mattermost import MattermostSim
+from idlbot.devtools.sim.mm_faults import GcraLimiter
 
 from .support import World, make_driver
 
@@ -127,6 +128,15 @@ async def test_latency_on_one_route(world: World, driver: AsyncTypedDriver) -> N
     assert time.monotonic() - started >= 0.3
 
 
+@pytest.mark.parametrize("now", [0.1, 5000.3, 12345.678901234])
+def test_a_fresh_limiter_lets_its_first_request_through_at_any_clock_reading(now: float) -> None:
+    """At 0.1 s of monotonic time, 0.1 + 1000 - 1000 rounded above 0.1 and the first
+    request was refused: `test_rate_limit_retry_after` failed at random on that."""
+    limiter = GcraLimiter(per_sec=0.001, burst=0)
+    assert not limiter.check("k", now=now).limited
+    assert limiter.check("k", now=now).limited
+
+
 async def test_rate_limit_retry_after(world: World) -> None:
     sim = world.sim
     # 2 instant requests pass, then 429; one request per 2 s comes back, which leaves
@@ -144,20 +154,22 @@ async def test_rate_limit_retry_after(world: World) -> None:
     assert limited.headers["Retry-After"] == "2" and limited.headers["X-Ratelimit-Remaining"] == "0"
     # The driver sleeps Retry-After (2 s) and succeeds on the next attempt.
     d = make_driver(sim, world.bot_token)
-    await d.login()
-    assert (await d.users.get_user("me"))["username"] == "idlbot"
-    statuses = [r.status for r in sim.requests if r.path == "/api/v4/users/me"]
-    assert 429 in statuses and statuses[-1] == 200
-    sim.faults.set_rate_limit(per_sec=0.001, burst=0)
     d2 = make_driver(sim, world.bot_token, max_retries=0)
-    d2.client.token = world.bot_token  # no login(): that request would be limited too
-    await d2.users.get_user("me")  # the fresh limiter lets exactly one request through
-    with pytest.raises(TooManyRequests) as err:
-        await d2.users.get_user("me")
-    assert "limit exceeded" in str(err.value)
-    sim.faults.set_rate_limit(None)
-    await d.close()
-    await d2.close()
+    try:  # closed whatever happens: a failure here left sockets that failed the next test
+        await d.login()
+        assert (await d.users.get_user("me"))["username"] == "idlbot"
+        statuses = [r.status for r in sim.requests if r.path == "/api/v4/users/me"]
+        assert 429 in statuses and statuses[-1] == 200
+        sim.faults.set_rate_limit(per_sec=0.001, burst=0)
+        d2.client.token = world.bot_token  # no login(): that request would be limited too
+        await d2.users.get_user("me")  # the fresh limiter lets exactly one request through
+        with pytest.raises(TooManyRequests) as err:
+            await d2.users.get_user("me")
+        assert "limit exceeded" in str(err.value)
+    finally:
+        sim.faults.set_rate_limit(None)
+        await d.close()
+        await d2.close()
 
 
 async def test_pending_post_id_dedup(world: World, driver: AsyncTypedDriver) -> None:

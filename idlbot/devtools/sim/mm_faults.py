@@ -103,7 +103,10 @@ class GcraLimiter:
         now = time.monotonic() if now is None else now
         tat = max(self._tat.get(key, now), now)
         new_tat = tat + self.period
-        allow_at = new_tat - self.tolerance
+        # tat - period*burst, not new_tat - tolerance: adding the period and taking it away
+        # again rounds (0.1 + 1000 - 1000 > 0.1), and a fresh limiter refused its first
+        # request at random; throttled counts in integer nanoseconds and never does
+        allow_at = tat - (self.tolerance - self.period)
         retry_after = -1.0
         if now < allow_at:
             retry_after = allow_at - now
