@@ -40,6 +40,9 @@ from idlbot.devtools.sim.mm_ws import WsHub, token_from_request
 
 __all__ = ["MattermostSim", "RecordedExchange", "SimAppError", "SimCommandFailed"]
 
+ACCEPT_SETTLE = 0.01
+"""Seconds between closing the listening socket and closing the connections (see `stop`)."""
+
 
 @dataclass
 class RecordedExchange:
@@ -221,9 +224,18 @@ class MattermostSim:
         return self.url
 
     async def stop(self) -> None:
-        """Stop listening and close every websocket with 1001 (going away); state is kept."""
+        """Stop listening and close every websocket with 1001 (going away); state is kept.
+
+        Listening stops first, then the connections already accepted get `ACCEPT_SETTLE`
+        to reach the server before it closes them all. A client reconnecting in that
+        instant (the bot retries every 50 ms in the outage tests) could otherwise be
+        accepted while aiohttp's shutdown awaited the connections it had listed, and its
+        socket was never closed: a ResourceWarning that failed an outage test in CI."""
         await self.hub.drop_all(1001)
         if self._runner is not None:
+            for site in list(self._runner.sites):
+                await site.stop()
+            await asyncio.sleep(ACCEPT_SETTLE)
             await self._runner.cleanup()
             self._runner = None
 
