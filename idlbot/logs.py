@@ -92,8 +92,7 @@ class LoopBatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
             lines, self._lines, self._loop = self._lines, [], None
             if lines:
                 self.stream.write("".join(lines))
-            if self.stream and hasattr(self.stream, "flush"):
-                self.stream.flush()
+            super().flush()
         except Exception:
             if not lines:  # nothing lost: raise, as StreamHandler.flush (`logging.shutdown` expects it)
                 raise
