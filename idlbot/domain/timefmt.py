@@ -103,12 +103,9 @@ def format_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     return f"{format_clock(first, tz)} {_DASH} {format_clock(last, tz)}"
 
 
-def render_occurrence(occurrence: Occurrence, tz: ZoneInfo, now: datetime) -> str:
-    """One Markdown list item for the deadlines list; titles are defused."""
-    return _item(occurrence, tz, now, now.astimezone(tz).date())
-
-
 def _item(occurrence: Occurrence, tz: ZoneInfo, now: datetime, today: date) -> str:
+    """One Markdown list item for the deadlines list; titles are defused. `today`: the
+    reader's local date at `now`, worked out once per list."""
     text, day = _fixed_part(occurrence, tz)
     return text if day is None else f"{text} ({_relative(occurrence.at - now, day, today)})"
 
