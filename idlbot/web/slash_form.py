@@ -20,12 +20,14 @@ MAX_FIELDS = 64  # Mattermost sends about a dozen
 MAX_TEXT = 16_383  # Mattermost's own limit on a message, in characters
 MAX_URL = 2_048
 # C0 controls other than tab and newlines: Mattermost sends none, PostgreSQL stores no NUL
-_TOKEN_FIELD = re.compile(rb"(?:^|&)token=([^&]*)")
 _USED = frozenset({"user_id", "channel_id", "text", "response_url", "user_name", "team_id"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# the same controls in the raw body, as bytes or percent-escaped; and an escape of a byte
-# above ASCII, after which only decoding the whole body can tell whether it is UTF-8
-_RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|%(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])")
+# the same controls in the raw body, as bytes and percent-escaped; and an escape of a byte
+# above ASCII, after which only decoding the whole body can tell whether it is UTF-8. Two
+# checks, not one alternation: a pattern that starts with a literal `%` is searched for
+# that byte, one that starts with a class tries every position (8 us on a 500-byte form)
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_ESCAPED_CONTROL = re.compile(rb"%(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])")
 _HIGH_ESCAPE = re.compile(rb"%[89a-fA-F][0-9a-fA-F]")
 
 
@@ -46,10 +48,16 @@ def token_field(raw: bytes) -> str | None:
     """The first `token` field of `raw`, however malformed the rest is; None if absent.
     Bytes that are not UTF-8 read as U+FFFD, which never matches a token. A search, not a
     parse of the whole form: this runs for every request, also unauthenticated ones."""
-    found = _TOKEN_FIELD.search(raw)
-    if found is None:
-        return None
-    return unquote_plus(found[1].decode("latin-1"), encoding="utf-8", errors="replace")
+    if raw.startswith(b"token="):
+        start = len(b"token=")
+    else:
+        at = raw.find(b"&token=")
+        if at < 0:
+            return None
+        start = at + len(b"&token=")
+    end = raw.find(b"&", start)
+    value = raw[start:] if end < 0 else raw[start:end]
+    return unquote_plus(value.decode("latin-1"), encoding="utf-8", errors="replace")
 
 
 def parse(raw: bytes) -> SlashForm:
@@ -87,7 +95,9 @@ def _fields(raw: bytes) -> dict[str, str]:
     try:
         body = raw.decode("utf-8")
         if _HIGH_ESCAPE.search(raw) is None:
-            controls = _RAW_CONTROL.search(raw) is not None
+            controls = len(raw.translate(None, _CONTROL_BYTES)) != len(raw) or (
+                _ESCAPED_CONTROL.search(raw) is not None
+            )
         else:
             controls = _CONTROL.search(unquote_plus(body, encoding="utf-8", errors="strict")) is not None
     except UnicodeDecodeError:
@@ -101,5 +111,6 @@ def _fields(raw: bytes) -> dict[str, str]:
     for pair in pairs:
         name, _, value = pair.partition("=")
         if name in _USED and name not in fields:  # plain ASCII names arrive unencoded
-            fields[name] = unquote_plus(value, encoding="utf-8", errors="strict")
+            plain = "%" not in value and "+" not in value  # ids: nothing to decode
+            fields[name] = value if plain else unquote_plus(value, encoding="utf-8", errors="strict")
     return fields
