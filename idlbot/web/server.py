@@ -15,7 +15,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -27,6 +27,7 @@ from idlbot.metrics import CONTENT_TYPE, Metrics
 from idlbot.ports.health import Health, HealthSnapshot
 from idlbot.tasks import TaskPool
 from idlbot.web import slash_form
+from idlbot.web.budget import Budget
 from idlbot.web.inputs import BadInput, bad_request, secret_bytes
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ class WebDeps:
     inline_budget: float = 2.0
     on_scrape: Callable[[HealthSnapshot], Awaitable[None]] | None = None
     courses: Sequence[SlashCourse] = ()  # several courses: these, instead of the two above
+    budget: Budget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = Budget(self.inline_budget)
 
     def slash_courses(self) -> Sequence[SlashCourse]:
         return self.courses or (SlashCourse(self.slash_token, self.dispatcher, str),)
@@ -145,8 +150,7 @@ async def mattermost_command(request: web.Request) -> web.Response:
         deps.tasks.spawn(_answer_later(deps, asyncio.ensure_future(run), response_url), origin="slash later")
         return json_response({"response_type": "ephemeral", "text": "Working on it…"})
     task = asyncio.ensure_future(run)
-    done, _ = await asyncio.wait({task}, timeout=deps.inline_budget)
-    if task in done:
+    if await deps.budget.wait(task):
         return json_response(reply_payload(task.result()))
     deps.tasks.spawn(_answer_later(deps, task, response_url), origin="slash later")
     return json_response({"response_type": "ephemeral", "text": "Working on it…"})
