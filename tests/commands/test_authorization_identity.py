@@ -97,3 +97,20 @@ async def test_the_role_and_zone_come_from_the_lookup_not_the_form(settings: Set
     assert (await d.run(SSTOBER_ID, "chan1", "whoami", "mention")).text.startswith(
         "You are @sstober, an instructor."
     )
+
+
+async def test_the_asker_is_worked_out_again_whenever_the_lookup_answers_anew(settings: Settings) -> None:
+    """The dispatcher keeps each asker's User only while the lookup (whose cache lasts
+    minutes) answers with the same record: a rename or a new time zone shows at once."""
+    lookup = Lookup()
+    bot = dispatcher(settings, lookup)
+    first = await bot.user(ALICE_ID)
+    assert await bot.user(ALICE_ID) is first
+    lookup.users[ALICE_ID] = MattermostUser(ALICE_ID, "alice", UserTimezone(False, "", "Asia/Tokyo"))
+    moved = await bot.user(ALICE_ID)
+    assert moved.tz == ZoneInfo("Asia/Tokyo") and first.tz == ZoneInfo("America/New_York")
+    lookup.users[ALICE_ID] = MattermostUser(ALICE_ID, "sstober")  # the instructor's name, now hers
+    assert (await bot.user(ALICE_ID)).role > moved.role
+    lookup.answer_id = SSTOBER_ID  # a lookup that answers about someone else is still refused
+    reply = await bot.run(ALICE_ID, "chan1", "whoami", "slash")
+    assert reply.text == UNKNOWN_USER
