@@ -24,12 +24,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Row,
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from idlbot.domain.attachment import Attachment
 from idlbot.storage._dialect import Database, insert_for, read, transaction
-from idlbot.storage.models import OUTBOX_STATES, OutboxRow, OutboxState
+from idlbot.storage.models import OUTBOX_STATES, OutboxRow, OutboxState, UtcDateTime
 
 __all__ = ["TAKEN_OVER", "OutboxItem", "SqlOutbox"]
 
@@ -121,6 +136,7 @@ class SqlOutbox:
         self._db = db
         self.holder = holder
         self.claim_ttl = claim_ttl
+        self._claim: ReturningUpdate[Any] | None = None  # built at the first claim
 
     async def enqueue(
         self,
@@ -174,6 +190,20 @@ class SqlOutbox:
         UPDATE; there the transaction holds the database write lock (BEGIN
         IMMEDIATE), so claimers simply run one after another.
         """
+        if self._claim is None:
+            self._claim = self._claim_statement()
+        until = None if self.claim_ttl is None else now + self.claim_ttl
+        async with transaction(self._db) as conn:
+            params = {"now": now, "until": until, "limit": limit, "holder": self.holder}
+            rows = (await conn.execute(self._claim, params)).all()
+        return sorted((_item(r) for r in rows), key=lambda item: item.id)
+
+    def _claim_statement(self) -> ReturningUpdate[Any]:
+        """`claim_due`'s statement, built once per outbox with its instants as parameters
+        (`now`, `until`, `limit`, `holder`): building it cost more CPU (2-3 ms) than running it, twice
+        for every message sent (the claim, then the pass that finds nothing)."""
+        now = bindparam("now", type_=UtcDateTime())
+        until = bindparam("until", type_=UtcDateTime())
         earlier = aliased(OutboxRow)
         # Posts to one target keep their order: a row waits while an earlier row of the
         # same channel / DM is in flight or backing off after a failure.
@@ -197,31 +227,28 @@ class SqlOutbox:
             select(OutboxRow.id)
             .where(claimable, ~held_back)
             .order_by(OutboxRow.id)
-            .limit(limit)
+            .limit(bindparam("limit", type_=Integer))
             .with_for_update(skip_locked=True)
             .cte("due")
             .prefix_with("MATERIALIZED", dialect="postgresql")
         )
-        stmt = (
+        return (
             update(OutboxRow)
             .where(OutboxRow.id == due.c.id, claimable)
             .values(
                 state="sending",
                 claimed_at=now,
-                claimed_by=self.holder,
-                claimed_until=None if self.claim_ttl is None else now + self.claim_ttl,
+                claimed_by=bindparam("holder", type_=String()),
+                claimed_until=until,
                 attempts=OutboxRow.attempts + 1,
                 # taken over from a dead replica: it may have posted it, whatever failed before
                 last_error=case((OutboxRow.state == "sending", _taken_over()), else_=OutboxRow.last_error),
             )
             .returning(*_COLUMNS)
         )
-        async with transaction(self._db) as conn:
-            rows = (await conn.execute(stmt)).all()
-        return sorted((_item(r) for r in rows), key=lambda item: item.id)
 
     @staticmethod
-    def _claimable(now: datetime) -> ColumnElement[bool]:
+    def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
         """Due pending rows, and rows whose claim expired (their replica died sending)."""
         return or_(
             and_(OutboxRow.state == "pending", OutboxRow.next_attempt_at <= now),
