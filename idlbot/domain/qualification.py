@@ -226,10 +226,20 @@ def when_class(course: Course, now: datetime) -> tuple[object, ...]:
     passed, the course-local date (days left), and the classes left to present in. Two
     instants with the same class give every ledger the same standing. Deadlines and
     class starts are counted in their sorted instants: the count of those passed tells
-    exactly which (equal instants pass together)."""
+    exactly which (equal instants pass together). The last answer is kept: an overview
+    asks it for every student at one instant."""
+    global _last_class
+    last = _last_class
+    if last[0] is course and last[1] == now:
+        return last[2]
     dues, starts = _instants(course)
     left = len(starts) - bisect.bisect_right(starts, now) if course.rules.presenting else None
-    return bisect.bisect_right(dues, now), now.astimezone(course.tz).date(), left
+    found = (bisect.bisect_right(dues, now), now.astimezone(course.tz).date(), left)
+    _last_class = (course, now, found)  # one assignment: a reader sees the old or the new
+    return found
+
+
+_last_class: tuple[Course | None, datetime | None, tuple[object, ...]] = (None, None, ())
 
 
 @functools.lru_cache(maxsize=16)

@@ -8,14 +8,25 @@ import io
 import random
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
 
+from idlbot.domain import overview
 from idlbot.domain.course import Course
 from idlbot.domain.ledger import HandIn, HandInStatus, Presentation, Student, StudentLedger, WikiPost
-from idlbot.domain.overview import ASSIGNMENT_STATES, build_overview, csv_header, ledger_csv, render_overview
-from idlbot.domain.qualification import RULE_NAMES, evaluate
+from idlbot.domain.overview import (
+    ASSIGNMENT_STATES,
+    Overview,
+    build_overview,
+    csv_header,
+    ledger_csv,
+    render_overview,
+    standings,
+    summarize,
+)
+from idlbot.domain.qualification import RULE_NAMES, Standing, evaluate
 from tests.unit.course_2018 import berlin
 from tests.unit.test_qualification_support import after_due, make_course, post
 
@@ -205,3 +216,42 @@ def test_render_overview() -> None:
             "- … and 1 more (`/idl export` has everybody)",
         ]
     )
+
+
+def test_an_overview_asked_again_reuses_its_counts_only_for_the_same_standings() -> None:
+    """`summarize` keeps its last summary per course and group with the pairs it counted:
+    the same objects again give the same counts at the new instant; any other pair, a
+    write or a deadline passing, is counted afresh."""
+    ledgers = synthetic(60, COURSE, seed=5)
+    pairs = standings(ledgers, COURSE, now=NOW)
+    first = summarize(pairs, COURSE, now=NOW)
+    later = NOW + timedelta(minutes=1)
+    again = summarize(standings(ledgers, COURSE, now=later), COURSE, now=later)
+    assert again.now == later and replace(again, now=NOW) == first
+    assert again.at_risk is first.at_risk  # reused, not counted again
+    # a new ledger object for one student (a write), with an extra failed presentation
+    changed = list(ledgers)
+    victim = next(i for i, lg in enumerate(changed) if lg.hand_ins)
+    a = COURSE.assignments[0]
+    changed[victim] = replace(
+        changed[victim],
+        presentations=(*changed[victim].presentations, Presentation(a.id, "fail", "tutor1", NOW)),
+    )
+    fresh = summarize(standings(changed, COURSE, now=later), COURSE, now=later)
+    assert fresh == build_overview(changed, COURSE, now=later, group_id=None)
+    assert fresh.at_risk is not again.at_risk
+    # a deadline passing gives new standings, hence new counts
+    after = after_due(COURSE, 7)
+    assert summarize(standings(ledgers, COURSE, now=after), COURSE, now=after) == _counted(ledgers, after)
+    # the same objects in another order are counted again, in that order
+    reordered = list(reversed(pairs))
+    assert summarize(reordered, COURSE, now=NOW) == _counted_pairs(reordered, NOW)
+
+
+def _counted(ledgers: list[StudentLedger], now: datetime) -> Overview:
+    return _counted_pairs(standings(ledgers, COURSE, now=now), now)
+
+
+def _counted_pairs(pairs: list[tuple[StudentLedger, Standing]], now: datetime) -> Overview:
+    overview._summaries.clear()
+    return summarize(pairs, COURSE, now=now)
