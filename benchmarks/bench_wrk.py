@@ -50,6 +50,7 @@ from benchmarks.wrk_measure import (
     settle,
     spawn,
     stop,
+    thread_cpu,
     wait_http,
 )
 from benchmarks.wrk_report import DbResult, as_json, fmt_run, load_average, log_summary, summary
@@ -120,6 +121,38 @@ async def fire_overviews(
     out["sent"] = out.get("sent", 0) + len(latencies)
     out["later"] = out.get("later", 0) + later
     out.setdefault("latencies", []).extend(latencies)
+
+
+async def overviews_alone(
+    world: World, bot_url: str, pid: int, rate: float, seconds: float
+) -> dict[str, float]:
+    """The bot's CPU per overview with no other load, split into its event loop's thread
+    and the rest (the database driver's thread, the thread pools): what the mixed load
+    adds to each second of the commands' runs. Fired as in the mixed load, then waited
+    for until the bot is idle again (the DMs delivered). One overview first, not counted:
+    the first works out every standing and draws the chart, which later ones reuse."""
+    await fire_overviews(world, bot_url, rate, asyncio.get_running_loop().time() + 0.1, {})
+    await settle(pid, world.replies_via_response_url)
+    # what the bot spends idle (its periodic passes, the websocket's pings) is taken away
+    idle0, start = thread_cpu(pid), time.perf_counter()
+    await asyncio.sleep(seconds)
+    idle1 = thread_cpu(pid)
+    idle = [(b - a) / (time.perf_counter() - start) for a, b in zip(idle0, idle1, strict=True)]
+    print(f"  overviews alone: idle {idle[0] * 100:.1f} % of a core; firing for {seconds:.0f} s", flush=True)
+    main0, other0 = thread_cpu(pid)
+    start = time.perf_counter()
+    out: dict[str, Any] = {}
+    await fire_overviews(world, bot_url, rate, asyncio.get_running_loop().time() + seconds, out)
+    await settle(pid, world.replies_via_response_url)
+    main1, other1 = thread_cpu(pid)
+    wall = time.perf_counter() - start
+    count = max(1, out.get("sent", 0))
+    return {
+        "count": count,
+        "main_ms": (main1 - main0 - idle[0] * wall) / count * 1e3,
+        "other_ms": (other1 - other0 - idle[1] * wall) / count * 1e3,
+        "idle_main": idle[0],
+    }
 
 
 async def measure_db(kind: str, args: argparse.Namespace, wrk: str) -> DbResult:
@@ -232,6 +265,16 @@ async def result_runs(
     calls = Counter(f"{r.method} {r.route}" for r in world.sim.requests[sim_mark:])
     result.sim_calls = dict(calls.most_common(6))
     if args.overview_rate > 0:
+        result.overview_alone = await overviews_alone(
+            world, bot_url, bot.pid, args.overview_rate, args.duration
+        )
+        alone = result.overview_alone
+        print(
+            f"  {result.db} overviews alone: {alone['count']:.0f}, bot CPU per overview: event loop "
+            f"{alone['main_ms']:.1f} ms, other threads {alone['other_ms']:.1f} ms (idle, taken away: "
+            f"event loop {alone['idle_main'] * 100:.1f} % of a core)",
+            flush=True,
+        )
         for c in commands:
             stop_at = asyncio.get_running_loop().time() + args.duration + 0.5
             firing = asyncio.create_task(

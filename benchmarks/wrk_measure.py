@@ -57,6 +57,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def thread_cpu(pid: int) -> tuple[float, float]:
+    """CPU of a process's main thread (the event loop) and of all its other threads (the
+    database driver's, the thread pools'), from /proc/PID/task/TID/stat."""
+    main = others = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        cpu = (int(fields[11]) + int(fields[12])) / TICK
+        if task.name == str(pid):
+            main += cpu
+        else:
+            others += cpu
+    return main, others
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """VmRSS and VmHWM (peak) in MB."""
     values = {}

@@ -26,6 +26,7 @@ class DbResult:
     runs: list[tuple[int, Run]] = field(default_factory=list)  # (round, run)
     mixed: list[Run] = field(default_factory=list)
     overviews: dict[str, Any] = field(default_factory=dict)
+    overview_alone: dict[str, float] = field(default_factory=dict)  # bot CPU per overview, no load
     startup_s: float = 0.0
     stop_s: float = 0.0
     rss_mb: float = 0.0
@@ -119,6 +120,7 @@ def summary(results: list[DbResult], commands: list[str]) -> list[str]:
         )
         row(f"`{lb}` p99 with 2 overviews/s", lambda r, lb=lb: mixed_cell(r, lb))
     row("simulator's CPU, command runs without / with overviews", harness_cell)
+    row("bot CPU per overview, fired alone: event loop / other threads", alone_cell)
     row(
         "wrk CPU on `bare` (one core = 100 %)",
         lambda r: span([x.gen_cpu * 100 for _, x in r.of("bare")], "{:.0f}", " %"),
@@ -145,6 +147,14 @@ def mixed_cell(res: DbResult, label: str) -> str:
         return DASH
     m = mixed[0]
     return f"{m.p99_ms:.1f} ms ({span([m.p99_ms / p for p in plain], '{:.2f}', TIMES)})"
+
+
+def alone_cell(res: DbResult) -> str:
+    """What one overview costs the bot, measured with no other load (`overviews_alone`)."""
+    alone = res.overview_alone
+    if not alone:
+        return DASH
+    return f"{alone['main_ms']:.1f} / {alone['other_ms']:.1f} ms ({alone['count']:.0f} overviews)"
 
 
 def harness_cell(res: DbResult) -> str:
