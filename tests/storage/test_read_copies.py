@@ -193,9 +193,10 @@ async def test_the_whole_course_is_read_once_between_two_writes(two: Engines) ->
     assert [lg.student.mattermost for lg in await store.all_ledgers("g1")] == ["alice", "bob"]
 
 
-async def test_the_routines_view_reads_the_rows_every_time(two: Engines) -> None:
+async def test_the_routines_view_is_never_behind_the_rows(two: Engines) -> None:
     """Early warnings, the digest and blog nudges decide DMs: they never read a copy that
-    another process's write outdated, not even for one poll."""
+    another process's write outdated, not even for one poll. They read the version first:
+    the copy serves them only while no process wrote since it was made."""
     here, there = two
     store = await _alice(here)
     await changes_of(here).poll_once(here)
@@ -203,3 +204,21 @@ async def test_the_routines_view_reads_the_rows_every_time(two: Engines) -> None
     await SqlRoster(there).bulk_upsert([Student("alice", gitlab="alice", group_id="g2")], now=T0)
     assert [lg.student.group_id for lg in await store.all_ledgers()] == ["g1"]  # the copy, until the poll
     assert [lg.student.group_id for lg in await store.fresh.all_ledgers()] == ["g2"]
+    copy = await store.all_ledgers()  # the poll the routines' read did moved the epoch: a new copy
+    with counting(here) as statements:
+        again = await store.fresh.all_ledgers()
+    assert again == copy and all(a is b for a, b in zip(again, copy, strict=True))
+    assert len(statements) == 1 and "ledger_version" in statements[0]  # the version, no ledger row
+    await SqlRoster(there).bulk_upsert([Student("alice", gitlab="alice", group_id="g3")], now=T0)
+    assert [lg.student.group_id for lg in await store.fresh.all_ledgers()] == ["g3"]
+
+
+async def test_without_a_watch_the_routines_view_reads_the_rows(two: Engines) -> None:
+    """The CLI and one-shot tools run no watch: nothing there uses copies, these included."""
+    here, _ = two
+    store = await _alice(here)
+    assert not changes_of(here).live
+    with counting(here) as statements:
+        await store.fresh.all_ledgers()
+    assert not any("ledger_version" in s for s in statements) and len(statements) > 1
+    assert not changes_of(here).live
