@@ -134,6 +134,7 @@ async def overviews_alone(
     await fire_overviews(world, bot_url, rate, asyncio.get_running_loop().time() + 0.1, {})
     await settle(pid, world.replies_via_response_url)
     # what the bot spends idle (its periodic passes, the websocket's pings) is taken away
+    print(f"  overviews alone: the idle bot for {seconds:.0f} s first", flush=True)
     idle0, start = thread_cpu(pid), time.perf_counter()
     await asyncio.sleep(seconds)
     idle1 = thread_cpu(pid)
