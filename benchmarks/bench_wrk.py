@@ -319,9 +319,12 @@ async def main(args: argparse.Namespace) -> int:
     print(f"load average after: {load_average()}")
     print()
     print("\n".join(summary(results, commands)))
-    gen = max(x.gen_cpu for r in results for _, x in r.of("bare"))
-    verdict = "below" if gen < GEN_CPU_LIMIT else "ABOVE"
-    print(f"\nwrk used at most {gen * 100:.0f} % of a core on the bare baseline ({verdict} the 60 % limit).")
+    gen = max((x.gen_cpu for r in results for _, x in r.of("bare")), default=0.0)
+    if any(r.of("bare") for r in results):
+        verdict = "below" if gen < GEN_CPU_LIMIT else "ABOVE"
+        print(
+            f"\nwrk used at most {gen * 100:.0f} % of a core on the bare baseline ({verdict} the 60 % limit)."
+        )
     errors = sum(x.errors for r in results for _, x in r.runs) + sum(
         m.errors for r in results for m in r.mixed
     )

@@ -85,7 +85,10 @@ def fmt_run(r: Run) -> str:
 
 
 def span(values: list[float], fmt: str = "{:.0f}", unit: str = "") -> str:
-    """`lo-hi` (an en dash) over the rounds, or one value when they print alike."""
+    """`lo-hi` (an en dash) over the rounds, or one value when they print alike; a dash
+    when nothing was measured (`--rounds 0`: only the overviews and the mixed load)."""
+    if not values:
+        return DASH
     lo, hi = fmt.format(min(values)), fmt.format(max(values))
     return f"{lo}{unit}" if lo == hi else f"{lo}{DASH}{hi}{unit}"
 
