@@ -91,8 +91,18 @@ async def probe(args: argparse.Namespace) -> dict[str, Any]:
     log = (tmp / "bot.log").open("wb")
     began = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        args.python, "-m", "idlbot", "run", "--config", str(config), "--pretend-now", NOW,
-        env=child_env, stdout=asyncio.subprocess.DEVNULL, stderr=log, cwd=tmp,
+        args.python,
+        "-m",
+        "idlbot",
+        "run",
+        "--config",
+        str(config),
+        "--pretend-now",
+        NOW,
+        env=child_env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=log,
+        cwd=tmp,
     )
     base = f"http://127.0.0.1:{port}"
     result: dict[str, Any] = {"students": args.students, "clients": args.clients}
@@ -121,8 +131,13 @@ async def probe(args: argparse.Namespace) -> dict[str, Any]:
                 name = names[n % len(names)]
                 n += args.clients
                 body = slash_form(
-                    token=slash_token, user_id=students[name], user_name=name, channel_id=channel,
-                    team_id=team, sim_url=sim_url, text=text,
+                    token=slash_token,
+                    user_id=students[name],
+                    user_name=name,
+                    channel_id=channel,
+                    team_id=team,
+                    sim_url=sim_url,
+                    text=text,
                 )
                 t = time.perf_counter()
                 async with http.post(base + ROUTE, data=body, headers=headers) as r:
@@ -135,8 +150,13 @@ async def probe(args: argparse.Namespace) -> dict[str, Any]:
         instructor = settings.roles.instructors[0]
         for _ in range(args.overviews):
             body = slash_form(
-                token=slash_token, user_id=str(info["users"][instructor]), user_name=instructor,
-                channel_id=channel, team_id=team, sim_url=sim_url, text="overview",
+                token=slash_token,
+                user_id=str(info["users"][instructor]),
+                user_name=instructor,
+                channel_id=channel,
+                team_id=team,
+                sim_url=sim_url,
+                text="overview",
             )
             async with http.post(base + ROUTE, data=body, headers=headers) as r:
                 await r.read()
