@@ -64,7 +64,7 @@ class Dispatcher:
         self._tutors = tutors
         self._clock = clock
         # each asker's User, while the lookup answers with the same MattermostUser: working
-        # out the role and the time zone again was a fifth of a cached command's own time
+        # out the role and the time zone again cost ~5 us of every command (py-spy)
         self._users: dict[str, tuple[MattermostUser, User]] = {}
 
     async def user(self, user_id: str) -> User:

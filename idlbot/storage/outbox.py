@@ -199,9 +199,11 @@ class SqlOutbox:
         return sorted((_item(r) for r in rows), key=lambda item: item.id)
 
     def _claim_statement(self) -> ReturningUpdate[Any]:
-        """`claim_due`'s statement, built once per outbox with its instants as parameters
-        (`now`, `until`, `limit`, `holder`): building it cost more CPU (2-3 ms) than running it, twice
-        for every message sent (the claim, then the pass that finds nothing)."""
+        """`claim_due`'s statement, built once per outbox, with `now`, `until`, `limit` and
+        `holder` as parameters. Building it cost 3.3 of a claim's 4.4 ms of CPU, and left
+        ~530 objects in reference cycles for the collector; the outbox claims twice for
+        every message sent (the claim, then the pass that finds nothing) and once a second
+        when idle."""
         now = bindparam("now", type_=UtcDateTime())
         until = bindparam("until", type_=UtcDateTime())
         earlier = aliased(OutboxRow)
