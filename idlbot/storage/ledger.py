@@ -114,7 +114,7 @@ class SqlLedger:
         self._due = {a.id: a.due for a in course.assignments}
         self._order = {a.id: n for n, a in enumerate(course.assignments)}
         # what status and deadlines read on every ask, copied while nothing changes it
-        changes = changes_of(engine_of(db))
+        changes = self._changes = changes_of(engine_of(db))
         self._ledger_copies: ReadCache[str, StudentLedger | None] = ReadCache(changes)
         self._student_copies: ReadCache[str, Student | None] = ReadCache(changes)
         self._course_copies: ReadCache[str | None, tuple[StudentLedger, ...]] = ReadCache(changes, limit=64)
@@ -394,9 +394,9 @@ class SqlLedger:
         and weighed all 500 students' rows every minute (~200 ms of the event loop); now,
         between two writes, it reads one row and finds every standing kept."""
         engine = engine_of(self._db)
-        if engine is None or not changes_of(engine).live:  # no watch: no copies either
+        if engine is None or not self._changes.live:  # no watch: no copies either
             return await self.read_all_ledgers(group_id)
-        await changes_of(engine).poll_once(engine)  # raises if the database does not answer
+        await self._changes.poll_once(engine)  # raises if the database does not answer
         return await self.all_ledgers(group_id)
 
     async def _ledger_tuple(self, group_id: str | None) -> tuple[StudentLedger, ...]:
