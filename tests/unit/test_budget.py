@@ -31,6 +31,12 @@ def run(loop: StillLoop, test: Callable[[], Awaitable[Any]]) -> Any:
     return loop.run_until_complete(test())
 
 
+def held(loop: StillLoop) -> tuple[asyncio.Future[None], asyncio.Task[None]]:
+    """A task that runs until its gate is opened (`gate.set_result(None)`)."""
+    gate: asyncio.Future[None] = loop.create_future()
+    return gate, loop.create_task(asyncio.wait_for(gate, None))
+
+
 async def turns(n: int = 3) -> None:
     for _ in range(n):
         await asyncio.sleep(0)
@@ -72,8 +78,7 @@ def test_the_budget_runs_out_and_the_task_goes_on(loop: StillLoop) -> None:
     budget = Budget(2.0)
 
     async def test() -> None:
-        release: asyncio.Future[None] = loop.create_future()
-        task = loop.create_task(asyncio.wait_for(release, None))
+        release, task = held(loop)
         waiter = budget.wait(task)
         loop.now += 1.99
         await turns()
@@ -92,8 +97,7 @@ def test_waits_expire_in_order_on_one_timer(loop: StillLoop) -> None:
     budget = Budget(2.0)
 
     async def test() -> None:
-        gates = [loop.create_future() for _ in range(3)]
-        tasks = [loop.create_task(asyncio.wait_for(g, None)) for g in gates]
+        gates, tasks = zip(*(held(loop) for _ in range(3)), strict=True)
         waiters = []
         for task in tasks:  # asked at 1000.0, 1000.5, 1001.0
             waiters.append(budget.wait(task))
@@ -109,8 +113,8 @@ def test_waits_expire_in_order_on_one_timer(loop: StillLoop) -> None:
         assert waiters[0].result() is False and waiters[1].result() is False
         assert len(budget) == 0 and budget._timer is None
         # a new wait arms the timer again
-        gate = loop.create_future()
-        late = budget.wait(loop.create_task(asyncio.wait_for(gate, None)))
+        gate, task = held(loop)
+        late = budget.wait(task)
         loop.now += 2.01
         await turns()
         assert late.result() is False
@@ -126,8 +130,7 @@ def test_a_cancelled_wait_is_forgotten_when_its_task_ends(loop: StillLoop) -> No
     budget = Budget(2.0)
 
     async def test() -> None:
-        gate: asyncio.Future[None] = loop.create_future()
-        task = loop.create_task(asyncio.wait_for(gate, None))
+        gate, task = held(loop)
         waiter = budget.wait(task)
         waiter.cancel()
         gate.set_result(None)
