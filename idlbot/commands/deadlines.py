@@ -4,8 +4,9 @@ A student sees the sessions of their own exercise group (from the roster), a tut
 of the groups they tutor (from the course config): three groups' sessions interleaved
 would bury the one that matters. `deadlines all` shows every group's, e.g. to swap
 into another session. Assignment and question deadlines concern everyone and are always
-shown. The date math lives in domain/schedule.py (tested without an event loop); this
-module only reads the arguments, picks the groups and phrases the reply."""
+shown. The date math lives in domain/schedule.py (tested without an event loop), the list
+kept while it holds in domain/deadline_list.py; this module only reads the arguments,
+picks the groups and phrases the reply."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from idlbot.commands.context import Context
 from idlbot.commands.policy import tutored_ids
 from idlbot.commands.registry import CommandGroup, UsageError
 from idlbot.commands.reply import Reply
-from idlbot.domain import schedule, timefmt
+from idlbot.domain import deadline_list
 from idlbot.domain.errors import UserError
 from idlbot.domain.roles import Role
 
@@ -46,9 +47,10 @@ async def deadlines(ctx: Context, args: str) -> Reply:
     if not 1 <= count <= MAX_DEADLINES:
         raise UserError(f"Give a number from 1 to {MAX_DEADLINES}, e.g. `/idl deadlines 3`.")
     groups, note = (None, "") if every else await _sessions_for(ctx)
-    now = ctx.clock.now()
-    upcoming = schedule.upcoming(ctx.course, now=now, limit=count, groups=groups)
-    text = timefmt.render_deadlines(upcoming, ctx.user.tz, now, zone_name=ctx.user.tz_name)
+    user, now = ctx.user, ctx.clock.now()
+    text = deadline_list.LISTS.text(
+        ctx.course, now=now, limit=count, groups=groups, tz=user.tz, zone_name=user.tz_name
+    )
     return Reply.private(f"{text}\n\n{note}" if note else text)
 
 

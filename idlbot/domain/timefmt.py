@@ -8,8 +8,8 @@ other zones must not have to guess which 12:00 is meant.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -144,3 +144,26 @@ def render_deadlines(
     if not lines:
         return NOTHING_DUE
     return "\n".join([f"Times are in {zone_name}.", *lines])
+
+
+def render_steady_until(occurrences: Sequence[Occurrence], tz: ZoneInfo, now: datetime) -> datetime:
+    """The first instant after `now` at which `render_deadlines` of these occurrences may
+    read differently (`now` itself: it may change at once). Which occurrences are listed
+    is `upcoming`'s business, not this function's.
+
+    Only the relative times move, and only at two kinds of instant: the reader's local
+    midnight (`today`), and whenever the time left to a deadline crosses a whole minute,
+    since every unit and threshold of `_relative` (min, h, 6 h) is a whole number of
+    minutes. Counting down, the time left floors the same while it stays above the whole
+    minute below it; counting up (past deadlines), until it reaches the one above."""
+    today = now.astimezone(tz).date()
+    until = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)  # fold=0: the first midnight
+    for occurrence in occurrences:
+        if _fixed_part(occurrence, tz)[1] is None:  # no relative time in this item
+            continue
+        left = occurrence.at - now
+        step = left % _MINUTE if left >= _ZERO else _MINUTE - (-left) % _MINUTE
+        if not step:
+            return now
+        until = min(until, now + step)
+    return until
