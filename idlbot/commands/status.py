@@ -20,7 +20,7 @@ from idlbot.domain.errors import UserError
 from idlbot.domain.ledger import StudentLedger
 from idlbot.domain.person import YOU, about
 from idlbot.domain.qualification import evaluate
-from idlbot.domain.qualification_render import render_status
+from idlbot.domain.qualification_render import kept_status
 from idlbot.domain.roles import Role
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.chart import ChartUnavailable
@@ -51,7 +51,7 @@ async def status(ctx: Context, args: str) -> Reply:
     person = YOU if own else about(student.mattermost)  # staff read "alice has", not "you have"
     standing = evaluate(ledger, ctx.course, now=now, person=person)
     label = "you" if own else f"@{student.mattermost}"
-    return Reply.private(render_status(standing, label, tz=ctx.user.tz, now=now, person=person))
+    return Reply.private(kept_status(standing, label, tz=ctx.user.tz, now=now, person=person))
 
 
 async def _visible_ledgers(ctx: Context, group_id: str | None) -> tuple[list[StudentLedger], str]:

@@ -1,12 +1,10 @@
-"""The `/idl deadlines` text, kept for as long as it is exact.
+"""The `/idl deadlines` text, kept for as long as it is exact (see `kept_text`).
 
 `/idl deadlines` is the busiest command, and every student of one group who reads times
-in one zone gets the same list; only `now` moves it, and only at instants known in
-advance: when its first occurrence passes (`upcoming` lists those strictly after `now`),
-and when a relative time may change (`timefmt.render_steady_until`). So the text is kept
-with the interval in which it holds and served inside it. Not a time-to-live: a request a
-microsecond after the list changes gets the new list. Working the list out anew was a
-tenth of the command's CPU under load."""
+in one zone gets the same list; only `now` moves it: when its first occurrence passes
+(`upcoming` lists those strictly after `now`), and when a relative time may change
+(`timefmt.render_steady_until`). Working the list out anew was a tenth of the command's
+CPU under load."""
 
 from __future__ import annotations
 
@@ -16,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from idlbot.domain import schedule, timefmt
 from idlbot.domain.course import Course
+from idlbot.domain.kept_text import KeptTexts
 
 _Key = tuple[Course, int, frozenset[str] | None, ZoneInfo, str]
 
@@ -23,10 +22,10 @@ _Key = tuple[Course, int, frozenset[str] | None, ZoneInfo, str]
 class DeadlineLists:
     """The kept texts, one per (course, length, groups, zone, zone name)."""
 
-    KEEP = 1024  # groups x zones x lengths in use; cleared when full, like the other memos
+    KEEP = 1024  # groups x zones x lengths in use
 
     def __init__(self) -> None:
-        self._kept: dict[_Key, tuple[datetime, datetime, str]] = {}
+        self._kept: KeptTexts[_Key] = KeptTexts(self.KEEP)
 
     def text(
         self,
@@ -40,18 +39,15 @@ class DeadlineLists:
     ) -> str:
         """`timefmt.render_deadlines` of `schedule.upcoming`, exactly as if worked out now."""
         key = (course, limit, None if groups is None else frozenset(groups), tz, zone_name)
-        kept = self._kept.get(key)
-        if kept is not None and kept[0] <= now < kept[1]:  # a clock set back works it out anew
-            return kept[2]
+        kept = self._kept.get(key, now)
+        if kept is not None:
+            return kept
         listed = schedule.upcoming(course, now=now, limit=limit, groups=groups)
         text = timefmt.render_deadlines(listed, tz, now, zone_name=zone_name)
         until = timefmt.render_steady_until(listed, tz, now)
         if listed:
             until = min(until, listed[0].at)  # then it is no longer strictly after `now`
-        if len(self._kept) >= self.KEEP:
-            self._kept.clear()
-        self._kept[key] = (now, until, text)
-        return text
+        return self._kept.put(key, now, until, text)
 
 
 LISTS = DeadlineLists()

@@ -149,21 +149,33 @@ def render_deadlines(
 def render_steady_until(occurrences: Sequence[Occurrence], tz: ZoneInfo, now: datetime) -> datetime:
     """The first instant after `now` at which `render_deadlines` of these occurrences may
     read differently (`now` itself: it may change at once). Which occurrences are listed
-    is `upcoming`'s business, not this function's.
-
-    Only the relative times move, and only at two kinds of instant: the reader's local
-    midnight (`today`), and whenever the time left to a deadline crosses a whole minute,
-    since every unit and threshold of `_relative` (min, h, 6 h) is a whole number of
-    minutes. Counting down, the time left floors the same while it stays above the whole
-    minute below it; counting up (past deadlines), until it reaches the one above."""
-    today = now.astimezone(tz).date()
-    until = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)  # fold=0: the first midnight
+    is `upcoming`'s business, not this function's. Only the relative times move."""
+    until = next_midnight(now, tz)
     for occurrence in occurrences:
-        if _fixed_part(occurrence, tz)[1] is None:  # no relative time in this item
-            continue
-        left = occurrence.at - now
-        step = left % _MINUTE if left >= _ZERO else _MINUTE - (-left) % _MINUTE
-        if not step:
-            return now
-        until = min(until, now + step)
+        if _fixed_part(occurrence, tz)[1] is not None:  # the item has a relative time
+            until = min(until, relative_steady_until(occurrence.at, now))
     return until
+
+
+def relative_steady_until(at: datetime, now: datetime) -> datetime:
+    """The first instant after `now` at which `relative(at, …)` may read differently,
+    apart from the reader's midnight (`next_midnight`): when the time left crosses a whole
+    minute, since every unit and threshold of `_relative` (min, h, 6 h) is a whole number of
+    minutes. Counting down, the time left floors the same while it stays above the whole
+    minute below it; counting up (past deadlines), until it reaches the one above. `now`
+    itself when the time left is a whole number of minutes: it changes at once."""
+    left = at - now
+    return now + (left % _MINUTE if left >= _ZERO else _MINUTE - (-left) % _MINUTE)
+
+
+def next_midnight(now: datetime, tz: ZoneInfo) -> datetime:
+    """The reader's next midnight, when "tomorrow" becomes "in 9 h" (fold=0: the first
+    midnight where clocks go back across it; in a gap, the instant the gap ends)."""
+    return datetime.combine(now.astimezone(tz).date() + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def next_minute(now: datetime, tz: ZoneInfo) -> datetime:
+    """The next instant at which `format_clock(now, tz)` reads differently: the reader's
+    next whole minute (zone offsets and their changes fall on whole minutes)."""
+    local = now.astimezone(tz)
+    return now + (_MINUTE - timedelta(seconds=local.second, microseconds=local.microsecond))
