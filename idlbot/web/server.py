@@ -54,12 +54,20 @@ class WebDeps:
     on_scrape: Callable[[HealthSnapshot], Awaitable[None]] | None = None
     courses: Sequence[SlashCourse] = ()  # several courses: these, instead of the two above
     budget: Budget = field(init=False)
+    _solo: tuple[SlashCourse] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.budget = Budget(self.inline_budget)
 
     def slash_courses(self) -> Sequence[SlashCourse]:
-        return self.courses or (SlashCourse(self.slash_token, self.dispatcher, str),)
+        """Every slash command compares its token with each course's. A one-course bot's
+        is made once per token (`slash_token` is set again when `/idl` is registered)."""
+        if self.courses:
+            return self.courses
+        solo = self._solo
+        if solo is None or solo[0].token != self.slash_token or solo[0].dispatcher is not self.dispatcher:
+            solo = self._solo = (SlashCourse(self.slash_token, self.dispatcher, str),)
+        return solo
 
 
 DEPS = web.AppKey("deps", WebDeps)
