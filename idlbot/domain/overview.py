@@ -17,7 +17,8 @@ from datetime import datetime
 from idlbot.domain.course import Course
 from idlbot.domain.defuse import defuse
 from idlbot.domain.ledger import StudentLedger
-from idlbot.domain.qualification import ItemStatus, RuleName, Standing, evaluate, rule_names
+from idlbot.domain.qualification import ItemStatus, Standing, evaluate, rule_names
+from idlbot.domain.qualification_forecast import RuleName
 from idlbot.domain.qualification_render import TITLES
 
 ASSIGNMENT_STATES: tuple[ItemStatus, ...] = ("on-time", "late", "failed", "missed", "excused", "open")

@@ -1,5 +1,6 @@
 """Exam qualification: one student's ledger → per-rule verdicts, a forecast and risk.
-(Over 300 lines: the five rules, the forecast and the risk list share one set of counts.)
+(Over 300 lines: the five rules share one set of counts, `qualification_forecast.Numbers`;
+the forecast and risk texts made from them are in that module.)
 
 The rules (the course's "who may sit the exam"; the numbers come from `course.rules`):
 
@@ -43,20 +44,26 @@ import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from fractions import Fraction
+from datetime import datetime
 from typing import Literal
 
+from idlbot.domain import qualification_forecast as wording
 from idlbot.domain.course import Course
-from idlbot.domain.exclusion import is_excluded
 from idlbot.domain.ledger import HandIn, HandInStatus, Presentation, Student, StudentLedger, WikiPost
 from idlbot.domain.person import YOU, Person
 from idlbot.domain.presenters import presenting_classes
 from idlbot.domain.presenting_rule import PresentingCheck, check
+from idlbot.domain.qualification_forecast import (
+    Numbers,
+    RuleName,
+    Verdict,
+    n,
+    quota_text,
+    required_on_time,
+    rounded_up,
+)
 
-Verdict = Literal["met", "failed", "pending"]
 Qualified = Literal["yes", "no", "open"]
-RuleName = Literal["assignments", "presentations", "blog", "report", "paper", "presenting"]
 ItemStatus = Literal[
     "on-time",
     "late",
@@ -71,7 +78,6 @@ ItemStatus = Literal[
     "team-report",  # blog posts, own reports, a team-mate's report
 ]
 RULE_NAMES: tuple[RuleName, ...] = ("assignments", "presentations", "blog", "report", "paper")
-PROJECT_WINDOW = timedelta(weeks=3)
 
 
 def rule_names(course: Course) -> tuple[RuleName, ...]:
@@ -136,37 +142,6 @@ class Standing:
         return next(r for r in self.rules if r.name == name)
 
 
-def n(count: int, noun: str) -> str:
-    """`1 fail`, `2 fails`."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-@functools.lru_cache(maxsize=16)
-def quota_text(quota: float) -> str:
-    """0.8 → "80 %", 2/3 → "66.67 %" (at most two decimals, trailing zeros dropped)."""
-    pct = exact_quota(quota) * 100
-    text = f"{pct.numerator}" if pct.denominator == 1 else f"{float(pct):.2f}".rstrip("0").rstrip(".")
-    return f"{text} %"
-
-
-@functools.lru_cache(maxsize=256)  # Fraction arithmetic is slow; a course has few (quota, count)
-def required_on_time(quota: float, counted: int) -> int:
-    """ceil(quota * counted), exactly: 80 % of 9 is 7.2, so 8."""
-    return math.ceil(exact_quota(quota) * counted)
-
-
-@functools.lru_cache(maxsize=256)
-def _rounded_up(quota: float, counted: int) -> bool:
-    return (exact_quota(quota) * counted).denominator != 1
-
-
-@functools.lru_cache(maxsize=16)
-def exact_quota(quota: float) -> Fraction:
-    """The quota as the decimal the instructor wrote: 0.8 → 4/5, not 0.8000000000000000444.
-    Cached: a course has one quota, and the overview asks for it once per student."""
-    return Fraction(str(quota))
-
-
 def effective_hand_in(hand_ins: Sequence[HandIn]) -> HandIn | None:
     """The record that decides an assignment (rules in the module docstring)."""
     if len(hand_ins) <= 1:  # the common case, and a large share of the overview's time
@@ -184,36 +159,6 @@ def effective_hand_in(hand_ins: Sequence[HandIn]) -> HandIn | None:
 
 def _stamp(at: datetime | None, missing: float) -> float:
     return at.timestamp() if at is not None else missing
-
-
-@dataclass(frozen=True)
-class _Numbers:
-    on_time: int
-    on_time_due: int
-    due: int
-    counted: int
-    excused: int
-    required: int
-    remaining: int
-    fails: int
-    limit: int
-    days_left: int  # course end minus today (course zone); negative once it has passed
-
-    @property
-    def possible(self) -> int:
-        return self.on_time + self.remaining
-
-    @property
-    def can_miss(self) -> int:
-        return min(max(self.possible - self.required, 0), self.remaining)
-
-    @property
-    def excluded(self) -> bool:
-        return is_excluded(self.fails, self.limit)
-
-    @property
-    def reachable(self) -> bool:
-        return self.possible >= self.required
 
 
 KEEP = 1024
@@ -284,7 +229,7 @@ def _evaluate(
     counted = [i for i in items if i.status != "excused"]
     due = [i for i in counted if i.due is not None and i.due <= now]
     fail_count = sum(p.outcome == "fail" for p in ledger.presentations)
-    num = _Numbers(
+    num = Numbers(
         on_time=sum(i.status == "on-time" for i in counted),
         on_time_due=sum(i.status == "on-time" for i in due),
         due=len(due),
@@ -319,13 +264,13 @@ def _evaluate(
         if all(v == "met" for v in verdicts.values())
         else "open"
     )
-    risks = _risks(num, verdicts, len(blogs), len(reports), course)
+    risks = wording.risks(num, verdicts, len(blogs), len(reports), course)
     if talk is not None and talk.risk is not None:
         risks.append(talk.risk)
     return Standing(
         student=ledger.student,
         rules=rules,
-        forecast=_forecast(num, verdicts, len(blogs), len(reports), course, person, talk),
+        forecast=wording.forecast(num, verdicts, len(blogs), len(reports), course, person, talk),
         qualified=qualified,
         at_risk=bool(risks),
         risk_reasons=tuple(text for _, text in risks),
@@ -409,16 +354,16 @@ def _distinct(posts: Iterable[WikiPost]) -> tuple[WikiPost, ...]:
     return tuple(sorted(seen.values(), key=lambda p: (p.at, p.slug)))
 
 
-def _assignment_rule(num: _Numbers, quota: float, items: tuple[ItemLine, ...]) -> RuleResult:
+def _assignment_rule(num: Numbers, quota: float, items: tuple[ItemLine, ...]) -> RuleResult:
     verdict: Verdict = "met" if num.on_time >= num.required else "failed" if not num.reachable else "pending"
-    rounding = ", rounded up" if _rounded_up(quota, num.counted) else ""
+    rounding = ", rounded up" if rounded_up(quota, num.counted) else ""
     summary = f"{num.on_time} of {num.counted} on time; {num.required} needed ({quota_text(quota)}{rounding})"
     if num.excused:
         summary += f"; {num.excused} excused: neither counted nor missed"
     return RuleResult("assignments", verdict, summary, items)
 
 
-def _presentation_rule(num: _Numbers, presentations: Sequence[Presentation], person: Person) -> RuleResult:
+def _presentation_rule(num: Numbers, presentations: Sequence[Presentation], person: Person) -> RuleResult:
     items = tuple(
         ItemLine(
             p.assignment_id, "fail" if p.outcome == "fail" else "presented", at=p.at, by=p.by, note=p.note
@@ -435,7 +380,7 @@ def _presentation_rule(num: _Numbers, presentations: Sequence[Presentation], per
     return RuleResult("presentations", "met", f"{head} ({more} {person.subject} from the exam)", items)
 
 
-def _project_verdict(have: int, need: int, num: _Numbers) -> Verdict:
+def _project_verdict(have: int, need: int, num: Numbers) -> Verdict:
     return "met" if have >= need else "failed" if num.days_left < 0 else "pending"
 
 
@@ -443,14 +388,14 @@ def _count(count: int, noun: str) -> str:
     return f"no {noun}s" if count == 0 else n(count, noun)
 
 
-def _blog_rule(num: _Numbers, need: int, blogs: tuple[WikiPost, ...]) -> RuleResult:
+def _blog_rule(num: Numbers, need: int, blogs: tuple[WikiPost, ...]) -> RuleResult:
     items = tuple(ItemLine(p.slug, "post", at=p.at) for p in blogs)
     summary = f"{_count(len(blogs), 'blog post')} ({need} needed)"
     return RuleResult("blog", _project_verdict(len(blogs), need, num), summary, items)
 
 
 def _report_rule(
-    num: _Numbers, need: int, reports: tuple[WikiPost, ...], others: tuple[WikiPost, ...], person: Person
+    num: Numbers, need: int, reports: tuple[WikiPost, ...], others: tuple[WikiPost, ...], person: Person
 ) -> RuleResult:
     items = tuple(ItemLine(p.slug, "report", at=p.at) for p in reports) + tuple(
         ItemLine(p.slug, "team-report", at=p.at) for p in others
@@ -472,104 +417,3 @@ def _paper_rule(required: bool, paper: bool | None) -> RuleResult:
     if paper:
         return RuleResult("paper", "met", "group paper accepted")
     return RuleResult("paper", "failed", "group paper not accepted")
-
-
-def _ends(days_left: int) -> str:
-    if days_left < 0:
-        return "the term has ended"
-    if days_left <= 1:
-        return "the term ends today" if days_left == 0 else "the term ends tomorrow"
-    return f"the term ends in {days_left} days"
-
-
-def _risks(
-    num: _Numbers, verdicts: dict[RuleName, Verdict], blogs: int, reports: int, course: Course
-) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    if num.excluded:
-        out.append((3, f"Excluded: {n(num.fails, 'fail')}."))
-    if not num.reachable:
-        out.append(
-            (3, f"Assignments out of reach: {num.required} on time needed, at most {num.possible} possible.")
-        )
-    rules = course.rules
-    project: tuple[tuple[RuleName, str], ...] = (
-        ("blog", f"{blogs} of {rules.blog_posts} blog posts"),
-        ("report", f"{reports} of {rules.progress_reports} progress reports"),
-        ("paper", "Group paper"),
-    )
-    for name, what in project:
-        if verdicts[name] == "failed":
-            out.append(
-                (
-                    3,
-                    "Group paper not accepted."
-                    if name == "paper"
-                    else f"Only {what} by the end of the term.",
-                )
-            )
-    if not num.excluded and num.fails >= 1 and num.fails == num.limit - 1:
-        out.append((2, f"{n(num.fails, 'fail')}: one more means exclusion."))
-    if num.reachable and num.remaining > 0 and num.can_miss == 0:
-        rest = "the remaining one" if num.remaining == 1 else f"all {num.remaining} remaining"
-        out.append((2, f"No misses left: {rest} must be on time."))
-    if num.days_left < PROJECT_WINDOW.days:
-        for name, what in project:
-            if verdicts[name] == "pending":
-                state = "not recorded yet" if name == "paper" else "so far"
-                out.append((1, f"{what} {state}; {_ends(num.days_left)}."))
-    return out
-
-
-def _forecast(
-    num: _Numbers,
-    verdicts: dict[RuleName, Verdict],
-    blogs: int,
-    reports: int,
-    course: Course,
-    person: Person,
-    talk: PresentingCheck | None = None,
-) -> str:
-    why: list[str] = []
-    who = person.subject
-    if num.excluded:
-        has = person.verb("have", "has")
-        why.append(f"{has} {n(num.fails, 'fail')} and {n(num.limit, 'fail')} exclude {who} from the exam")
-    if not num.reachable:
-        why.append(
-            f"{num.required} on time are needed and at most {num.possible} still can be "
-            f"({num.on_time} on time, {num.remaining} not yet due)"
-        )
-    if verdicts["blog"] == "failed":
-        why.append(f"the term ended with {blogs} of {n(course.rules.blog_posts, 'blog post')} by {who}")
-    if verdicts["report"] == "failed":
-        why.append(
-            f"the term ended with {reports} of {n(course.rules.progress_reports, 'progress report')} by {who}"
-        )
-    if verdicts["paper"] == "failed":
-        why.append("the group paper was not accepted")
-    if talk is not None and talk.verdict == "failed" and talk.forecast:
-        why.append(talk.forecast)
-    if why:
-        return "Qualification is no longer reachable because " + "; ".join(why) + "."
-    extra = f" {talk.forecast}" if talk is not None and talk.forecast else ""
-    return _assignment_forecast(num, person) + "." + extra
-
-
-def _assignment_forecast(num: _Numbers, person: Person) -> str:
-    if num.counted == 0:
-        return "No assignment counts in this course, so none can be missed"
-    head = "Nothing is due yet" if num.due == 0 else f"{num.on_time_due} of {num.due} due so far on time"
-    early = num.on_time - num.on_time_due
-    if early:
-        head += f" (plus {early} handed in early)"
-    rest = num.remaining
-    if rest == 0:
-        return f"{head}; none remain, and {person.verb('have', 'has')} the {num.required} needed"
-    if num.on_time >= num.required:
-        return f"{head}; {person.verb('already have', 'already has')} the {num.required} needed"
-    if num.can_miss == 0:
-        tail = "the remaining one" if rest == 1 else f"all of the remaining {rest}"
-        return f"{head}; {person.subject} must hand in {tail} on time"
-    more = " more" if num.due > num.on_time_due else ""  # "more" only after a miss
-    return f"{head}; {person.subject} can miss at most {num.can_miss}{more} of the remaining {rest}"

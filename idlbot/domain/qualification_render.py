@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from idlbot.domain.defuse import defuse
 from idlbot.domain.kept_text import KeptTexts
 from idlbot.domain.person import YOU, Person
-from idlbot.domain.qualification import ItemLine, RuleName, Standing, Verdict
+from idlbot.domain.qualification import ItemLine, Standing
+from idlbot.domain.qualification_forecast import RuleName, Verdict
 from idlbot.domain.timefmt import format_clock, next_minute, relative, relative_steady_until
 
 MARKS: dict[Verdict, str] = {"met": "✓", "failed": "✗", "pending": "⏳"}

@@ -13,12 +13,8 @@ import pytest
 
 from idlbot.domain.ledger import HandIn, Presentation, Student, StudentLedger
 from idlbot.domain.person import about
-from idlbot.domain.qualification import (
-    effective_hand_in,
-    evaluate,
-    quota_text,
-    required_on_time,
-)
+from idlbot.domain.qualification import effective_hand_in, evaluate
+from idlbot.domain.qualification_forecast import quota_text, required_on_time
 from tests.unit.course_2018 import berlin
 from tests.unit.test_qualification_support import after_due, ledger, make_course, post
 
