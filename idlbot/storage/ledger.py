@@ -3,9 +3,9 @@
 
 Writes come from two sides and are kept apart on purpose:
 
-* GitLab (``record_tag_push``, ``record_wiki_creation``), called by the webhook handler
-  and by the periodic reconciliation with the same events, so both must be idempotent
-  and order-independent: the earliest receive time wins, whichever path saw it first.
+* GitLab (``record_tag_push``, ``record_wiki_creation``, written in ``ledger_gitlab.py``),
+  called by the webhook handler and by the periodic reconciliation with the same events,
+  so both must be idempotent and order-independent: the earliest receive time wins.
 * Staff (``override``, ``present``, ``set_group_paper``), each writing its audit row in
   the same transaction, so no change can exist without its trail. The ids arrive
   checked (``services/qualification.py`` applies the course rules); a student the
@@ -34,11 +34,11 @@ from idlbot.domain.ledger import (
     Outcome,
     Student,
     StudentLedger,
-    classify_wiki_page,
 )
 from idlbot.domain.roster import RosterChanges
 from idlbot.domain.usernames import normalize_username
 from idlbot.ports.qualification import AuditEntry
+from idlbot.storage import ledger_gitlab
 from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage._dialect import _engine_of as engine_of
 from idlbot.storage.changes import ReadCache, changes_of
@@ -52,7 +52,6 @@ from idlbot.storage.models_qualification import (
     OverrideRow,
     PresentationRow,
     StudentRow,
-    WikiPostRow,
 )
 from idlbot.storage.roster import SqlRoster
 
@@ -124,76 +123,14 @@ class SqlLedger:
     async def record_tag_push(
         self, push: TagPush, members: Sequence[str], *, assignment_id: str | None = None
     ) -> int:
-        """Record a hand-in for every rostered member of the pushed-to repository.
-
-        Returns how many students' hand-ins were created or moved earlier. The first
-        receive time of the tag is kept: re-pushing a tag later (even after deleting
-        it) never makes an on-time hand-in late, and a push seen late (reconciliation
-        after a lost hook) still moves the time back to when GitLab got it. A deletion
-        hands nothing in and takes nothing back.
-        """
-        if push.deleted:
-            return 0
-        aid = assignment_id or push.tag
-        names = {normalize_username(m) for m in members}
-        changed = 0
-        async with transaction(self._db) as conn:
-            ids = (
-                await conn.execute(
-                    select(StudentRow.id).where(StudentRow.course == self._cid, StudentRow.gitlab.in_(names))
-                )
-            ).scalars()
-            for student_id in ids.all():
-                ins = insert_for(conn, HandInRow.__table__).values(
-                    course=self._cid,
-                    student_id=student_id,
-                    assignment_id=aid,
-                    repo_path=push.repo_path,
-                    pushed_at=push.pushed_at,
-                    pusher=normalize_username(push.pusher),
-                )
-                stmt = ins.on_conflict_do_update(
-                    index_elements=["student_id", "assignment_id"],
-                    set_={c: ins.excluded[c] for c in ("repo_path", "pushed_at", "pusher")},
-                    where=HandInRow.pushed_at > ins.excluded.pushed_at,
-                ).returning(HandInRow.id)
-                changed += (await conn.execute(stmt)).first() is not None
-        return changed
+        """Hand-ins for the pushed-to repository's rostered members (``ledger_gitlab``)."""
+        return await ledger_gitlab.record_tag_push(
+            self._db, self._cid, push, members, assignment_id=assignment_id
+        )
 
     async def record_wiki_creation(self, creation: WikiCreation, course: Course, blog_prefix: str) -> bool:
-        """Record a page that counts (see ``classify_wiki_page``); True if anything changed.
-
-        A team report counts for the member who created it, and only if the author is
-        on that team in the roster. One row per page: if a page is deleted and created
-        again, the earliest creation (and its author) is kept, as for tags.
-        """
-        kind = classify_wiki_page(creation.slug, creation.author, course, blog_prefix)
-        if kind is None:
-            return False
-        what, team_id = kind
-        author = normalize_username(creation.author)
-        cond = [StudentRow.course == self._cid, StudentRow.gitlab == author]
-        if team_id is not None:
-            cond.append(StudentRow.team_id == team_id)
-        async with transaction(self._db) as conn:
-            student_id = (await conn.execute(select(StudentRow.id).where(*cond))).scalar()
-            if student_id is None:
-                return False
-            ins = insert_for(conn, WikiPostRow.__table__).values(
-                course=self._cid,
-                kind=what,
-                slug=creation.slug.strip("/"),
-                student_id=student_id,
-                team_id=team_id,
-                author=author,
-                created_at=creation.created_at,
-            )
-            stmt = ins.on_conflict_do_update(
-                index_elements=["course", "kind", "slug"],
-                set_={c: ins.excluded[c] for c in ("student_id", "team_id", "author", "created_at")},
-                where=WikiPostRow.created_at > ins.excluded.created_at,
-            ).returning(WikiPostRow.id)
-            return (await conn.execute(stmt)).first() is not None
+        """A blog post or progress report, if the page counts (``ledger_gitlab``)."""
+        return await ledger_gitlab.record_wiki_creation(self._db, self._cid, creation, course, blog_prefix)
 
     # --- staff side -----------------------------------------------------------------
 
