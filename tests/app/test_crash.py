@@ -24,7 +24,7 @@ async def spawn_bot(config: Path, env: dict[str, str], log: Path, *extra: str) -
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "idlbot", "run", "--config", str(config), *extra,
             env=env, stdout=asyncio.subprocess.DEVNULL, stderr=sink,
-        )
+        )  # fmt: skip
 
 
 @pytest.mark.timeout(120)

@@ -48,11 +48,19 @@ async def test_kill_9_before_a_reminder_then_restart(
     h = await make_harness(db_url)
     try:
         port = free_port()
-        config = write_config(tmp_path / "bot.toml", mattermost_url=h.sim.url, database_url=db_url,
-                              port=port, gitlab_url="http://127.0.0.1:9")
+        config = write_config(
+            tmp_path / "bot.toml",
+            mattermost_url=h.sim.url,
+            database_url=db_url,
+            port=port,
+            gitlab_url="http://127.0.0.1:9",
+        )
         await register(h, f"http://127.0.0.1:{port}")
-        env = {**os.environ, "IDLBOT_MATTERMOST_TOKEN": h.settings.secrets.mattermost_token or "",
-               "IDLBOT_SLASH_TOKEN": h.settings.secrets.slash_token or ""}
+        env = {
+            **os.environ,
+            "IDLBOT_MATTERMOST_TOKEN": h.settings.secrets.mattermost_token or "",
+            "IDLBOT_SLASH_TOKEN": h.settings.secrets.slash_token or "",
+        }
         log = tmp_path / "bot.log"
         first = await spawn_bot(config, env, log, "--pretend-now", "2018-10-23T09:59:45+02:00")
         try:
@@ -74,8 +82,14 @@ async def test_kill_9_before_a_reminder_then_restart(
                 assert len(sent(h)) == 1
                 assert "2 h" in str(sent(h)[0]["message"]) or "12:00" in str(sent(h)[0]["message"])
             reply = await h.slash("sstober", "/idl remind log")
-            line = next((x for x in str(reply["text"]).splitlines() if "questions" in x and "23 Oct" in x
-                         and "10:00" in x), "")
+            line = next(
+                (
+                    x
+                    for x in str(reply["text"]).splitlines()
+                    if "questions" in x and "23 Oct" in x and "10:00" in x
+                ),
+                "",
+            )
             assert line, reply["text"]
             if expect_sent:
                 assert "late" in line, line

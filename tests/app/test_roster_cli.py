@@ -15,8 +15,12 @@ bob,bob-gl,bob,g2,lyrics-b
 
 def test_roster_import_is_idempotent_and_names_bad_lines(tmp_path: Path) -> None:
     db = tmp_path / "bot.db"
-    config = write_config(tmp_path / "c.toml", mattermost_url="http://127.0.0.1:9",
-                          database_url=f"sqlite+aiosqlite:///{db}", port=free_port())
+    config = write_config(
+        tmp_path / "c.toml",
+        mattermost_url="http://127.0.0.1:9",
+        database_url=f"sqlite+aiosqlite:///{db}",
+        port=free_port(),
+    )
     assert run_cli("migrate", "--config", str(config)).returncode == 0
     good = tmp_path / "roster.csv"
     good.write_text(GOOD)

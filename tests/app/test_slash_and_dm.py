@@ -146,6 +146,7 @@ async def test_outbox_posts_carry_attachments(harness: Harness) -> None:
         key="export:1", message="The ledger", now=harness.bot.clock.now(), channel_id=channel, files=[csv]
     )
     harness.bot.worker.wake()
+
     def export() -> dict[str, Any] | None:  # the DM may hold other posts (the Monday at-risk digest)
         return next((p for p in harness.bot_posts(channel) if p["message"] == "The ledger"), None)
 

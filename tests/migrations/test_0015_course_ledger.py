@@ -81,6 +81,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
     ],
 }  # fmt: skip
 
+
 def _type(name: str, column: str) -> sa.types.TypeEngine[Any]:
     """The column's type, from the first value the rows give it."""
     value = next((r[column] for r in ROWS[name] if r[column] is not None), "")
@@ -137,7 +138,11 @@ async def _filled(url: str) -> None:
 
 OLD_KEYS = {
     "students": {
-        ("uq", "mattermost"), ("uq", "gitlab"), ("ix", "group_id"), ("ix", "cluster"), ("ix", "team_id"),
+        ("uq", "mattermost"),
+        ("uq", "gitlab"),
+        ("ix", "group_id"),
+        ("ix", "cluster"),
+        ("ix", "team_id"),
     },
     "wiki_posts": {("uq", "kind", "slug"), ("ix", "student_id")},
     "group_papers": {("uq", "team_id"), ("uq", "student_id")},

@@ -80,9 +80,7 @@ async def test_a_routine_that_cannot_deliver_is_recorded_failed(db_url: str, set
         await engine.dispose()
 
 
-async def test_a_routine_no_longer_configured_fails_visibly(
-    db_url: str, settings: Settings
-) -> None:
+async def test_a_routine_no_longer_configured_fails_visibly(db_url: str, settings: Settings) -> None:
     await upgrade(db_url)
     engine = create_engine(db_url)
     try:

@@ -34,8 +34,13 @@ async def test_a_read_while_a_write_is_open_does_not_wait_and_sees_committed_sta
                 await conn.execute(update(OutboxRow).where(OutboxRow.key == "k1").values(message="half"))
                 await conn.execute(
                     OutboxRow.__table__.insert().values(  # type: ignore[attr-defined]
-                        key="k2", message="uncommitted", state="pending", attempts=0,
-                        created_at=NOW, next_attempt_at=NOW, channel_id="c1",
+                        key="k2",
+                        message="uncommitted",
+                        state="pending",
+                        attempts=0,
+                        created_at=NOW,
+                        next_attempt_at=NOW,
+                        channel_id="c1",
                     )
                 )
                 writing.set()

@@ -235,7 +235,7 @@ async def test_stop_cancels_a_pass_in_flight_and_ends_the_driver(clock: FakeCloc
 
 
 async def test_stop_lets_a_pass_in_flight_finish_within_the_grace(clock: FakeClock) -> None:
-    """"Finish, then cancel": a pass in the middle of its database writes is not cut off
+    """ "Finish, then cancel": a pass in the middle of its database writes is not cut off
     when it ends within the grace; one that does not is cancelled when the grace is up."""
     periodic = Periodic(clock, probe=0.001)
     started, release = asyncio.Event(), asyncio.Event()

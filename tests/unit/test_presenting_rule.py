@@ -105,7 +105,6 @@ def test_the_overview_and_the_export_count_the_rule() -> None:
     assert ledger_csv(ledgers, COURSE, now=berlin(2018, 10, 22, 9)).splitlines()[1].split(",")[-4] == "met"
 
 
-
 def test_classes_before_the_first_presentation_class_are_no_chance_and_not_listed() -> None:
     later = replace(COURSE, rules=replace(COURSE.rules, presenting_from=date(2018, 10, 24)))
     early = berlin(2018, 10, 1)
