@@ -91,19 +91,9 @@ async def probe(args: argparse.Namespace) -> dict[str, Any]:
     log = (tmp / "bot.log").open("wb")
     began = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        args.python,
-        "-m",
-        "idlbot",
-        "run",
-        "--config",
-        str(config),
-        "--pretend-now",
-        NOW,
-        env=child_env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log,
-        cwd=tmp,
-    )
+        args.python, "-m", "idlbot", "run", "--config", str(config), "--pretend-now", NOW,
+        env=child_env, stdout=asyncio.subprocess.DEVNULL, stderr=log, cwd=tmp,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     result: dict[str, Any] = {"students": args.students, "clients": args.clients}
     result["gc_defaults"] = args.gc_defaults
