@@ -85,7 +85,7 @@ def other_routines(
     """The presenter rota, the blog nudge, the warnings check and the digest, if on."""
     cfg, found = settings, list[Routine]()
     if cfg.presenters.enabled and cfg.course.classes is not None:
-        found.append(PresenterRoutine(presenters, outbox, directory.user_id_of, cfg.course, cfg.presenters))
+        found.append(PresenterRoutine(presenters, outbox, directory.user_ids_of, cfg.course, cfg.presenters))
     if cfg.blog_nudge.enabled:
         nudge = BlogNudge(
             cfg.blog_nudge, cfg.course, ledgers=ledgers, students=directory, mutes=mutes, outbox=outbox

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 
@@ -10,4 +11,13 @@ class People(Protocol):
 
     async def user_id(self, username: str) -> str | None:
         """The user id, or None if Mattermost has no such user."""
+        ...
+
+
+class Directory(People, Protocol):
+    """People, many at once: a fan-out to the whole roster asks once per hundred names."""
+
+    async def user_ids(self, usernames: Iterable[str]) -> dict[str, str]:
+        """{username: user id} for the names Mattermost has (lowercase, without "@");
+        names it has not are left out."""
         ...

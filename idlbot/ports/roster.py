@@ -8,6 +8,7 @@ bridge the two.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -30,6 +31,10 @@ class RosterLookup(Protocol):
     async def set_mattermost_id(self, mattermost: str, user_id: str, *, now: datetime) -> bool:
         """Remember a looked-up user id, so the next DM needs no Mattermost lookup.
         True if the stored id changed."""
+        ...
+
+    async def set_mattermost_ids(self, ids: Mapping[str, str], *, now: datetime) -> None:
+        """`set_mattermost_id` for {username: user id} at once, in one transaction."""
         ...
 
 

@@ -38,13 +38,13 @@ class PresenterRoutine:
         self,
         store: Presenters,
         outbox: Outbox,
-        user_id: Callable[[Student], Awaitable[str | None]],
+        user_ids: Callable[[list[Student]], Awaitable[list[tuple[str, str]]]],
         course: Course,
         settings: PresenterSettings,
     ) -> None:
         self._store = store
         self._outbox = outbox
-        self._user_id = user_id
+        self._user_ids = user_ids
         self._course = course
         self._settings = settings
 
@@ -75,11 +75,8 @@ class PresenterRoutine:
             presenter = await self._store.propose(team.id, day, pick, now=now)
             proposed += 1
             not_yet = record.not_presented()
-            items = []
-            for student in await self._store.members(team.id):
-                user_id = await self._user_id(student)
-                if user_id is not None:
-                    items.append((f"{occurrence.key}:{team.id}:{user_id}", user_id))
+            accounts = await self._user_ids(list(await self._store.members(team.id)))
+            items = [(f"{occurrence.key}:{team.id}:{user_id}", user_id) for user_id, _ in accounts]
             text = proposal_text(team, day, presenter, not_yet)
             await self._outbox.enqueue_dms(items=items, message=text, now=now)
             told += len(items)

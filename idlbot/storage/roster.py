@@ -172,6 +172,25 @@ class SqlRoster:
         async with transaction(self._db) as conn:
             return (await conn.execute(stmt)).first() is not None
 
+    async def set_mattermost_ids(self, ids: Mapping[str, str], *, now: datetime) -> None:
+        """`set_mattermost_id` for many at once, in one transaction: the first fan-out to a
+        500-student roster wrote 500 transactions (each one moving `ledger_version`, so every
+        kept `status` and `deadlines` text went stale 500 times) and held start-up 2 s."""
+        if not ids:
+            return
+        stmt = (
+            update(StudentRow)
+            .where(
+                self._mine,
+                StudentRow.mattermost == bindparam("key"),
+                StudentRow.mattermost_id.is_distinct_from(bindparam("user_id")),
+            )
+            .values(mattermost_id=bindparam("user_id"), updated_at=now)
+        )
+        rows = [{"key": normalize_username(name), "user_id": uid} for name, uid in sorted(ids.items())]
+        async with transaction(self._db) as conn:
+            await conn.execute(stmt, rows)
+
     async def _one(self, column: Any, value: str) -> Student | None:
         async with read(self._db) as conn:
             stmt = select(_T).where(self._mine, column == normalize_username(value))

@@ -30,8 +30,8 @@ def ids_of(student: Student) -> str:
     return ("u-" + student.mattermost).ljust(26, "0")
 
 
-async def user_id(student: Student) -> str | None:
-    return None if student.mattermost == "erin" else ids_of(student)  # erin has no account
+async def user_ids(students: list[Student]) -> list[tuple[str, str]]:
+    return [(ids_of(s), s.mattermost) for s in students if s.mattermost != "erin"]  # erin has no account
 
 
 async def seed(engine: AsyncEngine) -> None:
@@ -42,7 +42,7 @@ async def seed(engine: AsyncEngine) -> None:
 def routine(engine: AsyncEngine, settings: Settings) -> PresenterRoutine:
     sessions = sessionmaker(engine)
     on = PresenterSettings(enabled=True, propose_before=timedelta(days=2))
-    return PresenterRoutine(SqlPresenters(sessions), SqlOutbox(sessions), user_id, settings.course, on)
+    return PresenterRoutine(SqlPresenters(sessions), SqlOutbox(sessions), user_ids, settings.course, on)
 
 
 def test_one_firing_per_class_two_days_ahead_none_in_the_break(settings: Settings) -> None:

@@ -45,12 +45,12 @@ def _presenters(engine: AsyncEngine, settings: Settings) -> dict[str, Routine]:
     `user_id(n)`); nobody is recorded as having presented, so the rota proposes by the
     proposal counts alone."""
 
-    async def dm_id(student: Student) -> str | None:
-        return user_id(int(student.mattermost.removeprefix("student")))
+    async def dm_ids(students: list[Student]) -> list[tuple[str, str]]:
+        return [(user_id(int(s.mattermost.removeprefix("student"))), s.mattermost) for s in students]
 
     sessions = sessionmaker(engine)
     rota = PresenterRoutine(
-        SqlPresenters(sessions), SqlOutbox(sessions), dm_id, settings.course, settings.presenters
+        SqlPresenters(sessions), SqlOutbox(sessions), dm_ids, settings.course, settings.presenters
     )
     return {rota.name: rota}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.domain.gitlab import TagPush, WikiCreation
@@ -16,6 +17,7 @@ from idlbot.domain.ledger import Student
 from idlbot.domain.roster import RosterConflict
 from idlbot.storage.exclusion import SqlExclusions
 from idlbot.storage.ledger import SqlQualification
+from idlbot.storage.models_changes import LedgerVersionRow
 from idlbot.storage.presenters import SqlPresenters
 from idlbot.storage.roster import SqlRoster
 from idlbot.storage.warnings import SqlWarnings
@@ -59,6 +61,26 @@ async def test_each_roster_sees_its_own_students(engine: AsyncEngine) -> None:
     edited = await main.edit("alice", {"cluster": "alice99"}, by="stober", now=at(3))
     assert edited is not None and edited.cluster == "alice99"
     assert (await nlp.by_cluster("alice01")) is not None and await nlp.by_cluster("alice99") is None
+
+
+async def _ledger_version(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(LedgerVersionRow.n))).scalar_one_or_none() or 0)
+
+
+async def test_many_ids_are_stored_in_one_write_and_only_in_their_course(engine: AsyncEngine) -> None:
+    """The batch behind a roster-wide fan-out: one transaction (one step of `ledger_version`,
+    so the kept status texts go stale once, not once per student), names in any case, and
+    a name not on the roster changes nothing."""
+    main, nlp = await _two_rosters(engine)
+    before = await _ledger_version(engine)
+    await main.set_mattermost_ids({"alice": "a" * 26, "@Bob": "b" * 26, "nobody": "c" * 26}, now=at(1))
+    assert await _ledger_version(engine) == before + 1
+    stored = [(s.mattermost, s.mattermost_id) for s in await main.all()]
+    assert stored == [("alice", "a" * 26), ("bob", "b" * 26)]
+    assert await nlp.all() == [_alice("g2")]  # no id in nlp
+    await main.set_mattermost_ids({}, now=at(2))
+    assert await _ledger_version(engine) == before + 1  # nothing to store: no transaction
 
 
 async def test_a_gitlab_name_clashes_only_inside_its_course(engine: AsyncEngine) -> None:

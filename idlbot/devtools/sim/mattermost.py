@@ -245,25 +245,12 @@ class MattermostSim:
 
     # ---- HTTP dispatch -------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        limiter = self.faults.limiter
-        rl_headers: dict[str, str] = {}
-        body = await request.read()
-        if limiter is not None:
-            result = limiter.check(request.remote or "")
-            rl_headers = result.headers()
-            if result.limited:
-                # http.Error in the rate limit middleware: outside the API handler, so no
-                # X-Request-ID / X-Version-ID (samples/rate_limited_429.http).
-                resp = web.Response(
-                    status=429,
-                    body=b"limit exceeded\n",
-                    headers={
-                        "Content-Type": "text/plain; charset=utf-8",
-                        "X-Content-Type-Options": "nosniff",
-                        **rl_headers,
-                    },
-                )
-                return self._record(request, body, None, resp)
+        body = await _body(request)
+        if body is None:
+            return web.Response(status=400)  # to nobody: aiohttp drops it, and logs no traceback
+        rl_headers, refused = self._rate_limit(request, body)
+        if refused is not None:
+            return refused
         path = request.path
         if path.rstrip("/") == "/api/v4/websocket":
             return await self.hub.handle(request)
@@ -303,6 +290,28 @@ class MattermostSim:
             resp = self._json(exc.status, exc.body(request_id), headers)
         return self._record(request, body, route_name, resp)
 
+    def _rate_limit(self, request: web.Request, body: bytes) -> tuple[dict[str, str], web.Response | None]:
+        """The rate limit's headers, and its 429 when the client is over the limit."""
+        limiter = self.faults.limiter
+        if limiter is None:
+            return {}, None
+        result = limiter.check(request.remote or "")
+        rl_headers = result.headers()
+        if not result.limited:
+            return rl_headers, None
+        # http.Error in the rate limit middleware: outside the API handler, so no
+        # X-Request-ID / X-Version-ID (samples/rate_limited_429.http).
+        resp = web.Response(
+            status=429,
+            body=b"limit exceeded\n",
+            headers={
+                "Content-Type": "text/plain; charset=utf-8",
+                "X-Content-Type-Options": "nosniff",
+                **rl_headers,
+            },
+        )
+        return rl_headers, self._record(request, body, None, resp)
+
     @staticmethod
     def _json(status: int, payload: Any, headers: dict[str, str]) -> web.Response:
         """JSON with `Content-Type: application/json` exactly (drivers compare the string);
@@ -334,3 +343,11 @@ class MattermostSim:
             )
         )
         return resp
+
+
+async def _body(request: web.Request) -> bytes | None:
+    """The request body; None when the client died mid-body (a bot stopped while posting)."""
+    try:
+        return await request.read()
+    except ConnectionResetError:
+        return None
