@@ -582,8 +582,8 @@ async def run_forever(
         lock.acquire()  # before anything touches the file: a second process stops here
     try:
         bot = Bot(settings, clock=clock, tuning=Tuning(lease_ttl=ttl), courses=courses)
+        gctune.tune_after_start()  # built: from here on it may wait (a database down at start)
         await bot.start()
-        gctune.tune_after_start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, stop.set)

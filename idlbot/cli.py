@@ -86,6 +86,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from idlbot import gctune
+
+    with gctune.held_during_start():  # until `run_forever` has built the bot
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from idlbot import gctune, logs
     from idlbot.app import run_forever
 
