@@ -169,11 +169,6 @@ async def measure_db(kind: str, args: argparse.Namespace, wrk: str) -> DbResult:
             forms["whoami"] = world.write_forms(tmp / "forms_whoami.txt", "whoami")
             bot_url, base_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{base_port}"
             log = tmp / "bot.log"
-            base = await spawn(
-                [sys.executable, "-m", "benchmarks.wrk_baseline",
-                 "--port", str(base_port), "--db-url", db_url],
-                world.env, tmp / "baseline.log",
-            )  # fmt: skip
             profile = ["-m", "cProfile", "-o", f"{args.profile_bot}.{kind}"] if args.profile_bot else []
             start = time.perf_counter()
             bot = await spawn(
@@ -181,9 +176,16 @@ async def measure_db(kind: str, args: argparse.Namespace, wrk: str) -> DbResult:
                  "--log-level", "INFO", "--pretend-now", NOW.isoformat()],
                 world.env, log,
             )  # fmt: skip
+            base: asyncio.subprocess.Process | None = None
             try:
                 await wait_http(f"{bot_url}/healthz", timeout=60)
                 result.startup_s = time.perf_counter() - start
+                # the baselines start after: their imports would share the 2 cores with the bot's
+                base = await spawn(
+                    [sys.executable, "-m", "benchmarks.wrk_baseline",
+                     "--port", str(base_port), "--db-url", db_url],
+                    world.env, tmp / "baseline.log",
+                )  # fmt: skip
                 await wait_http(f"{base_url}/ready", timeout=30)
                 await result_runs(result, world, wrk, args, commands, forms, bot, base, bot_url, base_url)
                 result.rss_mb, result.hwm_mb = rss_mb(bot.pid)
@@ -194,7 +196,8 @@ async def measure_db(kind: str, args: argparse.Namespace, wrk: str) -> DbResult:
             finally:
                 result.stop_s = await stop(bot)
                 result.log, result.handler_ms = log_summary(log)
-                await stop(base)
+                if base is not None:
+                    await stop(base)
                 await world.sim.stop()
     return result
 
