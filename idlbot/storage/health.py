@@ -13,7 +13,6 @@ they never wait for the write lock either (WAL lets a reader read beside a write
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,12 +42,17 @@ class SqlDatabaseProbe:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._head: str | None = None
+        self._table = False  # alembic_version seen: from then on one SELECT, no catalog lookup
 
     async def revision(self) -> str | None:
-        """`SELECT 1` and the stamped revision, on one connection."""
+        """The stamped revision (a query: the database answers). The version table, once
+        seen, is taken to stay; were it dropped, the SELECT fails and the reading with it."""
         async with self._engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-            return await conn.run_sync(revisions.current)
+            if self._table:
+                return await conn.run_sync(revisions.stamped)
+            revision = await conn.run_sync(revisions.current)
+            self._table = revision is not None
+            return revision
 
     def head(self) -> str:
         """Read from the migration scripts once: they do not change while the bot runs."""

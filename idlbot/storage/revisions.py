@@ -17,7 +17,7 @@ from importlib.resources import files
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-__all__ = ["current", "head", "known"]
+__all__ = ["current", "head", "known", "stamped"]
 
 VERSION_TABLE = "alembic_version"
 
@@ -70,7 +70,16 @@ def current(conn: Connection) -> str | None:
     """The revision stamped in the database, None for an unmigrated one (no table, no row)."""
     if not inspect(conn).has_table(VERSION_TABLE):
         return None
-    rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    return stamped(conn)
+
+
+_STAMP = text(f"SELECT version_num FROM {VERSION_TABLE}")
+
+
+def stamped(conn: Connection) -> str | None:
+    """`current` where the table is known to exist: one SELECT, no catalog lookup (the
+    health probe asks every second; the inspector made it 1.8 ms of CPU instead of ~0.5)."""
+    rows = conn.execute(_STAMP).scalars().all()
     if len(rows) > 1:
         raise RuntimeError(f"the database has several schema heads: {sorted(rows)}")
     return str(rows[0]) if rows else None

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.services.health import BotHealth
-from idlbot.storage.db import create_engine, head_revision, sessionmaker
+from idlbot.storage.db import create_engine, head_revision, sessionmaker, upgrade
 from idlbot.storage.health import SqlDatabaseProbe, probe_engine
 from idlbot.storage.outbox import SqlOutbox
 
@@ -31,9 +32,17 @@ async def test_probe_reads_the_revision(engine: AsyncEngine) -> None:
 
 
 async def test_probe_on_an_unmigrated_database(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    engine = create_engine(url)
     try:
-        assert await SqlDatabaseProbe(engine).revision() is None
+        probe = SqlDatabaseProbe(engine)
+        assert await probe.revision() is None
+        assert await probe.revision() is None  # no table yet: still looked up each time
+        await upgrade(url)  # `idlbot migrate` while the bot runs
+        assert await probe.revision() == head_revision()
+        async with engine.begin() as conn:  # the stamp moves: read, not remembered
+            await conn.execute(text("UPDATE alembic_version SET version_num = 'elsewhere'"))
+        assert await probe.revision() == "elsewhere"
     finally:
         await engine.dispose()
 
