@@ -27,8 +27,9 @@ class DbResult:
     mixed: list[Run] = field(default_factory=list)
     overviews: dict[str, Any] = field(default_factory=dict)
     overview_alone: dict[str, float] = field(default_factory=dict)  # bot CPU per overview, no load
-    startup_s: float = 0.0
-    stop_s: float = 0.0
+    startups: list[float] = field(default_factory=list)  # spawn -> /healthz 200, each start
+    quick_stops: list[float] = field(default_factory=list)  # SIGTERM right after a start-up
+    stop_s: float = 0.0  # SIGTERM after all the load
     rss_mb: float = 0.0
     hwm_mb: float = 0.0
     baseline_rss_mb: float = 0.0
@@ -128,8 +129,9 @@ def summary(results: list[DbResult], commands: list[str]) -> list[str]:
         "wrk CPU on `bare` (one core = 100 %)",
         lambda r: span([x.gen_cpu * 100 for _, x in r.of("bare")], "{:.0f}", " %"),
     )
-    row("startup (spawn → /healthz 200)", lambda r: f"{r.startup_s:.2f} s")
-    row("stop (SIGTERM → exit)", lambda r: f"{r.stop_s:.2f} s")
+    row("startup (spawn → /healthz 200), each start", lambda r: span(r.startups, "{:.2f}", " s"))
+    row("stop (SIGTERM → exit) right after a start-up", lambda r: span(r.quick_stops, "{:.2f}", " s"))
+    row("stop (SIGTERM → exit) after the run", lambda r: f"{r.stop_s:.2f} s")
     row("bot RSS after the run (peak)", lambda r: f"{r.rss_mb:.0f} MB ({r.hwm_mb:.0f} MB)")
     row("baselines' RSS", lambda r: f"{r.baseline_rss_mb:.0f} MB")
     return lines
@@ -190,7 +192,8 @@ def as_json(results: list[DbResult], gen: float, errors: int) -> dict[str, Any]:
         "results": [
             {
                 "db": r.db,
-                "startup_s": round(r.startup_s, 3),
+                "startups_s": [round(x, 3) for x in r.startups],
+                "quick_stops_s": [round(x, 3) for x in r.quick_stops],
                 "stop_s": round(r.stop_s, 3),
                 "rss_mb": round(r.rss_mb, 1),
                 "gc": r.gc,
