@@ -82,18 +82,25 @@ async def test_kill_9_before_a_reminder_then_restart(
                 assert len(sent(h)) == 1
                 assert "2 h" in str(sent(h)[0]["message"]) or "12:00" in str(sent(h)[0]["message"])
 
-            async def logged() -> str:
-                """The firing's line in `/idl remind log`, once the catch-up has decided it
-                (healthy means connected; the catch-up may still be running)."""
+            seen: list[str] = []
+
+            async def decided() -> bool:
+                """The firing's line in `/idl remind log` once the catch-up has decided it:
+                healthy means connected, and the catch-up may still be running (the line
+                then reads "planned" or "claimed")."""
                 reply = await h.slash("sstober", "/idl remind log")
                 lines = str(reply["text"]).splitlines()
-                return next((x for x in lines if "questions" in x and "23 Oct" in x and "10:00" in x), "")
+                seen[:] = [x for x in lines if "questions" in x and "23 Oct" in x and "10:00" in x]
+                return bool(seen) and not any(state in seen[0] for state in ("planned", "claimed"))
 
-            line = await eventually(logged, timeout=20, what="the firing in /idl remind log")
+            try:
+                await eventually(decided, timeout=20, what="the firing decided in /idl remind log")
+            except AssertionError as err:
+                raise AssertionError(f"{err}; its line: {seen}") from None
             if expect_sent:
-                assert "late" in line, line
+                assert "late" in seen[0], seen
             else:
-                assert "skip" in line, line
+                assert "skip" in seen[0], seen
                 assert sent(h) == []
                 skip_logged = lambda: KEY in log.read_text() and "skipped" in log.read_text()  # noqa: E731
                 await eventually(skip_logged, what="the skip in the log (written after it is stored)")

@@ -31,7 +31,8 @@ START_BOUND = 5.0  # interpreter start and imports included; the goal (1.5 s) is
 
 
 async def _ready(port: int) -> bool:
-    """/healthz says the websocket is connected: the bot is fully up."""
+    """/healthz says the websocket is connected: the bot is up (its reminder catch-up may
+    still be running, and a stop must cut it short too)."""
     try:
         async with (
             aiohttp.ClientSession() as http,
