@@ -468,14 +468,12 @@ class Bot:
             on_reconnect=self.metrics.ws_reconnects.inc,
         )
         self.health.websocket = self.websocket
-        # DMs and deliveries do not wait for the catch-up: a long one (a roster-wide fan-out
-        # after an outage) held the websocket, and so /healthz, back for seconds
-        self.tasks.spawn(self.worker.run(), origin="outbox worker")
-        self.tasks.spawn(self.websocket.run(), origin="websocket")
         # after login: reminders resolve channel names; a catch-up decides what was missed
         for course in self.courses:
             await course.reminder_scheduler.start()
+        self.tasks.spawn(self.worker.run(), origin="outbox worker")
         self.loops.spawn(self.periodic.run(), origin="periodic passes")
+        self.tasks.spawn(self.websocket.run(), origin="websocket")
         self.ready.set()
 
     async def _on_connected(self) -> None:

@@ -85,9 +85,8 @@ async def test_kill_9_before_a_reminder_then_restart(
             seen: list[str] = []
 
             async def decided() -> bool:
-                """The firing's line in `/idl remind log` once the catch-up has decided it:
-                healthy means connected, and the catch-up may still be running (the line
-                then reads "planned" or "claimed")."""
+                """The firing's line in `/idl remind log` once its state is decided (not
+                "planned" or "claimed"; CI once read "claimed" here)."""
                 reply = await h.slash("sstober", "/idl remind log")
                 lines = str(reply["text"]).splitlines()
                 seen[:] = [x for x in lines if "questions" in x and "23 Oct" in x and "10:00" in x]

@@ -31,8 +31,7 @@ START_BOUND = 5.0  # interpreter start and imports included; the goal (1.5 s) is
 
 
 async def _ready(port: int) -> bool:
-    """/healthz says the websocket is connected: the bot is up (its reminder catch-up may
-    still be running, and a stop must cut it short too)."""
+    """/healthz says the websocket is connected: the bot is fully up."""
     try:
         async with (
             aiohttp.ClientSession() as http,
