@@ -28,13 +28,9 @@ class RosterLookup(Protocol):
         """The entry owning a cluster account: who a Slurm job's DM goes to."""
         ...
 
-    async def set_mattermost_id(self, mattermost: str, user_id: str, *, now: datetime) -> bool:
-        """Remember a looked-up user id, so the next DM needs no Mattermost lookup.
-        True if the stored id changed."""
-        ...
-
     async def set_mattermost_ids(self, ids: Mapping[str, str], *, now: datetime) -> None:
-        """`set_mattermost_id` for {username: user id} at once, in one transaction."""
+        """Remember looked-up user ids ({username: user id}), in one transaction, so the
+        next DM needs no Mattermost lookup."""
         ...
 
 

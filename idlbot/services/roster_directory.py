@@ -27,16 +27,8 @@ class RosterDirectory:
         self._names: dict[str, str] = {}  # user id -> username
 
     async def _id(self, student: Student) -> str | None:
-        if student.mattermost_id:
-            self._names[student.mattermost_id] = student.mattermost
-            return student.mattermost_id
-        user_id = await self._people.user_id(student.mattermost)
-        if user_id is None:
-            log.warning("roster: @%s has no Mattermost account; no DMs for them", student.mattermost)
-            return None
-        await self._roster.set_mattermost_id(student.mattermost, user_id, now=self._clock.now())
-        self._names[user_id] = student.mattermost
-        return user_id
+        found = await self.user_ids_of([student])
+        return found[0][0] if found else None
 
     async def user_ids_of(self, students: list[Student]) -> list[tuple[str, str]]:
         """(user id, username) of the entries that have an account, in roster order.
