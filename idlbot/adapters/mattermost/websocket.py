@@ -90,6 +90,7 @@ class WebsocketSupervisor:
         self._stop = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self.connection_id: str | None = None
+        self._greeted = False  # the current attempt got its hello
 
     async def run(self) -> None:
         async with aiohttp.ClientSession() as session:
@@ -115,13 +116,14 @@ class WebsocketSupervisor:
                 except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
                     reason = f"{type(err).__name__}: {err}"
                 finally:
-                    was_connected = self.connected
                     self.connected = False
                     self._ws = None
                 if self._stop.is_set():
                     break
-                if was_connected:
+                if self._greeted:
+                    # this attempt got its hello: the backoff starts over
                     self.failed_attempts = 0
+                    self._greeted = False
                 self.last_error = reason
                 delay = backoff_delay(self.failed_attempts, base=self.backoff_base, cap=self.backoff_cap)
                 self.failed_attempts += 1
@@ -154,7 +156,7 @@ class WebsocketSupervisor:
             )
             hello = await self._await_hello(ws)
             self.connection_id = str(hello.get("data", {}).get("connection_id", ""))
-            self.connected = True
+            self.connected = self._greeted = True
             self.connections += 1
             if self.connections > 1:
                 self.reconnects += 1
@@ -171,6 +173,9 @@ class WebsocketSupervisor:
             try:
                 await self._read(ws)
             finally:
+                # Down from here, while the re-sync may go on retrying REST for its grace.
+                self.connected = False
+                self.state = "closed"
                 await _finish(resync, RESYNC_GRACE)
 
     async def _await_hello(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
