@@ -38,7 +38,8 @@ from idlbot.domain.early_warnings import (
 from idlbot.domain.qualification import evaluate
 from idlbot.domain.reminders import Occurrence
 from idlbot.domain.transitions import Transition
-from idlbot.ports.chat import People
+from idlbot.domain.usernames import normalize_username
+from idlbot.ports.chat import Directory
 from idlbot.ports.outbox import Outbox
 from idlbot.ports.routine_inputs import Ledgers
 from idlbot.ports.routines import RoutineResult
@@ -70,7 +71,7 @@ class EarlyWarnings:
         store: WarningStore,
         ledgers: Ledgers,
         outbox: Outbox,
-        people: People,
+        people: Directory,
         course: Course,
         instructors: Sequence[str],
         *,
@@ -104,6 +105,10 @@ class EarlyWarnings:
     async def announce(self, now: datetime) -> list[WarningChange]:
         """Queue the DM of each transition not announced yet (a silent one only gets marked)."""
         told: list[WarningChange] = []
+        pending = await self._store.unannounced()
+        # the accounts in one request per hundred names, not one each: the first check
+        # after a deadline may warn hundreds of students at once
+        ids = await self._people.user_ids(c.student for c in pending) if pending else {}
 
         async def send(change: WarningChange) -> WarningChange:
             text = student_warning(
@@ -111,7 +116,7 @@ class EarlyWarnings:
             )
             if text is None:
                 return change
-            user_id = await self._people.user_id(change.student)
+            user_id = ids.get(normalize_username(change.student))
             if user_id is None:  # waiting would not help: the next pass would find none either
                 log.warning("warning %s: Mattermost has no user @%s", warning_key(change), change.student)
                 return change
@@ -122,7 +127,6 @@ class EarlyWarnings:
         async def mark(change: WarningChange) -> None:
             await self._store.mark_announced([change], now=now)
 
-        pending = await self._store.unannounced()
         await announce_in_order(pending, send=send, mark=mark, what="early warning")
         if told and self._wake is not None:
             self._wake()

@@ -11,6 +11,7 @@ blog posts are recorded with their dates and count from then on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -50,6 +51,9 @@ class StaffIds:
         if username.startswith("student"):
             return user_id(int(username.removeprefix("student")))
         return f"staff-{username}"
+
+    async def user_ids(self, usernames: Iterable[str]) -> dict[str, str]:
+        return {name: found for name in usernames if (found := await self.user_id(name)) is not None}
 
 
 async def seed(engine: AsyncEngine, settings: Settings, roster: FakeRoster) -> None:

@@ -5,6 +5,7 @@ run at once on two engines (two processes) or again after a crash before the mar
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -39,8 +40,20 @@ class Ledgers:
 
 
 class People:
+    """The `Directory` port; `batches` counts the many-at-once lookups."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.singles = 0
+
     async def user_id(self, username: str) -> str | None:
+        self.singles += 1
         return None if username == "ghost" else f"id-{username}"
+
+    async def user_ids(self, usernames: Iterable[str]) -> dict[str, str]:
+        names = sorted(set(usernames))
+        self.batches.append(names)
+        return {n: f"id-{n}" for n in names if n != "ghost"}
 
 
 async def _seed(engine: AsyncEngine) -> None:
@@ -120,3 +133,27 @@ async def test_outside_the_term_nothing_is_checked(engine: AsyncEngine) -> None:
     service = warnings(engine, Ledgers())
     assert await service.check(datetime(2019, 3, 1, tzinfo=NOW.tzinfo)) == []
     assert await SqlWarnings(sessionmaker(engine)).latest() == {}
+
+
+async def test_many_warnings_look_their_accounts_up_in_one_batch(engine: AsyncEngine) -> None:
+    """The first check after a deadline may warn most of the course at once: the accounts
+    are asked together (one `POST /users/usernames` per hundred names), not one `GET` each.
+    A name Mattermost does not know gets no DM and is still marked told."""
+    names = [f"s{n:02d}" for n in range(30)] + ["ghost"]
+    roster = SqlRoster(sessionmaker(engine))
+    for name in names:
+        await roster.upsert(Student(name, group_id="g1"), now=NOW)
+
+    class Missed:
+        async def all_ledgers(self, group_id: str | None = None) -> list[StudentLedger]:
+            return [StudentLedger(Student(n, group_id="g1"), ()) for n in names]
+
+    people = People()
+    sessions = sessionmaker(engine)
+    service = EarlyWarnings(SqlWarnings(sessions), Missed(), SqlOutbox(sessions), people, COURSE, ())
+    told = await service.check(NOW)
+    assert sorted(c.student for c in told) == names[:-1]
+    assert people.batches == [sorted(names)] and people.singles == 0
+    assert {user for _, user, _ in await _dms(engine)} == {f"id-{n}" for n in names[:-1]}
+    assert await service.check(NOW + timedelta(minutes=1)) == []
+    assert people.batches == [sorted(names)]  # nothing left to tell: nothing asked
