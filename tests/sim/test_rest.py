@@ -265,3 +265,40 @@ async def test_get_file_returns_the_bytes_to_channel_members_only(world: World) 
             assert missing.status_code == 404
         info = await http.get(f"{base}/files/{file_id}/info", headers=auth(world.alice_token))
         assert info.status_code == 200 and info.json()["name"] == "overview.png"
+
+
+async def test_uploads_are_read_as_go_mime_multipart_reads_them(world: World) -> None:
+    """The part's bytes as sent (a PNG full of CRLFs and dashes), only quoted-printable
+    decoded, the filename in UTF-8; a body without its closing delimiter (Go's reader
+    fails with an unexpected EOF) or without a boundary gets 400."""
+    base = f"http://127.0.0.1:{world.sim.port}/api/v4"
+    auth = {"Authorization": f"Bearer {world.bot_token}"}
+    png = b"\x89PNG\r\n\x1a\n\r\n\r\n--\r\n" + bytes(range(256)) * 40
+    async with httpx.AsyncClient() as http:
+        up = await http.post(
+            f"{base}/files", headers=auth, data={"channel_id": world.town["id"]},
+            files={"files": ("Übersicht.png", png, "image/png")},
+        )  # fmt: skip
+        assert up.status_code == 201, up.text
+        info = up.json()["file_infos"][0]
+        assert (info["name"], info["size"]) == ("Übersicht.png", len(png))
+        assert (await http.get(f"{base}/files/{info['id']}", headers=auth)).content == png
+        form = (
+            f'--b\r\nContent-Disposition: form-data; name="channel_id"\r\n\r\n{world.town["id"]}\r\n'
+            '--b\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\na=3Db\r\n--b--\r\n"
+        ).encode()
+        quoted = await http.post(
+            f"{base}/files", headers={**auth, "Content-Type": "multipart/form-data; boundary=b"}, content=form
+        )
+        assert quoted.status_code == 201, quoted.text
+        file_id = quoted.json()["file_infos"][0]["id"]
+        assert (await http.get(f"{base}/files/{file_id}", headers=auth)).content == b"a=b"
+        for content_type, body in (
+            ("multipart/form-data; boundary=b", form.removesuffix(b"--b--\r\n")),
+            ("multipart/form-data", form),
+        ):
+            bad = await http.post(
+                f"{base}/files", headers={**auth, "Content-Type": content_type}, content=body
+            )
+            assert bad.status_code == 400

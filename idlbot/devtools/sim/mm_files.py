@@ -9,8 +9,9 @@ otherwise), as `api4/file.go getFile` and `web.WriteFileResponse` do."""
 
 from __future__ import annotations
 
+import quopri
 from email.message import Message
-from email.parser import BytesParser
+from email.parser import HeaderParser
 from email.policy import HTTP
 from typing import Any
 from urllib.parse import quote
@@ -26,21 +27,37 @@ FORBIDDEN = ("api.context.permissions.app_error", "You do not have the appropria
 BAD_IDS = ("api.post.create_post.file_ids.app_error", "Invalid file ids.")
 
 
-def _parts(content_type: str, body: bytes) -> list[Message]:
-    raw = f"Content-Type: {content_type}\r\n\r\n".encode() + body
-    message = BytesParser(policy=HTTP).parsebytes(raw)
-    if not message.is_multipart():
+def _parts(content_type: str, body: bytes) -> list[tuple[Message, bytes]]:
+    """Each part's headers and raw bytes, the way Go's `mime/multipart` reads them for the
+    server: split at the boundary, headers up to the blank line, the bytes as sent (only
+    quoted-printable is decoded, as `multipart.Part` does). The `email` parser did the
+    same in 1.9 ms for a 60 KB chart, in the benchmark's process, which shares a core with
+    wrk: 2 overviews a second showed in the measured p99."""
+    header = HeaderParser(policy=HTTP).parsestr(f"Content-Type: {content_type}\r\n\r\n")
+    boundary = header.get_param("boundary")
+    if header.get_content_maintype() != "multipart" or not isinstance(boundary, str) or not boundary:
         raise SimAppError(400, *NO_FILES)
-    return [part for part in message.walk() if part is not message]
+    delimiter = b"\r\n--" + boundary.encode("latin-1")
+    chunks = (b"\r\n" + body).split(delimiter)
+    if len(chunks) < 3 or not chunks[-1].startswith(b"--"):
+        raise SimAppError(400, *NO_FILES)  # no part, or no closing delimiter
+    parts: list[tuple[Message, bytes]] = []
+    for chunk in chunks[1:-1]:
+        head, blank, data = chunk.partition(b"\r\n\r\n")
+        if not blank:
+            raise SimAppError(400, *NO_FILES)
+        headers = HeaderParser(policy=HTTP).parsestr(head.split(b"\r\n", 1)[-1].decode(errors="replace"))
+        if headers.get("Content-Transfer-Encoding", "").lower() == "quoted-printable":
+            data = quopri.decodestring(data)
+        parts.append((headers, data))
+    return parts
 
 
 def _form(content_type: str, body: bytes) -> tuple[dict[str, str], list[tuple[str, str, bytes]]]:
     fields: dict[str, str] = {}
     files: list[tuple[str, str, bytes]] = []
-    for part in _parts(content_type, body):
+    for part, data in _parts(content_type, body):
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
         if name == "files":
             files.append((part.get_filename() or "file", part.get_content_type(), data))
         elif isinstance(name, str):
