@@ -17,8 +17,9 @@ Per database:
   `wrk_forms.lua`: the exact request Mattermost sends, rotating over every student.
 
 Each round runs bare, select, then each command, alternating targets in one run; the
-ratios compare each command with the baselines of its own round. After the rounds the
-commands run again while 2 `/idl overview` a second are fired at the bot (mixed load).
+ratios compare each command with the baselines of its own round. Each command's run is
+followed at once by the same command while 2 `/idl overview` a second are fired at the
+bot (mixed load), whose p99 is compared with that run's.
 The set-up is in `wrk_world`, the measuring in `wrk_measure`, the tables in `wrk_report`.
 """
 
@@ -239,7 +240,8 @@ async def result_runs(
     forms: dict[str, Path], bot: asyncio.subprocess.Process, base: asyncio.subprocess.Process,
     bot_url: str, base_url: str,
 ) -> None:  # fmt: skip
-    """Warm-up, the alternating rounds, then the mixed load."""
+    """Warm-up, the overviews alone, then the alternating rounds, each command followed
+    by its run with the overviews (mixed load)."""
 
     async def cell(label: str, url: str, form: str, pid: int, duration: float) -> Run:
         replies = world.replies_via_response_url()
@@ -261,6 +263,17 @@ async def result_runs(
     for text in commands:
         await cell("warm-up", bot_url + ROUTE, text, bot.pid, 2)
     await cell("warm-up", base_url + "/select", "whoami", base.pid, 1)
+    if args.overview_rate > 0:  # before the rounds: its first overview starts the chart worker
+        result.overview_alone = await overviews_alone(
+            world, bot_url, bot.pid, args.overview_rate, args.duration
+        )
+        alone = result.overview_alone
+        print(
+            f"  {result.db} overviews alone: {alone['count']:.0f}, bot CPU per overview: event loop "
+            f"{alone['main_ms']:.1f} ms, other threads {alone['other_ms']:.1f} ms (idle, taken away: "
+            f"event loop {alone['idle_main'] * 100:.1f} % of a core)",
+            flush=True,
+        )
     gc_before = await gc_metrics(bot_url)
     sim_mark = len(world.sim.requests)
     for rnd in range(1, args.rounds + 1):
@@ -272,28 +285,20 @@ async def result_runs(
             run = await cell(label, url, form, pid, args.duration)
             result.runs.append((rnd, run))
             print(f"  {result.db} round {rnd}: {fmt_run(run)}", flush=True)
-    calls = Counter(f"{r.method} {r.route}" for r in world.sim.requests[sim_mark:])
-    result.sim_calls = dict(calls.most_common(6))
-    if args.overview_rate > 0:
-        result.overview_alone = await overviews_alone(
-            world, bot_url, bot.pid, args.overview_rate, args.duration
-        )
-        alone = result.overview_alone
-        print(
-            f"  {result.db} overviews alone: {alone['count']:.0f}, bot CPU per overview: event loop "
-            f"{alone['main_ms']:.1f} ms, other threads {alone['other_ms']:.1f} ms (idle, taken away: "
-            f"event loop {alone['idle_main'] * 100:.1f} % of a core)",
-            flush=True,
-        )
-        for c in commands:
+            if pid != bot.pid or args.overview_rate <= 0:
+                continue
+            # the same command again at once with the overviews: the pair is measured on
+            # the same few seconds of the machine, whose speed drifts over a whole run
             stop_at = asyncio.get_running_loop().time() + args.duration + 0.5
             firing = asyncio.create_task(
                 fire_overviews(world, bot_url, args.overview_rate, stop_at, result.overviews)
             )
-            run = await cell(f"/idl {c} + overviews", bot_url + ROUTE, c, bot.pid, args.duration)
+            run = await cell(f"{label} + overviews", url, form, pid, args.duration)
             await firing
-            result.mixed.append(run)
-            print(f"  {result.db} mixed: {fmt_run(run)}", flush=True)
+            result.mixed.append((rnd, run))
+            print(f"  {result.db} round {rnd}: {fmt_run(run)}", flush=True)
+    calls = Counter(f"{r.method} {r.route}" for r in world.sim.requests[sim_mark:])
+    result.sim_calls = dict(calls.most_common(6))
     result.gc = gc_report(gc_before, await gc_metrics(bot_url))
 
 
@@ -335,7 +340,7 @@ async def main(args: argparse.Namespace) -> int:
             f"\nwrk used at most {gen * 100:.0f} % of a core on the bare baseline ({verdict} the 60 % limit)."
         )
     errors = sum(x.errors for r in results for _, x in r.runs) + sum(
-        m.errors for r in results for m in r.mixed
+        m.errors for r in results for _, m in r.mixed
     )
     print(json.dumps(as_json(results, gen, errors)))
     if errors:

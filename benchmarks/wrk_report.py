@@ -24,7 +24,7 @@ class DbResult:
 
     db: str
     runs: list[tuple[int, Run]] = field(default_factory=list)  # (round, run)
-    mixed: list[Run] = field(default_factory=list)
+    mixed: list[tuple[int, Run]] = field(default_factory=list)  # (round, run with overviews)
     overviews: dict[str, Any] = field(default_factory=dict)
     overview_alone: dict[str, float] = field(default_factory=dict)  # bot CPU per overview, no load
     startups: list[float] = field(default_factory=list)  # spawn -> /healthz 200, each start
@@ -87,7 +87,7 @@ def fmt_run(r: Run) -> str:
 
 def span(values: list[float], fmt: str = "{:.0f}", unit: str = "") -> str:
     """`lo-hi` (an en dash) over the rounds, or one value when they print alike; a dash
-    when nothing was measured (`--rounds 0`: only the overviews and the mixed load)."""
+    when nothing was measured (`--rounds 0`: only the overviews alone)."""
     if not values:
         return DASH
     lo, hi = fmt.format(min(values)), fmt.format(max(values))
@@ -146,12 +146,17 @@ def us(runs: list[tuple[int, Run]]) -> str:
 
 
 def mixed_cell(res: DbResult, label: str) -> str:
-    mixed = [m for m in res.mixed if m.label == f"{label} + overviews"]
-    plain = [r.p99_ms for _, r in res.of(label)]
-    if not mixed or not plain:
+    """The p99 with the overviews, and its ratio to the run without them just before it
+    (same round): pairs measured seconds apart, not across a run whose speed drifts."""
+    plain = dict(res.of(label))
+    pairs = [
+        (m.p99_ms, plain[rnd].p99_ms)
+        for rnd, m in res.mixed
+        if m.label == f"{label} + overviews" and rnd in plain
+    ]
+    if not pairs:
         return DASH
-    m = mixed[0]
-    return f"{m.p99_ms:.1f} ms ({span([m.p99_ms / p for p in plain], '{:.2f}', TIMES)})"
+    return f"{span([m for m, _ in pairs], '{:.1f}')} ms ({span([m / p for m, p in pairs], '{:.2f}', TIMES)})"
 
 
 def alone_cell(res: DbResult) -> str:
@@ -166,7 +171,7 @@ def harness_cell(res: DbResult) -> str:
     """The benchmark process's CPU (the Mattermost simulator; the overviews fired) during
     the command runs, one core = 100 %: it shares the cores with wrk and the bot."""
     plain = [x.harness_cpu * 100 for _, x in res.runs if x.label.startswith("/idl")]
-    mixed = [x.harness_cpu * 100 for x in res.mixed]
+    mixed = [x.harness_cpu * 100 for _, x in res.mixed]
     return " / ".join(span(v, "{:.0f}", " %") if v else DASH for v in (plain, mixed))
 
 
@@ -198,7 +203,7 @@ def as_json(results: list[DbResult], gen: float, errors: int) -> dict[str, Any]:
                 "rss_mb": round(r.rss_mb, 1),
                 "gc": r.gc,
                 "handler_ms": r.handler_ms,
-                "runs": [run(rnd, x) for rnd, x in r.runs] + [run("mixed", x) for x in r.mixed],
+                "runs": [run(rnd, x) for rnd, x in r.runs + r.mixed],
             }
             for r in results
         ],
