@@ -226,18 +226,35 @@ class MattermostSim:
     async def stop(self) -> None:
         """Stop listening and close every websocket with 1001 (going away); state is kept.
 
-        Listening stops first, then the connections already accepted get `ACCEPT_SETTLE`
-        to reach the server before it closes them all. A client reconnecting in that
-        instant (the bot retries every 50 ms in the outage tests) could otherwise be
-        accepted while aiohttp's shutdown awaited the connections it had listed, and its
-        socket was never closed: a ResourceWarning that failed an outage test in CI."""
+        The bot reconnects at once (0.0 s into its backoff), so a connection may be
+        accepted in the very loop iteration that stops the listening socket. asyncio
+        accepts in one callback and builds the transport in a task on the next one; if
+        `Server.close()` ran in between, CPython 3.11's `Server._attach` asserts, and the
+        accepted socket is left open with no transport to close it: the ResourceWarning
+        ("unclosed transport", a `RequestHandler` never connected) that failed the outage
+        test in CI. So the accepting is stopped first (`remove_reader` on the listening
+        sockets), the loop turns twice for what was accepted to be built and listed, and
+        only then are the sites stopped. Websockets accepted since the first drop are
+        dropped too, and after aiohttp's cleanup any connection its server still lists
+        is closed (its `shutdown` clears its list after awaiting the connections it had
+        at the start, so one registered meanwhile would be forgotten open)."""
         await self.hub.drop_all(1001)
-        if self._runner is not None:
-            for site in list(self._runner.sites):
-                await site.stop()
-            await asyncio.sleep(ACCEPT_SETTLE)
-            await self._runner.cleanup()
-            self._runner = None
+        if self._runner is None:
+            return
+        loop = asyncio.get_running_loop()
+        for site in self._runner.sites:
+            listening = getattr(site, "_server", None)  # aiohttp keeps the asyncio.Server there
+            for sock in getattr(listening, "sockets", None) or ():
+                loop.remove_reader(sock.fileno())
+        for _ in range(2):
+            await asyncio.sleep(0)
+        await asyncio.sleep(ACCEPT_SETTLE)
+        await self.hub.drop_all(1001)
+        server = self._runner.server
+        await self._runner.cleanup()
+        self._runner = None
+        for handler in server.connections if server is not None else ():
+            handler.force_close()
 
     async def restart(self) -> None:
         await self.stop()
