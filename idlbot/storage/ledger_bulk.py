@@ -32,6 +32,9 @@ from idlbot.storage.roster import student_from_row
 
 __all__ = ["read_ledgers"]
 
+ROWS_PER_FETCH = 400
+"""Rows converted between two returns to the event loop (about a millisecond's worth)."""
+
 
 async def read_ledgers(
     reads: Database,
@@ -68,11 +71,15 @@ async def read_ledgers(
             ("talks", talks_statement(course, ids, teams)),  # the presenter rota
         ):
             grouped: defaultdict[int | str, list[Mapping[Any, Any]]] = defaultdict(list)
-            for row in (await conn.execute(stmt)).all():
-                m = row._mapping
-                grouped[
-                    m["student_id"] if m.get("student_id") is not None else f"team:{m['team_id']}"
-                ].append(m)
+            # streamed, a slice of rows per fetch: read at once, 500 students' ~3 000 hand-ins
+            # were converted and grouped in one go, 4-5 ms of the event loop with nothing
+            # else let in, at the first overview after every write
+            async for part in (await conn.stream(stmt)).partitions(ROWS_PER_FETCH):
+                for row in part:
+                    m = row._mapping
+                    grouped[
+                        m["student_id"] if m.get("student_id") is not None else f"team:{m['team_id']}"
+                    ].append(m)
             by_table[name] = grouped
     waiting = waiting_by_team(by_table["talks"])
     return [_assemble(s._mapping, by_table, waiting, due, order) async for s in in_slices(students, 50)]
