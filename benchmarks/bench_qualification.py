@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import statistics
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, text
 
+from benchmarks.bench_loop import LoopLag
 from idlbot.clock import FakeClock
 from idlbot.commands import build_registry
 from idlbot.commands.context import Context, Ports, User
@@ -80,27 +82,20 @@ async def build(url: str, students: int) -> tuple[Any, SqlQualification]:
 
 
 async def longest_hold(work: Callable[[], Awaitable[object]]) -> float:
-    """The longest the event loop was held while `work` ran, in seconds: a task that only
-    yields notes the gaps between its turns. A slash command arriving meanwhile waits up
-    to that long before it is even read."""
-    done, gaps = False, [0.0]
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done:
-            await asyncio.sleep(0)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
+    """The longest the event loop was held while `work` ran, in seconds (`LoopLag` with a
+    ticker that only yields). A slash command arriving meanwhile waits up to that long
+    before it is even read."""
+    lag = LoopLag(tick=0.0)
+    lag.measuring = True
+    ticker = asyncio.ensure_future(lag.run())
     await asyncio.sleep(0)
     try:
         await work()
     finally:
-        done = True
-        await task
-    return max(gaps)
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+    return lag.max_gap
 
 
 def timed(samples: list[float]) -> dict[str, float]:
