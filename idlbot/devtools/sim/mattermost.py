@@ -234,10 +234,9 @@ class MattermostSim:
         ("unclosed transport", a `RequestHandler` never connected) that failed the outage
         test in CI. So the accepting is stopped first (`remove_reader` on the listening
         sockets), the loop turns twice for what was accepted to be built and listed, and
-        only then are the sites stopped. Websockets accepted since the first drop are
-        dropped too, and after aiohttp's cleanup any connection its server still lists
-        is closed (its `shutdown` clears its list after awaiting the connections it had
-        at the start, so one registered meanwhile would be forgotten open)."""
+        only then are the sites stopped (aiohttp's cleanup then closes every connection:
+        none can register while its `shutdown` awaits the ones it listed, which it would
+        forget open). Websockets accepted since the first drop are dropped too."""
         await self.hub.drop_all(1001)
         if self._runner is None:
             return
@@ -250,11 +249,8 @@ class MattermostSim:
             await asyncio.sleep(0)
         await asyncio.sleep(ACCEPT_SETTLE)
         await self.hub.drop_all(1001)
-        server = self._runner.server
         await self._runner.cleanup()
         self._runner = None
-        for handler in server.connections if server is not None else ():
-            handler.force_close()
 
     async def restart(self) -> None:
         await self.stop()
