@@ -21,7 +21,7 @@ from aiohttp import web
 
 from idlbot.adapters.slurm import mailprog
 from idlbot.domain.job_events import InvalidJobEvent, JobEvent, parse_job_event
-from idlbot.web.inputs import BadInput, bad_request, json_object
+from idlbot.web.inputs import MAX_NESTING, BadInput, bad_request, json_object, nested_at_most
 from idlbot.web.server import json_response
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,12 @@ async def slurm_event(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY:
         return json_response({"error": "too large"}, status=413)
     body = await request.read()
-    if not deps.secret or not mailprog.verify(deps.secret, body, request.headers, now=deps.wall()):
+    # verify reads the body's sent_at with the decoder, which must not recurse deep (see
+    # `nested_at_most`); a body too deep to read has no sent_at to check, as before
+    readable = nested_at_most(body, MAX_NESTING)
+    if not (
+        deps.secret and readable and mailprog.verify(deps.secret, body, request.headers, now=deps.wall())
+    ):
         log.warning(
             "slurm event rejected from %s: bad signature",
             request.remote,

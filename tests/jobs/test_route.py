@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from idlbot.adapters.slurm import mailprog
 from idlbot.services.jobs import JobNotifier
 from idlbot.storage.models_jobs import JobEventRow
+from tests.support.finalizers import deep_collections
 
 from .conftest import FakeCluster, dms, event, job
 from .support import SECRET, serve
@@ -116,6 +117,22 @@ async def test_a_signed_event_of_the_wrong_shape_gets_400_and_stores_nothing(
         async with http.post(url, data=bodies[0], headers=_raw(headers)) as resp:
             assert resp.status == 401
     assert [r for r in caplog.records if r.exc_info] == []
+    assert await _events(db) == 0
+
+
+async def test_a_signed_body_nested_too_deep_gets_401_and_leaves_finalizers_their_stack(
+    notifier: JobNotifier, db: AsyncEngine
+) -> None:
+    """The signature check read the body's sent_at with the decoder, which recursed once
+    per `[`; a collection at the bottom of that ran finalizers that failed for want of
+    stack (tests/support/finalizers.py). Now the route refuses it before decoding."""
+    stamp = int(time.time())
+    body = b'{"sent_at": %d, "x": ' % stamp + b"[" * 50_000
+    async with serve(notifier) as url, aiohttp.ClientSession() as http:
+        with deep_collections() as failures:
+            async with http.post(url, data=body, headers=signed(body, stamp=stamp)) as resp:
+                assert resp.status == 401
+        assert failures == []
     assert await _events(db) == 0
 
 
