@@ -513,6 +513,8 @@ class Bot:
                 self._stop_web(),
             ),
         )
+        if self.inbound is not None:  # after the replies: they move cursors to the end
+            await _timed("re-sync cursors", self.inbound.close())
         await _timed("releasing claims", self._release_claims())
         await _timed("chart renderer", self.chart.close())  # after the replies, which may have needed it
         if self._http is not None:

@@ -7,6 +7,7 @@ since its cursor. Posts seen on both paths must be acted on once, which the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -75,6 +76,23 @@ class SqlCursors:
                 where=ChannelCursorRow.last_post_at < ins.excluded.last_post_at,
             ).returning(ChannelCursorRow.channel_id)
             return (await conn.execute(stmt)).first() is not None
+
+    async def advance_many(self, moves: Mapping[str, int]) -> None:
+        """`advance` for several channels in one transaction (the inbound handler saves its
+        cursor moves in batches: a fan-out's own echoes are one post per DM channel)."""
+        if not moves:
+            return
+        async with transaction(self._db) as conn:
+            ins = insert_for(conn, ChannelCursorRow.__table__)
+            stmt = ins.on_conflict_do_update(
+                index_elements=["channel_id"],
+                set_={"last_post_at": ins.excluded.last_post_at},
+                where=ChannelCursorRow.last_post_at < ins.excluded.last_post_at,
+            )
+            # in key order: two replicas saving the same channels lock their rows alike
+            # (PostgreSQL), so they cannot deadlock
+            rows = [{"channel_id": cid, "last_post_at": at} for cid, at in sorted(moves.items())]
+            await conn.execute(stmt, rows)
 
     async def all(self) -> dict[str, int]:
         stmt = select(ChannelCursorRow.channel_id, ChannelCursorRow.last_post_at)

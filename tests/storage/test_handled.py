@@ -58,6 +58,32 @@ async def test_cursors_only_move_forward(engine: AsyncEngine) -> None:
     assert await cursors.all() == {"c1": big + 5, "c2": 7, "*": 1}
 
 
+async def test_cursors_advanced_together_only_move_forward(engine: AsyncEngine) -> None:
+    cursors = SqlCursors(sessionmaker(engine))
+    big = 1_727_773_200_123
+    await cursors.advance_many({})
+    await cursors.advance_many({"c1": big, "c2": 7})
+    await cursors.advance_many({"c1": big - 1, "c2": 8, "c3": 1})  # c1 stays, the others move
+    assert await cursors.all() == {"c1": big, "c2": 8, "c3": 1}
+
+
+async def test_batches_of_two_replicas_keep_the_max_and_do_not_deadlock(db_url: str) -> None:
+    """Both save the same channels at once, in opposite orders of their moves."""
+    engines = [create_engine(db_url), create_engine(db_url)]
+    try:
+        stores = [SqlCursors(e) for e in engines]
+        channels = [f"c{n}" for n in range(20)]
+        batches = [
+            {c: 1_000 + 10 * r + n for n, c in enumerate(channels if r % 2 else reversed(channels))}
+            for r in range(10)
+        ]
+        await asyncio.gather(*(stores[r % 2].advance_many(b) for r, b in enumerate(batches)))
+        assert await stores[0].all() == {c: max(b[c] for b in batches) for c in channels}
+    finally:
+        for e in engines:
+            await e.dispose()
+
+
 async def test_cursor_concurrent_advances_keep_the_max(db_url: str) -> None:
     engines = [create_engine(db_url), create_engine(db_url)]
     try:
