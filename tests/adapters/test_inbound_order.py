@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idlbot.adapters.mattermost import resync as resync_module
-from idlbot.adapters.mattermost.inbound import Inbound
+from idlbot.adapters.mattermost.inbound import CURSOR_DELAY, Inbound
 from idlbot.adapters.mattermost.payloads import ChannelRef, Post
 from idlbot.clock import FakeClock
 from idlbot.commands.reply import Reply
@@ -65,7 +65,7 @@ class Gated:
 
 
 class World:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cursor_delay: float = CURSOR_DELAY) -> None:
         db = sessionmaker(engine)
         self.dispatcher = Gated()
         self.outbox = SqlOutbox(db)
@@ -79,6 +79,7 @@ class World:
             clock=FakeClock(datetime(2026, 12, 4, tzinfo=UTC)), list_channels=self.list_channels,
             posts_since=self.posts_since, wake_outbox=lambda: None,
             resync_window=timedelta(hours=24), server_now_ms=lambda: NOW_MS, sleep=self.backoff,
+            cursor_delay=cursor_delay,
         )  # fmt: skip
 
     async def backoff(self, _delay: float) -> None:
@@ -305,4 +306,63 @@ async def test_the_stop_saves_what_replies_finishing_after_it_moved(world: World
     assert await task
     assert await world.cursors.get(DM) is None
     await world.inbound.close()
+    assert await world.cursors.get(DM) == post.create_at
+
+
+async def test_the_timed_save_saves_on_its_own_and_the_stop_does_not_wait_for_it(
+    engine: AsyncEngine,
+) -> None:
+    """A save waiting for its delay ends with the stop at once (an hour's delay here:
+    a stop that waited for it would time the test out); `close` saves."""
+    quick = World(engine, cursor_delay=0.0)
+    await quick.inbound.resync()
+    first = quick.post("whoami", NOW_MS + 1)
+    quick.dispatcher.gate("whoami").set()
+    assert await quick.inbound.handle_post(first, "D")
+    await eventually(lambda: _cursor_is(quick, first), timeout=10, what="the timed save")
+    await quick.inbound.stop()
+
+    slow = World(engine, cursor_delay=3600.0)
+    await slow.inbound.resync()
+    second = slow.post("help", NOW_MS + 2)
+    slow.dispatcher.gate("help").set()
+    assert await slow.inbound.handle_post(second, "D")
+    await asyncio.wait_for(slow.inbound.stop(), timeout=60)
+    assert await slow.cursors.get(DM) == first.create_at
+    await slow.inbound.close()
+    assert await slow.cursors.get(DM) == second.create_at
+
+
+async def _cursor_is(world: World, post: Post) -> bool:
+    return await world.cursors.get(post.channel_id) == post.create_at
+
+
+class Held(SqlCursors):
+    """The real store, whose saves wait until the test lets them through."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(sessionmaker(engine))
+        self.entered, self.gate = asyncio.Event(), asyncio.Event()
+
+    async def advance_many(self, moves: Mapping[str, int]) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await super().advance_many(moves)
+
+
+async def test_a_save_under_way_at_the_stop_is_let_finish(engine: AsyncEngine) -> None:
+    world = World(engine, cursor_delay=0.0)
+    held = Held(engine)
+    world.cursors = world.inbound._cursors = held
+    held.gate.set()
+    await world.inbound.resync()
+    held.gate.clear()
+    post = world.post("whoami", NOW_MS + 1)
+    world.dispatcher.gate("whoami").set()
+    assert await world.inbound.handle_post(post, "D")
+    await held.entered.wait()
+    stopping = asyncio.get_running_loop().create_task(world.inbound.stop())
+    await asyncio.sleep(0)
+    held.gate.set()
+    await stopping
     assert await world.cursors.get(DM) == post.create_at

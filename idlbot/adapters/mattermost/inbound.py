@@ -17,6 +17,7 @@ the benchmark's profile).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -45,6 +46,8 @@ RETRY_CAP = 300.0
 #: seconds a cursor move waits in memory, so that a burst (a fan-out's echoes, a re-sync)
 #: is saved in one transaction
 CURSOR_DELAY = 1.0
+#: seconds the stop lets a cursor save under way finish
+SAVE_GRACE = 0.5
 
 Outcome = Literal["done", "failed", "busy"]
 MemberChannels = Callable[[], Awaitable[list[ChannelRef]]]
@@ -106,6 +109,7 @@ class Inbound:
         self._cursor_delay = cursor_delay
         self._saver: asyncio.Task[None] | None = None
         self._stopping = False
+        self._stop_saving = asyncio.Event()
         self._resync = Resync(
             list_channels=list_channels,
             posts_since=posts_since,
@@ -186,10 +190,12 @@ class Inbound:
         the timed cursor save. Posts still being answered keep moving cursors in memory;
         `close` saves them, once the bot has drained its tasks."""
         self._stopping = True
+        self._stop_saving.set()  # a save under way may finish: one short transaction
         await self._retries.stop()
-        saver, self._saver = self._saver, None
+        saver = self._saver
         if saver is not None:
-            saver.cancel()
+            await asyncio.wait({saver}, timeout=SAVE_GRACE)
+            saver.cancel()  # a database that hangs does not hold the stop (the moves stay)
             await asyncio.wait({saver})
 
     async def close(self) -> None:
@@ -224,7 +230,10 @@ class Inbound:
         try:
             saved = True
             while self._unsaved and saved:
-                await asyncio.sleep(self._cursor_delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_saving.wait(), self._cursor_delay)
+                if self._stopping:
+                    return  # `close` saves, after the replies still running
                 saved = await self.save_cursors()
         finally:
             self._saver = None
