@@ -40,7 +40,7 @@ def json_object(body: bytes) -> dict[str, Any]:
     no JSON column takes), JSON nested more than MAX_NESTING deep, and JSON that is not an
     object."""
     if not nested_at_most(body, MAX_NESTING):
-        raise BadInput(f"body is not JSON nested at most {MAX_NESTING} deep")
+        raise BadInput(f"body is not JSON, or nested more than {MAX_NESTING} deep")
     try:
         data = json.loads(body, parse_constant=_no_constant)
     except (ValueError, RecursionError):  # RecursionError: not from the body, which is

@@ -22,7 +22,7 @@ def nested(depth: int) -> bytes:
 
 def test_nesting_up_to_the_limit_is_read_and_deeper_is_refused_by_name() -> None:
     assert json_object(nested(MAX_NESTING)) == {"a": json.loads(b"[" * 63 + b"]" * 63)}
-    with pytest.raises(BadInput, match=f"nested at most {MAX_NESTING} deep"):
+    with pytest.raises(BadInput, match=f"nested more than {MAX_NESTING} deep"):
         json_object(nested(MAX_NESTING + 1))
 
 
