@@ -12,7 +12,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-FRAMES = 40  # about what asyncio's transport finalizer needs to warn and close
+FRAMES = 40  # a finalizer that warns or logs goes a few dozen frames deep
 
 
 class _Finalized:
