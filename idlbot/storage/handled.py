@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from idlbot.storage._dialect import Database, insert_for, read, transaction
 from idlbot.storage.models import ChannelCursorRow, HandledPostRow
@@ -67,15 +69,9 @@ class SqlCursors:
         Done as one upsert with a WHERE so concurrent advances cannot regress it.
         """
         async with transaction(self._db) as conn:
-            ins = insert_for(conn, ChannelCursorRow.__table__).values(
-                channel_id=channel_id, last_post_at=create_at_ms
-            )
-            stmt = ins.on_conflict_do_update(
-                index_elements=["channel_id"],
-                set_={"last_post_at": ins.excluded.last_post_at},
-                where=ChannelCursorRow.last_post_at < ins.excluded.last_post_at,
-            ).returning(ChannelCursorRow.channel_id)
-            return (await conn.execute(stmt)).first() is not None
+            stmt = _forward(conn).returning(ChannelCursorRow.channel_id)
+            row = {"channel_id": channel_id, "last_post_at": create_at_ms}
+            return (await conn.execute(stmt, row)).first() is not None
 
     async def advance_many(self, moves: Mapping[str, int]) -> None:
         """`advance` for several channels in one transaction (the inbound handler saves its
@@ -83,12 +79,7 @@ class SqlCursors:
         if not moves:
             return
         async with transaction(self._db) as conn:
-            ins = insert_for(conn, ChannelCursorRow.__table__)
-            stmt = ins.on_conflict_do_update(
-                index_elements=["channel_id"],
-                set_={"last_post_at": ins.excluded.last_post_at},
-                where=ChannelCursorRow.last_post_at < ins.excluded.last_post_at,
-            )
+            stmt = _forward(conn)
             # in key order: two replicas saving the same channels lock their rows alike
             # (PostgreSQL), so they cannot deadlock
             rows = [{"channel_id": cid, "last_post_at": at} for cid, at in sorted(moves.items())]
@@ -98,3 +89,13 @@ class SqlCursors:
         stmt = select(ChannelCursorRow.channel_id, ChannelCursorRow.last_post_at)
         async with read(self._db) as conn:
             return {cid: at for cid, at in (await conn.execute(stmt)).all()}
+
+
+def _forward(conn: AsyncConnection) -> postgresql.Insert | sqlite.Insert:
+    """The cursor upsert that only moves forward (the `advance` of one or of many rows)."""
+    ins = insert_for(conn, ChannelCursorRow.__table__)
+    return ins.on_conflict_do_update(
+        index_elements=["channel_id"],
+        set_={"last_post_at": ins.excluded.last_post_at},
+        where=ChannelCursorRow.last_post_at < ins.excluded.last_post_at,
+    )
