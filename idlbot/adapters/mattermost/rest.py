@@ -10,6 +10,9 @@ Library quirks owned here, so nothing else has to know them:
   with a retry decision, which the outbox turns into a durable retry.
 - errors come as MattermostError subclasses (with status_code), InvalidMattermostError
   (non-JSON error body, e.g. a proxy's 502 page) or httpx transport errors.
+- httpx's own transport cost about 1 ms of loop CPU per request; the driver's
+  `transport` option carries ours, on aiohttp's client (`transport.py`), which raises
+  httpx's errors, so nothing here tells the two apart.
 - users and posts come as dicts; `payloads.py` parses them into MattermostUser and Post
   here, so nothing above this class digs in the server's JSON.
 """
@@ -44,6 +47,7 @@ from idlbot.adapters.mattermost.payloads import (
     parse_post,
     parse_user,
 )
+from idlbot.adapters.mattermost.transport import AiohttpTransport
 from idlbot.domain.attachment import Attachment
 from idlbot.domain.chat import InvalidUserId, MattermostUser, UnknownUser, is_user_id, is_username
 from idlbot.domain.usernames import normalize_username
@@ -105,6 +109,7 @@ def driver_options(url: str, token: str, timeout: float) -> dict[str, Any]:
         "timeout": timeout,
         "max_retries": 2,
         "retry_max_sleep": 10,
+        "transport": AiohttpTransport(),
     }
 
 
