@@ -19,7 +19,8 @@ Per database:
 Each round runs bare, select, then each command, alternating targets in one run; the
 ratios compare each command with the baselines of its own round. Each command's run is
 followed at once by the same command while 2 `/idl overview` a second are fired at the
-bot (mixed load), whose p99 is compared with that run's.
+bot (mixed load), then by the command alone again; the mixed run's p99 is compared with
+the mean of the runs before and after it (and, in the JSON, with the one before alone).
 The set-up is in `wrk_world`, the measuring in `wrk_measure`, the tables in `wrk_report`.
 """
 
@@ -241,7 +242,7 @@ async def result_runs(
     bot_url: str, base_url: str,
 ) -> None:  # fmt: skip
     """Warm-up, the overviews alone, then the alternating rounds, each command followed
-    by its run with the overviews (mixed load)."""
+    by its run with the overviews (mixed load) and by itself again."""
 
     async def cell(label: str, url: str, form: str, pid: int, duration: float) -> Run:
         replies = world.replies_via_response_url()
@@ -297,6 +298,11 @@ async def result_runs(
             await firing
             result.mixed.append((rnd, run))
             print(f"  {result.db} round {rnd}: {fmt_run(run)}", flush=True)
+            # and once more without: the pair's reference is the runs on either side of
+            # it, so a machine that speeds up or slows down over the 30 s cancels out
+            run = await cell(f"{label} again", url, form, pid, args.duration)
+            result.after.append((rnd, run))
+            print(f"  {result.db} round {rnd}: {fmt_run(run)}", flush=True)
     calls = Counter(f"{r.method} {r.route}" for r in world.sim.requests[sim_mark:])
     result.sim_calls = dict(calls.most_common(6))
     result.gc = gc_report(gc_before, await gc_metrics(bot_url))
@@ -339,9 +345,7 @@ async def main(args: argparse.Namespace) -> int:
         print(
             f"\nwrk used at most {gen * 100:.0f} % of a core on the bare baseline ({verdict} the 60 % limit)."
         )
-    errors = sum(x.errors for r in results for _, x in r.runs) + sum(
-        m.errors for r in results for _, m in r.mixed
-    )
+    errors = sum(x.errors for r in results for _, x in r.runs + r.mixed + r.after)
     print(json.dumps(as_json(results, gen, errors)))
     if errors:
         print("FAILED: some requests got errors (see the lines marked '!')")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from benchmarks.wrk_measure import children_cpu, cpu_seconds, free_port, run_wrk
-from benchmarks.wrk_report import log_summary
+from benchmarks.wrk_measure import Run, children_cpu, cpu_seconds, free_port, run_wrk
+from benchmarks.wrk_report import DbResult, log_summary, mixed_cell, mixed_pairs
 from benchmarks.wrk_world import config_text
 from idlbot.config import load
 
@@ -117,3 +117,19 @@ async def test_gc_histogram_is_read_from_metrics_when_present_and_said_absent_ot
     assert 'idlbot_gc_pause_seconds_bucket{generation="2",le="+Inf"} 1 (7)' in [r.strip() for r in report]
     assert 'idlbot_gc_pause_seconds_bucket{generation="2",le="0.01"} 0 (4)' in [r.strip() for r in report]
     assert not any("commands" in r for r in report)
+
+
+def p99(label: str, ms: float) -> Run:
+    return Run(label, 1000, 10.0, 0, ms / 2, ms, ms * 2, 1.0, 0.1)
+
+
+def test_the_mixed_run_is_compared_with_the_runs_on_either_side_of_it() -> None:
+    res = DbResult("sqlite")
+    res.runs = [(1, p99("/idl status", 10.0)), (2, p99("/idl status", 20.0)), (1, p99("bare", 5.0))]
+    res.mixed = [(1, p99("/idl status + overviews", 15.0)), (2, p99("/idl status + overviews", 20.0))]
+    res.after = [(1, p99("/idl status again", 20.0))]  # round 2 has no run after (an older JSON)
+    assert mixed_pairs(res, "/idl status") == [(15.0, 15.0), (20.0, 20.0)]
+    assert mixed_pairs(res, "/idl status", bracketed=False) == [(15.0, 10.0), (20.0, 20.0)]
+    assert mixed_cell(res, "/idl status") == "15.0\u201320.0 ms (1.00\u00d7)"
+    assert mixed_cell(res, "/idl status", bracketed=False) == "15.0\u201320.0 ms (1.00\u20131.50\u00d7)"
+    assert mixed_cell(res, "/idl deadlines") == "\u2013"
