@@ -8,8 +8,9 @@ SQLite in a temp dir:
   delivered, none twice, and the time compared with what the limit allows for the
   requests the bot needed (each new DM channel costs one POST /channels/direct, each DM
   one POST /posts);
-- rate limit off: DMs per second, against a baseline of bare httpx POST /api/v4/posts
-  to the same simulator in the same process (the ratio is what the outbox costs).
+- rate limit off: DMs per second, against a baseline of bare POST /api/v4/posts to the
+  same simulator in the same process, through aiohttp's client as the bot's driver sends
+  them (its transport), 16 at a time as the outbox (the ratio is what the outbox costs).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 from idlbot.adapters.mattermost.rest import KEY_PROP
 from idlbot.app import Bot, Tuning
@@ -122,13 +123,15 @@ async def baseline(n: int) -> dict[str, Any]:
     url = await sim.start()
     channel = info["channels"]["town-square"]
     headers = {"Authorization": f"Bearer {info['tokens']['idlbot']}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
+    async with aiohttp.ClientSession(base_url=url, headers=headers) as client:
         sem = asyncio.Semaphore(16)
 
         async def one(i: int) -> None:
             async with sem:
-                r = await client.post("/api/v4/posts", json={"channel_id": channel, "message": f"m{i}"})
-                r.raise_for_status()
+                body = {"channel_id": channel, "message": f"m{i}"}
+                async with client.post("/api/v4/posts", json=body) as r:
+                    r.raise_for_status()
+                    await r.read()
 
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
