@@ -144,7 +144,7 @@ async def test_headers_body_and_gzip_pass_once(echo_server: tuple[str, list[web.
     transport = AiohttpTransport()
     async with httpx.AsyncClient(transport=transport, headers={"Authorization": "Bearer t"}) as client:
         resp = await client.post(url + "/api/v4/posts", json={"message": "hi"})
-        again = await client.get(url + "/api/v4/users/me")
+        again = await client.get(url + "/api/v4/users/username/a%2Eb", params={"q": "@alice ~"})
     assert resp.status_code == 201
     assert resp.json()["id"] == "p" * 26  # decompressed once, by httpx
     sent = seen[0]
@@ -152,6 +152,7 @@ async def test_headers_body_and_gzip_pass_once(echo_server: tuple[str, list[web.
     assert sent.headers.getall("Authorization") == ["Bearer t"]
     assert sent.headers["Content-Type"] == "application/json"
     assert again.status_code == 201 and seen[1].cookies.get("C") == "x"  # httpx's jar, once
+    assert seen[1].raw_path == "/api/v4/users/username/a%2Eb?q=%40alice+~"  # as httpx encoded it
     assert transport._session is not None and transport._session.closed  # closed with the client
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import aiohttp
 import httpx
+import yarl
 
 KEEPALIVE = 5.0
 """Seconds an idle connection is kept for reuse (httpx's default keepalive expiry)."""
@@ -70,7 +71,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             async with self._client().request(
                 request.method,
-                str(request.url),
+                yarl.URL(str(request.url), encoded=True),  # as httpx encoded it, byte for byte
                 data=body or None,
                 headers=headers,
                 skip_auto_headers=SKIP_HEADERS,
