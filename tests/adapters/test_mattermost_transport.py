@@ -77,7 +77,7 @@ async def test_a_refused_connection_is_a_connect_error_the_outbox_knows_was_not_
 async def test_a_server_that_never_answers_is_a_read_timeout_checked_before_a_resend() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
-        await asyncio.sleep(5)
+        await asyncio.Event().wait()  # never answers; `serve` cancels it at the end
 
     async for url in serve(silent):
         err = await post_through(url, timeout=0.2)
