@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+import sys
 
-from idlbot.devtools.sim.mm_mentions import parse, parse_post, words
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from idlbot.devtools.sim.mm_mentions import (
+    CHANNEL_WIDE,
+    Mentions,
+    _check,
+    _check_without_suffix,
+    _other,
+    _split_inside,
+    parse,
+    parse_post,
+    words,
+)
 
 USERS = {"@alice", "@bob", "@tutors"}
 
@@ -75,3 +89,43 @@ def test_a_post_is_also_read_as_its_markdown_text() -> None:
     assert parse_post("&#64;all").channel_wide and parse_post("&#x40;channel_").channel_wide
     assert parse_post("\\@here").channel_wide
     assert not parse_post("\\&#64;all").any  # an escaped & starts no entity
+
+
+def test_words_are_the_character_class_of_step_one_over_every_code_point() -> None:
+    """`words` splits with a regex; step 1 names the class as letters, digits and `:.-_@`."""
+    kept = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if not 0xD800 <= ord(c) <= 0xDFFF)
+    split = words(kept.replace("\n", " "))
+    joined = "".join(split)
+    assert joined == "".join(c for c in kept if c.isalpha() or c.isnumeric() or c in ":.-_@")
+
+
+def _reference(text: str, keywords: set[str]) -> tuple[bool, set[str], set[str]]:
+    """Every word through the server's steps, none skipped (the parser before its shortcut)."""
+    found = Mentions()
+    for raw in words(text):
+        if len(raw) > 1 and raw.startswith(":") and raw.endswith(":"):
+            continue
+        word = raw.lstrip(":.-_")
+        if _check(word, keywords, found) or _check_without_suffix(word, keywords, found):
+            continue
+        if word.lower() not in CHANNEL_WIDE and word.startswith("@"):
+            name = word[:-1] if word[-1] in ".-:" else word
+            _other(name[1:], found)
+        elif any(c in word for c in ".-:"):
+            for part in _split_inside(word):
+                if not _check(part, keywords, found) and part.startswith("@"):
+                    _other(part[1:], found)
+    return found.channel_wide, found.keywords, found.others
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from("@@aAlLiIcCeEhHrRnN.:-_ \u200b\u00e91(*`"), max_size=40),
+    plain=st.booleans(),
+)
+def test_skipping_words_without_an_at_changes_nothing(text: str, plain: bool) -> None:
+    """The shortcut (a word without `@` is skipped while every key has one) finds exactly
+    what running every word does; with a key lacking `@` nothing is skipped."""
+    keywords = USERS | ({"alice"} if plain else set())
+    found = parse(text, keywords)
+    assert (found.channel_wide, found.keywords, found.others) == _reference(text, keywords)
