@@ -69,7 +69,7 @@ from idlbot.services.rota import RotaService
 from idlbot.storage.announce import SqlMaintenanceStore
 from idlbot.storage.changes import changes_of
 from idlbot.storage.course_choices import SqlCourseChoices
-from idlbot.storage.db import create_engine, ensure_up_to_date, pool_options, sessionmaker
+from idlbot.storage.db import create_engine, ensure_up_to_date, hurry, pool_options, sessionmaker
 from idlbot.storage.deliveries import SqlDeliveryKeys
 from idlbot.storage.delivery_failures import SqlDeliveryFailures
 from idlbot.storage.dm_channels import SqlDmChannels
@@ -495,6 +495,7 @@ class Bot:
         command reply, a delivery. Nothing durable is lost by the cancel: a delivery cut off
         is "in flight" in the outbox and checked by key at the next start, and every pass is
         repeated at start. GitLab calls in flight are abandoned (their threads are daemons)."""
+        hurry(self.engine)  # the stop's own writes do not wait out another process's lock
         for course in self.courses:
             await _timed("reminder scheduler", course.reminder_scheduler.stop())
         if self.websocket is not None:

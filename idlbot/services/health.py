@@ -135,8 +135,12 @@ class BotHealth:
                 await asyncio.sleep(self.FRESH_FOR)
         finally:  # at a stop: no reading may outlive the engine it reads from; let it finish
             # (it is bounded by DB_TIMEOUT) rather than cancel it mid-query
-            if self._inflight is not None and not self._inflight.done():
-                await asyncio.wait({self._inflight})
+            await self.settled()
+
+    async def settled(self) -> None:
+        """Wait for the reading in flight, if any, to finish (a stop; tests)."""
+        if self._inflight is not None and not self._inflight.done():
+            await asyncio.wait({self._inflight})
 
     async def snapshot(self) -> HealthSnapshot:
         db = await self.database()

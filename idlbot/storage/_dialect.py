@@ -48,8 +48,8 @@ def _writer_lock(db: Database) -> asyncio.Lock | None:
     """SQLite has one writer at a time (every transaction is BEGIN IMMEDIATE). Inside one
     process, queue the writers on an asyncio lock: waiting in SQLite's busy handler sleeps
     in growing steps while the lock is held, and 16 concurrent outbox deliveries then spend
-    most of their time asleep (a DM fan-out ran at ~50/s). Other processes still meet
-    busy_timeout, as before."""
+    most of their time asleep (a DM fan-out ran at ~50/s). Another process's lock is
+    waited for by `db._begin_immediate`."""
     engine = _engine_of(db)
     if engine is None or engine.dialect.name != "sqlite":
         return None

@@ -8,15 +8,19 @@ scripts live inside the package as ``idlbot.migrations``.
 from __future__ import annotations
 
 import asyncio
+import time
+import weakref
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 
 from idlbot.storage import reachable, revisions
 from idlbot.storage._dialect import READ_ONLY
@@ -31,6 +35,7 @@ __all__ = [
     "downgrade_sync",
     "ensure_up_to_date",
     "head_revision",
+    "hurry",
     "pool_options",
     "run_blocking",
     "sessionmaker",
@@ -44,6 +49,17 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite write transaction waits for the write lock another process holds (the
+bot's own writers queue on an asyncio lock first, `_dialect.transaction`)."""
+
+SQLITE_BUSY_SLICE_MS = 50
+"""SQLite's own busy timeout: one attempt at the lock blocks the driver's thread this long
+at most; `_begin_immediate` tries again, waiting in asyncio, until the timeout above."""
+
+SQLITE_STOP_BUSY_TIMEOUT_MS = 100
+"""The wait for the write lock once the bot is stopping (`hurry`)."""
+
+_hurried: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 class SchemaOutdated(RuntimeError):
@@ -87,7 +103,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         # commits can be lost on a power cut, and the database never corrupts; FULL would
         # fsync every outbox state change, which capped DM fan-out at ~75/s.
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SLICE_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
@@ -99,12 +115,54 @@ def _sqlite_on_begin(conn: Connection) -> None:
     A deferred transaction that has read and then tries to write, after another
     connection committed, gets SQLITE_BUSY immediately: the busy handler is not
     consulted because waiting cannot help a stale snapshot. ``BEGIN IMMEDIATE``
-    waits (up to busy_timeout) for the lock up front, so the error cannot happen.
+    waits (`_begin_immediate`) for the lock up front, so the error cannot happen.
     A transaction opened by `_dialect.read` never writes, so it gets a plain deferred
     ``BEGIN``: in WAL mode it reads a committed snapshot beside the writer, unqueued.
     """
-    read_only = conn.get_execution_options().get(READ_ONLY, False)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(READ_ONLY, False):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        _begin_immediate(conn)
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """``BEGIN IMMEDIATE``, waiting up to `SQLITE_BUSY_TIMEOUT_MS` for a write lock that
+    another process holds: in slices of SQLite's busy handler (`SQLITE_BUSY_SLICE_MS`)
+    with asyncio sleeps between them, so the wait can be cancelled.
+
+    Why not SQLite's busy timeout alone: a wait inside its busy handler blocks the
+    driver's thread, and nothing can cut it short. A cancelled transaction's clean-up
+    queued behind it, so a stop while `idlbot roster import` held the lock took 3 x 10 s,
+    and a stop began during such a wait took 10 s. Runs inside SQLAlchemy's greenlet (every
+    engine here is async), hence `await_only`."""
+    started, delay = time.monotonic(), 0.01
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as err:
+            budget = SQLITE_STOP_BUSY_TIMEOUT_MS if conn.engine in _hurried else SQLITE_BUSY_TIMEOUT_MS
+            if not _locked(err) or time.monotonic() - started >= budget / 1000:
+                raise
+        await_only(asyncio.sleep(delay))
+        delay = min(delay * 2, 0.1)
+
+
+def _locked(err: OperationalError) -> bool:
+    """SQLITE_BUSY, by its message ("database is locked"), the one thing every driver
+    version reports the same way."""
+    return "database is locked" in str(err.orig)
+
+
+def hurry(engine: AsyncEngine) -> None:
+    """From now on this engine's SQLite write transactions wait `SQLITE_STOP_BUSY_TIMEOUT_MS`
+    at most for a write lock held by another process, waits under way included.
+
+    Why: a stop writes three times (hand back the leases, save the re-sync cursors,
+    release the claims). With another process holding the lock each waited the full
+    timeout (a stop took over 30 s in CI). What a stop cannot write is safe to leave:
+    the claims expire, the cursors re-sync, the leases lapse. Nothing on PostgreSQL."""
+    _hurried.add(engine.sync_engine)
 
 
 def create_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:

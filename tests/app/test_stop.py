@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -151,5 +152,61 @@ async def test_sigterm_right_after_start_and_while_delivering(db_url: str, tmp_p
         assert len(counts) == 60 and set(counts.values()) == {1}, counts.most_common(3)
     finally:
         gitlab.close()
+        await engine.dispose()
+        await h.sim.stop()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_sigterm_while_another_process_holds_the_sqlite_write_lock(db_url: str, tmp_path: Path) -> None:
+    """Another process writing (`idlbot roster import`, `migrate`) holds SQLite's write lock:
+    the stop's own writes (leases, re-sync cursors, claims) must not each wait out the
+    10 s busy timeout; in CI a stop met a held lock and took over 30 s. What they could
+    not write is safe to leave: the claims expire, the cursors re-sync, and a restart
+    once the lock is free delivers what was pending, once."""
+    h = await make_harness(db_url)
+    engine = create_engine(db_url)
+    try:
+        channel = h.channel("town-square")
+        outbox = SqlOutbox(sessionmaker(engine))
+        port = free_port()
+        config = write_config(
+            tmp_path / "idlbot.toml", mattermost_url=h.sim.url, database_url=db_url, port=port
+        )
+        env = {
+            **os.environ,
+            "IDLBOT_MATTERMOST_TOKEN": h.settings.secrets.mattermost_token or "",
+            "IDLBOT_SLASH_TOKEN": h.settings.secrets.slash_token or "",
+        }
+        log = tmp_path / "bot.log"
+        bot = await spawn_bot(config, env, log)
+        try:
+            await eventually(lambda: _ready(port), timeout=START_BOUND + 10, what="the bot to be ready")
+        except AssertionError:
+            bot.kill()
+            raise AssertionError(f"bot not ready: {log.read_text()[-3000:]}") from None
+        holder = sqlite3.connect(db_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")  # the other process's write transaction
+            stopped_in = await _stop(bot)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        print(f"stop with the write lock held elsewhere {stopped_in:.2f} s")
+        assert bot.returncode == 0, log.read_text()[-3000:]
+        assert stopped_in <= STOP_BOUND, f"stop took {stopped_in:.2f} s: {log.read_text()[-2000:]}"
+        assert '"level": "error"' not in log.read_text(), log.read_text()[-3000:]  # warnings, no traceback
+
+        await outbox.enqueue(
+            key="after-lock", message="still delivered", now=SystemClock().now(), channel_id=channel
+        )
+        bot = await spawn_bot(config, env, log)
+        try:
+            await drained(outbox, timeout=30)
+        finally:
+            await _stop(bot)
+        posts = [p for p in h.sim.posts_in(channel) if p["props"].get(KEY_PROP) == "after-lock"]
+        assert len(posts) == 1
+    finally:
         await engine.dispose()
         await h.sim.stop()

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from idlbot.storage.db import SQLITE_POOL_MAX, create_engine, pool_options, sessionmaker
+from idlbot.storage.db import (
+    SQLITE_BUSY_SLICE_MS,
+    SQLITE_POOL_MAX,
+    create_engine,
+    hurry,
+    pool_options,
+    sessionmaker,
+)
 from idlbot.storage.models import HandledPostRow
 
 
@@ -18,7 +28,8 @@ async def test_sqlite_pragmas(tmp_path: Path) -> None:
     try:
         async with engine.connect() as conn:
             assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
-            assert int((await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()) >= 5000
+            # a slice: the wait for another process's lock goes on in asyncio (next test)
+            assert int((await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()) == SQLITE_BUSY_SLICE_MS
     finally:
         await engine.dispose()
 
@@ -45,6 +56,53 @@ async def test_sqlite_two_writers_wait_instead_of_failing(tmp_path: Path) -> Non
     finally:
         for e in engines:
             await e.dispose()
+
+
+async def test_a_write_waits_for_another_process_in_asyncio_and_a_cancel_ends_the_wait(
+    tmp_path: Path,
+) -> None:
+    """Another process's write lock: a transaction waits for it well past SQLite's own busy
+    slice, and gets it once it is free; cancelled meanwhile, it ends at once and leaves no
+    lock behind; once the engine is told to hurry (a stop), a wait gives up within 0.1 s."""
+    path = tmp_path / "lock.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE n (v INTEGER)"))
+
+        async def write(v: int) -> None:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO n VALUES (:v)"), {"v": v})
+
+        holder.execute("BEGIN IMMEDIATE")
+        first = asyncio.ensure_future(write(1))
+        done, _ = await asyncio.wait({first}, timeout=SQLITE_BUSY_SLICE_MS / 1000 * 6)
+        assert not done  # still waiting, not "database is locked" after one slice
+        holder.execute("COMMIT")
+        await asyncio.wait_for(first, 5)
+
+        holder.execute("BEGIN IMMEDIATE")
+        second = asyncio.ensure_future(write(2))
+        await asyncio.wait({second}, timeout=SQLITE_BUSY_SLICE_MS / 1000 * 3)
+        second.cancel()
+        await asyncio.wait_for(asyncio.gather(second, return_exceptions=True), 1.0)
+        assert second.cancelled()
+        holder.execute("COMMIT")
+        await asyncio.wait_for(write(3), 5)  # no lock left behind by the cancelled wait
+
+        holder.execute("BEGIN IMMEDIATE")
+        third = asyncio.ensure_future(write(4))
+        await asyncio.wait({third}, timeout=SQLITE_BUSY_SLICE_MS / 1000 * 3)
+        hurry(engine)
+        with pytest.raises(OperationalError, match="database is locked"):
+            await asyncio.wait_for(third, 1.0)
+        holder.execute("COMMIT")
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT v FROM n ORDER BY v"))).scalars().all() == [1, 3]
+    finally:
+        holder.close()
+        await engine.dispose()
 
 
 async def test_utc_roundtrip_through_orm(engine: AsyncEngine) -> None:

@@ -170,6 +170,7 @@ class WebsocketSupervisor:
                 extra={"event": "websocket", "outcome": "connected"},
             )
             resync: asyncio.Task[None] = asyncio.create_task(self._on_connected(), name="websocket resync")
+            resync.add_done_callback(_report)
             try:
                 await self._read(ws)
             finally:
@@ -225,6 +226,22 @@ class WebsocketSupervisor:
                 raise ConnectionError(f"closed with code {code}")
             if msg.type == aiohttp.WSMsgType.ERROR:
                 raise ConnectionError(f"socket error: {ws.exception()}")
+
+
+def _report(task: asyncio.Task[None]) -> None:
+    """A re-sync that failed says so in one line (the next connection re-syncs again).
+    `_finish` gathers it quietly, and one left behind by a stop that cancelled `_finish`
+    was logged by asyncio as "Task exception was never retrieved", with a traceback."""
+    if task.cancelled() or task.exception() is None:
+        return
+    err = task.exception()
+    first = str(err).splitlines()[0] if str(err) else ""
+    log.warning(
+        "websocket re-sync failed (%s: %s); the next connection re-syncs again",
+        type(err).__name__,
+        first[:200],
+        extra={"event": "websocket", "outcome": "resync_failed"},
+    )
 
 
 async def _finish(task: asyncio.Task[None], grace: float) -> None:
