@@ -23,7 +23,7 @@ from idlbot.adapters.mattermost.rest import KEY_PROP
 from idlbot.clock import SystemClock
 from idlbot.storage.db import create_engine, sessionmaker
 from idlbot.storage.outbox import SqlOutbox
-from tests.app.conftest import drained, eventually, make_harness
+from tests.app.conftest import Harness, drained, eventually, make_harness
 from tests.app.test_crash import spawn_bot
 from tests.support.configfile import free_port, write_config
 
@@ -78,6 +78,26 @@ async def _stop(proc: asyncio.subprocess.Process) -> float:
     return time.monotonic() - began
 
 
+def _env(h: Harness) -> dict[str, str]:
+    return {
+        **os.environ,
+        "IDLBOT_MATTERMOST_TOKEN": h.settings.secrets.mattermost_token or "",
+        "IDLBOT_SLASH_TOKEN": h.settings.secrets.slash_token or "",
+    }
+
+
+async def _spawn_ready(config: Path, env: dict[str, str], log: Path, port: int) -> asyncio.subprocess.Process:
+    """`idlbot run`, once its websocket is connected (killed, with its log, if it never is)."""
+    bot = await spawn_bot(config, env, log)
+    try:
+        await eventually(lambda: _ready(port), timeout=START_BOUND + 10, what="the bot to be ready")
+    except AssertionError:
+        bot.kill()
+        tail = log.read_text()[-3000:]  # noqa: ASYNC240 - a failure message, once
+        raise AssertionError(f"bot not ready: {tail}") from None
+    return bot
+
+
 @pytest.mark.timeout(120)
 async def test_sigterm_right_after_start_and_while_delivering(db_url: str, tmp_path: Path) -> None:
     h = await make_harness(db_url)
@@ -95,21 +115,12 @@ async def test_sigterm_right_after_start_and_while_delivering(db_url: str, tmp_p
             port=port,
             gitlab_url=gitlab_url,
         )
-        env = {
-            **os.environ,
-            "IDLBOT_MATTERMOST_TOKEN": h.settings.secrets.mattermost_token or "",
-            "IDLBOT_SLASH_TOKEN": h.settings.secrets.slash_token or "",
-        }
+        env = _env(h)
         log = tmp_path / "bot.log"
 
         # 1. right after start: ready, then SIGTERM at once
         began = time.monotonic()
-        bot = await spawn_bot(config, env, log)
-        try:
-            await eventually(lambda: _ready(port), timeout=START_BOUND + 10, what="the bot to be ready")
-        except AssertionError:
-            bot.kill()
-            raise AssertionError(f"bot not ready: {log.read_text()[-3000:]}") from None
+        bot = await _spawn_ready(config, env, log, port)
         startup = time.monotonic() - began
         stopped_in = await _stop(bot)
         print(f"startup {startup:.2f} s, stop right after start {stopped_in:.2f} s")
@@ -173,18 +184,9 @@ async def test_sigterm_while_another_process_holds_the_sqlite_write_lock(db_url:
         config = write_config(
             tmp_path / "idlbot.toml", mattermost_url=h.sim.url, database_url=db_url, port=port
         )
-        env = {
-            **os.environ,
-            "IDLBOT_MATTERMOST_TOKEN": h.settings.secrets.mattermost_token or "",
-            "IDLBOT_SLASH_TOKEN": h.settings.secrets.slash_token or "",
-        }
+        env = _env(h)
         log = tmp_path / "bot.log"
-        bot = await spawn_bot(config, env, log)
-        try:
-            await eventually(lambda: _ready(port), timeout=START_BOUND + 10, what="the bot to be ready")
-        except AssertionError:
-            bot.kill()
-            raise AssertionError(f"bot not ready: {log.read_text()[-3000:]}") from None
+        bot = await _spawn_ready(config, env, log, port)
         holder = sqlite3.connect(db_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
         try:
             holder.execute("BEGIN IMMEDIATE")  # the other process's write transaction
