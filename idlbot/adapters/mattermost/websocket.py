@@ -232,10 +232,10 @@ def _report(task: asyncio.Task[None]) -> None:
     """A re-sync that failed says so in one line (the next connection re-syncs again).
     `_finish` gathers it quietly, and one left behind by a stop that cancelled `_finish`
     was logged by asyncio as "Task exception was never retrieved", with a traceback."""
-    if task.cancelled() or task.exception() is None:
+    err = None if task.cancelled() else task.exception()
+    if err is None:
         return
-    err = task.exception()
-    first = str(err).splitlines()[0] if str(err) else ""
+    first = next(iter(str(err).splitlines()), "")
     log.warning(
         "websocket re-sync failed (%s: %s); the next connection re-syncs again",
         type(err).__name__,
