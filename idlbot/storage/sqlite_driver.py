@@ -125,7 +125,8 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         takes back, and a `read` has already committed (ending its snapshot). SQLite's
         ROLLBACK would be a no-op then. `in_transaction` is the sqlite3 connection's own
         flag, read here while no statement of this connection is running."""
-        if self._connection.in_transaction:
+        raw = self._connection._connection  # None once closed: SQLAlchemy's rollback skips it too
+        if raw is not None and raw.in_transaction:
             super().rollback()
 
 

@@ -110,3 +110,18 @@ async def test_a_streamed_read_still_fetches_in_parts(engine: AsyncEngine) -> No
     async with read(engine) as conn:
         parts = [len(p) async for p in (await conn.stream(text("SELECT id FROM t"))).partitions(100)]
     assert parts == [100, 100, 50]
+
+
+async def test_a_rollback_after_the_driver_closed_is_nothing(tmp_path: Path) -> None:
+    """As SQLAlchemy's own: the pool may roll back a connection whose driver already
+    closed it (after an error); that must not raise."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
+    try:
+        async with engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).dbapi_connection
+            assert raw is not None
+            await conn.run_sync(lambda _: raw.close())
+            await conn.run_sync(lambda _: raw.rollback())
+            await conn.invalidate()
+    finally:
+        await engine.dispose()
