@@ -60,6 +60,12 @@ POLL = 0.25
 STALE = 2.0
 """Seconds after the watch's last good read at which copies stop being used."""
 
+ONE_READ = "idlbot_one_read"
+"""Execution option for a connection that runs one SELECT and nothing else: the SQLite
+begin hook (`db._sqlite_on_begin`) then issues no BEGIN at all. One statement reads one
+committed snapshot by itself, so it needs no transaction, and it never waits for a writer
+(the watch's read took `BEGIN IMMEDIATE`, the write lock, four times a second)."""
+
 _WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
@@ -113,7 +119,8 @@ class Changes:
         stops the copies being used (and is raised)."""
         try:
             async with engine.connect() as conn:
-                n = (await conn.execute(select(LedgerVersionRow.n).where(LedgerVersionRow.id == 1))).scalar()
+                one = await conn.execution_options(**{ONE_READ: True})
+                n = (await one.execute(select(LedgerVersionRow.n).where(LedgerVersionRow.id == 1))).scalar()
         except Exception:
             self._good_at = None
             raise

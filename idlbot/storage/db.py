@@ -24,7 +24,7 @@ from sqlalchemy.util import await_only
 
 from idlbot.storage import reachable, revisions
 from idlbot.storage._dialect import READ_ONLY
-from idlbot.storage.changes import note_write
+from idlbot.storage.changes import ONE_READ, note_write
 from idlbot.storage.sqlite_driver import one_trip_dbapi
 
 __all__ = [
@@ -120,7 +120,10 @@ def _sqlite_on_begin(conn: Connection) -> None:
     A transaction opened by `_dialect.read` never writes, so it gets a plain deferred
     ``BEGIN``: in WAL mode it reads a committed snapshot beside the writer, unqueued.
     """
-    if conn.get_execution_options().get(READ_ONLY, False):
+    options = conn.get_execution_options()
+    if options.get(ONE_READ, False):
+        return  # one SELECT: its own snapshot, no BEGIN (`changes.ONE_READ`)
+    if options.get(READ_ONLY, False):
         conn.exec_driver_sql("BEGIN")
     else:
         _begin_immediate(conn)

@@ -8,10 +8,11 @@ Both databases."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.util import find_tables
 
@@ -99,6 +100,24 @@ async def test_another_process_write_shows_after_one_poll(two: Engines) -> None:
     await watch.poll_once(here)
     fresh = await store.student("alice")
     assert fresh is not None and fresh.group_id == "g2"
+
+
+async def test_the_watch_reads_beside_another_process_mid_write(two: Engines) -> None:
+    """Reads never wait for writes: the watch's read of `ledger_version` goes on while
+    another process is inside a write transaction (on SQLite it holds the write lock, as
+    `idlbot roster import` would), and sees the last committed value. It used to take the
+    write lock itself (`BEGIN IMMEDIATE`) and wait up to 10 s."""
+    here, there = two
+    await _alice(here)
+    watch = changes_of(here)
+    await watch.poll_once(here)
+    epoch = watch.epoch
+    async with transaction(there) as conn:
+        await conn.execute(update(LedgerVersionRow).values(n=LedgerVersionRow.n + 1))
+        await asyncio.wait_for(watch.poll_once(here), timeout=2)
+        assert watch.epoch == epoch and watch.live  # the write is not committed yet
+    await watch.poll_once(here)
+    assert watch.epoch == epoch + 1
 
 
 async def test_only_writes_to_watched_tables_raise_the_version(two: Engines) -> None:
