@@ -1,12 +1,13 @@
 """SQLite through aiosqlite with one trip to the driver's thread per statement.
 
 Why: aiosqlite runs every call of the DB-API in its own thread, and SQLAlchemy's adapter
-makes four of them for each statement (open a cursor, enter it, execute, fetch, close).
-Each trip is a queue put, a wake-up of that thread, a `call_soon_threadsafe` back and
-one more turn of the event loop: ~0.1 ms of the loop's CPU on the benchmark machine. The
-ledger watch's one-row read cost 0.79 ms of the loop in 8 trips, every 0.25 s; an
-overview's outbox row, delivery and inbound mark ~5 ms in about 50. Here a statement is
-one function run in the thread (cursor, execute, fetch every row, close), and only its
+makes three or four of them for each statement (open a cursor, execute, fetch a SELECT's
+rows, close). Each trip is a queue put, a wake-up of that thread, a
+`call_soon_threadsafe` back and one more turn of the event loop: 44 µs of the loop's CPU
+on the benchmark machine for a trip that does nothing, about twice that in a real
+transaction. The ledger watch's one-row read took 8 trips, every 0.25 s, and every
+outbox row, delivery and inbound mark is a transaction or more. Here a statement is one
+function run in the thread (cursor, execute, fetch every row, close), and only its
 results come back: `description`, `rowcount`, `lastrowid` and the rows. BEGIN, COMMIT
 and ROLLBACK are one trip each, as before, and the pool's ROLLBACK of a connection it takes
 back is none when no transaction is open. A read is three trips (was nine), a write of two
@@ -42,17 +43,15 @@ from sqlalchemy.util import EMPTY_DICT
 __all__ = ["OneTripDBAPI", "one_trip_dbapi"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Executed:
-    """What the DB-API cursor held after a statement, read in the driver's thread."""
+    """What the DB-API cursor held after a statement, read in the driver's thread, and
+    its `arraysize` (which a caller may set, and the next statement keeps)."""
 
     description: Any
     rowcount: int
     lastrowid: int | None
     arraysize: int = 1
-
-
-_NOTHING_YET = _Executed(None, -1, None)
 
 
 def _execute(
@@ -89,13 +88,14 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     def __init__(self, adapt_connection: AsyncAdapt_dbapi_connection) -> None:
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
-        self._cursor = _NOTHING_YET  # type: ignore[assignment]  # duck-typed: what SQLAlchemy reads
+        self._cursor = _Executed(None, -1, None)  # type: ignore[assignment]  # what SQLAlchemy reads
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
             done, rows = await self._connection._execute(_execute, self._connection, operation, parameters)
+        done.arraysize = self._cursor.arraysize
         self._cursor = done
         if rows is not None:
             self._rows = collections.deque(rows)
@@ -103,9 +103,11 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
-            self._cursor = await self._connection._execute(
+            done = await self._connection._execute(
                 _executemany, self._connection, operation, seq_of_parameters
             )
+        done.arraysize = self._cursor.arraysize
+        self._cursor = done
         return None
 
     async def _async_soft_close(self) -> None:

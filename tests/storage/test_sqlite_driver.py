@@ -125,3 +125,19 @@ async def test_a_rollback_after_the_driver_closed_is_nothing(tmp_path: Path) -> 
             await conn.invalidate()
     finally:
         await engine.dispose()
+
+
+async def test_a_cursors_arraysize_is_set_and_kept(engine: AsyncEngine) -> None:
+    """The DB-API's `arraysize` (what `fetchmany()` fetches by default) is the cursor's and
+    outlives a statement, as with sqlite3."""
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).dbapi_connection
+        assert raw is not None
+
+        def fetch(_: Any) -> tuple[list[Any], int]:
+            cursor = raw.cursor()
+            cursor.arraysize = 3
+            cursor.execute("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4")
+            return list(cursor.fetchmany()), cursor.arraysize
+
+        assert await conn.run_sync(fetch) == ([(1,), (2,), (3,)], 3)
