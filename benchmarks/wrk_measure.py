@@ -85,6 +85,14 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
+def machine_cpu() -> tuple[float, float]:
+    """CPU seconds the whole machine spent busy (user, nice, system, irq, softirq: every
+    process and the kernel, all cores) and those the hypervisor stole, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq) / TICK, steal / TICK
+
+
 def children_cpu() -> float:
     """CPU of reaped children: the only child that ends during a wrk run is wrk."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -114,6 +122,10 @@ class Run:
     harness_cpu: float = 0.0  # this process's (simulator's) CPU seconds per wall second
     via_response_url: int = 0
     settle_s: float = 0.0  # how long the target kept working after wrk stopped
+    # the rest of the machine per wall second: busy CPU that is neither the target's, nor
+    # wrk's, nor this process's (PostgreSQL, the chart worker, the kernel), and stolen CPU
+    other_cpu: float = 0.0
+    steal: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -135,12 +147,14 @@ async def run_wrk(
         "-s", str(script), url, "--", str(forms), token,
     ]  # fmt: skip
     cpu0, gen0, own0, wall0 = cpu_seconds(server_pid), children_cpu(), own_cpu(), time.perf_counter()
+    busy0, steal0 = machine_cpu()
     proc = await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await proc.communicate()
     wall = time.perf_counter() - wall0
     cpu1, gen1, own1 = cpu_seconds(server_pid), children_cpu(), own_cpu()
+    busy1, steal1 = machine_cpu()
     line = next((ln for ln in out.decode().splitlines() if ln.startswith('{"wrk"')), None)
     if proc.returncode != 0 or line is None:
         raise SystemExit(
@@ -159,6 +173,8 @@ async def run_wrk(
         server_cpu_s=cpu1 - cpu0,
         gen_cpu=(gen1 - gen0) / wall,
         harness_cpu=(own1 - own0) / wall,
+        other_cpu=max(0.0, ((busy1 - busy0) - (cpu1 - cpu0) - (gen1 - gen0) - (own1 - own0)) / wall),
+        steal=(steal1 - steal0) / wall,
     )
 
 

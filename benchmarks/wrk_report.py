@@ -82,6 +82,7 @@ def fmt_run(r: Run) -> str:
         f"{r.label:<28} {r.rps:8.0f} req/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
         f"srv {r.cpu_us_per_request:7.0f} us/req  wrk CPU {r.gen_cpu * 100:3.0f}%  "
         f"sim CPU {r.harness_cpu * 100:3.0f}%  "
+        f"other CPU {r.other_cpu * 100:3.0f}%  steal {r.steal * 100:3.0f}%  "
         f"via response_url {r.via_response_url}  busy after {r.settle_s:.1f} s  errors {r.errors}"
     )
 
@@ -132,6 +133,7 @@ def summary(results: list[DbResult], commands: list[str]) -> list[str]:
             lambda r, lb=lb: mixed_cell(r, lb, bracketed=False),
         )
     row("simulator's CPU, command runs without / with overviews", harness_cell)
+    row("the machine's other CPU / stolen CPU, command runs (one core = 100 %)", machine_cell)
     row("bot CPU per overview, fired alone: event loop / other threads", alone_cell)
     row(
         "wrk CPU on `bare` (one core = 100 %)",
@@ -192,6 +194,16 @@ def harness_cell(res: DbResult) -> str:
     return " / ".join(span(v, "{:.0f}", " %") if v else DASH for v in (plain, mixed))
 
 
+def machine_cell(res: DbResult) -> str:
+    """Busy CPU of everything else on the machine (the database server, the chart worker,
+    the kernel) and CPU the hypervisor stole, over every command run: what a run that
+    stands out shared the cores with."""
+    runs = [x for _, x in (*res.runs, *res.mixed, *res.after) if x.label.startswith("/idl")]
+    other = span([x.other_cpu * 100 for x in runs], "{:.0f}", " %")
+    stolen = span([x.steal * 100 for x in runs], "{:.0f}", " %")
+    return f"{other} / {stolen}"
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -204,6 +216,7 @@ def as_json(results: list[DbResult], gen: float, errors: int) -> dict[str, Any]:
             "round": rnd, "label": x.label, "rps": round(x.rps), "p50_ms": x.p50_ms, "p99_ms": x.p99_ms,
             "cpu_us": round(x.cpu_us_per_request), "via_response_url": x.via_response_url,
             "gen_cpu": round(x.gen_cpu, 3), "harness_cpu": round(x.harness_cpu, 3), "errors": x.errors,
+            "other_cpu": round(x.other_cpu, 3), "steal": round(x.steal, 3),
         }  # fmt: skip
 
     return {

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from benchmarks.wrk_measure import Run, children_cpu, cpu_seconds, free_port, run_wrk
-from benchmarks.wrk_report import DbResult, log_summary, mixed_cell, mixed_pairs
+from benchmarks.wrk_measure import Run, children_cpu, cpu_seconds, free_port, machine_cpu, run_wrk
+from benchmarks.wrk_report import DbResult, log_summary, machine_cell, mixed_cell, mixed_pairs
 from benchmarks.wrk_world import config_text
 from idlbot.config import load
 
@@ -82,6 +82,16 @@ async def test_wrk_script_sends_mattermosts_request_rotating_over_every_form(tmp
     assert {(auth, ctype) for _, auth, ctype in seen} == {("Token tok", "application/x-www-form-urlencoded")}
     assert 0 < run.p50_ms <= run.p99_ms and children_cpu() > before
     assert cpu_seconds(os.getpid()) > 0
+    assert 0 <= run.other_cpu < 2.5 and 0 <= run.steal < 2.5  # per wall second, 2 cores at most here
+
+
+def test_the_machines_busy_cpu_counts_this_process() -> None:
+    busy0, steal0 = machine_cpu()
+    own0 = cpu_seconds(os.getpid())
+    while cpu_seconds(os.getpid()) - own0 < 0.2:
+        pass
+    busy1, steal1 = machine_cpu()
+    assert busy1 - busy0 >= 0.15 and steal1 >= steal0
 
 
 async def test_gc_histogram_is_read_from_metrics_when_present_and_said_absent_otherwise() -> None:
@@ -133,3 +143,14 @@ def test_the_mixed_run_is_compared_with_the_runs_on_either_side_of_it() -> None:
     assert mixed_cell(res, "/idl status") == "15.0\u201320.0 ms (1.00\u00d7)"
     assert mixed_cell(res, "/idl status", bracketed=False) == "15.0\u201320.0 ms (1.00\u20131.50\u00d7)"
     assert mixed_cell(res, "/idl deadlines") == "\u2013"
+
+
+def test_the_machines_other_cpu_spans_every_command_run_but_the_baselines() -> None:
+    res = DbResult("postgres")
+    res.runs = [(1, p99("/idl status", 10.0)), (1, p99("bare", 5.0))]
+    res.mixed = [(1, p99("/idl status + overviews", 15.0))]
+    res.after = [(1, p99("/idl status again", 20.0))]
+    runs = [run for _, run in (*res.runs, *res.mixed, *res.after)]
+    for run, other, steal in zip(runs, (0.05, 0.9, 0.2, 0.3), (0.0, 0.5, 0.01, 0.04), strict=True):
+        run.other_cpu, run.steal = other, steal
+    assert machine_cell(res) == "5\u201330 % / 0\u20134 %"  # bare's 90 % and 50 % are not in it
