@@ -20,7 +20,9 @@ The adapter is a `module=` for `create_async_engine` (see `db.create_engine`): t
 the dialect and everything SQLAlchemy does above the DB-API stay as they are. What it
 relies on: aiosqlite's `Connection._execute(fn, *args)` (runs `fn` in its thread and
 awaits the result; SQLAlchemy's own adapter reaches into the same thread queue for
-`isolation_level`) and `_conn` (the `sqlite3.Connection`, read in that thread only), and
+`isolation_level`), its `_conn` (the `sqlite3.Connection`, used in that thread) and
+`_connection` (the same, or None once closed: the rollback reads its `in_transaction`
+flag in the event loop's thread, as aiosqlite's own `in_transaction` does), and
 SQLAlchemy 2.1's `AsyncAdapt_aiosqlite_*` classes. The whole suite runs on it.
 """
 
