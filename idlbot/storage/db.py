@@ -25,7 +25,6 @@ from sqlalchemy.util import await_only
 from idlbot.storage import reachable, revisions
 from idlbot.storage._dialect import READ_ONLY
 from idlbot.storage.changes import ONE_READ, note_write
-from idlbot.storage.sqlite_driver import one_trip_dbapi
 
 __all__ = [
     "SchemaOutdated",
@@ -175,6 +174,9 @@ def create_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEn
     ``immediate=False`` (SQLite only) leaves out ``BEGIN IMMEDIATE``: for an engine that
     only reads, like the health probe's, whose reads must not queue for the write lock."""
     if make_url(url).drivername == "sqlite+aiosqlite":
+        # imported here: a PostgreSQL bot would load aiosqlite at start-up for nothing (4 ms)
+        from idlbot.storage.sqlite_driver import one_trip_dbapi
+
         kwargs.setdefault("module", one_trip_dbapi())  # one trip to the driver's thread per statement
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "after_cursor_execute", note_write)  # see storage/changes.py

@@ -41,3 +41,17 @@ def test_httpcore_finds_sniffio_so_no_request_searches_the_path_for_it() -> None
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["asyncio", "True"]
+
+
+def test_a_postgresql_bot_does_not_load_the_sqlite_driver() -> None:
+    """aiosqlite and the one-trip adapter (`storage/sqlite_driver.py`) are for SQLite
+    engines: a bot on PostgreSQL would import them at start-up for nothing."""
+    code = (
+        "import sys\n"
+        "import idlbot.cli, idlbot.app\n"
+        "from idlbot.storage.db import create_engine\n"
+        "create_engine('postgresql+asyncpg://idlbot@127.0.0.1:1/idlbot')\n"
+        "print(' '.join(m for m in ('aiosqlite', 'idlbot.storage.sqlite_driver') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
