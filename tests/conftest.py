@@ -24,7 +24,7 @@ import pytest
 
 STRICT = os.environ.get("CI") == "true" or os.environ.get("IDLBOT_NO_SKIP") == "1"
 
-pytest_plugins = ["tests.dbfixtures"]
+pytest_plugins = ["tests.dbfixtures", "tests.support.sqlite_trips"]
 
 APP_TESTS = os.path.join(os.path.dirname(__file__), "app") + os.sep
 E2E_FILES = ("test_two_courses_e2e.py", "test_faculty_acceptance.py")  # whole bots elsewhere

@@ -20,14 +20,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Executable
 
-from idlbot.storage.changes import changes_of, take_written
+from idlbot.storage.changes import ONE_READ, changes_of, take_written
 from idlbot.storage.models_changes import LedgerVersionRow
 
 Database = AsyncEngine | async_sessionmaker[AsyncSession]
@@ -117,8 +118,27 @@ async def read(db: Database) -> AsyncIterator[AsyncConnection]:
             yield marked
 
 
+async def read_rows(
+    db: Database, statement: Executable, params: dict[str, Any] | None = None
+) -> Sequence[Any]:
+    """The rows of one SELECT, read as `read` does but with no transaction around it on
+    SQLite (`changes.ONE_READ`): one statement reads one committed snapshot by itself, and
+    the BEGIN and the ROLLBACK were two of its three trips to the driver's thread."""
+    engine = _engine_of(db)
+    if engine is None:
+        async with read(db) as conn:
+            return (await conn.execute(statement, params)).all()
+    async with engine.connect() as conn:
+        one = await conn.execution_options(**{ONE_READ: True, READ_ONLY: True})
+        return (await one.execute(statement, params)).all()
+
+
 def insert_for(conn: AsyncConnection, table: Any) -> postgresql.Insert | sqlite.Insert:
-    name = conn.dialect.name
+    return insert_in(conn.dialect.name, table)
+
+
+def insert_in(name: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """The INSERT of dialect `name` (for a statement built once per dialect and cached)."""
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":

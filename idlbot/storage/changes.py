@@ -68,6 +68,11 @@ committed snapshot by itself, so it needs no transaction, and it never waits for
 
 _WRITES = ("INSERT", "UPDATE", "DELETE")
 
+_T = LedgerVersionRow.__table__
+_READ_VERSION = select(_T.c.n).where(_T.c.id == 1)
+"""The watch's one statement, built once: building it from the ORM columns on every poll
+was a quarter of the poll's CPU on the event loop (4 polls a second)."""
+
 
 def note_write(
     conn: Connection,
@@ -120,7 +125,7 @@ class Changes:
         try:
             async with engine.connect() as conn:
                 one = await conn.execution_options(**{ONE_READ: True})
-                n = (await one.execute(select(LedgerVersionRow.n).where(LedgerVersionRow.id == 1))).scalar()
+                n = (await one.execute(_READ_VERSION)).scalar()
         except Exception:
             self._good_at = None
             raise

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, false, func, literal, or_, select
+from sqlalchemy import Integer, Table, bindparam, exists, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from idlbot.ports.failures import NOTICE_PREFIX, DeliveryFailure
@@ -24,6 +24,20 @@ from idlbot.storage.outbox import SqlOutbox
 __all__ = ["SqlDeliveryFailures"]
 
 _F = cast(Table, FiringRow.__table__)
+_WHEN = func.coalesce(OutboxRow.claimed_at, OutboxRow.created_at)
+# `recent_errors`' two reads, built once: the health check runs them every second
+_POSTS_FAILING = (
+    select(OutboxRow.key, OutboxRow.last_error, _WHEN)
+    .where(OutboxRow.last_error.is_not(None))
+    .order_by(_WHEN.desc(), OutboxRow.id.desc())
+    .limit(bindparam("limit", type_=Integer()))
+)
+_FIRINGS_FAILED = (
+    select(_F.c.key, _F.c.reason, _F.c.decided_at)
+    .where(_F.c.state == "failed")
+    .order_by(_F.c.decided_at.desc(), _F.c.id.desc())
+    .limit(bindparam("limit", type_=Integer()))
+)
 
 
 class SqlDeliveryFailures:
@@ -36,21 +50,11 @@ class SqlDeliveryFailures:
 
     async def recent_errors(self, limit: int = 5) -> list[tuple[str, str]]:
         """(key, error), newest first: the outbox's last errors and failed firings."""
-        when = func.coalesce(OutboxRow.claimed_at, OutboxRow.created_at)
-        posts = (
-            select(OutboxRow.key, OutboxRow.last_error, when)
-            .where(OutboxRow.last_error.is_not(None))
-            .order_by(when.desc(), OutboxRow.id.desc())
-            .limit(limit)
-        )
-        firings = (
-            select(_F.c.key, _F.c.reason, _F.c.decided_at)
-            .where(_F.c.state == "failed")
-            .order_by(_F.c.decided_at.desc(), _F.c.id.desc())
-            .limit(limit)
-        )
         async with read(self._db) as conn:
-            rows: list[Any] = [*(await conn.execute(posts)).all(), *(await conn.execute(firings)).all()]
+            rows: list[Any] = [
+                *(await conn.execute(_POSTS_FAILING, {"limit": limit})).all(),
+                *(await conn.execute(_FIRINGS_FAILED, {"limit": limit})).all(),
+            ]
         found = [(key, error, at) for key, error, at in rows if error is not None and at is not None]
         found.sort(key=lambda r: r[2], reverse=True)
         return [(key, error) for key, error, _ in found[:limit]]

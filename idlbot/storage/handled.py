@@ -7,6 +7,7 @@ since its cursor. Posts seen on both paths must be acted on once, which the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from idlbot.storage._dialect import Database, insert_for, read, transaction
+from idlbot.storage._dialect import Database, insert_for, insert_in, read, transaction
 from idlbot.storage.models import ChannelCursorRow, HandledPostRow
 
 __all__ = ["SqlCursors", "SqlHandledPosts"]
@@ -92,8 +93,15 @@ class SqlCursors:
 
 
 def _forward(conn: AsyncConnection) -> postgresql.Insert | sqlite.Insert:
-    """The cursor upsert that only moves forward (the `advance` of one or of many rows)."""
-    ins = insert_for(conn, ChannelCursorRow.__table__)
+    return _forward_in(conn.dialect.name)
+
+
+@functools.cache
+def _forward_in(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """The cursor upsert that only moves forward (the `advance` of one or of many rows),
+    built once per dialect (`outbox_sql` says why): the inbound handler saves cursors after
+    every batch of posts it handled."""
+    ins = insert_in(dialect, ChannelCursorRow.__table__)
     return ins.on_conflict_do_update(
         index_elements=["channel_id"],
         set_={"last_post_at": ins.excluded.last_post_at},

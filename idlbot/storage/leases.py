@@ -18,12 +18,14 @@ see "expired" and both take it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, or_, select
+from sqlalchemy import bindparam, case, delete, or_, select
 
-from idlbot.storage._dialect import Database, insert_for, read, transaction
+from idlbot.storage._dialect import Database, insert_in, read, transaction
 from idlbot.storage.models_leases import LeaseRow
 
 __all__ = ["SqlLeases"]
@@ -36,19 +38,9 @@ class SqlLeases:
         self._db = db
 
     async def acquire(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        params = {"l_name": name, "l_holder": holder, "l_at": now, "l_until": now + ttl}
         async with transaction(self._db) as conn:
-            ins = insert_for(conn, _T).values(name=name, holder=holder, acquired_at=now, expires_at=now + ttl)
-            mine = LeaseRow.holder == ins.excluded.holder
-            stmt = ins.on_conflict_do_update(
-                index_elements=["name"],
-                set_={
-                    "holder": ins.excluded.holder,
-                    "expires_at": ins.excluded.expires_at,
-                    "acquired_at": case((mine, LeaseRow.acquired_at), else_=ins.excluded.acquired_at),
-                },
-                where=or_(mine, LeaseRow.expires_at <= ins.excluded.acquired_at),
-            ).returning(LeaseRow.holder)
-            return (await conn.execute(stmt)).first() is not None
+            return (await conn.execute(_acquire_statement(conn.dialect.name), params)).first() is not None
 
     async def release(self, holder: str, names: Collection[str]) -> None:
         if not names:
@@ -65,3 +57,26 @@ class SqlLeases:
     async def clear(self) -> None:
         async with transaction(self._db) as conn:
             await conn.execute(delete(LeaseRow))
+
+
+@functools.cache
+def _acquire_statement(dialect: str) -> Any:
+    """`acquire`'s statement (module doc) for one dialect, built once with the lease and
+    its instants as parameters: each replica renews every lease every quarter of its TTL,
+    and building the statement each time cost more of the event loop than running it."""
+    ins = insert_in(dialect, _T).values(
+        name=bindparam("l_name"),
+        holder=bindparam("l_holder"),
+        acquired_at=bindparam("l_at"),
+        expires_at=bindparam("l_until"),
+    )
+    mine = LeaseRow.holder == ins.excluded.holder
+    return ins.on_conflict_do_update(
+        index_elements=["name"],
+        set_={
+            "holder": ins.excluded.holder,
+            "expires_at": ins.excluded.expires_at,
+            "acquired_at": case((mine, LeaseRow.acquired_at), else_=ins.excluded.acquired_at),
+        },
+        where=or_(mine, LeaseRow.expires_at <= ins.excluded.acquired_at),
+    ).returning(LeaseRow.holder)

@@ -24,12 +24,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
 
 from idlbot.domain.attachment import Attachment
-from idlbot.storage._dialect import Database, insert_for, read, transaction
+from idlbot.storage._dialect import Database, insert_for, read, read_rows, transaction
 from idlbot.storage.models import OUTBOX_STATES, OutboxRow, OutboxState
-from idlbot.storage.outbox_sql import COLUMNS, TAKEN_OVER, claim_statement, taken_over
+from idlbot.storage.outbox_sql import (
+    BACKLOG,
+    COLUMNS,
+    RECENT_ERRORS,
+    TAKEN_OVER,
+    claim_statement,
+    enqueue_statement,
+    mark_sent_statement,
+    taken_over,
+)
 
 __all__ = ["TAKEN_OVER", "OutboxItem", "SqlOutbox"]
 
@@ -112,26 +121,13 @@ class SqlOutbox:
         """
         if (channel_id is None) == (dm_user_id is None):
             raise ValueError("exactly one of channel_id and dm_user_id must be given")
+        params = {
+            "e_key": key, "e_channel": channel_id, "e_dm": dm_user_id, "e_message": message,
+            "e_props": props or {}, "e_files": [f.to_json() for f in files], "e_root": root_id,
+            "e_now": now, "e_created": now,
+        }  # fmt: skip
         async with transaction(self._db) as conn:
-            stmt = (
-                insert_for(conn, _T)
-                .values(
-                    key=key,
-                    channel_id=channel_id,
-                    dm_user_id=dm_user_id,
-                    message=message,
-                    props=props or {},
-                    files=[f.to_json() for f in files],
-                    root_id=root_id,
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(OutboxRow.id)
-            )
-            return (await conn.execute(stmt)).first() is not None
+            return (await conn.execute(enqueue_statement(conn.dialect.name), params)).first() is not None
 
     async def claim_due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
         """Move up to ``limit`` due pending rows to ``sending`` and return them, by id.
@@ -219,13 +215,10 @@ class SqlOutbox:
         row count for a batch, so nothing is returned)."""
         if not delivered:
             return
-        stmt = (
-            update(OutboxRow)
-            .where(OutboxRow.id == bindparam("b_id"), self._mine())
-            .values(state="sent", post_id=bindparam("b_post"), sent_at=now)
-        )
+        stmt = mark_sent_statement(by_holder=self.holder is not None)
+        extra = {"b_now": now} if self.holder is None else {"b_now": now, "b_holder": self.holder}
         async with transaction(self._db) as conn:
-            await conn.execute(stmt, [{"b_id": i, "b_post": p} for i, p in delivered])
+            await conn.execute(stmt, [{"b_id": i, "b_post": p, **extra} for i, p in delivered])
 
     async def mark_retry(self, item_id: int, *, next_attempt_at: datetime, error: str) -> bool:
         """Back to ``pending``, due at ``next_attempt_at`` (the caller picks the backoff)."""
@@ -288,23 +281,12 @@ class SqlOutbox:
 
     async def backlog(self) -> tuple[int, datetime | None]:
         """(rows not yet delivered or given up, oldest ``created_at`` among them)."""
-        stmt = select(func.count(), func.min(OutboxRow.created_at)).where(
-            OutboxRow.state.in_(("pending", "sending"))
-        )
-        async with read(self._db) as conn:
-            count, oldest = (await conn.execute(stmt)).one()
+        ((count, oldest),) = await read_rows(self._db, BACKLOG)
         return int(count), oldest
 
     async def recent_errors(self, limit: int = 5) -> list[tuple[str, str]]:
         """(key, last_error) of rows that have an error, most recently attempted first."""
-        stmt = (
-            select(OutboxRow.key, OutboxRow.last_error)
-            .where(OutboxRow.last_error.is_not(None))
-            .order_by(func.coalesce(OutboxRow.claimed_at, OutboxRow.created_at).desc(), OutboxRow.id.desc())
-            .limit(limit)
-        )
-        async with read(self._db) as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await read_rows(self._db, RECENT_ERRORS, {"limit": limit})
         return [(key, error) for key, error in rows if error is not None]
 
     async def get(self, key: str) -> OutboxItem | None:

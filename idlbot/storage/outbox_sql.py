@@ -1,6 +1,10 @@
 """The outbox's SQL that is built once: the columns an item is read from, the `last_error`
-of a row taken over, and the claim (`claim_statement`), which `SqlOutbox` runs with its
-instants as parameters."""
+of a row taken over, the claim (`claim_statement`), the enqueue, the batch mark and the
+health check's two reads, which `SqlOutbox` runs with its values as parameters.
+
+Why built once: each is run every second or for every message, and building one from
+the ORM columns (comparisons, coercions, the cache key of a new object) cost the event
+loop as much as running it; the built statement's compiled form is then found at once."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    func,
     or_,
     select,
     update,
@@ -24,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from idlbot.storage._dialect import insert_in
 from idlbot.storage.models import OutboxRow, UtcDateTime
 
 TAKEN_OVER = "in flight when its sender stopped; looked up by key before sending again"
@@ -115,3 +121,57 @@ def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
         and_(OutboxRow.state == "pending", OutboxRow.next_attempt_at <= now),
         and_(OutboxRow.state == "sending", OutboxRow.claimed_until <= now),
     )
+
+
+@functools.cache
+def enqueue_statement(dialect: str) -> Any:
+    """`SqlOutbox.enqueue`'s INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, for one
+    dialect; parameters `e_key`, `e_channel`, `e_dm`, `e_message`, `e_props`, `e_files`,
+    `e_root`, `e_now` (the due time) and `e_created`."""
+    return (
+        insert_in(dialect, OutboxRow.__table__)
+        .values(
+            key=bindparam("e_key"),
+            channel_id=bindparam("e_channel"),
+            dm_user_id=bindparam("e_dm"),
+            message=bindparam("e_message"),
+            props=bindparam("e_props"),
+            files=bindparam("e_files"),
+            root_id=bindparam("e_root"),
+            state="pending",
+            attempts=0,
+            next_attempt_at=bindparam("e_now"),
+            created_at=bindparam("e_created"),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxRow.id)
+    )
+
+
+@functools.cache
+def mark_sent_statement(*, by_holder: bool) -> Any:
+    """`SqlOutbox.mark_sent_many`'s UPDATE, run once per row of a batch with `b_id`,
+    `b_post`, `b_now` (and `b_holder` when the outbox has a holder): only a row still in
+    flight, and still this replica's, is marked."""
+    mine = OutboxRow.state == "sending"
+    if by_holder:
+        mine = and_(mine, OutboxRow.claimed_by == bindparam("b_holder", type_=String()))
+    return (
+        update(OutboxRow)
+        .where(OutboxRow.id == bindparam("b_id", type_=Integer()), mine)
+        .values(state="sent", post_id=bindparam("b_post"), sent_at=bindparam("b_now"))
+    )
+
+
+BACKLOG = select(func.count(), func.min(OutboxRow.created_at)).where(
+    OutboxRow.state.in_(("pending", "sending"))
+)
+"""Rows not yet delivered or given up, and the oldest `created_at` among them."""
+
+RECENT_ERRORS = (
+    select(OutboxRow.key, OutboxRow.last_error)
+    .where(OutboxRow.last_error.is_not(None))
+    .order_by(func.coalesce(OutboxRow.claimed_at, OutboxRow.created_at).desc(), OutboxRow.id.desc())
+    .limit(bindparam("limit", type_=Integer()))
+)
+"""(key, last_error) of rows with an error, most recently attempted first; `limit` rows."""

@@ -26,3 +26,20 @@ def counting(engine: AsyncEngine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def executed(engine: AsyncEngine) -> Iterator[list[object]]:
+    """The statement objects passed to `execute` while inside (via `before_execute`), to
+    tell a statement built once from one built anew for every call."""
+    seen: list[object] = []
+
+    def record(_conn: Any, clause: Any, *_args: Any) -> None:
+        if not isinstance(clause, str):
+            seen.append(clause)
+
+    event.listen(engine.sync_engine, "before_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_execute", record)
