@@ -132,6 +132,10 @@ def summary(results: list[DbResult], commands: list[str]) -> list[str]:
             f"`{lb}` p99 with 2 overviews/s ({TIMES} the run before)",
             lambda r, lb=lb: mixed_cell(r, lb, bracketed=False),
         )
+        row(
+            f"`{lb}` p99 alone, the run after its mixed run {TIMES} the run before (control)",
+            lambda r, lb=lb: control_cell(r, lb),
+        )
     row("simulator's CPU, command runs without / with overviews", harness_cell)
     row("the machine's other CPU / stolen CPU, command runs (one core = 100 %)", machine_cell)
     row("bot CPU per overview, fired alone: event loop / other threads", alone_cell)
@@ -176,6 +180,17 @@ def mixed_cell(res: DbResult, label: str, *, bracketed: bool = True) -> str:
     if not pairs:
         return DASH
     return f"{span([m for m, _ in pairs], '{:.1f}')} ms ({span([m / p for m, p in pairs], '{:.2f}', TIMES)})"
+
+
+def control_cell(res: DbResult, label: str) -> str:
+    """The command's run after its mixed run ÷ its run before it: two runs without
+    overviews, one mixed run apart, so only the machine and chance differ between them.
+    The mixed ratio is read against this control: how far a 10 s p99 on this 2-core
+    machine moves between two runs of the same load."""
+    before = dict(res.of(label))
+    after = {rnd: x for rnd, x in res.after if x.label == f"{label} again"}
+    ratios = [after[rnd].p99_ms / before[rnd].p99_ms for rnd in after if rnd in before and before[rnd].p99_ms]
+    return span(ratios, "{:.2f}", TIMES) if ratios else DASH
 
 
 def alone_cell(res: DbResult) -> str:

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from benchmarks.wrk_measure import Run, children_cpu, cpu_seconds, free_port, machine_cpu, run_wrk
-from benchmarks.wrk_report import DbResult, log_summary, machine_cell, mixed_cell, mixed_pairs
+from benchmarks.wrk_report import DbResult, control_cell, log_summary, machine_cell, mixed_cell, mixed_pairs
 from benchmarks.wrk_world import config_text
 from idlbot.config import load
 
@@ -143,6 +143,9 @@ def test_the_mixed_run_is_compared_with_the_runs_on_either_side_of_it() -> None:
     assert mixed_cell(res, "/idl status") == "15.0\u201320.0 ms (1.00\u00d7)"
     assert mixed_cell(res, "/idl status", bracketed=False) == "15.0\u201320.0 ms (1.00\u20131.50\u00d7)"
     assert mixed_cell(res, "/idl deadlines") == "\u2013"
+    # the control: the run after ÷ the run before, both alone; round 2 has no run after
+    assert control_cell(res, "/idl status") == "2.00\u00d7"
+    assert control_cell(res, "/idl deadlines") == "\u2013"
 
 
 def test_the_machines_other_cpu_spans_every_command_run_but_the_baselines() -> None:
