@@ -15,7 +15,15 @@ import pytest
 from aiohttp import web
 
 from benchmarks.wrk_measure import Run, children_cpu, cpu_seconds, free_port, machine_cpu, run_wrk
-from benchmarks.wrk_report import DbResult, control_cell, log_summary, machine_cell, mixed_cell, mixed_pairs
+from benchmarks.wrk_report import (
+    DbResult,
+    control_cell,
+    log_summary,
+    machine_cell,
+    mixed_cell,
+    mixed_pairs,
+    p99_over_bare,
+)
 from benchmarks.wrk_world import config_text
 from idlbot.config import load
 
@@ -146,6 +154,8 @@ def test_the_mixed_run_is_compared_with_the_runs_on_either_side_of_it() -> None:
     # the control: the run after ÷ the run before, both alone; round 2 has no run after
     assert control_cell(res, "/idl status") == "2.00\u00d7"
     assert control_cell(res, "/idl deadlines") == "\u2013"
+    # against the bare handler's p99 of the same round (round 2 has no bare run)
+    assert p99_over_bare(res, "/idl status") == [2.0]
 
 
 def test_the_machines_other_cpu_spans_every_command_run_but_the_baselines() -> None:
