@@ -63,21 +63,17 @@ def _calls(engine: AsyncEngine) -> dict[str, Callable[[int], Awaitable[object]]]
     }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "watch",
-        "lease",
-        "backlog",
-        "outbox errors",
-        "health errors",
-        "enqueue",
-        "mark sent",
-        "mark sent, no holder",
-    ],
+NAMES = (
+    *("watch", "lease", "backlog", "outbox errors", "health errors", "enqueue"),
+    *("mark sent", "mark sent, no holder", "dm channel", "dm channel learnt", "cursors"),
 )
+
+
+@pytest.mark.parametrize("name", NAMES)
 async def test_the_same_statement_runs_every_time(engine: AsyncEngine, name: str) -> None:
-    call = _calls(engine)[name]
+    calls = _calls(engine)
+    assert set(calls) == set(NAMES)
+    call = calls[name]
     runs: list[list[object]] = []
     for n in range(2):
         with executed(engine) as seen:
