@@ -39,6 +39,7 @@ class SqlDmChannels:
 
 @functools.cache
 def _remember_statement(dialect: str) -> Any:
+    """`remember`'s upsert for one dialect; the new channel wins, as the last one learnt."""
     ins = insert_in(dialect, _D).values(
         bot_user_id=bindparam("d_bot"), user_id=bindparam("d_user"), channel_id=bindparam("d_channel")
     )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, func, or_, select, update
 
 from idlbot.domain.attachment import Attachment
 from idlbot.storage._dialect import Database, insert_for, read, read_rows, transaction
@@ -36,6 +36,7 @@ from idlbot.storage.outbox_sql import (
     TAKEN_OVER,
     claim_statement,
     enqueue_statement,
+    held,
     mark_sent_statement,
     taken_over,
 )
@@ -149,10 +150,7 @@ class SqlOutbox:
         return sorted((_item(r) for r in rows), key=lambda item: item.id)
 
     def _mine(self) -> ColumnElement[bool]:
-        """Rows this outbox's claim still holds: in flight, and not taken over since."""
-        if self.holder is None:
-            return OutboxRow.state == "sending"
-        return and_(OutboxRow.state == "sending", OutboxRow.claimed_by == self.holder)
+        return held(self.holder)
 
     async def renew_claims(self, now: datetime) -> int:
         """Extend this replica's claims to ``now + claim_ttl`` while it is still sending

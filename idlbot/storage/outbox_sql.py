@@ -123,6 +123,14 @@ def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     )
 
 
+def held(holder: str | BindParameter[str] | None) -> ColumnElement[bool]:
+    """Rows an outbox's claim still holds: in flight, and (with a `holder`, a replica's
+    outbox) not taken over by another replica since."""
+    if holder is None:
+        return OutboxRow.state == "sending"
+    return and_(OutboxRow.state == "sending", OutboxRow.claimed_by == holder)
+
+
 @functools.cache
 def enqueue_statement(dialect: str) -> Any:
     """`SqlOutbox.enqueue`'s INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, for one
@@ -153,12 +161,10 @@ def mark_sent_statement(*, by_holder: bool) -> Any:
     """`SqlOutbox.mark_sent_many`'s UPDATE, run once per row of a batch with `b_id`,
     `b_post`, `b_now` (and `b_holder` when the outbox has a holder): only a row still in
     flight, and still this replica's, is marked."""
-    mine = OutboxRow.state == "sending"
-    if by_holder:
-        mine = and_(mine, OutboxRow.claimed_by == bindparam("b_holder", type_=String()))
+    holder = bindparam("b_holder", type_=String()) if by_holder else None
     return (
         update(OutboxRow)
-        .where(OutboxRow.id == bindparam("b_id", type_=Integer()), mine)
+        .where(OutboxRow.id == bindparam("b_id", type_=Integer()), held(holder))
         .values(state="sent", post_id=bindparam("b_post"), sent_at=bindparam("b_now"))
     )
 
