@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,11 +21,8 @@ def counting(engine: AsyncEngine) -> Iterator[list[str]]:
         if not statement.startswith("BEGIN"):
             statements.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with _listening(engine, "before_cursor_execute", record):
         yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 @contextmanager
@@ -38,8 +35,14 @@ def executed(engine: AsyncEngine) -> Iterator[list[object]]:
         if not isinstance(clause, str):
             seen.append(clause)
 
-    event.listen(engine.sync_engine, "before_execute", record)
-    try:
+    with _listening(engine, "before_execute", record):
         yield seen
+
+
+@contextmanager
+def _listening(engine: AsyncEngine, name: str, hook: Callable[..., None]) -> Iterator[None]:
+    event.listen(engine.sync_engine, name, hook)
+    try:
+        yield
     finally:
-        event.remove(engine.sync_engine, "before_execute", record)
+        event.remove(engine.sync_engine, name, hook)
