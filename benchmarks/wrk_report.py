@@ -96,17 +96,17 @@ def span(values: list[float], fmt: str = "{:.0f}", unit: str = "") -> str:
     return f"{lo}{unit}" if lo == hi else f"{lo}{DASH}{hi}{unit}"
 
 
-def ratios(res: DbResult, label: str, baseline: str) -> list[float]:
-    base = {rnd: run for rnd, run in res.of(baseline)}
-    return [run.rps / base[rnd].rps for rnd, run in res.of(label) if base.get(rnd) and base[rnd].rps]
+def ratios(res: DbResult, label: str, baseline: str, metric: str = "rps") -> list[float]:
+    """`metric` of each run of `label` ÷ the same of `baseline`'s run in the same round."""
+    base = {rnd: getattr(run, metric) for rnd, run in res.of(baseline)}
+    return [getattr(run, metric) / base[rnd] for rnd, run in res.of(label) if base.get(rnd)]
 
 
 def p99_over_bare(res: DbResult, label: str) -> list[float]:
     """The command's p99 ÷ the bare handler's p99 of the same round: the p99 goals are in
     milliseconds, set where bare's p99 was 7-8 ms (the issue's machine), and every p99 on
     a slower machine is longer by as much; this ratio is what moves with the bot."""
-    base = {rnd: run for rnd, run in res.of("bare")}
-    return [run.p99_ms / base[rnd].p99_ms for rnd, run in res.of(label) if base.get(rnd) and base[rnd].p99_ms]
+    return ratios(res, label, "bare", "p99_ms")
 
 
 def summary(results: list[DbResult], commands: list[str]) -> list[str]:
@@ -168,12 +168,17 @@ def us(runs: list[tuple[int, Run]]) -> str:
     return span([r.cpu_us_per_request for _, r in runs]) + " µs"
 
 
+def alone_sides(res: DbResult, label: str) -> tuple[dict[int, Run], dict[int, Run]]:
+    """The command's runs alone before and after its mixed run, by round."""
+    before = dict(res.of(label))
+    return before, {rnd: x for rnd, x in res.after if x.label == f"{label} again"}
+
+
 def mixed_pairs(res: DbResult, label: str, *, bracketed: bool = True) -> list[tuple[float, float]]:
     """(p99 with the overviews, p99 without) per round. Without: the mean of the runs
     just before and just after the mixed one (same round, seconds apart), which cancels a
     machine whose speed drifts steadily; `bracketed=False`: the run before alone."""
-    before = dict(res.of(label))
-    after = {rnd: x for rnd, x in res.after if x.label == f"{label} again"}
+    before, after = alone_sides(res, label)
     pairs = []
     for rnd, m in res.mixed:
         if m.label != f"{label} + overviews" or rnd not in before:
@@ -196,8 +201,7 @@ def control_cell(res: DbResult, label: str) -> str:
     overviews, one mixed run apart, so only the machine and chance differ between them.
     The mixed ratio is read against this control: how far a 10 s p99 on this 2-core
     machine moves between two runs of the same load."""
-    before = dict(res.of(label))
-    after = {rnd: x for rnd, x in res.after if x.label == f"{label} again"}
+    before, after = alone_sides(res, label)
     ratios = [after[rnd].p99_ms / before[rnd].p99_ms for rnd in after if rnd in before and before[rnd].p99_ms]
     return span(ratios, "{:.2f}", TIMES) if ratios else DASH
 
