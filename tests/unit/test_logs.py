@@ -125,3 +125,26 @@ def test_a_flush_with_nothing_buffered_raises_as_logging_shutdown_expects(
     with pytest.raises(ValueError, match="closed file"):
         handler.flush()
     assert "Logging error" not in capsys.readouterr().err
+
+
+def test_extras_keep_their_order_and_what_orjson_refuses_is_still_written() -> None:
+    """orjson writes the lines; an integer beyond 64 bits or a lone surrogate, which it
+    refuses, goes through the standard library's encoder instead of losing the line."""
+    stream = io.StringIO()
+    logs.setup("INFO", stream=stream)
+    log = logging.getLogger("idlbot.test")
+    try:
+        log.info("a", extra={"event": "command", "command": "status", "outcome": "ok", "ms": 0.1})
+        log.info("b", extra={"event": "big", "jobs": 2**70, "when": {3: "three"}})
+        log.info("c", extra={"event": "odd", "text": "half a pair \ud800"})
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("d", extra={"event": "crash"})
+    finally:
+        logging.getLogger().handlers.clear()
+    a, b, c, d = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert list(a) == ["ts", "level", "logger", "msg", "event", "command", "outcome", "ms"]
+    assert (b["jobs"], b["when"]) == (2**70, {"3": "three"})
+    assert c["text"] == "half a pair \ud800"
+    assert (d["event"], d["level"]) == ("crash", "error") and "ValueError: boom" in d["exc"]
