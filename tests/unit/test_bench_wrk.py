@@ -23,6 +23,8 @@ from benchmarks.wrk_report import (
     mixed_cell,
     mixed_pairs,
     p99_over_bare,
+    pooled_cell,
+    pooled_mixed,
 )
 from benchmarks.wrk_world import config_text
 from idlbot.config import load
@@ -156,6 +158,11 @@ def test_the_mixed_run_is_compared_with_the_runs_on_either_side_of_it() -> None:
     assert control_cell(res, "/idl deadlines") == "\u2013"
     # against the bare handler's p99 of the same round (round 2 has no bare run)
     assert p99_over_bare(res, "/idl status") == [2.0]
+    # the means over the rounds: the mixed runs (15, 20) against every run alone (10, 20, 20)
+    assert pooled_mixed(res, "/idl status") == (17.5, 50.0 / 3)
+    assert pooled_cell(res, "/idl status") == "17.5 ms (1.05\u00d7)"
+    assert pooled_mixed(res, "/idl deadlines") is None
+    assert pooled_cell(res, "/idl deadlines") == "\u2013"
 
 
 def test_the_machines_other_cpu_spans_every_command_run_but_the_baselines() -> None:
