@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from idlbot.web.inputs import BadInput
-from idlbot.web.slash_form import parse, token_field
+from idlbot.web.slash_form import parse, token_field, unquote
 
 ID = "a" * 26
 FORM = {"user_id": ID, "channel_id": "b" * 26, "response_url": "http://mm/hooks/x", "text": "whoami"}
@@ -93,3 +93,31 @@ def test_the_raw_check_agrees_with_decoding_the_whole_body(chunks: list[str]) ->
         said = str(err)
         got = "not UTF-8" if "UTF-8" in said else "control characters" if "control" in said else said
     assert got == expected
+
+
+PIECES = st.one_of(
+    st.sampled_from(["%3A", "%2F", "%3a", "%2f", "%25", "%253A", "%2B", "%20", "%C3%A9", "%C3", "%", "+"]),
+    st.text(max_size=3),
+)
+
+
+@given(st.lists(PIECES, max_size=8))
+def test_unquote_is_unquote_plus_exactly(pieces: list[str]) -> None:
+    """Its shortcut for Mattermost's usual escapes decodes every value as `unquote_plus`
+    does, and what that refuses (UTF-8 broken by an escape) it refuses alike."""
+    value = "".join(pieces)
+    try:
+        expected: str | type[Exception] = unquote_plus(value, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        expected = UnicodeDecodeError
+    try:
+        got: str | type[Exception] = unquote(value)
+    except UnicodeDecodeError:
+        got = UnicodeDecodeError
+    assert got == expected
+
+
+def test_mattermosts_response_url_and_text_decode_on_the_shortcut() -> None:
+    url = "http://127.0.0.1:8065/hooks/commands/x"
+    parsed = parse(urlencode({**FORM, "response_url": url, "text": "jobs why 42"}).encode())
+    assert (parsed.response_url, parsed.text) == (url, "jobs why 42")
