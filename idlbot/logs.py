@@ -54,7 +54,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         attributes = vars(record)
-        for key in islice(attributes, _OWN, None) if len(attributes) > _OWN else ():
+        for key in islice(attributes, _OWN, None):
             if key not in _STANDARD and key[0] != "_":
                 entry[key] = attributes[key]
         if record.exc_info:
