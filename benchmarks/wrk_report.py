@@ -178,14 +178,19 @@ def alone_sides(res: DbResult, label: str) -> tuple[dict[int, Run], dict[int, Ru
     return before, {rnd: x for rnd, x in res.after if x.label == f"{label} again"}
 
 
+def mixed_runs(res: DbResult, label: str) -> list[tuple[int, Run]]:
+    """The command's mixed runs (with the overviews), with their rounds."""
+    return [(rnd, x) for rnd, x in res.mixed if x.label == f"{label} + overviews"]
+
+
 def mixed_pairs(res: DbResult, label: str, *, bracketed: bool = True) -> list[tuple[float, float]]:
     """(p99 with the overviews, p99 without) per round. Without: the mean of the runs
     just before and just after the mixed one (same round, seconds apart), which cancels a
     machine whose speed drifts steadily; `bracketed=False`: the run before alone."""
     before, after = alone_sides(res, label)
     pairs = []
-    for rnd, m in res.mixed:
-        if m.label != f"{label} + overviews" or rnd not in before:
+    for rnd, m in mixed_runs(res, label):
+        if rnd not in before:
             continue
         sides = [before[rnd].p99_ms] + ([after[rnd].p99_ms] if bracketed and rnd in after else [])
         pairs.append((m.p99_ms, sum(sides) / len(sides)))
@@ -204,7 +209,7 @@ def pooled_mixed(res: DbResult, label: str) -> tuple[float, float] | None:
     """(mean p99 of the mixed runs, mean p99 of every run alone, before and after) over
     all rounds: one pair compares two 10 s p99s, each as far from its own mean as the
     control shows; the means of two and four runs are the steadier reading of the goal."""
-    mixed = [m.p99_ms for _, m in res.mixed if m.label == f"{label} + overviews"]
+    mixed = [m.p99_ms for _, m in mixed_runs(res, label)]
     before, after = alone_sides(res, label)
     alone = [x.p99_ms for x in (*before.values(), *after.values())]
     if not mixed or not alone:
