@@ -16,10 +16,11 @@ Per database:
 * load from wrk (`-t1 -c64 --latency`, Debian's package, installed when missing) with
   `wrk_forms.lua`: the exact request Mattermost sends, rotating over every student.
 
-Each round runs bare, select, then each command, alternating targets in one run; the
-ratios compare each command with the baselines of its own round. Each command's run is
-followed at once by the same command while 2 `/idl overview` a second are fired at the
-bot (mixed load), then by the command alone again; the mixed run's p99 is compared with
+The runs alternate: bare, select, then in each round every command followed by bare,
+and select at the round's end; each command run is compared with the mean of the bare
+(and select) runs on either side of it. Each command's run is followed at once by the
+same command while 2 `/idl overview` a second are fired at the bot (mixed load), then by
+the command alone again; the mixed run's p99 is compared with
 the mean of the runs before and after it (and, in the JSON, with the one before alone).
 The set-up is in `wrk_world`, the measuring in `wrk_measure`, the tables in `wrk_report`.
 """
@@ -277,32 +278,43 @@ async def result_runs(
         )
     gc_before = await gc_metrics(bot_url)
     sim_mark = len(world.sim.requests)
+    order = 0
+
+    async def measured(
+        rnd: int, label: str, url: str, form: str, pid: int, into: list[tuple[int, Run]]
+    ) -> Run:
+        nonlocal order
+        run = await cell(label, url, form, pid, args.duration)
+        order += 1
+        run.seq = order
+        into.append((rnd, run))
+        print(f"  {result.db} round {rnd}: {fmt_run(run)}", flush=True)
+        return run
+
+    # B, S, then per round every command (alone, mixed, alone again) followed by B, and S at
+    # the round's end: each command's runs sit between two bare runs seconds away
+    bare = ("bare", base_url + "/bare", commands[0], base.pid)
+    select = ("select", base_url + "/select", commands[0], base.pid)
+    await measured(1, *bare, result.runs)
+    await measured(1, *select, result.runs)
     for rnd in range(1, args.rounds + 1):
-        for label, url, form, pid in (
-            ("bare", base_url + "/bare", commands[0], base.pid),
-            ("select", base_url + "/select", commands[0], base.pid),
-            *((f"/idl {c}", bot_url + ROUTE, c, bot.pid) for c in commands),
-        ):
-            run = await cell(label, url, form, pid, args.duration)
-            result.runs.append((rnd, run))
-            print(f"  {result.db} round {rnd}: {fmt_run(run)}", flush=True)
-            if pid != bot.pid or args.overview_rate <= 0:
-                continue
-            # the same command again at once with the overviews: the pair is measured on
-            # the same few seconds of the machine, whose speed drifts over a whole run
-            stop_at = asyncio.get_running_loop().time() + args.duration + 0.5
-            firing = asyncio.create_task(
-                fire_overviews(world, bot_url, args.overview_rate, stop_at, result.overviews)
-            )
-            run = await cell(f"{label} + overviews", url, form, pid, args.duration)
-            await firing
-            result.mixed.append((rnd, run))
-            print(f"  {result.db} round {rnd}: {fmt_run(run)}", flush=True)
-            # and once more without: the pair's reference is the runs on either side of
-            # it, so a machine that speeds up or slows down over the 30 s cancels out
-            run = await cell(f"{label} again", url, form, pid, args.duration)
-            result.after.append((rnd, run))
-            print(f"  {result.db} round {rnd}: {fmt_run(run)}", flush=True)
+        for c in commands:
+            label = f"/idl {c}"
+            await measured(rnd, label, bot_url + ROUTE, c, bot.pid, result.runs)
+            if args.overview_rate > 0:
+                # the same command again at once with the overviews: the pair is measured on
+                # the same few seconds of the machine, whose speed drifts over a whole run
+                stop_at = asyncio.get_running_loop().time() + args.duration + 0.5
+                firing = asyncio.create_task(
+                    fire_overviews(world, bot_url, args.overview_rate, stop_at, result.overviews)
+                )
+                await measured(rnd, f"{label} + overviews", bot_url + ROUTE, c, bot.pid, result.mixed)
+                await firing
+                # and once more without: the pair's reference is the runs on either side of
+                # it, so a machine that speeds up or slows down over the 30 s cancels out
+                await measured(rnd, f"{label} again", bot_url + ROUTE, c, bot.pid, result.after)
+            await measured(rnd, *bare, result.runs)
+        await measured(rnd, *select, result.runs)
     calls = Counter(f"{r.method} {r.route}" for r in world.sim.requests[sim_mark:])
     result.sim_calls = dict(calls.most_common(6))
     result.gc = gc_report(gc_before, await gc_metrics(bot_url))

@@ -126,6 +126,7 @@ class Run:
     # wrk's, nor this process's (PostgreSQL, the chart worker, the kernel), and stolen CPU
     other_cpu: float = 0.0
     steal: float = 0.0
+    seq: int = 0  # its place in the run's order: the baselines on either side are the nearest
 
     @property
     def rps(self) -> float:

@@ -25,6 +25,7 @@ from benchmarks.wrk_report import (
     p99_over_bare,
     pooled_cell,
     pooled_mixed,
+    ratios,
 )
 from benchmarks.wrk_world import config_text
 from idlbot.config import load
@@ -156,13 +157,39 @@ def test_the_mixed_run_is_compared_with_the_runs_on_either_side_of_it() -> None:
     # the control: the run after ÷ the run before, both alone; round 2 has no run after
     assert control_cell(res, "/idl status") == "2.00\u00d7"
     assert control_cell(res, "/idl deadlines") == "\u2013"
-    # against the bare handler's p99 of the same round (round 2 has no bare run)
-    assert p99_over_bare(res, "/idl status") == [2.0]
     # the means over the rounds: the mixed runs (15, 20) against every run alone (10, 20, 20)
     assert pooled_mixed(res, "/idl status") == (17.5, 50.0 / 3)
     assert pooled_cell(res, "/idl status") == "17.5 ms (1.05\u00d7)"
     assert pooled_mixed(res, "/idl deadlines") is None
     assert pooled_cell(res, "/idl deadlines") == "\u2013"
+
+
+def rps(label: str, per_s: float, seq: int) -> Run:
+    run = Run(label, int(per_s * 10), 10.0, 0, 1.0, per_s / 1000, 9.0, 1.0, 0.1)
+    run.seq = seq
+    return run
+
+
+def test_each_command_run_is_read_against_the_bare_runs_on_either_side_of_it() -> None:
+    """B, S, D, D+o, D', B, St, St+o, St', B, S: the machine drifts (bare 1000 -> 800 ->
+    600 req/s), and each command run alone is divided by the mean of its two nearest bare
+    runs, not by one bare run a minute away; the last select has no select after it."""
+    res = DbResult("sqlite")
+    res.runs = [
+        (1, rps("bare", 1000, 1)), (1, rps("select", 900, 2)), (1, rps("/idl deadlines", 540, 3)),
+        (1, rps("bare", 800, 6)), (1, rps("/idl status", 280, 7)), (1, rps("bare", 600, 10)),
+        (1, rps("select", 500, 11)),
+    ]  # fmt: skip
+    res.mixed = [(1, rps("/idl deadlines + overviews", 1, 4)), (1, rps("/idl status + overviews", 1, 8))]
+    res.after = [(1, rps("/idl deadlines again", 450, 5)), (1, rps("/idl status again", 210, 9))]
+    assert ratios(res, "/idl deadlines", "bare") == pytest.approx([0.6, 0.5])
+    assert ratios(res, "/idl status", "bare") == pytest.approx([0.4, 0.3])
+    assert ratios(res, "/idl status", "select") == pytest.approx([0.4, 0.3])  # (900 + 500) / 2
+    assert ratios(res, "/idl whoami", "bare") == []
+    # p99s the same way: deadlines' 0.54 ms and 0.45 ms against bare's (1.0 + 0.8) / 2 ms
+    assert p99_over_bare(res, "/idl deadlines") == pytest.approx([0.6, 0.5])
+    last = DbResult("sqlite", runs=[(1, rps("bare", 1000, 1)), (1, rps("/idl deadlines", 500, 2))])
+    assert ratios(last, "/idl deadlines", "bare") == [0.5]  # no bare after it: the one before
 
 
 def test_the_machines_other_cpu_spans_every_command_run_but_the_baselines() -> None:
