@@ -175,6 +175,23 @@ async def measure_db(kind: str, args: argparse.Namespace, wrk: str) -> DbResult:
             profile = ["-m", "cProfile", "-o", f"{args.profile_bot}.{kind}"] if args.profile_bot else []
             command = [sys.executable, *profile, "-m", "idlbot", "run", "--config", str(world.config),
                        "--log-level", "INFO", "--pretend-now", NOW.isoformat()]  # fmt: skip
+            baseline = [sys.executable, "-m", "benchmarks.wrk_baseline",
+                        "--port", str(base_port), "--db-url", db_url]  # fmt: skip
+
+            async def start_baseline() -> asyncio.subprocess.Process:
+                """The baselines' process, spawned after the bot answers (their imports
+                would share the 2 cores with the bot's): its start-up (python, aiohttp,
+                SQLAlchemy, an engine) is the floor the bot's start-up is read against."""
+                start = time.perf_counter()
+                proc = await spawn(baseline, world.env, tmp / "baseline.log")
+                try:
+                    await wait_http(f"{base_url}/ready", timeout=30)
+                except BaseException:
+                    await stop(proc)
+                    raise
+                result.baseline_startups.append(time.perf_counter() - start)
+                return proc
+
             for n in range(args.starts - 1):  # start-ups alone, each stopped once it answers
                 start = time.perf_counter()
                 bot = await spawn(command, world.env, tmp / f"bot-start{n}.log")
@@ -183,19 +200,14 @@ async def measure_db(kind: str, args: argparse.Namespace, wrk: str) -> DbResult:
                     result.startups.append(time.perf_counter() - start)
                 finally:
                     result.quick_stops.append(await stop(bot))
+                await stop(await start_baseline())
             start = time.perf_counter()
             bot = await spawn(command, world.env, log)
             base: asyncio.subprocess.Process | None = None
             try:
                 await wait_http(f"{bot_url}/healthz", timeout=60)
                 result.startups.append(time.perf_counter() - start)
-                # the baselines start after: their imports would share the 2 cores with the bot's
-                base = await spawn(
-                    [sys.executable, "-m", "benchmarks.wrk_baseline",
-                     "--port", str(base_port), "--db-url", db_url],
-                    world.env, tmp / "baseline.log",
-                )  # fmt: skip
-                await wait_http(f"{base_url}/ready", timeout=30)
+                base = await start_baseline()
                 await result_runs(result, world, wrk, args, commands, forms, bot, base, bot_url, base_url)
                 result.rss_mb, result.hwm_mb = rss_mb(bot.pid)
                 result.baseline_rss_mb = rss_mb(base.pid)[0]
@@ -295,8 +307,9 @@ async def result_runs(
     # the round's end: each command's runs sit between two bare runs seconds away
     bare = ("bare", base_url + "/bare", commands[0], base.pid)
     select = ("select", base_url + "/select", commands[0], base.pid)
-    await measured(1, *bare, result.runs)
-    await measured(1, *select, result.runs)
+    if args.rounds > 0:
+        await measured(1, *bare, result.runs)
+        await measured(1, *select, result.runs)
     for rnd in range(1, args.rounds + 1):
         for c in commands:
             label = f"/idl {c}"

@@ -29,6 +29,8 @@ class DbResult:
     overviews: dict[str, Any] = field(default_factory=dict)
     overview_alone: dict[str, float] = field(default_factory=dict)  # bot CPU per overview, no load
     startups: list[float] = field(default_factory=list)  # spawn -> /healthz 200, each start
+    # the baselines' process, spawn -> /ready 200, right after each of the bot's starts
+    baseline_startups: list[float] = field(default_factory=list)
     quick_stops: list[float] = field(default_factory=list)  # SIGTERM right after a start-up
     stop_s: float = 0.0  # SIGTERM after all the load
     rss_mb: float = 0.0
@@ -182,6 +184,11 @@ def summary(results: list[DbResult], commands: list[str]) -> list[str]:
         lambda r: span([x.gen_cpu * 100 for _, x in r.of("bare")], "{:.0f}", " %"),
     )
     row("startup (spawn → /healthz 200), each start", lambda r: span(r.startups, "{:.2f}", " s"))
+    row(
+        "baselines' start-up (spawn → /ready 200), right after each",
+        lambda r: span(r.baseline_startups, "{:.2f}", " s"),
+    )
+    row(f"startup {TIMES} the baselines' start-up right after it", startup_cell)
     row("stop (SIGTERM → exit) right after a start-up", lambda r: span(r.quick_stops, "{:.2f}", " s"))
     row("stop (SIGTERM → exit) after the run", lambda r: f"{r.stop_s:.2f} s")
     row("bot RSS after the run (peak)", lambda r: f"{r.rss_mb:.0f} MB ({r.hwm_mb:.0f} MB)")
@@ -260,6 +267,14 @@ def control_cell(res: DbResult, label: str) -> str:
     return span(ratios, "{:.2f}", TIMES) if ratios else DASH
 
 
+def startup_cell(res: DbResult) -> str:
+    """Each start-up of the bot ÷ the baselines' start-up spawned right after it: both
+    are mostly imports, so this moves with the bot, not with how fast the machine is
+    at that minute (the goal of 1.5 s is in seconds, set on a faster machine)."""
+    pairs = list(zip(res.startups, res.baseline_startups, strict=False))
+    return span([bot / base for bot, base in pairs if base], "{:.2f}", TIMES)
+
+
 def alone_cell(res: DbResult) -> str:
     """What one overview costs the bot, measured with no other load (`overviews_alone`)."""
     alone = res.overview_alone
@@ -311,6 +326,7 @@ def as_json(results: list[DbResult], gen: float, errors: int) -> dict[str, Any]:
             {
                 "db": r.db,
                 "startups_s": [round(x, 3) for x in r.startups],
+                "baseline_startups_s": [round(x, 3) for x in r.baseline_startups],
                 "quick_stops_s": [round(x, 3) for x in r.quick_stops],
                 "stop_s": round(r.stop_s, 3),
                 "rss_mb": round(r.rss_mb, 1),

@@ -26,6 +26,7 @@ from benchmarks.wrk_report import (
     pooled_cell,
     pooled_mixed,
     ratios,
+    startup_cell,
 )
 from benchmarks.wrk_world import config_text
 from idlbot.config import load
@@ -201,3 +202,11 @@ def test_the_machines_other_cpu_spans_every_command_run_but_the_baselines() -> N
     for run, other, steal in zip(runs, (0.05, 0.9, 0.2, 0.3), (0.0, 0.5, 0.01, 0.04), strict=True):
         run.other_cpu, run.steal = other, steal
     assert machine_cell(res) == "5\u201330 % / 0\u20134 %"  # bare's 90 % and 50 % are not in it
+
+
+def test_each_start_up_is_read_against_the_baselines_start_up_right_after_it() -> None:
+    res = DbResult("sqlite", startups=[1.5, 1.2, 0.9], baseline_startups=[1.0, 0.8, 0.6])
+    assert startup_cell(res) == "1.50\u00d7"
+    res.baseline_startups = [1.0, 0.6]  # an older run: the serving bot's baseline not timed
+    assert startup_cell(res) == "1.50\u20132.00\u00d7"
+    assert startup_cell(DbResult("postgres")) == "\u2013"
