@@ -28,19 +28,37 @@ def test_the_bot_process_does_not_import_what_it_does_not_need() -> None:
     assert out.stdout.split() == []
 
 
-def test_httpcore_finds_sniffio_so_no_request_searches_the_path_for_it() -> None:
-    """httpcore asks `import sniffio` several times per request (the Mattermost driver's
-    httpx): absent, each ask is a failed import that searches every `sys.path` entry
-    again, 53 us a time and ~0.3 ms of CPU per REST call; installed, it is a dict lookup."""
+def test_a_rest_call_goes_through_aiohttp_not_httpcore() -> None:
+    """The driver's REST calls go through `AiohttpTransport`: httpcore (and anyio, and the
+    sniffio it asks for several times per request) never run in the bot, so idlbot does not
+    depend on sniffio. One post against a local aiohttp server, in a fresh interpreter."""
     code = (
         "import asyncio, sys\n"
-        "from httpcore._synchronization import current_async_library\n"
-        "async def ask():\n"
-        "    return current_async_library()\n"
-        "print(asyncio.run(ask()), 'sniffio' in sys.modules)\n"
+        "from aiohttp import web\n"
+        "from idlbot.adapters.mattermost.rest import MattermostChat\n"
+        "async def main():\n"
+        "    seen = []\n"
+        "    async def post(request):\n"
+        "        seen.append(await request.json())\n"
+        "        return web.json_response({'id': 'p' * 26, 'channel_id': 'c' * 26}, status=201)\n"
+        "    app = web.Application()\n"
+        "    app.router.add_post('/api/v4/posts', post)\n"
+        "    runner = web.AppRunner(app)\n"
+        "    await runner.setup()\n"
+        "    site = web.TCPSite(runner, '127.0.0.1', 0)\n"
+        "    await site.start()\n"
+        "    port = runner.addresses[0][1]\n"
+        "    chat = MattermostChat(f'http://127.0.0.1:{port}', 't' * 26, team='idl', timeout=5)\n"
+        "    try:\n"
+        "        await chat.create_post('c' * 26, 'hello', key='k1')\n"
+        "    finally:\n"
+        "        await chat.close()\n"
+        "        await runner.cleanup()\n"
+        "    print(len(seen), ' '.join(m for m in ('httpcore', 'anyio', 'sniffio') if m in sys.modules))\n"
+        "asyncio.run(main())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["asyncio", "True"]
+    assert out.stdout.split() == ["1"]
 
 
 def test_a_postgresql_bot_does_not_load_the_sqlite_driver() -> None:
