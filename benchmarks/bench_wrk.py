@@ -1,6 +1,6 @@
 """The honest benchmark: the real `idlbot run` process under wrk, against two baselines.
 
-Run from the repository root (about 2 minutes per database with the defaults):
+Run from the repository root (about 4.5 minutes per database with the defaults):
 
     .venv/bin/python -m benchmarks.bench_wrk [--db sqlite|postgres|both] [--duration 10]
         [--rounds 2] [--commands deadlines,status] [--students 500] [--connections 64]
