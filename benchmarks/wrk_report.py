@@ -98,11 +98,6 @@ def span(values: list[float], fmt: str = "{:.0f}", unit: str = "") -> str:
     return f"{lo}{unit}" if lo == hi else f"{lo}{DASH}{hi}{unit}"
 
 
-def alone_runs(res: DbResult, label: str) -> list[Run]:
-    """Every run of the command alone: the one before its mixed run and the one after."""
-    return [x for _, x in res.of(label)] + [x for _, x in res.after if x.label == f"{label} again"]
-
-
 def flanking(res: DbResult, run: Run, baseline: str) -> list[Run]:
     """The `baseline` runs nearest to `run` in the run's order, one before and one after
     (the issue's alternating B, T, B, T): the machine's speed drifts over a minute by
@@ -210,6 +205,12 @@ def alone_sides(res: DbResult, label: str) -> tuple[dict[int, Run], dict[int, Ru
     return before, {rnd: x for rnd, x in res.after if x.label == f"{label} again"}
 
 
+def alone_runs(res: DbResult, label: str) -> list[Run]:
+    """Every run of the command alone: the one before its mixed run and the one after."""
+    before, after = alone_sides(res, label)
+    return [*before.values(), *after.values()]
+
+
 def mixed_runs(res: DbResult, label: str) -> list[tuple[int, Run]]:
     """The command's mixed runs (with the overviews), with their rounds."""
     return [(rnd, x) for rnd, x in res.mixed if x.label == f"{label} + overviews"]
@@ -242,8 +243,7 @@ def pooled_mixed(res: DbResult, label: str) -> tuple[float, float] | None:
     all rounds: one pair compares two 10 s p99s, each as far from its own mean as the
     control shows; the means of two and four runs are the steadier reading of the goal."""
     mixed = [m.p99_ms for _, m in mixed_runs(res, label)]
-    before, after = alone_sides(res, label)
-    alone = [x.p99_ms for x in (*before.values(), *after.values())]
+    alone = [x.p99_ms for x in alone_runs(res, label)]
     if not mixed or not alone:
         return None
     return sum(mixed) / len(mixed), sum(alone) / len(alone)
