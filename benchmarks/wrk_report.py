@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,14 @@ def summary(results: list[DbResult], commands: list[str]) -> list[str]:
             f"`{lb}` p99 alone, the run after its mixed run {TIMES} the run before (control)",
             lambda r, lb=lb: control_cell(r, lb),
         )
+        row(
+            f"`{lb}` with 2 overviews/s: CPU per request ({TIMES} the runs before and after)",
+            lambda r, lb=lb: mixed_ratio_cell(r, lb, cpu),
+        )
+        row(
+            f"`{lb}` with 2 overviews/s: p99 ÷ CPU per request ({TIMES} the runs before and after)",
+            lambda r, lb=lb: mixed_ratio_cell(r, lb, p99_per_cpu),
+        )
     row("simulator's CPU, command runs without / with overviews", harness_cell)
     row("the machine's other CPU / stolen CPU, command runs (one core = 100 %)", machine_cell)
     row("bot CPU per overview, fired alone: event loop / other threads", alone_cell)
@@ -216,18 +225,43 @@ def mixed_runs(res: DbResult, label: str) -> list[tuple[int, Run]]:
     return [(rnd, x) for rnd, x in res.mixed if x.label == f"{label} + overviews"]
 
 
-def mixed_pairs(res: DbResult, label: str, *, bracketed: bool = True) -> list[tuple[float, float]]:
-    """(p99 with the overviews, p99 without) per round. Without: the mean of the runs
-    just before and just after the mixed one (same round, seconds apart), which cancels a
-    machine whose speed drifts steadily; `bracketed=False`: the run before alone."""
+def p99(run: Run) -> float:
+    return run.p99_ms
+
+
+def cpu(run: Run) -> float:
+    return run.cpu_us_per_request
+
+
+def p99_per_cpu(run: Run) -> float:
+    """The p99 over the process's CPU per request. A minute on which the machine runs
+    slower (bare's CPU per request moved 65-90 us between runs a minute apart) stretches
+    both alike; what only raises the p99, such as the loop held by an overview's slice,
+    remains in this ratio."""
+    return run.p99_ms / run.cpu_us_per_request if run.cpu_us_per_request else 0.0
+
+
+def mixed_pairs(
+    res: DbResult, label: str, *, bracketed: bool = True, value: Callable[[Run], float] = p99
+) -> list[tuple[float, float]]:
+    """(value with the overviews, value without) per round; the value is the p99 unless
+    told. Without: the mean of the runs just before and just after the mixed one (same
+    round, seconds apart), which cancels a machine whose speed drifts steadily;
+    `bracketed=False`: the run before alone."""
     before, after = alone_sides(res, label)
     pairs = []
     for rnd, m in mixed_runs(res, label):
         if rnd not in before:
             continue
-        sides = [before[rnd].p99_ms] + ([after[rnd].p99_ms] if bracketed and rnd in after else [])
-        pairs.append((m.p99_ms, sum(sides) / len(sides)))
+        sides = [value(before[rnd])] + ([value(after[rnd])] if bracketed and rnd in after else [])
+        pairs.append((value(m), sum(sides) / len(sides)))
     return pairs
+
+
+def mixed_ratio_cell(res: DbResult, label: str, value: Callable[[Run], float]) -> str:
+    """`value` of each mixed run ÷ the mean of the runs alone on either side of it."""
+    pairs = [(m, p) for m, p in mixed_pairs(res, label, value=value) if p]
+    return span([m / p for m, p in pairs], "{:.2f}", TIMES) if pairs else DASH
 
 
 def mixed_cell(res: DbResult, label: str, *, bracketed: bool = True) -> str:

@@ -18,11 +18,14 @@ from benchmarks.wrk_measure import Run, children_cpu, cpu_seconds, free_port, ma
 from benchmarks.wrk_report import (
     DbResult,
     control_cell,
+    cpu,
     log_summary,
     machine_cell,
     mixed_cell,
     mixed_pairs,
+    mixed_ratio_cell,
     p99_over_bare,
+    p99_per_cpu,
     pooled_cell,
     pooled_mixed,
     ratios,
@@ -163,6 +166,29 @@ def test_the_mixed_run_is_compared_with_the_runs_on_either_side_of_it() -> None:
     assert pooled_cell(res, "/idl status") == "17.5 ms (1.05\u00d7)"
     assert pooled_mixed(res, "/idl deadlines") is None
     assert pooled_cell(res, "/idl deadlines") == "\u2013"
+
+
+def run_at(label: str, p99_ms: float, cpu_us: float) -> Run:
+    return Run(label, 1000, 10.0, 0, p99_ms / 2, p99_ms, p99_ms * 2, cpu_us * 1000 / 1e6, 0.1)
+
+
+def test_a_mixed_runs_p99_is_also_read_per_cpu_per_request() -> None:
+    """Round 1: the machine was 1.4x slower during the mixed run, so its p99 and its CPU
+    per request are both 1.4x the runs around it, and per CPU nothing changed. Round 2:
+    the same CPU per request but a p99 1.4x as long, what a loop held by the overviews
+    would do."""
+    res = DbResult("sqlite")
+    res.runs = [(1, run_at("/idl status", 10.0, 100.0)), (2, run_at("/idl status", 10.0, 100.0))]
+    res.after = [(1, run_at("/idl status again", 10.0, 100.0)), (2, run_at("/idl status again", 10.0, 100.0))]
+    res.mixed = [
+        (1, run_at("/idl status + overviews", 14.0, 140.0)),
+        (2, run_at("/idl status + overviews", 14.0, 100.0)),
+    ]
+    assert mixed_cell(res, "/idl status") == "14.0 ms (1.40\u00d7)"
+    assert mixed_ratio_cell(res, "/idl status", cpu) == "1.00\u20131.40\u00d7"
+    assert mixed_ratio_cell(res, "/idl status", p99_per_cpu) == "1.00\u20131.40\u00d7"
+    assert [m / p for m, p in mixed_pairs(res, "/idl status", value=p99_per_cpu)] == pytest.approx([1.0, 1.4])
+    assert mixed_ratio_cell(res, "/idl deadlines", cpu) == "\u2013"
 
 
 def rps(label: str, per_s: float, seq: int) -> Run:
