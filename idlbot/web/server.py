@@ -177,11 +177,12 @@ async def mattermost_command(request: web.Request) -> web.Response:
     if deps.dispatcher.registry.is_slow(text):
         deps.tasks.spawn(_answer_later(deps, asyncio.ensure_future(run), response_url), origin="slash later")
         return json_response({"response_type": "ephemeral", "text": "Working on it…"})
-    # A task even for a command answered from memory. Starting it eagerly instead (its first
-    # step here, a task only if it waits) was measured slower under 64 clients: 187-193
-    # against 139-167 us of CPU per `/idl deadlines`, and wrk's CPU per request 30 against
-    # 19 us. The answers then went out one by one as each request was read, not in batches
-    # one loop turn later, so both processes woke up more often for fewer bytes.
+    # A task even for a command answered from memory. Not an eager start (its first step
+    # here, a task only if it waits): a timeout entered in that step (SQLAlchemy's pool
+    # wait, asyncpg's connect) would belong to the handler's task. And measured under 64
+    # clients it was slower: 187-193 against 139-167 us of CPU per `/idl deadlines`, wrk's
+    # CPU per request 30 against 19 us; the answers went out one by one as each request
+    # was read, not in batches one loop turn later (README, "Tried and dropped").
     task = asyncio.ensure_future(run)
     if await deps.budget.wait(task):
         return reply_response(task.result())
