@@ -185,14 +185,17 @@ class _Ref(weakref.ref):  # type: ignore[type-arg]
         return ref
 
 
-def _forget(ref: weakref.ref) -> None:  # type: ignore[type-arg]
-    assert isinstance(ref, _Ref)
-    entry = _kept.get(ref.ident)
+_Kept = dict[int, tuple[_Ref, tuple[object, ...], Standing]]
+_kept: _Kept = {}
+
+
+def _forget(ref: weakref.ref, kept: _Kept = _kept) -> None:  # type: ignore[type-arg]
+    """The callback of a ledger's `_Ref`. The keep is bound here, not looked up: a ledger
+    freed while the interpreter exits may find this module's names already gone."""
+    ident: int = getattr(ref, "ident", -1)
+    entry = kept.get(ident)
     if entry is not None and entry[0] is ref:
-        _kept.pop(ref.ident, None)
-
-
-_kept: dict[int, tuple[_Ref, tuple[object, ...], Standing]] = {}
+        kept.pop(ident, None)
 
 
 def when_class(course: Course, now: datetime) -> tuple[object, ...]:
