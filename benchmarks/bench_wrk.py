@@ -38,16 +38,19 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from benchmarks.wrk_goals import goal_lines, verdicts
 from benchmarks.wrk_measure import (
     REPO_ROOT,
     Run,
     ensure_wrk,
     free_port,
+    gc_delta,
     gc_metrics,
     gc_report,
     rss_mb,
@@ -332,7 +335,8 @@ async def result_runs(
         await measured(rnd, *select, result.runs)
     calls = Counter(f"{r.method} {r.route}" for r in world.sim.requests[sim_mark:])
     result.sim_calls = dict(calls.most_common(6))
-    result.gc = gc_report(gc_before, await gc_metrics(bot_url))
+    gc_after = await gc_metrics(bot_url)
+    result.gc, result.gc_delta = gc_report(gc_before, gc_after), gc_delta(gc_before, gc_after)
 
 
 def compile_bytecode() -> str:
@@ -379,6 +383,8 @@ async def main(args: argparse.Namespace) -> int:
     print(f"load average after: {load_average()}")
     print()
     print("\n".join(summary(results, commands)))
+    print()
+    print("\n".join(goal_lines(results, commands)))
     gen = max((x.gen_cpu for r in results for _, x in r.of("bare")), default=0.0)
     if any(r.of("bare") for r in results):
         verdict = "below" if gen < GEN_CPU_LIMIT else "ABOVE"
@@ -386,7 +392,9 @@ async def main(args: argparse.Namespace) -> int:
             f"\nwrk used at most {gen * 100:.0f} % of a core on the bare baseline ({verdict} the 60 % limit)."
         )
     errors = sum(x.errors for r in results for _, x in r.runs + r.mixed + r.after)
-    print(json.dumps(as_json(results, gen, errors)))
+    report = as_json(results, gen, errors)
+    report["goals"] = [asdict(v) for r in results for v in verdicts(r, commands)]
+    print(json.dumps(report))
     if errors:
         print("FAILED: some requests got errors (see the lines marked '!')")
         return 1

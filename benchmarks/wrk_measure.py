@@ -208,14 +208,19 @@ async def gc_metrics(bot_url: str) -> dict[str, float] | None:
     return samples or None
 
 
+def gc_delta(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float]:
+    """Each gc sample's change over the measured window (after - before)."""
+    base = before or {}
+    return {key: value - base.get(key, 0.0) for key, value in (after or {}).items()}
+
+
 def gc_report(before: dict[str, float] | None, after: dict[str, float] | None) -> list[str]:
     """The histogram's buckets over the measured window (after - before)."""
     if after is None:
         return ["GC pause histogram: not exposed in /metrics (no metric with 'gc' in its name)"]
-    base = before or {}
     lines = ["GC metrics from /metrics, change over the measured runs (cumulative in brackets):"]
-    for key, value in after.items():
-        lines.append(f"  {key} {value - base.get(key, 0.0):g} ({value:g})")
+    for key, change in gc_delta(before, after).items():
+        lines.append(f"  {key} {change:g} ({after[key]:g})")
     return lines
 
 

@@ -38,6 +38,7 @@ class DbResult:
     hwm_mb: float = 0.0
     baseline_rss_mb: float = 0.0
     gc: list[str] = field(default_factory=list)
+    gc_delta: dict[str, float] = field(default_factory=dict)  # /metrics' gc samples, after - before
     log: list[str] = field(default_factory=list)
     handler_ms: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     sim_calls: dict[str, int] = field(default_factory=dict)
