@@ -42,13 +42,13 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from idlbot.domain import qualification_forecast as wording
+from idlbot.domain import standing_keep
 from idlbot.domain.course import Course
 from idlbot.domain.ledger import HandIn, HandInStatus, Presentation, Student, StudentLedger, WikiPost
 from idlbot.domain.person import YOU, Person
@@ -162,42 +162,6 @@ def _stamp(at: datetime | None, missing: float) -> float:
     return at.timestamp() if at is not None else missing
 
 
-KEEP = 16_384
-"""A bound on the standings `evaluate` keeps, never reached in use: each is kept only while
-its ledger lives (`_Ref`), and a bot holds two copies of a student's ledger (the student's
-own for `/idl status`, the whole course's for overviews and the routines), three for one
-in a group an overview was asked for. At 1 024 and no letting go, the benchmark's 500
-students filled it to 1 020, and a course of more than 512 started over after each
-overview."""
-
-
-class _Ref(weakref.ref):  # type: ignore[type-arg]
-    """A ledger's entry in `_kept`, which goes when the ledger does: a write replaces the
-    copy, and the standing worked out for the old one is let go with it. Its id cannot be
-    taken by another object before then: the callback runs while the ledger is freed."""
-
-    __slots__ = ("ident",)
-    ident: int
-
-    def __new__(cls, ledger: StudentLedger, ident: int) -> _Ref:
-        ref = super().__new__(cls, ledger, _forget)
-        ref.ident = ident
-        return ref
-
-
-_Kept = dict[int, tuple[_Ref, tuple[object, ...], Standing]]
-_kept: _Kept = {}
-
-
-def _forget(ref: weakref.ref, kept: _Kept = _kept) -> None:  # type: ignore[type-arg]
-    """The callback of a ledger's `_Ref`. The keep is bound here, not looked up: a ledger
-    freed while the interpreter exits may find this module's names already gone."""
-    ident: int = getattr(ref, "ident", -1)
-    entry = kept.get(ident)
-    if entry is not None and entry[0] is ref:
-        kept.pop(ident, None)
-
-
 def when_class(course: Course, now: datetime) -> tuple[object, ...]:
     """Everything `evaluate` reads from `now`, and nothing else: which deadlines have
     passed, the course-local date (days left), and the classes left to present in. Two
@@ -237,25 +201,14 @@ def evaluate(
     texts address `person`: the student ("you"), or staff reading about them.
 
     The last standing of each ledger object is kept, with the course, `when_class(now)`
-    and `person` it was worked out for: the ledgers a bot reads are frozen copies that
-    live until the next write (`storage/changes.py`), and every `/idl status` and every
-    overview of 500 students worked the same standings out again (~50 us each). A
-    ledger is matched by identity, never by value: hashing one costs about as much."""
+    and `person` it was worked out for (`standing_keep`: why, and for how long)."""
     if team_reports:
         return _evaluate(ledger, course, now, team_reports, person)
     key = (course, when_class(course, now), person)
-    ident = id(ledger)
-    kept = _kept.get(ident)
-    if kept is not None and kept[0]() is ledger:
-        if kept[1] == key:
-            return kept[2]
-        ref = kept[0]
-    else:
-        ref = _Ref(ledger, ident)
-    standing = _evaluate(ledger, course, now, team_reports, person)
-    if len(_kept) >= KEEP:
-        _kept.clear()
-    _kept[ident] = (ref, key, standing)
+    standing = standing_keep.kept(ledger, key)
+    if standing is None:
+        standing = _evaluate(ledger, course, now, team_reports, person)
+        standing_keep.keep(ledger, key, standing)
     return standing
 
 

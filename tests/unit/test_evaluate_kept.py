@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idlbot.domain import qualification
+from idlbot.domain import standing_keep
 from idlbot.domain.person import YOU, about
 from idlbot.domain.presenters import presenting_classes
 from idlbot.domain.qualification import _evaluate, evaluate, when_class
@@ -78,10 +78,10 @@ def test_the_kept_standings_are_bounded() -> None:
     """Even while more ledgers than `KEEP` live (each standing goes with its ledger, so
     only live ones count)."""
     now = PLAIN.assignments[3].due
-    alive = [replace(LEDGERS[n % len(LEDGERS)]) for n in range(qualification.KEEP + 10)]
+    alive = [replace(LEDGERS[n % len(LEDGERS)]) for n in range(standing_keep.KEEP + 10)]
     for ledger in alive:
         evaluate(ledger, PLAIN, now=now)
-    assert len(qualification._kept) <= qualification.KEEP
+    assert len(standing_keep._kept) <= standing_keep.KEEP
 
 
 def test_at_each_edge_the_class_changes_exactly_when_the_standing_can() -> None:
@@ -127,7 +127,7 @@ def test_a_standing_is_let_go_with_its_ledger() -> None:
     copies = [replace(ledger) for ledger in LEDGERS]
     for ledger in copies:
         evaluate(ledger, PLAIN, now=now)
-    held = len(qualification._kept)
+    held = len(standing_keep._kept)
     del ledger
     copies.clear()
-    assert len(qualification._kept) == held - len(LEDGERS)
+    assert len(standing_keep._kept) == held - len(LEDGERS)

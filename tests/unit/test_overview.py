@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from idlbot.domain import overview, qualification
+from idlbot.domain import overview, standing_keep
 from idlbot.domain.course import Course
 from idlbot.domain.ledger import HandIn, HandInStatus, Presentation, Student, StudentLedger, WikiPost
 from idlbot.domain.overview import (
@@ -225,7 +225,7 @@ def test_an_overview_asked_again_reuses_its_counts_only_for_the_same_standings()
     # `evaluate` keeps at most KEEP standings and starts over when full: tests before this
     # one in the same worker may have left it nearly full, and a start-over between the two
     # asks would give new standings (CI saw it once)
-    qualification._kept.clear()
+    standing_keep._kept.clear()
     ledgers = synthetic(60, COURSE, seed=5)
     pairs = standings(ledgers, COURSE, now=NOW)
     first = summarize(pairs, COURSE, now=NOW)
