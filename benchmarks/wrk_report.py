@@ -259,10 +259,14 @@ def mixed_pairs(
     return pairs
 
 
-def mixed_ratio_cell(res: DbResult, label: str, value: Callable[[Run], float]) -> str:
+def mixed_ratios(res: DbResult, label: str, value: Callable[[Run], float] = p99) -> list[float]:
     """`value` of each mixed run ÷ the mean of the runs alone on either side of it."""
-    pairs = [(m, p) for m, p in mixed_pairs(res, label, value=value) if p]
-    return span([m / p for m, p in pairs], "{:.2f}", TIMES) if pairs else DASH
+    return [m / p for m, p in mixed_pairs(res, label, value=value) if p]
+
+
+def mixed_ratio_cell(res: DbResult, label: str, value: Callable[[Run], float]) -> str:
+    ratios = mixed_ratios(res, label, value)
+    return span(ratios, "{:.2f}", TIMES) if ratios else DASH
 
 
 def mixed_cell(res: DbResult, label: str, *, bracketed: bool = True) -> str:
